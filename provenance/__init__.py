@@ -1,0 +1,3 @@
+"""provenance: firmware and software-package provenance auditor."""
+
+__version__ = "0.1.0"

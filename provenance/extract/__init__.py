@@ -1,0 +1,159 @@
+"""Stage 1: unpack the input recursively into a tree of Artifacts, through one SafeRoot.
+
+Every blob found ends up in the tree: extracted, or opaque with the reason. A container that
+fails midway keeps what it yielded plus a Problem, and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provenance.extract import compressed, tar, zip
+from provenance.extract.base import HEAD_SIZE, Format
+from provenance.extract.limits import Budget, LimitExceeded, Limits
+from provenance.extract.saferoot import SafeRoot
+from provenance.model import Artifact, Problem, chain_str
+
+# Order matters: the first format whose detector accepts the head wins (tar before gzip so a
+# .tar.gz is read as one archive, not as a gzip holding a tar).
+EXTRACTORS: tuple[Format, ...] = (
+    zip.FORMAT,
+    tar.FORMAT,
+    compressed.GZIP,
+    compressed.BZIP2,
+    compressed.XZ,
+)
+
+__all__ = ["EXTRACTORS", "Limits", "detect", "extract"]
+
+
+def detect(head: bytes, name: str) -> Format | None:
+    return next((f for f in EXTRACTORS if f.detect(head, name)), None)
+
+
+def hash_file(path: Path) -> tuple[str, int, bytes]:
+    """SHA-256, size and the first HEAD_SIZE bytes, streaming."""
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            if not head:
+                head = chunk[:HEAD_SIZE]
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size, head
+
+
+@dataclass
+class _Walk:
+    work: Path
+    budget: Budget
+    problems: list[Problem] = field(default_factory=list)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    # -- nodes ----------------------------------------------------------------------------------
+    def node(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
+        try:
+            st = local.lstat()
+        except OSError as exc:
+            return self.unreadable(chain, depth, f"cannot stat: {exc.strerror}")
+        if stat.S_ISLNK(st.st_mode):
+            return Artifact(chain, _EMPTY, 0, "symlink", depth, symlink_target=os.readlink(local))
+        if stat.S_ISDIR(st.st_mode):
+            return self.directory(local, chain, depth)
+        if not stat.S_ISREG(st.st_mode):
+            self.problems.append(Problem(chain_str(chain), "extract", "not a regular file", "unsafe"))
+            return Artifact(chain, _EMPTY, 0, "special", depth, opaque="not a regular file")
+        try:
+            sha, size, head = hash_file(local)
+        except OSError as exc:
+            return self.unreadable(chain, depth, f"cannot read: {exc.strerror}")
+        fmt = detect(head, chain[-1])
+        if fmt is None:
+            return Artifact(chain, sha, size, "file", depth, local=local)
+        if depth >= self.budget.limits.max_depth:
+            reason = f"nesting depth limit ({self.budget.limits.max_depth}) reached"
+            self.problems.append(Problem(chain_str(chain), "extract", reason, "limit"))
+            return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=reason)
+        return self.container(local, chain, depth, fmt, sha, size)
+
+    def unreadable(self, chain: tuple[str, ...], depth: int, reason: str) -> Artifact:
+        self.problems.append(Problem(chain_str(chain), "extract", reason, "error"))
+        return Artifact(chain, _EMPTY, 0, "unreadable", depth, opaque=reason)
+
+    def directory(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
+        children = tuple(
+            self.node(path, chain[:-1] + (f"{chain[-1]}/{rel}",), depth)
+            for rel, path in _files_under(local)
+        )
+        digest = hashlib.sha256()
+        for child in children:
+            digest.update(f"{child.chain[-1]}\0{child.sha256}\n".encode())
+        size = sum(c.size for c in children)
+        return Artifact(chain, digest.hexdigest(), size, "directory", depth, local, children)
+
+    def container(
+        self, local: Path, chain: tuple[str, ...], depth: int, fmt: Format, sha: str, size: int
+    ) -> Artifact:
+        where = chain_str(chain)
+        dest = self.work / f"{next(self.counter):06d}.{fmt.name}"
+        root = SafeRoot(dest, self.budget, where, size)
+        opaque = None
+        try:
+            fmt.extract(local, root)
+        except LimitExceeded as exc:
+            opaque = f"stopped at a limit: {exc}"
+            root.problem(str(exc), "limit")
+        except Exception as exc:  # a corrupt container must not stop the scan
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            root.problem(opaque, "corrupt")
+        self.problems.extend(root.problems)
+        children = []
+        for rel, path in _files_under(dest):
+            if rel in root.links:
+                continue
+            children.append(self.node(path, chain + (rel,), depth + 1))
+        for rel, target in sorted(root.links.items()):
+            children.append(Artifact(chain + (rel,), _EMPTY, 0, "symlink", depth + 1,
+                                     symlink_target=target))
+        if opaque and not children:
+            return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=opaque)
+        children.sort(key=lambda a: a.chain)
+        return Artifact(chain, sha, size, fmt.name, depth, local, tuple(children), opaque)
+
+
+_EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _files_under(top: Path) -> list[tuple[str, Path]]:
+    """Every non-directory under `top` (symlinks included, never followed), sorted by path."""
+    out: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        base = Path(dirpath)
+        # a symlink to a directory shows up in dirnames: keep it as an entry, do not descend
+        names = filenames + [d for d in dirnames if (base / d).is_symlink()]
+        for name in names:
+            path = base / name
+            out.append((path.relative_to(top).as_posix(), path))
+    out.sort()
+    return out
+
+
+def extract(
+    path: Path, work: Path, limits: Limits | None = None
+) -> tuple[Artifact, tuple[Problem, ...]]:
+    """Unpack `path` (file or directory) under `work`. Never raises on bad content."""
+    walk = _Walk(work, Budget(limits or Limits()))
+    root = walk.node(path, (path.name or str(path),), 0)
+    return root, tuple(walk.problems)

@@ -1,0 +1,159 @@
+"""The one gate every extracted byte goes through (DESIGN §6).
+
+No path may leave the root: absolute paths, `..`, links pointing out, device nodes and FIFOs are
+refused and recorded as Problems. Symbolic and hard links are never created on disk; they are kept
+as metadata. Sizes, counts, ratio and time are checked while bytes are copied, so a bomb stops at
+the limit instead of after filling the disk.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from provenance.extract.limits import Budget, LimitExceeded
+from provenance.model import Problem
+
+CHUNK = 1 << 20
+
+
+class UnsafePath(Exception):
+    pass
+
+
+def clean_member_name(name: str) -> str:
+    """Normalise an archive member name, or raise UnsafePath if it would leave the root."""
+    if "\x00" in name:
+        raise UnsafePath("member name contains a NUL byte")
+    unified = name.replace("\\", "/")
+    if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
+        raise UnsafePath(f"absolute member path {name!r}")
+    parts = [p for p in unified.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafePath(f"path traversal in member {name!r}")
+    if not parts:
+        raise UnsafePath(f"empty member name {name!r}")
+    return "/".join(parts)
+
+
+class SafeRoot:
+    """A directory that one container is extracted into."""
+
+    def __init__(self, base: Path, budget: Budget, location: str, source_size: int) -> None:
+        self.base = base.resolve()
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.budget = budget
+        self.location = location  # path chain of the container, for Problems
+        self.source_size = source_size
+        self.written = 0
+        self.deadline = time.monotonic() + budget.limits.seconds_per_format
+        self.problems: list[Problem] = []
+        self.links: dict[str, str] = {}  # member -> link target, recorded not created
+
+    # -- recording ----------------------------------------------------------------------------
+    def problem(self, message: str, kind: str = "corrupt", member: str | None = None) -> None:
+        where = f"{self.location}!/{member}" if member else self.location
+        self.problems.append(Problem(where, "extract", message, kind))
+
+    def refuse(self, name: str, reason: str) -> None:
+        self.problem(f"refused {name!r}: {reason}", kind="unsafe")
+
+    # -- paths --------------------------------------------------------------------------------
+    def target(self, name: str) -> tuple[str, Path]:
+        rel = clean_member_name(name)
+        dest = (self.base / rel).resolve()
+        if dest != self.base and self.base not in dest.parents:
+            raise UnsafePath(f"member {name!r} resolves outside the extraction root")
+        return rel, dest
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded(
+                f"time limit ({self.budget.limits.seconds_per_format:.0f} s) for one container"
+            )
+
+    # -- writes -------------------------------------------------------------------------------
+    def mkdir(self, name: str) -> None:
+        try:
+            _, dest = self.target(name)
+        except UnsafePath as exc:
+            self.refuse(name, str(exc))
+            return
+        dest.mkdir(parents=True, exist_ok=True)
+
+    def link(self, name: str, target: str, hard: bool = False) -> None:
+        """Record a link. Links are metadata: never created, never followed."""
+        try:
+            rel, _ = self.target(name)
+        except UnsafePath as exc:
+            self.refuse(name, str(exc))
+            return
+        if hard or target.startswith("/"):
+            resolved = posixpath.normpath(target.lstrip("/"))
+        else:
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+        if resolved.startswith("..") or (hard and target.startswith("/")):
+            kind = "hard link" if hard else "symlink"
+            self.refuse(name, f"{kind} points outside the root ({target!r})")
+            return
+        self.links[rel] = target
+
+    def write(self, name: str, stream: BinaryIO, size: int | None = None) -> Path | None:
+        """Copy one member from `stream`, enforcing every limit. Returns the file written."""
+        self.check_time()
+        try:
+            rel, dest = self.target(name)
+        except UnsafePath as exc:
+            self.refuse(name, str(exc))
+            return None
+        limits = self.budget.limits
+        if size is not None and size > limits.max_member_bytes:
+            self.problem(f"member over the size limit ({size} bytes)", "limit", rel)
+            return None
+        if dest.exists() and dest.is_dir():
+            self.problem("member collides with a directory", "corrupt", rel)
+            return None
+        self.budget.add_file()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        n = 0
+        with open(dest, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                n += len(chunk)
+                if n > limits.max_member_bytes:
+                    out.close()
+                    dest.unlink()
+                    self.problem("member over the size limit", "limit", rel)
+                    return None
+                self._account(len(chunk))
+                out.write(chunk)
+        return dest
+
+    def write_bytes(self, name: str, data: bytes) -> Path | None:
+        import io
+
+        return self.write(name, io.BytesIO(data), len(data))
+
+    def copy_file(self, name: str, src: Path) -> Path | None:
+        with open(src, "rb") as f:
+            return self.write(name, f, src.stat().st_size)
+
+    def _account(self, n: int) -> None:
+        self.written += n
+        self.budget.add_bytes(n)
+        limits = self.budget.limits
+        if (
+            self.written > limits.ratio_floor
+            and self.written > limits.max_ratio * max(self.source_size, 1)
+        ):
+            raise LimitExceeded(
+                f"compression ratio limit ({limits.max_ratio:.0f}x) exceeded: "
+                f"{self.written} bytes out of {self.source_size}"
+            )
+        self.check_time()
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

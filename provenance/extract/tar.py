@@ -1,0 +1,42 @@
+"""tar, plain or gzip/bzip2/xz-compressed, with the standard library's tarfile (streaming)."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.saferoot import SafeRoot
+
+
+def detect(head: bytes, name: str) -> bool:
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return True
+    lower = name.lower()
+    compressed_tar = lower.endswith((".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"))
+    return compressed_tar and head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
+
+
+def extract(src: Path, out: SafeRoot) -> None:
+    # "r|*" streams: members are read in order, never seeking, so a bomb cannot make us
+    # decompress the whole archive twice.
+    with open(src, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+        try:
+            for member in tf:
+                if member.isdir():
+                    out.mkdir(member.name)
+                elif member.issym():
+                    out.link(member.name, member.linkname)
+                elif member.islnk():
+                    out.link(member.name, member.linkname, hard=True)
+                elif member.isfile():
+                    stream = tf.extractfile(member)
+                    if stream is not None:
+                        out.write(member.name, stream, member.size)
+                else:
+                    out.refuse(member.name, "device node or FIFO")
+        except (tarfile.ReadError, EOFError, OSError) as exc:
+            out.problem(f"archive truncated or corrupt: {exc}", "truncated")
+
+
+FORMAT = Format("tar", "tar, plain or gzip/bzip2/xz-compressed (stdlib tarfile)", detect, extract)

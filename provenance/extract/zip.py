@@ -1,0 +1,37 @@
+"""Zip family (zip, jar, apk, aar, whl, ipa) with the standard library's zipfile."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.saferoot import SafeRoot
+
+
+def detect(head: bytes, name: str) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+
+
+def extract(src: Path, out: SafeRoot) -> None:
+    with zipfile.ZipFile(src) as zf:
+        for info in zf.infolist():
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                out.mkdir(info.filename)
+                continue
+            if stat.S_ISLNK(mode):
+                out.link(info.filename, zf.read(info)[:4096].decode("utf-8", "replace"))
+                continue
+            if info.flag_bits & 0x1:
+                out.problem("member is encrypted", "encrypted", info.filename)
+                continue
+            try:
+                with zf.open(info) as member:
+                    out.write(info.filename, member, info.file_size)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
+
+
+FORMAT = Format("zip", "ZIP family: zip, jar, apk, aar, whl, ipa (stdlib zipfile)", detect, extract)

@@ -1,0 +1,253 @@
+"""The frozen types every stage shares (DESIGN §3).
+
+Stages pass these values along and never mutate them. A path chain is a tuple of names from the
+input down (`("fw.bin", "rootfs.squashfs", "usr/lib/libmpi.so")`), shown joined by `!/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+CHAIN_SEP = "!/"
+
+
+def chain_str(chain: tuple[str, ...]) -> str:
+    """`("fw.bin", "rootfs.squashfs", "usr/lib/libmpi.so")` -> `fw.bin!/rootfs.squashfs!/usr/lib/libmpi.so`."""
+    return CHAIN_SEP.join(chain)
+
+
+class Relationship(StrEnum):
+    """How a vendor relates to a component (DESIGN §4), strongest first."""
+
+    MADE_BY = "made-by"
+    SIGNED_BY = "signed-by"
+    CONTAINS = "contains"
+    OEM = "oem"
+    LINEAGE = "lineage"
+    HARDWARE_ID = "hardware-id"
+    SERVICE = "service"
+    SUPPORTS = "supports"
+    MENTIONS = "mentions"
+
+
+class Verdict(StrEnum):
+    """A component's or the whole input's verdict; also the level of a finding."""
+
+    RESTRICTED = "restricted"
+    REVIEW = "review"
+    CLEAR = "clear"
+
+    @property
+    def rank(self) -> int:
+        return {"clear": 0, "review": 1, "restricted": 2}[self.value]
+
+
+class Coverage(StrEnum):
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that could not be unpacked, parsed or evaluated. Errors are values."""
+
+    location: str  # path chain of the blob concerned ("" for the scan as a whole)
+    stage: str  # extract | identify | attribute | policy | report
+    message: str  # one line, for a human
+    kind: str = "error"  # corrupt | truncated | limit | unsupported | unsafe | tool-missing | error
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One blob found in the input: the input itself, a file in a directory or archive member."""
+
+    chain: tuple[str, ...]
+    sha256: str
+    size: int
+    kind: str  # detected format ("zip", "tar", "elf", "pe", "directory", "data", ...)
+    depth: int
+    local: Path | None = None  # where its bytes can be read during the scan (None: not stored)
+    children: tuple[Artifact, ...] = ()
+    opaque: str | None = None  # why it could not be opened, when it could not
+    symlink_target: str | None = None  # kept as metadata, never followed
+
+    @property
+    def path(self) -> str:
+        return chain_str(self.chain)
+
+    @property
+    def name(self) -> str:
+        return self.chain[-1].rsplit("/", 1)[-1] if self.chain else ""
+
+    def walk(self) -> tuple[Artifact, ...]:
+        """This artifact and all its descendants, depth first."""
+        out: list[Artifact] = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(node.children))
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing identify read, tagged with where it came from."""
+
+    key: str  # "elf.soname", "pe.version.CompanyName", "elf.symbol.export", ...
+    value: str
+    location: str  # path chain, plus "#field" or "@0xOFFSET"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything identify read from one blob."""
+
+    format: str  # "elf", "pe", "macho", "data", ...
+    arch: str | None = None
+    items: tuple[Fact, ...] = ()
+    name: str | None = None  # declared name (package name, SONAME, OriginalFilename)
+    version: str | None = None
+    purl: str | None = None
+    supplier: str | None = None  # who declares they distribute it (package maintainer...)
+
+    def values(self, key: str) -> tuple[str, ...]:
+        return tuple(f.value for f in self.items if f.key == key)
+
+    def first(self, key: str) -> str | None:
+        return next((f.value for f in self.items if f.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    technique: str  # CycloneDX analysis technique: binary-analysis, manifest-analysis, ...
+    signal: str  # signature | signer | version-info | manifest | symbol | identifier | string | ...
+    detail: str  # the matched text, truncated
+    location: str  # path chain + offset or field
+    rule: str  # rule id or fact key that produced it
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    vendor: str  # a vendor id from signatures/vendors/
+    relationship: Relationship
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    component: str | None = None  # what the vendor component is ("HiSilicon MPP SDK")
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.evidence:
+            raise ValueError("an attribution needs evidence")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence out of range: {self.confidence}")
+
+
+@dataclass(frozen=True, slots=True)
+class Manufacturer:
+    """The resolved maker of a component, as the report shows it."""
+
+    vendor: str
+    name: str
+    country: str | None  # ISO 3166-1 alpha-2
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """What the report lists: one artifact with what was learnt about it."""
+
+    ref: str  # stable bom-ref
+    chain: tuple[str, ...]
+    name: str
+    kind: str
+    sha256: str
+    size: int
+    type: str = "file"  # CycloneDX component type: file, library, application, firmware, ...
+    version: str | None = None
+    purl: str | None = None
+    supplier: str | None = None
+    facts: Facts | None = None
+    attributions: tuple[Attribution, ...] = ()
+    manufacturer: Manufacturer | None = None
+    opaque: str | None = None
+    children: tuple[Component, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return chain_str(self.chain)
+
+    @property
+    def top(self) -> Attribution | None:
+        """The attribution that decides the maker: strongest relationship, then confidence."""
+        order = list(Relationship)
+        return min(
+            self.attributions,
+            key=lambda a: (order.index(a.relationship) > 3, -a.confidence, order.index(a.relationship)),
+            default=None,
+        )
+
+    def walk(self) -> tuple[Component, ...]:
+        out: list[Component] = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(node.children))
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEntry:
+    """One listed entity of one restricted-origin list, as it applies to a finding."""
+
+    policy: str  # policy id ("us-ndaa-889")
+    entity: str  # as published ("Huawei Technologies Company")
+    source: str  # legal source
+    in_force: str  # ISO date the entry applies from
+    scope: str = ""  # scope note ("video surveillance when used for public safety ...")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    component: str  # component ref
+    location: str  # path chain
+    vendor: str
+    level: Verdict  # restricted or review
+    relationship: Relationship
+    confidence: float
+    entries: tuple[PolicyEntry, ...]
+    rationale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    files: int = 0
+    bytes: int = 0
+    opaque: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    root: Component
+    findings: tuple[Finding, ...]
+    problems: tuple[Problem, ...]
+    coverage: Coverage
+    verdict: Verdict
+    stats: Stats
+    tool_version: str
+    signature_digest: str
+    policies: tuple[str, ...] = ()
+    started: str | None = None  # ISO timestamp; None when --reproducible
+    vendors: dict[str, Manufacturer] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # component ref -> verdict
+
+    def components(self) -> tuple[Component, ...]:
+        return self.root.walk()
+
+    def findings_for(self, ref: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.component == ref)

@@ -1,0 +1,203 @@
+"""The only module that knows every stage: extract -> identify -> attribute -> policy.
+
+It returns a ScanResult; rendering and printing belong to the report stage and the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from provenance import __version__
+from provenance.attribute import resolve
+from provenance.attribute.yara_scan import Hit, scan_file
+from provenance.extract import Limits, extract
+from provenance.extract.base import HEAD_SIZE
+from provenance.identify import identify
+from provenance.model import (
+    Artifact,
+    Attribution,
+    Component,
+    Coverage,
+    Facts,
+    Manufacturer,
+    Problem,
+    ScanResult,
+    Stats,
+    Verdict,
+)
+from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
+from provenance.signatureset import SignatureSet
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class UsageError(Exception):
+    """Bad options (unknown policy...): exit code 2."""
+
+
+class InputError(Exception):
+    """The input cannot be read at all: no verdict possible, exit code 3."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    policies: tuple[str, ...] = DEFAULT_POLICIES
+    limits: Limits = field(default_factory=Limits)
+    reproducible: bool = False
+    as_of: date | None = None
+    keep_extracted: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    """What is learnt from one distinct blob (by SHA-256), before it is placed in the tree."""
+
+    facts: Facts
+    hits: tuple[Hit, ...]
+    problems: tuple[Problem, ...]
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_SIZE)
+
+
+def analyse(artifact: Artifact, sigset: SignatureSet) -> _Analysis:
+    """Identify and scan one blob: the expensive work, done once per distinct SHA-256."""
+    assert artifact.local is not None
+    problems: list[Problem] = []
+    try:
+        head = _read_head(artifact.local)
+    except OSError as exc:
+        problem = Problem(artifact.path, "identify", f"cannot read: {exc.strerror}", "error")
+        return _Analysis(Facts(artifact.kind), (), (problem,))
+    facts, found = identify(artifact, head)
+    problems.extend(found)
+    hits: tuple[Hit, ...] = ()
+    try:
+        hits = scan_file(sigset, artifact.local)
+    except Exception as exc:  # yara.TimeoutError and friends: record, go on
+        problems.append(Problem(artifact.path, "attribute", f"YARA scan failed: {exc}", "error"))
+    return _Analysis(facts, hits, tuple(problems))
+
+
+_FILE_TYPES = {"DYN": "library", "EXEC": "application", "REL": "library"}
+
+
+def _component_type(artifact: Artifact, facts: Facts | None, is_root: bool) -> str:
+    if facts is not None and facts.format == "elf":
+        return _FILE_TYPES.get(facts.first("elf.type") or "", "file")
+    if facts is not None and facts.format == "pe":
+        return "library" if artifact.name.lower().endswith(".dll") else "application"
+    if is_root and artifact.kind != "directory":
+        return "firmware" if artifact.children else "file"
+    return "file"
+
+
+def _manufacturer(attributions: tuple[Attribution, ...], sigset: SignatureSet) -> Manufacturer | None:
+    for a in attributions:
+        if a.relationship.value in ("made-by", "oem", "lineage") and a.vendor in sigset.vendors:
+            vendor = sigset.vendors[a.vendor]
+            return Manufacturer(vendor.id, vendor.name, vendor.country, vendor.parent)
+    return None
+
+
+def scan(
+    path: Path, sigset: SignatureSet, options: ScanOptions, progress: Progress | None = None
+) -> ScanResult:
+    unknown = [p for p in options.policies if p not in sigset.policies]
+    if unknown:
+        known = ", ".join(sorted(sigset.policies))
+        raise UsageError(f"unknown policy {', '.join(unknown)} (known: {known})")
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path}: no such file or directory")
+    started = time.monotonic()
+    as_of = options.as_of or date.today()
+    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
+        work = Path(tmp)
+        if progress:
+            progress("extract", 0, 1)
+        tree, problems = extract(path, work / "x", options.limits)
+        if tree.opaque and tree.kind == "unreadable":
+            raise InputError(f"{path}: {tree.opaque}")
+        nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
+        cache: dict[str, _Analysis] = {}
+        analyses: dict[tuple[str, ...], _Analysis] = {}
+        all_problems = list(problems)
+        for done, artifact in enumerate(nodes):
+            if progress:
+                progress("analyse", done, len(nodes))
+            if artifact.sha256 not in cache:
+                cache[artifact.sha256] = analyse(artifact, sigset)
+                all_problems.extend(cache[artifact.sha256].problems)
+            analyses[artifact.chain] = cache[artifact.sha256]
+        if options.keep_extracted is not None:
+            shutil.copytree(work / "x", options.keep_extracted, symlinks=True, dirs_exist_ok=True)
+
+    def build(artifact: Artifact, is_root: bool = False) -> Component:
+        analysis = analyses.get(artifact.chain)
+        facts = analysis.facts if analysis else None
+        attributions = (
+            resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
+        )
+        ref = "ref-" + hashlib.sha256(artifact.path.encode()).hexdigest()[:20]
+        return Component(
+            ref=ref,
+            chain=artifact.chain,
+            name=(facts.name if facts and facts.name else None) or artifact.name,
+            kind=artifact.kind,
+            sha256=artifact.sha256,
+            size=artifact.size,
+            type=_component_type(artifact, facts, is_root),
+            version=facts.version if facts else None,
+            purl=facts.purl if facts else None,
+            supplier=facts.supplier if facts else None,
+            facts=facts,
+            attributions=attributions,
+            manufacturer=_manufacturer(attributions, sigset),
+            opaque=artifact.opaque,
+            children=tuple(build(child) for child in artifact.children),
+        )
+
+    root = build(tree, is_root=True)
+    if progress:
+        progress("policy", 0, 1)
+    components = root.walk()
+    findings = evaluate(components, sigset, options.policies, as_of)
+    verdicts = rollup(root, findings)
+    opaque = sum(1 for c in components if c.opaque)
+    coverage = Coverage.PARTIAL if opaque or all_problems else Coverage.COMPLETE
+    files = [c for c in components if c.kind != "directory"]
+    stats = Stats(
+        files=len(files),
+        bytes=sum(c.size for c in files),
+        opaque=opaque,
+        seconds=0.0 if options.reproducible else round(time.monotonic() - started, 3),
+    )
+    vendors = {}
+    for c in components:
+        for a in c.attributions:
+            if a.vendor in sigset.vendors:
+                v = sigset.vendors[a.vendor]
+                vendors[v.id] = Manufacturer(v.id, v.name, v.country, v.parent)
+    return ScanResult(
+        root=root,
+        findings=findings,
+        problems=tuple(sorted(set(all_problems), key=lambda p: (p.location, p.message))),
+        coverage=coverage,
+        verdict=verdicts.get(root.ref, Verdict.CLEAR),
+        verdicts=verdicts,
+        stats=stats,
+        tool_version=__version__,
+        signature_digest=sigset.digest,
+        policies=options.policies,
+        started=None if options.reproducible else datetime.now(UTC).isoformat(timespec="seconds"),
+        vendors=vendors,
+    )

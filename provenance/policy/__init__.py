@@ -1,0 +1,101 @@
+"""Stage 4: restricted-origin lists turn attributions into findings. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from provenance.model import Attribution, Component, Finding, PolicyEntry, Verdict
+from provenance.signatureset import Policy, PolicyEntity, SignatureSet
+
+DEFAULT_POLICIES = ("us-ndaa-889",)
+
+__all__ = ["DEFAULT_POLICIES", "evaluate", "level_for", "rollup"]
+
+
+def _applies(entity: PolicyEntity, family: tuple[str, ...], as_of: date) -> bool:
+    if date.fromisoformat(entity.in_force) > as_of:
+        return False
+    if entity.until and date.fromisoformat(entity.until) < as_of:
+        return False
+    listed = set(entity.vendors)
+    return family[0] in listed or (entity.affiliates and bool(listed & set(family[1:])))
+
+
+def level_for(policy: Policy, attribution: Attribution) -> Verdict | None:
+    """The level a policy gives one attribution, before looking at which entity it names."""
+    for level, rule in ((Verdict.RESTRICTED, policy.restricted), (Verdict.REVIEW, policy.review)):
+        if attribution.relationship in rule.relationships and (
+            attribution.confidence >= rule.min_confidence
+        ):
+            return level
+    return None
+
+
+def _finding(
+    component: Component, attribution: Attribution, sigset: SignatureSet,
+    policies: Iterable[Policy], as_of: date,
+) -> Finding | None:
+    family = sigset.family(attribution.vendor)
+    entries: list[PolicyEntry] = []
+    best: Verdict | None = None
+    for policy in policies:
+        level = level_for(policy, attribution)
+        if level is None:
+            continue
+        for entity in policy.entities:
+            if _applies(entity, family, as_of):
+                entries.append(PolicyEntry(policy.id, entity.entity, entity.source,
+                                           entity.in_force, entity.scope))
+                if best is None or level.rank > best.rank:
+                    best = level
+    if best is None:
+        return None
+    via = "" if family[0] in {v for e in entries for v in _vendors(sigset, e)} else (
+        f" (affiliate of {', '.join(family[1:])})")
+    lists = ", ".join(sorted({e.policy for e in entries}))
+    rationale = (f"{attribution.relationship.value} {attribution.vendor}{via} at "
+                 f"{attribution.confidence:.2f}, listed by {lists}")
+    return Finding(component.ref, component.path, attribution.vendor, best,
+                   attribution.relationship, attribution.confidence, tuple(entries), rationale)
+
+
+def _vendors(sigset: SignatureSet, entry: PolicyEntry) -> tuple[str, ...]:
+    policy = sigset.policies[entry.policy]
+    return next((e.vendors for e in policy.entities if e.entity == entry.entity), ())
+
+
+def evaluate(
+    components: Iterable[Component], sigset: SignatureSet, policy_ids: Iterable[str], as_of: date
+) -> tuple[Finding, ...]:
+    """Findings for every attributed component under the chosen policies."""
+    policies = [sigset.policies[pid] for pid in policy_ids]
+    findings = []
+    for component in components:
+        for attribution in component.attributions:
+            finding = _finding(component, attribution, sigset, policies, as_of)
+            if finding is not None:
+                findings.append(finding)
+    findings.sort(key=lambda f: (-f.level.rank, f.location, f.vendor))
+    return tuple(findings)
+
+
+def rollup(component: Component, findings: tuple[Finding, ...]) -> dict[str, Verdict]:
+    """Verdict per component ref: its own findings and, for containers, its parts'."""
+    own: dict[str, Verdict] = {}
+    for f in findings:
+        if f.level.rank > own.get(f.component, Verdict.CLEAR).rank:
+            own[f.component] = f.level
+    out: dict[str, Verdict] = {}
+
+    def visit(node: Component) -> Verdict:
+        verdict = own.get(node.ref, Verdict.CLEAR)
+        for child in node.children:
+            sub = visit(child)
+            if sub.rank > verdict.rank:
+                verdict = sub
+        out[node.ref] = verdict
+        return verdict
+
+    visit(component)
+    return out

@@ -1,0 +1,329 @@
+"""Load and check the signature set: vendors, YARA rules and policies (DESIGN §5).
+
+The built-in set ships as package data (`provenance.signatures`, the top-level `signatures/`
+directory of the source tree); `--signatures DIR` adds directories with the same layout. A set
+that does not pass its checks cannot give a verdict (exit code 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provenance.model import Relationship
+
+RULE_META = {"id", "vendor", "relationship", "confidence", "component", "description", "reference"}
+RULE_META_OPTIONAL = {"version_regex", "weak"}
+VENDOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class SignatureError(Exception):
+    """The signature set is invalid: no verdict is possible."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    value: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    id: str
+    name: str
+    country: str | None
+    parent: str | None
+    legal_names: tuple[Sourced, ...] = ()
+    aliases: tuple[Sourced, ...] = ()  # names as seen in binaries and certificates
+    signers: tuple[Sourced, ...] = ()  # code-signing subjects (O or CN)
+    usb_ids: tuple[Sourced, ...] = ()
+    pci_ids: tuple[Sourced, ...] = ()
+    ouis: tuple[Sourced, ...] = ()
+    domains: tuple[Sourced, ...] = ()  # e-mail and web domains
+    namespaces: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # pypi, npm, ...
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    vendor: str
+    relationship: Relationship
+    confidence: float
+    component: str
+    description: str
+    reference: str
+    path: Path
+    version_regex: str | None = None
+    weak: bool = False  # a name-only rule: can never outvote structural evidence
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEntity:
+    entity: str
+    vendors: tuple[str, ...]
+    in_force: str
+    source: str
+    scope: str = ""
+    affiliates: bool = True  # subsidiaries and affiliates follow the vendor catalog's parents
+    until: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    relationships: tuple[Relationship, ...]
+    min_confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    name: str
+    jurisdiction: str
+    source: str
+    entities: tuple[PolicyEntity, ...]
+    restricted: Threshold
+    review: Threshold
+    notes: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureSet:
+    vendors: dict[str, Vendor]
+    rules: tuple[Rule, ...]
+    policies: dict[str, Policy]
+    digest: str
+    directories: tuple[Path, ...]
+
+    def family(self, vendor: str) -> tuple[str, ...]:
+        """The vendor and its parents, nearest first (`hisilicon` -> `hisilicon`, `huawei`)."""
+        chain: list[str] = []
+        current: str | None = vendor
+        while current and current not in chain:
+            chain.append(current)
+            current = self.vendors[current].parent if current in self.vendors else None
+        return tuple(chain)
+
+
+def builtin_dir() -> Path:
+    try:
+        path = Path(str(resources.files("provenance.signatures")))
+        if (path / "vendors").is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "signatures"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SignatureError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SignatureError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _sourced(
+    path: Path, data: dict[str, Any], key: str, sources: dict[str, Any]
+) -> tuple[Sourced, ...]:
+    items = data.get(key) or []
+    if not isinstance(items, list):
+        raise SignatureError(f"{path}: {key} must be a list")
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("value") or not item.get("source"):
+            raise SignatureError(f"{path}: every {key} entry needs a value and a source")
+        if str(item["source"]) not in sources:
+            raise SignatureError(f"{path}: {key} {item['value']!r}: source {item['source']!r} "
+                                 "is not in this file's sources")
+        out.append(Sourced(str(item["value"]), str(item["source"])))
+    return tuple(out)
+
+
+def load_vendor(path: Path) -> Vendor:
+    data = _yaml(path)
+    vid = data.get("id")
+    if not isinstance(vid, str) or not VENDOR_ID.match(vid):
+        raise SignatureError(f"{path}: vendor id must be lowercase words joined by hyphens")
+    if vid != path.stem:
+        raise SignatureError(f"{path}: file name must be the vendor id ({vid}.yml)")
+    country = data.get("country")
+    if country is not None and not (isinstance(country, str) and COUNTRY.match(country)):
+        raise SignatureError(f"{path}: country must be an ISO 3166-1 alpha-2 code")
+    if not data.get("name"):
+        raise SignatureError(f"{path}: name is required")
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise SignatureError(f"{path}: sources must map each source key to its citation")
+    namespaces = data.get("namespaces") or {}
+    if not isinstance(namespaces, dict):
+        raise SignatureError(f"{path}: namespaces must map an ecosystem to a list")
+    known = {"id", "name", "country", "parent", "legal_names", "aliases", "signers", "usb_ids",
+             "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership"}
+    unknown = set(data) - known
+    if unknown:
+        raise SignatureError(f"{path}: unknown keys {sorted(unknown)}")
+    return Vendor(
+        id=vid,
+        name=str(data["name"]),
+        country=country,
+        parent=data.get("parent"),
+        legal_names=_sourced(path, data, "legal_names", sources),
+        aliases=_sourced(path, data, "aliases", sources),
+        signers=_sourced(path, data, "signers", sources),
+        usb_ids=_sourced(path, data, "usb_ids", sources),
+        pci_ids=_sourced(path, data, "pci_ids", sources),
+        ouis=_sourced(path, data, "ouis", sources),
+        domains=_sourced(path, data, "domains", sources),
+        namespaces={eco: _sourced(path, namespaces, eco, sources) for eco in namespaces},
+        path=str(path),
+    )
+
+
+_META = re.compile(r"^\s*(\w+)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|-?[\d.]+|true|false)\s*$", re.M)
+_RULE = re.compile(r"^\s*(?:private\s+|global\s+)*rule\s+(\w+)", re.M)
+
+
+def load_rule(path: Path) -> Rule:
+    """Read one rule file's meta. The file must hold exactly one rule named after the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SignatureError(f"{path}: {exc}") from exc
+    names = _RULE.findall(text)
+    if names != [path.stem]:
+        raise SignatureError(f"{path}: must hold exactly one rule, named {path.stem}")
+    meta_block = text.split("meta:", 1)[-1].split("strings:", 1)[0].split("condition:", 1)[0]
+    meta: dict[str, str] = {}
+    for key, raw in _META.findall(meta_block):
+        meta[key] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+    missing = RULE_META - set(meta)
+    extra = set(meta) - RULE_META - RULE_META_OPTIONAL
+    if missing or extra:
+        raise SignatureError(
+            f"{path}: closed meta keys; missing {sorted(missing)}, unknown {sorted(extra)}"
+        )
+    try:
+        relationship = Relationship(meta["relationship"])
+        confidence = float(meta["confidence"])
+    except ValueError as exc:
+        raise SignatureError(f"{path}: {exc}") from exc
+    if not 0 < confidence <= 1:
+        raise SignatureError(f"{path}: confidence must be in (0, 1]")
+    if meta["id"] != path.stem:
+        raise SignatureError(f"{path}: meta id must equal the rule name")
+    return Rule(
+        id=meta["id"], vendor=meta["vendor"], relationship=relationship, confidence=confidence,
+        component=meta["component"], description=meta["description"],
+        reference=meta["reference"], path=path, version_regex=meta.get("version_regex"),
+        weak=meta.get("weak") == "true",
+    )
+
+
+def _threshold(path: Path, data: dict[str, Any], key: str) -> Threshold:
+    block = data.get(key)
+    if not isinstance(block, dict):
+        raise SignatureError(f"{path}: {key} must be a mapping")
+    try:
+        rels = tuple(Relationship(r) for r in block.get("relationships", []))
+        return Threshold(rels, float(block.get("min_confidence", 0)))
+    except ValueError as exc:
+        raise SignatureError(f"{path}: {key}: {exc}") from exc
+
+
+def load_policy(path: Path) -> Policy:
+    data = _yaml(path)
+    pid = data.get("id")
+    if pid != path.stem:
+        raise SignatureError(f"{path}: policy id must equal the file name")
+    entities = []
+    for item in data.get("entities") or []:
+        if not isinstance(item, dict):
+            raise SignatureError(f"{path}: an entity must be a mapping")
+        for key in ("entity", "vendors", "in_force", "source"):
+            if not item.get(key):
+                raise SignatureError(f"{path}: entity {item.get('entity')!r} needs {key}")
+        entities.append(
+            PolicyEntity(
+                entity=str(item["entity"]),
+                vendors=tuple(item["vendors"]),
+                in_force=str(item["in_force"]),
+                source=str(item["source"]),
+                scope=str(item.get("scope", "")),
+                affiliates=bool(item.get("affiliates", True)),
+                until=str(item["until"]) if item.get("until") else None,
+            )
+        )
+    if not entities:
+        raise SignatureError(f"{path}: a policy needs at least one entity")
+    for key in ("name", "jurisdiction", "source"):
+        if not data.get(key):
+            raise SignatureError(f"{path}: {key} is required")
+    return Policy(
+        id=str(pid), name=str(data["name"]), jurisdiction=str(data["jurisdiction"]),
+        source=str(data["source"]), entities=tuple(entities),
+        restricted=_threshold(path, data, "restricted"), review=_threshold(path, data, "review"),
+        notes=str(data.get("notes", "")), path=str(path),
+    )
+
+
+def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
+    """The built-in set plus `extra` directories (later directories may add, not replace)."""
+    dirs = (builtin_dir(), *extra)
+    vendors: dict[str, Vendor] = {}
+    rules: dict[str, Rule] = {}
+    policies: dict[str, Policy] = {}
+    digest = hashlib.sha256()
+    for top in dirs:
+        if not top.is_dir():
+            raise SignatureError(f"{top}: not a signature directory")
+        files = sorted(p for p in top.rglob("*") if p.suffix in (".yml", ".yar") and p.is_file())
+        for path in files:
+            digest.update(path.relative_to(top).as_posix().encode() + b"\0" + path.read_bytes())
+            rel = path.relative_to(top).parts
+            if rel[0] == "vendors":
+                vendor = load_vendor(path)
+                if vendor.id in vendors:
+                    raise SignatureError(f"{path}: vendor {vendor.id} defined twice")
+                vendors[vendor.id] = vendor
+            elif rel[0] == "yara":
+                rule = load_rule(path)
+                if rule.id in rules:
+                    raise SignatureError(f"{path}: rule id {rule.id} used twice")
+                rules[rule.id] = rule
+            elif rel[0] == "policies":
+                policy = load_policy(path)
+                if policy.id in policies:
+                    raise SignatureError(f"{path}: policy {policy.id} defined twice")
+                policies[policy.id] = policy
+    for vendor in vendors.values():
+        if vendor.parent and vendor.parent not in vendors:
+            raise SignatureError(f"{vendor.path}: parent {vendor.parent!r} is not a known vendor")
+    for rule in rules.values():
+        if rule.vendor not in vendors:
+            raise SignatureError(f"{rule.path}: vendor {rule.vendor!r} is not a known vendor")
+    for policy in policies.values():
+        for entity in policy.entities:
+            for vid in entity.vendors:
+                if vid not in vendors:
+                    raise SignatureError(f"{policy.path}: vendor {vid!r} is not a known vendor")
+    return SignatureSet(
+        vendors=vendors,
+        rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
+        policies=policies,
+        digest="sha256:" + digest.hexdigest(),
+        directories=dirs,
+    )
