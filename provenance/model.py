@@ -221,6 +221,7 @@ class Finding:
     confidence: float
     entries: tuple[PolicyEntry, ...]
     rationale: str
+    waiver: str | None = None  # why it is waived (justification, approver, expiry), if it is
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance.extract import compressed, tar, zip
+from provenance.extract import compressed, firmware, tar, zip
 from provenance.extract.base import HEAD_SIZE, Format
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot
@@ -27,6 +27,7 @@ EXTRACTORS: tuple[Format, ...] = (
     compressed.GZIP,
     compressed.BZIP2,
     compressed.XZ,
+    *firmware.FORMATS,
 )
 
 __all__ = ["EXTRACTORS", "Limits", "detect", "extract"]

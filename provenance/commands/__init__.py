@@ -1,0 +1,1 @@
+"""Sub-command groups of the CLI (signatures, policies, render...), one module each."""
