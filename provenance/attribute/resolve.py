@@ -56,7 +56,7 @@ def hit_evidence(
             continue
         first = hit.matches[0] if hit.matches else None
         distinct = sorted({_clip(m.data, 80) for m in hit.matches}, key=lambda t: (-len(t), t))
-        detail = _clip(" · ".join(distinct)) if distinct else rule.description
+        detail = _clip(" · ".join(distinct).encode()) if distinct else rule.description
         where = f"{location}@0x{first.offset:x}" if first else location
         version = None
         if rule.version_regex:
