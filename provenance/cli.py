@@ -132,7 +132,8 @@ def scan(
         help="Largest expansion of one container (bytes out / bytes in), past 64 MiB.")]
     = _DEFAULT_LIMITS.max_ratio,
     seconds_per_format: Annotated[float, typer.Option(
-        help="Longest time to spend unpacking one container.")] = _DEFAULT_LIMITS.seconds_per_format,
+        help="Longest time to spend unpacking one container.")]
+    = _DEFAULT_LIMITS.seconds_per_format,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance import pipeline, signatureset

@@ -101,7 +101,9 @@ def _component_type(artifact: Artifact, facts: Facts | None, is_root: bool) -> s
     return "file"
 
 
-def _manufacturer(attributions: tuple[Attribution, ...], sigset: SignatureSet) -> Manufacturer | None:
+def _manufacturer(
+    attributions: tuple[Attribution, ...], sigset: SignatureSet
+) -> Manufacturer | None:
     for a in attributions:
         if a.relationship.value in ("made-by", "oem", "lineage") and a.vendor in sigset.vendors:
             vendor = sigset.vendors[a.vendor]
@@ -116,8 +118,9 @@ def scan(
     if unknown:
         known = ", ".join(sorted(sigset.policies))
         raise UsageError(f"unknown policy {', '.join(unknown)} (known: {known})")
-    if not path.exists() and not path.is_symlink():
+    if not path.exists():
         raise InputError(f"{path}: no such file or directory")
+    path = path.resolve()  # the user named this input: follow a link to it, not inside it
     started = time.monotonic()
     as_of = options.as_of or date.today()
     with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
@@ -125,7 +128,7 @@ def scan(
         if progress:
             progress("extract", 0, 1)
         tree, problems = extract(path, work / "x", options.limits)
-        if tree.opaque and tree.kind == "unreadable":
+        if tree.opaque and tree.kind in ("unreadable", "special"):
             raise InputError(f"{path}: {tree.opaque}")
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
         cache: dict[str, _Analysis] = {}

@@ -21,6 +21,9 @@ WEAK_CAP = 0.4
 MAX_CONFIDENCE = 0.99
 WEAK_SIGNALS = frozenset({"string", "filename", "mentions"})
 
+# (vendor, relationship, evidence, vendor component, version) found by one signal
+Found = tuple[str, Relationship, Evidence, str | None, str | None]
+
 
 def combine(evidence: Iterable[Evidence]) -> float:
     """One confidence from independent evidence (see the module docstring)."""
@@ -46,10 +49,10 @@ def _clip(data: bytes, limit: int = 120) -> str:
 
 def hit_evidence(
     hits: tuple[Hit, ...], sigset: SignatureSet, location: str
-) -> list[tuple[str, Relationship, Evidence, str | None, str | None]]:
+) -> list[Found]:
     """(vendor, relationship, evidence, component, version) for every rule that matched."""
     rules = {rule.id: rule for rule in sigset.rules}
-    out = []
+    out: list[Found] = []
     for hit in hits:
         rule = rules.get(hit.rule)
         if rule is None:
@@ -77,7 +80,7 @@ def _norm(name: str) -> str:
 
 def fact_evidence(
     facts: Facts | None, sigset: SignatureSet
-) -> list[tuple[str, Relationship, Evidence, str | None, str | None]]:
+) -> list[Found]:
     """Evidence from declared identity: PE version-resource company names."""
     if facts is None:
         return []
@@ -85,7 +88,7 @@ def fact_evidence(
     for vendor in sigset.vendors.values():
         for item in (*vendor.legal_names, *vendor.aliases):
             names[_norm(item.value)] = vendor.id
-    out = []
+    out: list[Found] = []
     for fact in facts.items:
         if fact.key == "pe.version.CompanyName":
             vendor_id = names.get(_norm(fact.value))

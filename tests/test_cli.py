@@ -1,0 +1,196 @@
+"""The command line contract: options, exit codes 0/1/2/3, one-line errors, reports."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+from pathlib import Path
+
+import click
+from typer.testing import CliRunner
+
+from provenance import __version__
+from provenance.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def props(node: dict) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in node.get("properties", [])}
+
+
+def test_version_and_help():
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"provenance {__version__}"
+    result = run("--help")
+    assert result.exit_code == 0 and "scan" in result.output
+
+
+def test_every_scan_option_has_help_text():
+    command = click.Group.get_command(app_click(), None, "scan")  # type: ignore[arg-type]
+    assert command is not None
+    missing = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert missing == []
+
+
+def app_click():
+    import typer.main
+
+    return typer.main.get_command(app)
+
+
+def test_restricted_sample_exits_1(restricted_sample, tmp_path):
+    out = tmp_path / "r.json"
+    result = run("scan", str(restricted_sample), "--output", str(out), "--quiet")
+    assert result.exit_code == 1, result.output
+    meta = props(json.loads(out.read_text())["metadata"]["component"])
+    assert meta["provenance:verdict"] == "restricted"
+    assert meta["provenance:coverage"] == "complete"
+
+
+def test_clean_sample_exits_0(clean_sample, tmp_path):
+    out = tmp_path / "r.json"
+    result = run("scan", str(clean_sample), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "verdict: CLEAR" in result.output
+    assert props(json.loads(out.read_text())["metadata"]["component"])["provenance:verdict"] == (
+        "clear")
+
+
+def test_fail_on_never_and_review(restricted_sample):
+    assert run("scan", str(restricted_sample), "-q", "--fail-on", "never").exit_code == 0
+    assert run("scan", str(restricted_sample), "-q", "--fail-on", "review").exit_code == 1
+
+
+def test_summary_names_the_flagged_component(restricted_sample):
+    result = run("scan", str(restricted_sample))
+    assert result.exit_code == 1
+    assert "RESTRICTED" in result.output and "hisilicon" in result.output
+    assert "libmpi.so" in result.output
+
+
+def test_report_to_stdout_keeps_stdout_json(restricted_sample):
+    result = runner.invoke(app, ["scan", str(restricted_sample), "-o", "-", "-q"])
+    doc = json.loads(result.stdout)
+    assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] == "1.6"
+
+
+def test_missing_path_exits_3():
+    result = run("scan", "/nonexistent/firmware.bin")
+    assert result.exit_code == 3
+    assert "no such file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_policy_exits_2(clean_sample):
+    result = run("scan", str(clean_sample), "--policy", "no-such-list")
+    assert result.exit_code == 2
+    assert "unknown policy no-such-list" in result.output
+
+
+def test_usage_errors_exit_2(clean_sample):
+    assert run("scan").exit_code == 2
+    assert run("scan", str(clean_sample), "--fail-on", "sometimes").exit_code == 2
+    assert run("scan", str(clean_sample), "--format", "pdf", "-o", "x").exit_code == 2
+    assert run("scan", str(clean_sample), "--as-of", "yesterday").exit_code == 2
+
+
+def test_invalid_signature_dir_exits_3(clean_sample, tmp_path):
+    bad = tmp_path / "sigs"
+    (bad / "vendors").mkdir(parents=True)
+    (bad / "vendors" / "acme.yml").write_text("id: Acme Corp\n")
+    result = run("scan", str(clean_sample), "--signatures", str(bad))
+    assert result.exit_code == 3
+    assert "invalid signature set" in result.output
+
+
+def test_extra_signature_dir_adds_a_rule(clean_sample, tmp_path):
+    extra = tmp_path / "sigs"
+    (extra / "yara" / "acme").mkdir(parents=True)
+    (extra / "vendors").mkdir()
+    (extra / "vendors" / "acme.yml").write_text(
+        "id: acme\nname: Acme Corp\ncountry: US\n"
+        "legal_names:\n  - {value: Acme Corp, source: test}\nsources: {test: a test}\n")
+    (extra / "yara" / "acme" / "acme_router.yar").write_text(
+        'rule acme_router {\n meta:\n  id = "acme_router"\n  vendor = "acme"\n'
+        '  relationship = "made-by"\n  confidence = "0.80"\n  component = "ExampleNet"\n'
+        '  description = "test"\n  reference = "test"\n strings:\n  $a = "ExampleNet R7"\n'
+        ' condition:\n  $a\n}\n')
+    out = tmp_path / "r.json"
+    result = run("scan", str(clean_sample), "--signatures", str(extra), "-o", str(out), "-q")
+    assert result.exit_code == 0  # acme is on no list
+    doc = json.loads(out.read_text())
+    fwinfo = next(c for c in doc["components"]
+                  if props(c)["provenance:location"].endswith("!/fw/README.txt"))
+    assert props(fwinfo)["provenance:vendor"] == "acme"
+    assert props(fwinfo)["provenance:verdict"] == "clear"
+
+
+def test_corrupt_member_is_a_problem_and_scan_goes_on(tmp_path, restricted_sample):
+    # a tar holding a truncated gzip next to the real camera image
+    bad = tmp_path / "bundle.tar"
+    blob = restricted_sample.read_bytes()
+    with tarfile.open(bad, "w") as tf:
+        for name, data in (("broken.tar.gz", blob[: len(blob) // 2]), ("good.tar.gz", blob)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    out = tmp_path / "r.json"
+    result = run("scan", str(bad), "-o", str(out), "-q")
+    assert result.exit_code == 1  # the good copy is still found and flagged
+    doc = json.loads(out.read_text())
+    meta = props(doc["metadata"]["component"])
+    assert meta["provenance:coverage"] == "partial"
+    problems = [p["value"] for p in doc["metadata"]["component"]["properties"]
+                if p["name"] == "provenance:problem"]
+    assert any("broken.tar.gz" in p for p in problems)
+
+
+def test_unreadable_input_exits_3(tmp_path):
+    fifo = tmp_path / "not-a-file"
+    os.mkfifo(fifo)
+    result = run("scan", str(fifo))
+    assert result.exit_code == 3
+    assert "not a regular file" in result.output
+
+
+def test_broken_symlink_input_exits_3(tmp_path):
+    link = tmp_path / "fw.bin"
+    link.symlink_to(tmp_path / "missing")
+    result = run("scan", str(link))
+    assert result.exit_code == 3
+
+
+def test_symlinked_input_is_followed(tmp_path, restricted_sample):
+    link = tmp_path / "fw.tar.gz"
+    link.symlink_to(restricted_sample)
+    assert run("scan", str(link), "-q").exit_code == 1
+
+
+def test_reproducible_reports_are_byte_identical(restricted_sample, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        run("scan", str(restricted_sample), "-o", str(out), "-q", "--reproducible")
+    assert a.read_bytes() == b.read_bytes()
+    assert not re.search(r'"timestamp"', a.read_text())
+
+
+def test_keep_extracted(restricted_sample, tmp_path):
+    keep = tmp_path / "tree"
+    run("scan", str(restricted_sample), "-q", "--keep-extracted", str(keep))
+    assert any(p.name == "libmpi.so" for p in keep.rglob("*"))
+
+
+def test_temporary_tree_is_removed(restricted_sample, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run("scan", str(restricted_sample), "-q")
+    assert not list(Path(tmp_path).glob("provenance-*"))
