@@ -13,8 +13,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from provenance.attribute.vendor_index import VendorIndex, index_for
 from provenance.attribute.yara_scan import Hit
-from provenance.model import Attribution, Evidence, Facts, Relationship
+from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
 from provenance.signatureset import SignatureSet
 
 WEAK_CAP = 0.4
@@ -74,28 +75,123 @@ def hit_evidence(
     return out
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+def _purl_package(purl: str) -> tuple[str, str] | None:
+    """('npm', '@huaweicloud/huaweicloud-sdk-iam') from 'pkg:npm/%40huaweicloud/...@3.1.172'."""
+    match = re.match(r"^pkg:([a-z0-9.+-]+)/([^@?#]+)", purl)
+    if not match:
+        return None
+    from urllib.parse import unquote
+
+    eco, name = match.group(1), unquote(match.group(2))
+    return {"golang": "go"}.get(eco, eco), name.replace("/", ":") if eco == "maven" else name
 
 
-def fact_evidence(
-    facts: Facts | None, sigset: SignatureSet
-) -> list[Found]:
-    """Evidence from declared identity: PE version-resource company names."""
+def _ev(
+    technique: str, signal: str, detail: str, location: str, rule: str, conf: float
+) -> Evidence:
+    return Evidence(technique, signal, detail[:120], location, rule, conf)
+
+
+# (fact key, relationship, confidence, signal): declared company names
+_COMPANY_FACTS = (
+    ("pe.version.CompanyName", Relationship.MADE_BY, 0.6, "version-info"),
+    ("copyright.holder", Relationship.MADE_BY, 0.6, "copyright"),
+    ("manifest.author", Relationship.MADE_BY, 0.6, "manifest"),
+    ("manifest.publisher", Relationship.MADE_BY, 0.6, "manifest"),
+    ("manifest.maintainer", Relationship.MADE_BY, 0.5, "manifest"),
+    ("manifest.vendor", Relationship.MADE_BY, 0.6, "manifest"),
+    ("modinfo.author", Relationship.MADE_BY, 0.7, "manifest"),
+    ("macho.signer", Relationship.SIGNED_BY, 0.8, "signer"),
+    ("apk.signer", Relationship.SIGNED_BY, 0.8, "signer"),
+)
+SDK_PREFIXES = (("HI_MPI_", "hisilicon"),)  # exported API families that betray an SDK lineage
+MIN_SDK_EXPORTS = 5
+
+
+def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
+    """Evidence from what a blob declares: names, signers, namespaces, ids, API families."""
     if facts is None:
         return []
-    names: dict[str, str] = {}
-    for vendor in sigset.vendors.values():
-        for item in (*vendor.legal_names, *vendor.aliases):
-            names[_norm(item.value)] = vendor.id
+    index = index_for(sigset)
     out: list[Found] = []
+
+    def add(vendor: str | None, rel: Relationship, ev: Evidence) -> None:
+        if vendor is not None and vendor in sigset.vendors:
+            out.append((vendor, rel, ev, None, facts.version))
+
+    for key, rel, conf, signal in _COMPANY_FACTS:
+        for fact in facts.items:
+            if fact.key == key:
+                add(index.company(fact.value), rel,
+                    _ev("manifest-analysis" if signal == "manifest" else "binary-analysis",
+                        signal, fact.value, fact.location, key, conf))
+    verified = facts.first("pe.signature.verified")
     for fact in facts.items:
-        if fact.key == "pe.version.CompanyName":
-            vendor_id = names.get(_norm(fact.value))
-            if vendor_id:
-                ev = Evidence("binary-analysis", "version-info", fact.value[:120], fact.location,
-                              fact.key, 0.6)
-                out.append((vendor_id, Relationship.MADE_BY, ev, None, facts.version))
+        if fact.key in ("pe.signer.O", "pe.signer.CN"):
+            conf = 0.85 if verified in ("true", "True", "1", "yes") else 0.6
+            add(index.signer(fact.value), Relationship.SIGNED_BY,
+                _ev("attestation", "signer", fact.value, fact.location, "pe.signer", conf))
+        elif fact.key in ("manifest.author_email", "manifest.email_domain"):
+            add(index.domain(fact.value), Relationship.MADE_BY,
+                _ev("manifest-analysis", "manifest", fact.value, fact.location,
+                    "manifest.email_domain", 0.7))
+        elif fact.key in ("manifest.homepage", "manifest.repository"):
+            # anyone may link to a vendor's documentation: a weak, capped hint
+            add(index.domain(fact.value), Relationship.MADE_BY,
+                _ev("manifest-analysis", "string", fact.value, fact.location, "manifest.url",
+                    0.3))
+        elif fact.key == "apk.package":
+            hit = index.namespace("android", fact.value)
+            if hit:
+                add(hit[0], Relationship.MADE_BY,
+                    _ev("manifest-analysis", "identifier", fact.value, fact.location,
+                        f"namespace:android:{hit[1]}", 0.8))
+    if facts.purl:
+        package = _purl_package(facts.purl)
+        hit = index.namespace(*package) if package else None
+        if hit:
+            add(hit[0], Relationship.MADE_BY,
+                _ev("manifest-analysis", "identifier", facts.purl, f"{facts.purl}",
+                    f"namespace:{package[0] if package else ''}:{hit[1]}", 0.8))
+    out.extend(_modinfo_ids(facts, index, sigset))
+    out.extend(_sdk_lineage(facts, sigset))
+    return out
+
+
+def _modinfo_ids(facts: Facts, index: VendorIndex, sigset: SignatureSet) -> list[Found]:
+    """USB/PCI ids a kernel module declares it drives.
+
+    A driver's id table says what hardware it *supports*; it is the vendor's own code only when
+    the module's author is that vendor (then the author fact already says made-by).
+    """
+    authors = {index.company(a) for a in facts.values("modinfo.author")}
+    seen: dict[str, list[Fact]] = defaultdict(list)
+    for fact in facts.items:
+        if fact.key in ("modinfo.usb_id", "modinfo.pci_id"):
+            table = index.usb if fact.key == "modinfo.usb_id" else index.pci
+            vendor = table.get(fact.value.split(":", 1)[0].lower())
+            if vendor and vendor not in authors:
+                seen[vendor].append(fact)
+    out: list[Found] = []
+    for vendor, found in seen.items():
+        ids = ", ".join(f.value for f in found[:6]) + (" …" if len(found) > 6 else "")
+        ev = _ev("binary-analysis", "identifier", f"driver id table lists {len(found)} "
+                 f"{vendor} device ids: {ids}", found[0].location, "modinfo.alias", 0.1)
+        out.append((vendor, Relationship.SUPPORTS, ev, None, None))
+    return out
+
+
+def _sdk_lineage(facts: Facts, sigset: SignatureSet) -> list[Found]:
+    """A vendor SDK's API family exported without the vendor's own markers: same SDK lineage."""
+    out: list[Found] = []
+    exports = facts.values("elf.export")
+    for prefix, vendor in SDK_PREFIXES:
+        family = [name for name in exports if name.startswith(prefix)]
+        if len(family) >= MIN_SDK_EXPORTS and vendor in sigset.vendors:
+            ev = _ev("binary-analysis", "symbol", f"{len(family)} {prefix}* exports: "
+                     + ", ".join(family[:4]), facts.items[0].location.split("#", 1)[0],
+                     f"symbols:{prefix}", 0.5)
+            out.append((vendor, Relationship.LINEAGE, ev, None, None))
     return out
 
 
@@ -123,6 +219,10 @@ def resolve(
         )
         for (vendor, rel), evs in grouped.items()
     ]
+    made = {a.vendor for a in attributions if a.relationship == Relationship.MADE_BY}
+    # the vendor's own markers explain its API family: lineage is for look-alikes only
+    attributions = [a for a in attributions
+                    if not (a.relationship == Relationship.LINEAGE and a.vendor in made)]
     order = list(Relationship)
     attributions.sort(key=lambda a: (order.index(a.relationship), -a.confidence, a.vendor))
     return tuple(attributions)

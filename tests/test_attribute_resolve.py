@@ -1,0 +1,147 @@
+"""Resolution is pure: hand-built facts and hits in, attributions out (DESIGN §4 cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.attribute.resolve import WEAK_CAP, combine, resolve
+from provenance.attribute.vendor_index import index_for
+from provenance.attribute.yara_scan import Hit, StringMatch
+from provenance.model import Evidence, Fact, Facts, Relationship
+from provenance.signatureset import Rule, SignatureSet, Sourced, Vendor
+
+S = "test"
+
+
+def _v(vid, name, parent=None, **kw) -> Vendor:
+    return Vendor(id=vid, name=name, country="CN", parent=parent, **kw)
+
+
+VENDORS = {
+    "huawei": _v("huawei", "Huawei Technologies Co., Ltd.",
+                 legal_names=(Sourced("Huawei Technologies Co., Ltd.", S),
+                              Sourced("Huawei Device Co., Ltd.", S)),
+                 signers=(Sourced("Huawei Technologies Co., Ltd.", S),),
+                 usb_ids=(Sourced("12d1", S),), pci_ids=(Sourced("19e5", S),),
+                 domains=(Sourced("huawei.com", S),),
+                 namespaces={"pypi": (Sourced("huaweicloudsdk*", S),),
+                             "npm": (Sourced("@huaweicloud/*", S),)}),
+    "hisilicon": _v("hisilicon", "HiSilicon Technologies Co., Ltd.", parent="huawei",
+                    pci_ids=(Sourced("19e5", S),)),
+    "zte": _v("zte", "ZTE Corporation", usb_ids=(Sourced("19d2", S),)),
+    "dahua": _v("dahua", "Zhejiang Dahua Technology Co., Ltd.",
+                legal_names=(Sourced("Zhejiang Dahua Technology Co., Ltd.", S),)),
+}
+RULE = Rule("hisilicon_mpp_version", "hisilicon", Relationship.MADE_BY, 0.9, "HiSilicon MPP SDK",
+            "d", "r", Path("x.yar"), version_regex=r"(Hi35\w+_MPP_V[\d.]+)")
+WEAK = Rule("huawei_name", "huawei", Relationship.MENTIONS, 0.3, "name", "d", "r", Path("y.yar"),
+            weak=True)
+SIGSET = SignatureSet(VENDORS, (RULE, WEAK), {}, "sha256:test", ())
+
+
+def facts(*items: tuple[str, str], **kw) -> Facts:
+    return Facts("elf", items=tuple(Fact(k, v, f"fw!/x#{k}") for k, v in items), **kw)
+
+
+def by(attrs, vendor, rel):
+    return next((a for a in attrs if a.vendor == vendor and a.relationship == rel), None)
+
+
+def test_option_ko_style_driver_supports_not_made_by():
+    f = facts(("modinfo.author", "Matthias Urlichs <smurf@smurf.noris.de>"),
+              ("modinfo.usb_id", "12d1:1001"), ("modinfo.usb_id", "12d1:1003"),
+              ("modinfo.usb_id", "19d2:0002"))
+    attrs = resolve(f, (), SIGSET, "fw!/option.ko")
+    assert {(a.vendor, a.relationship) for a in attrs} == {
+        ("huawei", Relationship.SUPPORTS), ("zte", Relationship.SUPPORTS)}
+    assert all(a.confidence <= 0.1 for a in attrs)
+
+
+def test_vendor_authored_driver_is_made_by():
+    f = facts(("modinfo.author", "Huawei Technologies Co., Ltd."), ("modinfo.pci_id", "19e5:0200"))
+    attrs = resolve(f, (), SIGSET, "fw!/hinic.ko")
+    assert [(a.vendor, a.relationship) for a in attrs] == [("huawei", Relationship.MADE_BY)]
+
+
+def test_copyright_in_a_library_is_made_by():
+    f = facts(("copyright.holder", "Huawei Technologies Co.,Ltd."))
+    (a,) = resolve(f, (), SIGSET, "fw!/libx.so")
+    assert (a.vendor, a.relationship, a.confidence) == ("huawei", Relationship.MADE_BY, 0.6)
+
+
+def test_signer_is_signed_by_and_verification_matters():
+    verified = facts(("pe.signer.O", "Huawei Technologies Co., Ltd."),
+                     ("pe.signature.verified", "true"))
+    unverified = facts(("pe.signer.O", "Huawei Technologies Co., Ltd."),
+                       ("pe.signature.verified", "false"))
+    a = resolve(verified, (), SIGSET, "x.exe")[0]
+    b = resolve(unverified, (), SIGSET, "x.exe")[0]
+    assert a.relationship == b.relationship == Relationship.SIGNED_BY
+    assert a.confidence > b.confidence
+
+
+def test_sdk_symbols_without_vendor_strings_are_lineage():
+    exports = [("elf.export", f"HI_MPI_SYS_{n}") for n in ("Init", "Exit", "Bind", "Mmap",
+                                                            "GetVersion")]
+    attrs = resolve(facts(*exports), (), SIGSET, "fw!/libhi_mpi.so")
+    assert [(a.vendor, a.relationship) for a in attrs] == [("hisilicon", Relationship.LINEAGE)]
+
+
+def test_sdk_symbols_with_vendor_banner_are_made_by_only():
+    exports = [("elf.export", f"HI_MPI_VB_{n}") for n in "ABCDE"]
+    hit = Hit("hisilicon_mpp_version",
+              (StringMatch("$version", 16, b"HI_VERSION=Hi3516EV200_MPP_V1.0.1.2"),))
+    attrs = resolve(facts(*exports), (hit,), SIGSET, "fw!/libmpi.so")
+    assert [(a.vendor, a.relationship) for a in attrs] == [("hisilicon", Relationship.MADE_BY)]
+    assert attrs[0].version == "Hi3516EV200_MPP_V1.0.1.2"
+    assert attrs[0].evidence[0].location == "fw!/libmpi.so@0x10"
+
+
+def test_namespace_and_email_domain_combine():
+    f = facts(("manifest.author_email", "HuaweiCloud SDK <hwcloudsdk@huawei.com>"),
+              purl="pkg:pypi/huaweicloudsdklive@3.1.219")
+    (a,) = resolve(f, (), SIGSET, "x.whl")
+    assert a.relationship == Relationship.MADE_BY
+    assert a.confidence == round(1 - (1 - 0.8) * (1 - 0.7), 2)  # two markers beat one
+    npm = resolve(facts(purl="pkg:npm/%40huaweicloud/huaweicloud-sdk-iam@3.1.172"), (), SIGSET,
+                  "x.tgz")
+    assert npm[0].vendor == "huawei"
+
+
+def test_third_party_package_named_after_vendor_is_not_attributed():
+    f = facts(("manifest.author", "Wlcrs"), ("manifest.author_email", "wlcrs@example.org"),
+              purl="pkg:pypi/huawei-solar@2.5.0")
+    assert resolve(f, (), SIGSET, "x.whl") == ()
+
+
+@pytest.mark.parametrize("name,vendor", [
+    ("Huawei Technologies Co., Ltd.", "huawei"),
+    ("HUAWEI TECHNOLOGIES CO.,LTD", "huawei"),
+    ("Zhejiang Dahua Technology Co., Ltd.", "dahua"),
+    ("Dahua Technology Company", "dahua"),
+    ("Hisilicon Limited", "hisilicon"),
+    ("Shanghai Dahua Scale Factory", None),  # catalog §6 false friend
+    ("Huawei-3Com", None),
+    ("Aztech Instruments", None),
+    ("ZTEC Instruments", None),
+    ("", None),
+])
+def test_company_names_match_whole_names_only(name, vendor):
+    assert index_for(SIGSET).company(name) == vendor
+
+
+def test_weak_signals_cannot_add_up_to_a_strong_one():
+    weak = [Evidence("binary-analysis", "string", "Huawei", "x", f"r{i}", 0.3) for i in range(10)]
+    assert combine(weak) == WEAK_CAP
+    strong = Evidence("binary-analysis", "signature", "s", "x", "s1", 0.6)
+    other = Evidence("binary-analysis", "signature", "s", "x", "s2", 0.6)
+    assert combine([strong, other]) > combine([strong]) > combine(weak)
+    assert combine([strong, strong]) == combine([strong])  # one source counts once
+
+
+def test_weak_rule_alone_stays_weak():
+    hit = Hit("huawei_name", (StringMatch("$a", 0, b"Huawei"),))
+    (a,) = resolve(None, (hit,), SIGSET, "README")
+    assert a.relationship == Relationship.MENTIONS and a.confidence <= WEAK_CAP
