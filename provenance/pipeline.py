@@ -9,17 +9,14 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from provenance import __version__
+from provenance.analysis import AnalysisOptions, Progress, analyse_all
 from provenance.attribute import resolve
-from provenance.attribute.yara_scan import Hit, scan_file
 from provenance.extract import Limits, extract
-from provenance.extract.base import HEAD_SIZE
-from provenance.identify import identify
 from provenance.model import (
     Artifact,
     Attribution,
@@ -27,15 +24,12 @@ from provenance.model import (
     Coverage,
     Facts,
     Manufacturer,
-    Problem,
     ScanResult,
     Stats,
     Verdict,
 )
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.signatureset import SignatureSet
-
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class UsageError(Exception):
@@ -53,39 +47,7 @@ class ScanOptions:
     reproducible: bool = False
     as_of: date | None = None
     keep_extracted: Path | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Analysis:
-    """What is learnt from one distinct blob (by SHA-256), before it is placed in the tree."""
-
-    facts: Facts
-    hits: tuple[Hit, ...]
-    problems: tuple[Problem, ...]
-
-
-def _read_head(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(HEAD_SIZE)
-
-
-def analyse(artifact: Artifact, sigset: SignatureSet) -> _Analysis:
-    """Identify and scan one blob: the expensive work, done once per distinct SHA-256."""
-    assert artifact.local is not None
-    problems: list[Problem] = []
-    try:
-        head = _read_head(artifact.local)
-    except OSError as exc:
-        problem = Problem(artifact.path, "identify", f"cannot read: {exc.strerror}", "error")
-        return _Analysis(Facts(artifact.kind), (), (problem,))
-    facts, found = identify(artifact, head)
-    problems.extend(found)
-    hits: tuple[Hit, ...] = ()
-    try:
-        hits = scan_file(sigset, artifact.local)
-    except Exception as exc:  # yara.TimeoutError and friends: record, go on
-        problems.append(Problem(artifact.path, "attribute", f"YARA scan failed: {exc}", "error"))
-    return _Analysis(facts, hits, tuple(problems))
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
 
 
 _FILE_TYPES = {"DYN": "library", "EXEC": "application", "REL": "library"}
@@ -131,16 +93,11 @@ def scan(
         if tree.opaque and tree.kind in ("unreadable", "special"):
             raise InputError(f"{path}: {tree.opaque}")
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
-        cache: dict[str, _Analysis] = {}
-        analyses: dict[tuple[str, ...], _Analysis] = {}
+        by_sha = analyse_all(nodes, sigset, options.analysis, progress)
+        analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
         all_problems = list(problems)
-        for done, artifact in enumerate(nodes):
-            if progress:
-                progress("analyse", done, len(nodes))
-            if artifact.sha256 not in cache:
-                cache[artifact.sha256] = analyse(artifact, sigset)
-                all_problems.extend(cache[artifact.sha256].problems)
-            analyses[artifact.chain] = cache[artifact.sha256]
+        for analysis in by_sha.values():
+            all_problems.extend(analysis.problems)
         if options.keep_extracted is not None:
             shutil.copytree(work / "x", options.keep_extracted, symlinks=True, dirs_exist_ok=True)
 
