@@ -131,12 +131,20 @@ def scan(
     max_ratio: Annotated[float, typer.Option(
         help="Largest expansion of one container (bytes out / bytes in), past 64 MiB.")]
     = _DEFAULT_LIMITS.max_ratio,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", help="Worker processes for identification and scanning (default: one "
+        "per core).", min=1)] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Result cache directory (default: the user cache directory).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Neither read nor write the result cache.")] = False,
     seconds_per_format: Annotated[float, typer.Option(
         help="Longest time to spend unpacking one container.")]
     = _DEFAULT_LIMITS.seconds_per_format,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance import pipeline, signatureset
+    from provenance.analysis import AnalysisOptions
     from provenance.model import Verdict
     from provenance.report import FORMATS
     from provenance.report.summary import summary
@@ -157,6 +165,7 @@ def scan(
     options = pipeline.ScanOptions(
         policies=tuple(policy) if policy else pipeline.DEFAULT_POLICIES,
         limits=limits, reproducible=reproducible, as_of=day, keep_extracted=keep_extracted,
+        analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache),
     )
     to_stdout = any(str(o) == "-" for o in outputs)
     out = Console(stderr=to_stdout, highlight=False, soft_wrap=False)
