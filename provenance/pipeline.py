@@ -22,8 +22,10 @@ from provenance.model import (
     Attribution,
     Component,
     Coverage,
+    Evidence,
     Facts,
     Manufacturer,
+    Relationship,
     ScanResult,
     Stats,
     Verdict,
@@ -48,6 +50,36 @@ class ScanOptions:
     as_of: date | None = None
     keep_extracted: Path | None = None
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+
+
+def contained(
+    own: tuple[Attribution, ...], children: tuple[Component, ...], sigset: SignatureSet
+) -> tuple[Attribution, ...]:
+    """A package's `contains` attributions: vendor parts inside it made by someone else.
+
+    A Hikvision SDK inside a third-party VMS package makes the package `contains hikvision`;
+    parts by the package's own maker (or its corporate family) add nothing.
+    """
+    makers = {v for a in own if a.relationship == Relationship.MADE_BY
+              for v in sigset.family(a.vendor)}
+    best: dict[str, tuple[Component, Attribution]] = {}
+    for child in children:
+        for part in child.walk():
+            for a in part.attributions:
+                if a.relationship not in (Relationship.MADE_BY, Relationship.CONTAINS):
+                    continue
+                if makers & set(sigset.family(a.vendor)):
+                    continue
+                if a.vendor not in best or a.confidence > best[a.vendor][1].confidence:
+                    best[a.vendor] = (part, a)
+    out = []
+    for vendor, (part, a) in sorted(best.items()):
+        ev = Evidence("binary-analysis", "component",
+                      f"{part.path} is {a.relationship.value} {vendor} ({a.confidence:.2f})",
+                      part.path, f"contains:{a.evidence[0].rule}", a.confidence)
+        out.append(Attribution(vendor, Relationship.CONTAINS, a.confidence, (ev,), a.component,
+                               a.version))
+    return tuple(out)
 
 
 _FILE_TYPES = {"DYN": "library", "EXEC": "application", "REL": "library"}
@@ -107,6 +139,9 @@ def scan(
         attributions = (
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
+        children = tuple(build(child) for child in artifact.children)
+        if facts is not None and (facts.purl or facts.name) and children:
+            attributions = attributions + contained(attributions, children, sigset)
         ref = "ref-" + hashlib.sha256(artifact.path.encode()).hexdigest()[:20]
         return Component(
             ref=ref,
@@ -123,7 +158,7 @@ def scan(
             attributions=attributions,
             manufacturer=_manufacturer(attributions, sigset),
             opaque=artifact.opaque,
-            children=tuple(build(child) for child in artifact.children),
+            children=children,
         )
 
     root = build(tree, is_root=True)
