@@ -118,6 +118,9 @@ def scan(
         help="Byte-identical reports for identical input: no timestamp, no timings.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No summary and no progress display.")] = False,
+    facts: Annotated[Path | None, typer.Option(
+        "--facts", help="Also write, as JSON, every fact identification read for each component "
+        "(a debugging aid).")] = None,
     keep_extracted: Annotated[Path | None, typer.Option(
         help="Keep the extracted tree in this directory for the analyst.")] = None,
     max_depth: Annotated[int, typer.Option(help="Deepest nesting of containers to open.")]
@@ -145,6 +148,7 @@ def scan(
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance import pipeline, signatureset
     from provenance.analysis import AnalysisOptions
+    from provenance.facts_dump import facts_json
     from provenance.model import Verdict
     from provenance.report import FORMATS
     from provenance.report.summary import summary
@@ -192,6 +196,11 @@ def scan(
                 dest.write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
+    if facts is not None:
+        try:
+            facts.write_text(facts_json(result), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write {facts}: {exc.strerror}", EXIT_NO_VERDICT) from None
     if not quiet:
         out.print(summary(result))
     threshold = {FailOn.restricted: Verdict.RESTRICTED, FailOn.review: Verdict.REVIEW}

@@ -194,3 +194,13 @@ def test_temporary_tree_is_removed(restricted_sample, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     run("scan", str(restricted_sample), "-q")
     assert not list(Path(tmp_path).glob("provenance-*"))
+
+
+def test_facts_debug_output(restricted_sample, tmp_path):
+    out = tmp_path / "facts.json"
+    run("scan", str(restricted_sample), "-q", "--facts", str(out))
+    rows = {r["location"].rsplit("!/", 1)[-1]: r for r in json.loads(out.read_text())["components"]}
+    lib = rows["rootfs/usr/lib/libmpi.so"]
+    assert lib["format"] == "elf" and lib["arch"] == "arm"
+    pairs = {(f["key"], f["value"]) for f in lib["facts"]}
+    assert ("elf.soname", "libmpi.so") in pairs and ("elf.export", "HI_MPI_SYS_Init") in pairs
