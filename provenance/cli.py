@@ -114,6 +114,9 @@ def scan(
         "the built-in set (repeatable).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Evaluate policies as of this date (YYYY-MM-DD); default today.")] = None,
+    require_complete: Annotated[bool, typer.Option(
+        help="Exit 3 when coverage is partial (something could not be unpacked or parsed).")]
+    = False,
     reproducible: Annotated[bool, typer.Option(
         help="Byte-identical reports for identical input: no timestamp, no timings.")] = False,
     quiet: Annotated[bool, typer.Option(
@@ -203,6 +206,9 @@ def scan(
             raise fail(f"cannot write {facts}: {exc.strerror}", EXIT_NO_VERDICT) from None
     if not quiet:
         out.print(summary(result))
+    if require_complete and result.coverage.value != "complete":
+        raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
+                   EXIT_NO_VERDICT)
     threshold = {FailOn.restricted: Verdict.RESTRICTED, FailOn.review: Verdict.REVIEW}
     level = threshold.get(fail_on)
     if level is not None and result.verdict.rank >= level.rank:

@@ -204,3 +204,12 @@ def test_facts_debug_output(restricted_sample, tmp_path):
     assert lib["format"] == "elf" and lib["arch"] == "arm"
     pairs = {(f["key"], f["value"]) for f in lib["facts"]}
     assert ("elf.soname", "libmpi.so") in pairs and ("elf.export", "HI_MPI_SYS_Init") in pairs
+
+
+def test_require_complete_turns_partial_coverage_into_exit_3(tmp_path, clean_sample):
+    bad = tmp_path / "broken.zip"
+    bad.write_bytes(clean_sample.read_bytes()[:-200])  # central directory cut off
+    assert run("scan", str(clean_sample), "-q", "--require-complete").exit_code == 0
+    assert run("scan", str(bad), "-q").exit_code == 0
+    result = run("scan", str(bad), "-q", "--require-complete")
+    assert result.exit_code == 3 and "coverage is partial" in result.output
