@@ -1,0 +1,279 @@
+"""Carving of raw flash dumps: find known formats at any offset, keep the gaps as unknown regions.
+
+Candidates come from `mmap.find` per magic (bounded per magic and in total), each is validated
+and measured by its own header before it is carved, and a carved region hides the candidates
+inside it (the walker unpacks those recursively). Gaps that are not padding (0x00/0xFF) become
+`0x<start>-0x<end>_entropy<H>.unknown` members; above 7.5 bits/byte they also get a Problem of
+kind "encrypted-or-compressed" since we cannot say what they hold.
+"""
+
+from __future__ import annotations
+
+import heapq
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.firmware import android, fdt, trx, uefi, uimage
+from provenance.extract.firmware._io import Blob, compressed_end, entropy, is_padding, put
+from provenance.extract.saferoot import SafeRoot
+
+MAX_HITS_PER_MAGIC = 4096
+MAX_CANDIDATES = 20_000
+MAX_MEMBERS = 4096
+HIGH_ENTROPY = 7.5
+BLOCK = 4096  # padding is looked for in aligned blocks of this size
+Measure = Callable[[Blob, int], "int | None"]  # start -> end (exclusive), or None if invalid
+
+
+def _hdr(blob: Blob, off: int, n: int) -> bytes:
+    return bytes(blob.mm[off : min(blob.size, off + n)])
+
+
+def _stream(kind: str) -> Measure:
+    return lambda blob, off: compressed_end(blob.mm, off, blob.size, kind)
+
+
+def _uimage(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 64)
+    return off + uimage.extent(head) if uimage.header_ok(head) else None
+
+
+def _squashfs(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 96)
+    if len(head) < 96:
+        return None
+    _, _, block, _, block_log, _, _, major = struct.unpack("<IIIIHHHH", head[4:28])
+    used = struct.unpack("<Q", head[40:48])[0]
+    if major != 4 or block != 1 << block_log or not 96 <= used <= blob.size - off:
+        return None
+    return off + used
+
+
+def _jffs2(blob: Blob, off: int) -> int | None:
+    """Walk JFFS2 nodes (header CRC checked), skipping erased space between them."""
+    pos, last = off, None
+    while pos + 12 <= blob.size:
+        magic, _, total, crc = struct.unpack("<HHII", _hdr(blob, pos, 12))
+        if magic == 0x1985 and _jffs2_crc(_hdr(blob, pos, 8)) == crc and total >= 12:
+            pos = (pos + total + 3) & ~3
+            last = min(pos, blob.size)
+            continue
+        if last is None:
+            return None
+        nxt = _after_padding(blob, pos)
+        if nxt is None or nxt + 2 > blob.size or _hdr(blob, nxt, 2) != b"\x85\x19":
+            break
+        pos = nxt
+    return last
+
+
+def _jffs2_crc(data: bytes) -> int:
+    import zlib
+
+    return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF  # crc32 seeded 0, no final inversion
+
+
+def _after_padding(blob: Blob, pos: int) -> int | None:
+    """First 4-byte aligned offset after a run of 0xFF at `pos` (within 1 MiB), if any."""
+    end = min(blob.size, pos + (1 << 20))
+    i = pos
+    while i < end and blob.mm[i] == 0xFF:
+        if i % BLOCK == 0 and is_padding(blob.mm, i, min(BLOCK, end - i)):
+            i += BLOCK
+        else:
+            i += 1
+    return i & ~3 if i < end and i > pos else None
+
+
+def _ubi(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 64)
+    if len(head) < 64 or head[4] != 1:
+        return None
+    vid, data = struct.unpack(">II", head[16:24])
+    nxt = blob.mm.find(b"UBI#", off + 4, min(blob.size, off + (4 << 20)))
+    peb = nxt - off if nxt > 0 else blob.size - off
+    if not 0 < vid < data <= peb or peb & (peb - 1):
+        return None
+    pos = off
+    while pos + 4 <= blob.size and _hdr(blob, pos, 4) == b"UBI#":
+        pos += peb
+    return min(pos, blob.size)
+
+
+def _cramfs(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 64)
+    if len(head) < 64 or head[16:32] != b"Compressed ROMFS":
+        return None
+    size = struct.unpack("<I", head[4:8])[0]
+    return off + size if 64 <= size <= blob.size - off else None
+
+
+def _zip(blob: Blob, off: int) -> int | None:
+    eocd = blob.mm.find(b"PK\x05\x06", off)
+    if eocd < 0 or eocd + 22 > blob.size:
+        return None
+    return eocd + 22 + struct.unpack("<H", _hdr(blob, eocd + 20, 2))[0]
+
+
+def _sevenzip(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 32)
+    if len(head) < 32:
+        return None
+    nxt_off, nxt_size = struct.unpack("<QQ", head[12:28])
+    end = off + 32 + nxt_off + nxt_size
+    return end if nxt_size and end <= blob.size else None
+
+
+def _fdt(blob: Blob, off: int) -> int | None:
+    hdr = fdt.header(_hdr(blob, off, 40), blob.size - off)
+    return off + hdr[0] if hdr else None
+
+
+def _trx(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 28)
+    return off + trx.extent(head) if trx.detect(head, "") and trx.extent(head) <= blob.size - off \
+        else None
+
+
+def _android_boot(blob: Blob, off: int) -> int | None:
+    head = _hdr(blob, off, 4096)
+    return off + android.boot_extent(head) if android.boot_layout(head) else None
+
+
+def _fv(blob: Blob, off: int) -> int | None:
+    start = off - 40  # the signature sits 40 bytes into the volume header
+    hdr = uefi.fv_header(_hdr(blob, start, 64)) if start >= 0 else None
+    return start + hdr[0] if hdr and hdr[0] <= blob.size - start else None
+
+
+def _ext(blob: Blob, off: int) -> int | None:
+    start = off - 1080  # superblock at 1024, s_magic 56 bytes into it
+    if start < 0:
+        return None
+    sb = _hdr(blob, start + 1024, 64)
+    if len(sb) < 64:
+        return None
+    blocks, log = struct.unpack("<I", sb[4:8])[0], struct.unpack("<I", sb[24:28])[0]
+    if log > 6 or not blocks:
+        return None
+    end = start + blocks * (1024 << log)
+    return end if end <= blob.size else None
+
+
+# (magic, extension, offset of the magic inside the format, measure)
+SIGNATURES: tuple[tuple[bytes, str, int, Measure], ...] = (
+    (uimage.MAGIC, "uimage", 0, _uimage),
+    (b"hsqs", "squashfs", 0, _squashfs),
+    (b"\x85\x19", "jffs2", 0, _jffs2),
+    (b"UBI#", "ubi", 0, _ubi),
+    (b"\x45\x3d\xcd\x28", "cramfs", 0, _cramfs),
+    (b"\x1f\x8b\x08", "gz", 0, _stream("gzip")),
+    (b"\xfd7zXZ\x00", "xz", 0, _stream("xz")),
+    (b"BZh91AY&SY", "bz2", 0, _stream("bzip2")),
+    (b"PK\x03\x04", "zip", 0, _zip),
+    (b"7z\xbc\xaf\x27\x1c", "7z", 0, _sevenzip),
+    (fdt.MAGIC, "dtb", 0, _fdt),
+    (trx.MAGIC, "trx", 0, _trx),
+    (android.BOOT_MAGIC, "android-boot.img", 0, _android_boot),
+    (android.SPARSE_MAGIC, "sparse.img", 0, lambda b, o: android.sparse_extent(b, o)),
+    (uefi.FVH, "fv", 40, _fv),
+    (b"\x53\xef", "ext", 1080, _ext),
+)
+
+
+def detect(head: bytes, name: str) -> bool:
+    """Cheap pre-filter; the real decision is whether extract finds anything to carve."""
+    if len(head) < 64 or head.startswith((b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa")):
+        return False
+    text = sum(1 for c in head if 32 <= c < 127 or c in (9, 10, 13))
+    return text < 0.9 * len(head)
+
+
+def _hits(blob: Blob, magic: bytes, start: int) -> int:
+    return blob.mm.find(magic, start)
+
+
+def regions(blob: Blob, out: SafeRoot) -> list[tuple[int, int, str]]:
+    """Carved (start, end, extension), sorted and non-overlapping."""
+    heap: list[tuple[int, int]] = []
+    found = [0] * len(SIGNATURES)
+    for i, (magic, _, _, _) in enumerate(SIGNATURES):
+        pos = _hits(blob, magic, 0)
+        if pos >= 0:
+            heapq.heappush(heap, (pos, i))
+    carved: list[tuple[int, int, str]] = []
+    cursor = checked = 0
+    while heap and checked < MAX_CANDIDATES and len(carved) < MAX_MEMBERS:
+        pos, i = heapq.heappop(heap)
+        magic, ext, delta, measure = SIGNATURES[i]
+        start = pos - delta
+        if start >= cursor:
+            checked += 1
+            end = measure(blob, pos)
+            if end is not None and end > start and not (start == 0 and end >= blob.size):
+                carved.append((start, end, ext))
+                cursor = end
+        found[i] += 1
+        if found[i] < MAX_HITS_PER_MAGIC:
+            nxt = _hits(blob, magic, max(pos + 1, cursor + delta))
+            if nxt >= 0:
+                heapq.heappush(heap, (nxt, i))
+        if checked % 256 == 0:
+            out.check_time()
+    if checked >= MAX_CANDIDATES:
+        out.problem(f"carving stopped after {MAX_CANDIDATES} candidates", "limit")
+    return carved
+
+
+def gaps(blob: Blob, carved: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Non-padding stretches between carved regions, split at padding blocks."""
+    result: list[tuple[int, int]] = []
+    bounds = [0] + [x for s, e, _ in carved for x in (s, e)] + [blob.size]
+    for lo, hi in zip(bounds[::2], bounds[1::2], strict=True):
+        run: int | None = None
+        p = lo
+        while p < hi:
+            q = min(hi, (p // BLOCK + 1) * BLOCK)
+            pad = is_padding(blob.mm, p, q - p)
+            if not pad and run is None:
+                run = p
+            elif pad and run is not None:
+                result.append((run, p))
+                run = None
+            p = q
+        if run is not None:
+            result.append((run, hi))
+    return [_trim(blob, a, b) for a, b in result]
+
+
+def _trim(blob: Blob, a: int, b: int) -> tuple[int, int]:
+    data = bytes(blob.mm[a:b])
+    for pad in (b"\xff", b"\x00"):
+        stripped = data.rstrip(pad)
+        b -= len(data) - len(stripped)
+        data = stripped
+    return a, b
+
+
+def extract(src: Path, out: SafeRoot) -> None:
+    with Blob(src) as blob:
+        if blob.size < 64:
+            return
+        carved = regions(blob, out)
+        if not carved:
+            return  # not a flash dump we understand: write nothing, claim nothing
+        for start, end, ext in carved:
+            put(out, f"0x{start:08x}.{ext}", blob, start, end - start)
+        for a, b in gaps(blob, carved)[:MAX_MEMBERS]:
+            h = entropy(blob.mm, a, b - a)
+            name = f"0x{a:08x}-0x{b:08x}_entropy{h:.2f}.unknown"
+            put(out, name, blob, a, b - a)
+            if h > HIGH_ENTROPY:
+                out.problem(f"unknown region of {b - a} bytes with entropy {h:.2f} bits/byte",
+                            "encrypted-or-compressed", name)
+
+
+FORMAT = Format("flash", "Raw flash dump: known formats carved at any offset, gaps kept with "
+                "their entropy", detect, extract)

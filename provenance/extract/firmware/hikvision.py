@@ -1,0 +1,90 @@
+"""Hikvision digicap.dav / .mav (catalog F14): XOR-obfuscated header, then a file table.
+
+Only the header (and its file table) is obfuscated; the files themselves are stored as is.
+Tools disagree on the order of offset and size in a table entry, so both are tried and the one
+whose entries all fit inside the file wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
+from provenance.extract.saferoot import SafeRoot
+
+KEY = bytes.fromhex("BACDBCFED6CADDD3BAB9A3ABBFCBB5BE")
+MAGIC = b"SWKH"
+TABLE = 0x40
+ENTRY = 44  # 32-byte name + three u32
+MAX_FILES = 256
+MAX_HEADER = TABLE + MAX_FILES * ENTRY
+
+
+def deobfuscate(data: bytes) -> bytes:
+    return bytes(b ^ KEY[(i + (i >> 4)) & 0xF] for i, b in enumerate(data))
+
+
+obfuscate = deobfuscate  # XOR is its own inverse (the test fixture uses this name)
+
+
+def _header(head: bytes) -> tuple[int, int] | None:
+    """(header length, file count) from the de-obfuscated fixed header, if sane."""
+    if len(head) < TABLE:
+        return None
+    plain = deobfuscate(head[:16])
+    if plain[:4] != MAGIC:
+        return None
+    hlen, count = struct.unpack("<II", plain[8:16])
+    if not 0 < count <= MAX_FILES or not TABLE + count * ENTRY <= hlen <= MAX_HEADER + 4096:
+        return None
+    return hlen, count
+
+
+def detect(head: bytes, name: str) -> bool:
+    return _header(head) is not None
+
+
+def extract(src: Path, out: SafeRoot) -> None:
+    with Blob(src) as blob:
+        hdr = _header(blob.read(0, min(blob.size, TABLE)))
+        if hdr is None:
+            raise Corrupt("bad digicap header")
+        hlen, count = hdr
+        plain = deobfuscate(blob.read(0, TABLE + count * ENTRY))
+        entries = [
+            (plain[p : p + 32], *struct.unpack("<III", plain[p + 32 : p + 44]))
+            for p in range(TABLE, TABLE + count * ENTRY, ENTRY)
+        ]
+
+        order = _order(entries, hlen, blob.size)
+        if order is None:
+            out.problem("file table entries do not fit the file; kept those that do", "corrupt")
+            order = 0
+        names = Namer()
+        for raw, *fields in entries:
+            off, size = fields[order], fields[1 - order]
+            label = names(ascii_name(raw, "file"))
+            if not blob.has(off, size) or off < hlen:
+                out.problem(f"entry {off:#x}+{size:#x} outside the file", "corrupt", label)
+                continue
+            put(out, label, blob, off, size)
+
+
+def _order(entries: list[tuple[bytes, int, int, int]], hlen: int, size: int) -> int | None:
+    """0 if entries read (offset, size), 1 if (size, offset): the one whose regions all lie
+    after the header without overlapping; when both do, the one whose data starts right there."""
+    ok = []
+    for order in (0, 1):
+        spans = sorted((e[1 + order], e[2 - order]) for e in entries)
+        if all(off >= hlen and off + n <= size for off, n in spans) and all(
+            a + n <= b for (a, n), (b, _) in itertools.pairwise(spans)
+        ):
+            ok.append((spans[0][0] != hlen, order))
+    return min(ok)[1] if ok else None
+
+
+FORMAT = Format("hikvision-dav", "Hikvision digicap.dav: de-obfuscated header and file table "
+                "(catalog F14)", detect, extract)

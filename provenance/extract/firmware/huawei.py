@@ -1,0 +1,122 @@
+"""Huawei UPDATE.APP (catalog F1) and HWNP ONT firmware (catalog F4).
+
+`55 AA 5A A5` alone is a common test pattern (catalog §6), so an UPDATE.APP is only accepted
+when the 92 leading zero bytes, header_len, data_len, bounds and the name field all agree.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
+from provenance.extract.saferoot import SafeRoot
+
+APP_MAGIC = b"\x55\xaa\x5a\xa5"
+APP_BLOCK = struct.Struct("<4sII8sII16s16s16s16sHHH")  # 98 bytes, then the CRC table
+MAX_BLOCKS = 4096
+
+
+def _name_ok(raw: bytes) -> bool:
+    text = raw.split(b"\x00", 1)[0]
+    return bool(text) and all(0x20 < c < 0x7F for c in text) and not raw[len(text) :].strip(b"\0")
+
+
+def _block(head: bytes) -> tuple[int, int, bytes] | None:
+    """(header_len, data_len, name) of a block header if every field is plausible."""
+    if len(head) < APP_BLOCK.size or not head.startswith(APP_MAGIC):
+        return None
+    _, hlen, one, _, _, dlen, _, _, name, blank, _, _, _ = APP_BLOCK.unpack(head[: APP_BLOCK.size])
+    if one != 1 or not APP_BLOCK.size <= hlen <= 1 << 20 or blank.strip(b"\0"):
+        return None
+    if not _name_ok(name):
+        return None
+    return hlen, dlen, name
+
+
+def detect_app(head: bytes, name: str) -> bool:
+    return head[:92] == bytes(92) and _block(head[92:]) is not None
+
+
+def extract_app(src: Path, out: SafeRoot) -> None:
+    names = Namer()
+    with Blob(src) as blob:
+        pos, count = 92, 0
+        while pos < blob.size and count < MAX_BLOCKS:
+            block = _block(blob.read(pos, min(APP_BLOCK.size, blob.size - pos)))
+            if block is None:
+                rest = blob.size - pos
+                if rest >= 4 and blob.read(pos, min(rest, 4096)).strip(b"\0\xff"):
+                    out.problem(f"no block header at {pos:#x}; {rest} bytes left", "corrupt")
+                break
+            hlen, dlen, raw = block
+            label = names(ascii_name(raw, "block") + ".img")
+            if not blob.has(pos + hlen, dlen):
+                out.problem("block data runs past the end of the file", "truncated", label)
+                put(out, label, blob, pos + hlen, blob.size - pos - hlen)
+                break
+            put(out, label, blob, pos + hlen, dlen)
+            pos = (pos + hlen + dlen + 3) & ~3
+            count += 1
+            out.check_time()
+        if count == 0:
+            raise Corrupt("no valid UPDATE.APP block")
+
+
+UPDATE_APP = Format("huawei-update-app", "Huawei UPDATE.APP (block headers validated, catalog F1)",
+                    detect_app, extract_app)
+
+# -- HWNP ------------------------------------------------------------------------------------------
+
+HWNP_MAGIC = b"HWNP"
+ITEM = struct.Struct("IIII256s16s64sII")  # iter crc32 data_off data_sz path section version
+ITEM_SIZE = 360
+
+
+def _hwnp_header(head: bytes) -> tuple[str, int, int, int] | None:
+    """(byte order, item count, product-list size, header end) in whichever order is sane."""
+    if len(head) < 36 or not head.startswith(HWNP_MAGIC):
+        return None
+    for order in (">", "<"):
+        count = struct.unpack(order + "I", head[20:24])[0]
+        prod_sz = struct.unpack(order + "H", head[26:28])[0]
+        item_sz = struct.unpack(order + "I", head[28:32])[0]
+        if item_sz == ITEM_SIZE and 0 < count <= 1024:
+            return order, count, prod_sz, 36 + prod_sz
+    return None
+
+
+def detect_hwnp(head: bytes, name: str) -> bool:
+    return _hwnp_header(head) is not None
+
+
+def extract_hwnp(src: Path, out: SafeRoot) -> None:
+    names = Namer()
+    with Blob(src) as blob:
+        hdr = _hwnp_header(blob.read(0, min(blob.size, 36)))
+        if hdr is None:
+            raise Corrupt("bad HWNP header")
+        order, count, _, items = hdr
+        if not blob.has(items, count * ITEM_SIZE):
+            raise Corrupt("HWNP item table runs past the end of the file")
+        item = struct.Struct(order + ITEM.format)
+        for i in range(count):
+            _, crc, off, size, path, section, _, _, _ = item.unpack(
+                blob.read(items + i * ITEM_SIZE, ITEM_SIZE))
+            where = path.split(b"\0", 1)[0].decode("ascii", "replace")
+            scheme, _, rest = where.partition(":")
+            rel = (rest or scheme).lstrip("/") or ascii_name(section, f"item-{i}")
+            label = names(f"{scheme}/{rel}" if rest else rel)
+            if not blob.has(off, size):
+                out.problem(f"item {off:#x}+{size:#x} runs past the end of the file", "truncated",
+                            label)
+                continue
+            if zlib.crc32(blob.mm[off : off + size]) != crc:
+                out.problem("item CRC32 mismatch", "corrupt", label)
+            put(out, label, blob, off, size)
+
+
+HWNP = Format("huawei-hwnp", "Huawei HWNP ONT firmware: items by path (catalog F4)", detect_hwnp,
+              extract_hwnp)

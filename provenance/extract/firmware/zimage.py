@@ -1,0 +1,91 @@
+"""Linux self-decompressing kernels: ARM zImage and x86 bzImage.
+
+The compressed vmlinux sits somewhere after the decompressor stub; bzImage's setup header says
+where (payload_offset), zImage does not, so we try each compression magic in order of offset
+and keep the first that decompresses to the end of its stream.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from provenance.extract.base import Format
+from provenance.extract.firmware._io import (
+    Blob,
+    Corrupt,
+    compressed_end,
+    decompress_stream,
+    write_stream,
+)
+from provenance.extract.saferoot import SafeRoot
+
+ZIMAGE_MAGIC = 0x016F2818
+PAYLOAD_MAGICS = (
+    (b"\x1f\x8b\x08", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x5d\x00\x00", "lzma"),
+    (b"BZh", "bzip2"),
+    (b"\x02\x21\x4c\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+UNSUPPORTED = {"lz4": "lz4 (legacy) payload", "zstd": "zstd payload"}
+MAX_TRIES = 64
+
+
+def _arm(head: bytes) -> bool:
+    return len(head) >= 0x30 and struct.unpack("<I", head[0x24:0x28])[0] == ZIMAGE_MAGIC
+
+
+def _x86(head: bytes) -> bool:
+    return len(head) >= 0x250 and head[0x202:0x206] == b"HdrS" and head[0x1FE:0x200] == b"\x55\xaa"
+
+
+def detect(head: bytes, name: str) -> bool:
+    return _arm(head) or _x86(head)
+
+
+def extract(src: Path, out: SafeRoot) -> None:
+    with Blob(src) as blob:
+        head = blob.read(0, min(blob.size, 4096))
+        start, end = 0, blob.size
+        if _x86(head):
+            setup = (head[0x1F1] or 4) + 1
+            version = struct.unpack("<H", head[0x206:0x208])[0]
+            if version >= 0x208:
+                p_off, p_len = struct.unpack("<II", head[0x248:0x250])
+                pm = setup * 512
+                if blob.has(pm + p_off, p_len) and p_len:
+                    start, end = pm + p_off, pm + p_off + p_len
+        elif _arm(head):
+            z_start, z_end = struct.unpack("<II", head[0x28:0x30])
+            if z_start == 0 and 0 < z_end <= blob.size:
+                end = z_end
+        skipped = _decompress(blob, out, start, end)
+        if skipped:
+            raise Corrupt(f"kernel payload is {skipped}, which needs a decompressor not installed")
+
+
+def _decompress(blob: Blob, out: SafeRoot, start: int, end: int) -> str | None:
+    hits: list[tuple[int, str]] = []
+    for magic, kind in PAYLOAD_MAGICS:
+        pos, n = start, 0
+        while n < MAX_TRIES and (pos := blob.mm.find(magic, pos, end)) >= 0:
+            hits.append((pos, kind))
+            pos, n = pos + 1, n + 1
+    unsupported = None
+    for pos, kind in sorted(hits):
+        out.check_time()
+        if kind in UNSUPPORTED:
+            unsupported = unsupported or UNSUPPORTED[kind]
+            continue
+        if compressed_end(blob.mm, pos, end, kind) is None:
+            continue
+        write_stream(out, "vmlinux", decompress_stream(blob.mm, pos, end, kind))
+        return None
+    if unsupported:
+        return unsupported
+    raise Corrupt("no decompressible kernel payload found")
+
+
+FORMAT = Format("zimage", "Linux zImage/bzImage: the compressed vmlinux inside", detect, extract)

@@ -1,0 +1,175 @@
+"""Boot, firmware and vendor containers: each generated fixture unpacks to the expected members."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import firmware_fixtures as fx
+import pytest
+
+from provenance.extract import detect, extract
+from provenance.extract.firmware import FIXTURED, FORMATS
+from provenance.extract.limits import Budget, Limits
+from provenance.extract.saferoot import SafeRoot
+from provenance.model import Problem
+
+BY_NAME = {f.name: f for f in FORMATS}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def unpack(fmt_name: str, data: bytes, tmp_path: Path, name: str = "sample.bin"
+           ) -> tuple[dict[str, str], list[Problem]]:
+    """Run one extractor directly; returns member -> sha256 and the Problems."""
+    src = tmp_path / name
+    src.write_bytes(data)
+    fmt = detect(data[:4096], name)
+    assert fmt is not None and fmt.name == fmt_name, f"detected as {fmt and fmt.name}"
+    root = SafeRoot(tmp_path / "out", Budget(Limits()), name, len(data))
+    fmt.extract(src, root)
+    files = {p.relative_to(root.base).as_posix(): sha(p.read_bytes())
+             for p in root.base.rglob("*") if p.is_file()}
+    return files, root.problems
+
+
+def expect(members: dict[str, bytes]) -> dict[str, str]:
+    return {k: sha(v) for k, v in members.items()}
+
+
+CASES: list[tuple[str, Callable[[], tuple[bytes, dict[str, bytes]]]]] = [
+    ("uimage", fx.uimage_single),
+    ("uimage", fx.uimage_multi),
+    ("fit", fx.fit),
+    ("fit", fx.fit_external),
+    ("trx", fx.trx),
+    ("android-boot", lambda: fx.android_boot(0)),
+    ("android-boot", lambda: fx.android_boot(1)),
+    ("android-boot", lambda: fx.android_boot(2)),
+    ("android-boot", lambda: fx.android_boot(3)),
+    ("android-boot", lambda: fx.android_boot(4)),
+    ("android-sparse", fx.android_sparse),
+    ("ihex", fx.ihex),
+    ("srec", fx.srec),
+    ("zimage", fx.zimage_arm),
+    ("zimage", fx.bzimage),
+    ("uefi-fv", fx.uefi_fv),
+    ("uefi-capsule", fx.uefi_capsule),
+    ("uefi-capsule", fx.uefi_fmp_capsule),
+    ("huawei-update-app", fx.update_app),
+    ("huawei-hwnp", fx.hwnp),
+    ("hikvision-dav", fx.digicap),
+    ("hikvision-dav", lambda: fx.digicap(swap=True)),
+    ("dahua-dhzip", fx.dahua),
+    ("zte-config", fx.zte_config),
+    ("zte-config", lambda: fx.zte_config(1, header=False)),
+]
+
+
+@pytest.mark.parametrize(("fmt", "build"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_fixture_members(fmt: str, build: Callable[[], tuple[bytes, dict[str, bytes]]],
+                         tmp_path: Path) -> None:
+    data, members = build()
+    files, problems = unpack(fmt, data, tmp_path)
+    assert files == expect(members)
+    assert problems == []
+
+
+def test_every_format_has_a_fixture() -> None:
+    assert {c[0] for c in CASES} | {"flash"} == set(BY_NAME)
+    assert set(BY_NAME) <= FIXTURED
+
+
+def test_flash_is_last() -> None:
+    assert FORMATS[-1].name == "flash"
+
+
+# -- corrupt input: member-level Problems, not exceptions --------------------------------------
+
+
+def test_uimage_bad_header_crc_is_a_problem(tmp_path: Path) -> None:
+    kernel = b"\x1f\x8b" + bytes(100)
+    files, problems = unpack("uimage", fx.uimage(kernel, bad_crc=True), tmp_path)
+    assert files == {"Linux-6.1.gz": sha(kernel)}
+    assert [p.message for p in problems] == ["uImage header CRC mismatch"]
+
+
+def test_uimage_truncated(tmp_path: Path) -> None:
+    data = fx.uimage(bytes(range(256)) * 4)[:500]
+    files, problems = unpack("uimage", data, tmp_path)
+    assert files == {"Linux-6.1.gz": sha(data[64:])}
+    assert any(p.kind == "truncated" for p in problems)
+
+
+def test_trx_bad_crc(tmp_path: Path) -> None:
+    data = bytearray(fx.trx()[0])
+    data[-1] ^= 0xFF
+    _, problems = unpack("trx", bytes(data), tmp_path)
+    assert [p.message for p in problems] == ["TRX CRC mismatch"]
+
+
+def test_hwnp_bad_item_crc(tmp_path: Path) -> None:
+    data = bytearray(fx.hwnp()[0])
+    data[-1] ^= 0xFF
+    _, problems = unpack("huawei-hwnp", bytes(data), tmp_path)
+    assert [(p.message, p.location.rsplit("/", 1)[-1]) for p in problems] == [
+        ("item CRC32 mismatch", "rootfs")]
+
+
+def test_ihex_bad_checksum(tmp_path: Path) -> None:
+    data, members = fx.ihex()
+    lines = data.split(b"\r\n")
+    lines[1] = lines[1][:-2] + b"00"
+    files, problems = unpack("ihex", b"\r\n".join(lines), tmp_path)
+    assert files == expect(members)
+    assert [p.message for p in problems] == ["line 2: checksum mismatch"]
+
+
+def test_update_app_lone_magic_is_not_enough() -> None:
+    """Catalog §6: `55 AA 5A A5` is a common test pattern; a lone magic must not match."""
+    fake = bytes(92) + b"\x55\xaa\x5a\xa5" + bytes(200)
+    assert detect(fake, "x.bin") is None or detect(fake, "x.bin").name != "huawei-update-app"
+    data = bytearray(fx.update_app()[0])
+    data[92 + 12 + 8 + 8 + 32] = 0x01  # control byte inside the partition name
+    assert detect(bytes(data[:4096]), "UPDATE.APP").name != "huawei-update-app"  # type: ignore
+
+
+def test_zte_aes_stays_opaque(tmp_path: Path) -> None:
+    data, _ = fx.zte_config(ptype=3)
+    src = tmp_path / "config.bin"
+    src.write_bytes(data)
+    root, problems = extract(src, tmp_path / "work")
+    assert root.kind == "zte-config"
+    assert root.opaque is not None and "encrypted (AES)" in root.opaque
+    assert not root.children
+    assert any(p.kind == "encrypted" for p in problems)
+
+
+def test_dahua_ignores_dh_inside_data(tmp_path: Path) -> None:
+    """Only real header positions are patched: `DH\\x03\\x04` inside a stored member stays."""
+    import io
+    import zipfile
+
+    body = b"xxDH\x03\x04yy" * 10
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("a.bin", body)
+    data = buf.getvalue().replace(b"PK\x03\x04", b"DH\x03\x04").replace(b"PK\x01\x02",
+                                                                        b"DH\x01\x02")
+    files, problems = unpack("dahua-dhzip", data, tmp_path)
+    assert files == {"a.bin": sha(body)} and problems == []
+
+
+def test_recursive_chain_through_walker(tmp_path: Path) -> None:
+    """A uImage's gzip kernel is unpacked again by the walker: the path chain shows both."""
+    data, _ = fx.uimage_single()
+    src = tmp_path / "uImage"
+    src.write_bytes(data)
+    root, problems = extract(src, tmp_path / "work")
+    assert root.kind == "uimage" and problems == ()
+    (gz,) = root.children
+    assert gz.chain == ("uImage", "Linux-6.1.gz") and gz.kind == "gzip"
+    assert [c.sha256 for c in gz.children] == [sha(fx.text(1, 20_000))]
