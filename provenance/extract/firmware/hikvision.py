@@ -54,8 +54,8 @@ def extract(src: Path, out: SafeRoot) -> None:
             raise Corrupt("bad digicap header")
         hlen, count = hdr
         plain = deobfuscate(blob.read(0, TABLE + count * ENTRY))
-        entries = [
-            (plain[p : p + 32], *struct.unpack("<III", plain[p + 32 : p + 44]))
+        entries: list[tuple[bytes, int, int]] = [
+            (plain[p : p + 32], *struct.unpack("<II", plain[p + 32 : p + 40]))
             for p in range(TABLE, TABLE + count * ENTRY, ENTRY)
         ]
 
@@ -64,8 +64,8 @@ def extract(src: Path, out: SafeRoot) -> None:
             out.problem("file table entries do not fit the file; kept those that do", "corrupt")
             order = 0
         names = Namer()
-        for raw, *fields in entries:
-            off, size = fields[order], fields[1 - order]
+        for raw, a, b in entries:
+            off, size = (a, b) if order == 0 else (b, a)
             label = names(ascii_name(raw, "file"))
             if not blob.has(off, size) or off < hlen:
                 out.problem(f"entry {off:#x}+{size:#x} outside the file", "corrupt", label)
@@ -73,7 +73,7 @@ def extract(src: Path, out: SafeRoot) -> None:
             put(out, label, blob, off, size)
 
 
-def _order(entries: list[tuple[bytes, int, int, int]], hlen: int, size: int) -> int | None:
+def _order(entries: list[tuple[bytes, int, int]], hlen: int, size: int) -> int | None:
     """0 if entries read (offset, size), 1 if (size, offset): the one whose regions all lie
     after the header without overlapping; when both do, the one whose data starts right there."""
     ok = []
