@@ -78,7 +78,7 @@ def _order(entries: list[tuple[bytes, int, int]], hlen: int, size: int) -> int |
     after the header without overlapping; when both do, the one whose data starts right there."""
     ok = []
     for order in (0, 1):
-        spans = sorted((e[1 + order], e[2 - order]) for e in entries)
+        spans = sorted((a, b) if order == 0 else (b, a) for _, a, b in entries)
         if all(off >= hlen and off + n <= size for off, n in spans) and all(
             a + n <= b for (a, n), (b, _) in itertools.pairwise(spans)
         ):
