@@ -13,28 +13,76 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance.extract import compressed, firmware, tar, zip
-from provenance.extract.base import HEAD_SIZE, Format
+from provenance.extract import (
+    ar,
+    cab,
+    compressed,
+    cpio,
+    filesystems,
+    firmware,
+    installers,
+    iso,
+    msi,
+    romfs,
+    rpm,
+    sevenzip,
+    tar,
+    ubi,
+    zip,
+)
+from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import Artifact, Problem, chain_str
 
-# Order matters: the first format whose detector accepts the head wins (tar before gzip so a
-# .tar.gz is read as one archive, not as a gzip holding a tar).
+# Order matters: the first format whose detector accepts the head wins. Exact magic numbers
+# first; tar before gzip so a .tar.gz is read as one archive, not as a gzip holding a tar; the
+# detectors that need a look at the whole file (MSI, installers) and lzma-alone, which has no
+# magic, come last among ours. The firmware formats (boot, vendor, carving) follow.
 EXTRACTORS: tuple[Format, ...] = (
     zip.FORMAT,
     tar.FORMAT,
+    sevenzip.FORMAT,
+    rpm.FORMAT,
+    ar.FORMAT,
+    cpio.FORMAT,
+    cab.FORMAT,
+    iso.FORMAT,
+    filesystems.SQUASHFS,
+    filesystems.CRAMFS,
+    filesystems.JFFS2,
+    ubi.UBI,
+    ubi.UBIFS,
+    filesystems.EXTFS,
+    filesystems.FAT,
+    romfs.FORMAT,
     compressed.GZIP,
     compressed.BZIP2,
     compressed.XZ,
+    compressed.ZSTD,
+    compressed.LZ4,
+    msi.FORMAT,
+    installers.NSIS,
+    installers.INNO,
+    compressed.LZMA,
     *firmware.FORMATS,
 )
 
 __all__ = ["EXTRACTORS", "Limits", "detect", "extract"]
 
 
-def detect(head: bytes, name: str) -> Format | None:
-    return next((f for f in EXTRACTORS if f.detect(head, name)), None)
+def detect(head: bytes, name: str, path: Path | None = None) -> Format | None:
+    """The first registered format that accepts the head (and the file, when it asks to look)."""
+    for fmt in EXTRACTORS:
+        try:
+            if not fmt.detect(head, name):
+                continue
+            if fmt.confirm is not None and (path is None or not fmt.confirm(path)):
+                continue
+        except Exception:  # a detector must never stop the scan; treat as "not this format"
+            continue
+        return fmt
+    return None
 
 
 def hash_file(path: Path) -> tuple[str, int, bytes]:
@@ -69,13 +117,14 @@ class _Walk:
         if stat.S_ISDIR(st.st_mode):
             return self.directory(local, chain, depth)
         if not stat.S_ISREG(st.st_mode):
-            self.problems.append(Problem(chain_str(chain), "extract", "not a regular file", "unsafe"))
+            where = chain_str(chain)
+            self.problems.append(Problem(where, "extract", "not a regular file", "unsafe"))
             return Artifact(chain, _EMPTY, 0, "special", depth, opaque="not a regular file")
         try:
             sha, size, head = hash_file(local)
         except OSError as exc:
             return self.unreadable(chain, depth, f"cannot read: {exc.strerror}")
-        fmt = detect(head, chain[-1])
+        fmt = detect(head, chain[-1], local)
         if fmt is None:
             return Artifact(chain, sha, size, "file", depth, local=local)
         if depth >= self.budget.limits.max_depth:
@@ -90,7 +139,7 @@ class _Walk:
 
     def directory(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
         children = tuple(
-            self.node(path, chain[:-1] + (f"{chain[-1]}/{rel}",), depth)
+            self.node(path, (*chain[:-1], f"{chain[-1]}/{rel}"), depth)
             for rel, path in _files_under(local)
         )
         digest = hashlib.sha256()
@@ -111,6 +160,12 @@ class _Walk:
         except LimitExceeded as exc:
             opaque = f"stopped at a limit: {exc}"
             root.problem(str(exc), "limit")
+        except FormatProblem as exc:
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            root.problem(opaque, exc.kind)
+        except RecursionError:
+            opaque = f"cannot unpack as {fmt.name}: structure nested too deeply"
+            root.problem(opaque, "corrupt")
         except Exception as exc:  # a corrupt container must not stop the scan
             opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
             root.problem(opaque, "corrupt")
@@ -119,9 +174,9 @@ class _Walk:
         for rel, path in _files_under(dest):
             if rel in root.links:
                 continue
-            children.append(self.node(path, chain + (rel,), depth + 1))
+            children.append(self.node(path, (*chain, rel), depth + 1))
         for rel, target in sorted(root.links.items()):
-            children.append(Artifact(chain + (rel,), _EMPTY, 0, "symlink", depth + 1,
+            children.append(Artifact((*chain, rel), _EMPTY, 0, "symlink", depth + 1,
                                      symlink_target=target))
         if opaque and not children:
             return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=opaque)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from provenance.extract.saferoot import SafeRoot
 
-HEAD_SIZE = 4096
+# Large enough to see the ISO 9660 descriptor (0x8001) and the ext superblock (0x438).
+HEAD_SIZE = 0x8800
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,4 +17,30 @@ class Format:
     name: str
     doc: str  # one line for the README's format table
     detect: Callable[[bytes, str], bool]  # (first HEAD_SIZE bytes, file name) -> is it this format?
-    extract: Callable[[Path, SafeRoot], None]  # write members through the SafeRoot; raise on failure
+    # write members through the SafeRoot; raise on failure
+    extract: Callable[[Path, SafeRoot], None]
+    # Optional second look at the whole file, for formats whose marker lies past the head
+    # (NSIS, Inno Setup, MSI inside any OLE file); called only when `detect` accepted the head.
+    confirm: Callable[[Path], bool] | None = None
+
+
+class FormatProblem(Exception):
+    """A container that cannot be opened for a known reason; `kind` goes into the Problem."""
+
+    kind = "error"
+
+
+class ToolMissing(FormatProblem):
+    kind = "tool-missing"
+
+    def __init__(self, program: str) -> None:
+        super().__init__(f"external program {program!r} is not installed")
+        self.program = program
+
+
+class Unsupported(FormatProblem):
+    kind = "unsupported"
+
+
+class Encrypted(FormatProblem):
+    kind = "encrypted"

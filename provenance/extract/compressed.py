@@ -1,4 +1,10 @@
-"""Single-stream compression (gzip, bzip2, xz/lzma): one member, named after the input."""
+"""Single-stream compression: one member, named after the input.
+
+gzip, bzip2, xz and lzma-alone come from the standard library. zstd uses `zstandard` (the
+reference binding, manylinux wheels, streaming reader with a bounded window) and lz4 frames use
+`lz4` (the reference binding, wheels). Both stream: the SafeRoot stops a bomb at its limits
+without ever holding the output in memory.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ from typing import BinaryIO
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
 
-_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma", ".tgz", ".tbz2", ".txz")
+_SUFFIXES = (
+    ".gz", ".bz2", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".tgz", ".tbz2", ".txz", ".tzst",
+)
+_TAR_SHORT = (".tgz", ".tbz2", ".txz", ".tzst")
 
 
 def _member_name(src: Path) -> str:
@@ -20,16 +29,15 @@ def _member_name(src: Path) -> str:
     for suffix in _SUFFIXES:
         if name.lower().endswith(suffix):
             stem = name[: -len(suffix)]
-            if suffix in (".tgz", ".tbz2", ".txz"):
+            if suffix in _TAR_SHORT:
                 stem += ".tar"
             return stem or "payload"
     return name + ".out"
 
 
-def _make(name: str, magic: bytes, opener: Callable[[Path], BinaryIO], doc: str) -> Format:
-    def detect(head: bytes, _name: str) -> bool:
-        return head.startswith(magic)
-
+def _make(
+    name: str, detect: Callable[[bytes, str], bool], opener: Callable[[Path], BinaryIO], doc: str
+) -> Format:
     def extract(src: Path, out: SafeRoot) -> None:
         with opener(src) as stream:
             out.write(_member_name(src), stream)
@@ -37,6 +45,67 @@ def _make(name: str, magic: bytes, opener: Callable[[Path], BinaryIO], doc: str)
     return Format(name, doc, detect, extract)
 
 
-GZIP = _make("gzip", b"\x1f\x8b", lambda p: gzip.open(p, "rb"), "gzip stream (stdlib)")
-BZIP2 = _make("bzip2", b"BZh", lambda p: bz2.open(p, "rb"), "bzip2 stream (stdlib)")
-XZ = _make("xz", b"\xfd7zXZ\x00", lambda p: lzma.open(p, "rb"), "xz stream (stdlib)")
+def _magic(magic: bytes) -> Callable[[bytes, str], bool]:
+    return lambda head, _name: head.startswith(magic)
+
+
+def _is_lzma_alone(head: bytes, name: str) -> bool:
+    """The .lzma header has no magic: properties byte, dictionary size, 64-bit size.
+
+    Accept only the parameters real encoders emit (lc+lp+pb properties below 225, a dictionary
+    of 2^n or 2^n + 2^(n-1) bytes) and a size that is either unknown (all 0xFF) or plausible.
+    """
+    if len(head) < 13 or head[0] >= 225:
+        return False
+    dict_size = int.from_bytes(head[1:5], "little")
+    if dict_size < 4096 or dict_size > (1 << 30):
+        return False
+    top = dict_size.bit_length() - 1
+    if dict_size not in (1 << top, (1 << top) | (1 << (top - 1))):
+        return False
+    size = int.from_bytes(head[5:13], "little")
+    return size == (1 << 64) - 1 or size < (1 << 40)
+
+
+def _open_zstd(src: Path) -> BinaryIO:
+    import zstandard
+
+    raw = open(src, "rb")  # noqa: SIM115 - closed with the reader (closefd)
+    # read_across_frames: a .zst may hold several frames, as `zstd` writes for large inputs
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+
+
+def _open_lz4(src: Path) -> BinaryIO:
+    import lz4.frame
+
+    return lz4.frame.open(src, "rb")
+
+
+def _open_gzip(src: Path) -> BinaryIO:
+    return gzip.GzipFile(src, "rb")  # type: ignore[return-value]
+
+
+def _open_bzip2(src: Path) -> BinaryIO:
+    return bz2.BZ2File(src, "rb")  # type: ignore[return-value]
+
+
+def _open_xz(src: Path) -> BinaryIO:
+    return lzma.LZMAFile(src, "rb")  # type: ignore[return-value]
+
+
+def _open_lzma(src: Path) -> BinaryIO:
+    stream = lzma.LZMAFile(src, "rb", format=lzma.FORMAT_ALONE)  # noqa: SIM115
+    return stream  # type: ignore[return-value]
+
+
+GZIP = _make("gzip", _magic(b"\x1f\x8b"), _open_gzip, "gzip stream (stdlib)")
+BZIP2 = _make("bzip2", _magic(b"BZh"), _open_bzip2, "bzip2 stream (stdlib)")
+XZ = _make("xz", _magic(b"\xfd7zXZ\x00"), _open_xz, "xz stream (stdlib)")
+LZMA = _make(
+    "lzma",
+    _is_lzma_alone,
+    _open_lzma,
+    "lzma-alone stream, .lzma (stdlib)",
+)
+ZSTD = _make("zstd", _magic(b"\x28\xb5\x2f\xfd"), _open_zstd, "Zstandard stream (zstandard)")
+LZ4 = _make("lz4", _magic(b"\x04\x22\x4d\x18"), _open_lz4, "LZ4 frame stream (lz4)")

@@ -12,12 +12,18 @@ import posixpath
 import shutil
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from provenance.extract.limits import Budget, LimitExceeded
 from provenance.model import Problem
 
 CHUNK = 1 << 20
+
+
+class Readable(Protocol):
+    """Anything with read(n): files, decompressors, archive member streams."""
+
+    def read(self, n: int = ..., /) -> bytes: ...
 
 
 class UnsafePath(Exception):
@@ -77,6 +83,8 @@ class SafeRoot:
 
     # -- writes -------------------------------------------------------------------------------
     def mkdir(self, name: str) -> None:
+        if not name.replace("\\", "/").strip("/").strip("."):  # "." or "./": the root itself
+            return
         try:
             _, dest = self.target(name)
         except UnsafePath as exc:
@@ -101,35 +109,46 @@ class SafeRoot:
             return
         self.links[rel] = target
 
-    def write(self, name: str, stream: BinaryIO, size: int | None = None) -> Path | None:
-        """Copy one member from `stream`, enforcing every limit. Returns the file written."""
+    def create(self, name: str, size: int | None = None) -> MemberWriter | None:
+        """Open one member for push-style writing (for readers that write rather than stream).
+
+        Returns None when the member was refused (the reason is recorded). Every write() goes
+        through the same limits as `write`.
+        """
         self.check_time()
         try:
             rel, dest = self.target(name)
         except UnsafePath as exc:
             self.refuse(name, str(exc))
             return None
-        limits = self.budget.limits
-        if size is not None and size > limits.max_member_bytes:
+        if size is not None and size > self.budget.limits.max_member_bytes:
             self.problem(f"member over the size limit ({size} bytes)", "limit", rel)
             return None
         if dest.exists() and dest.is_dir():
             self.problem("member collides with a directory", "corrupt", rel)
             return None
+        if dest.is_symlink():  # never write through a link, even one of our own making
+            self.problem("member collides with a link", "unsafe", rel)
+            return None
         self.budget.add_file()
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        n = 0
-        with open(dest, "wb") as out:
+        # a parent that is a file (member "a" then "a/b") makes mkdir fail: report, do not raise
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            self.problem("member path collides with a file", "corrupt", rel)
+            return None
+        return MemberWriter(self, rel, dest)
+
+    def write(self, name: str, stream: Readable, size: int | None = None) -> Path | None:
+        """Copy one member from `stream`, enforcing every limit. Returns the file written."""
+        writer = self.create(name, size)
+        if writer is None:
+            return None
+        with writer:
             while chunk := stream.read(CHUNK):
-                n += len(chunk)
-                if n > limits.max_member_bytes:
-                    out.close()
-                    dest.unlink()
-                    self.problem("member over the size limit", "limit", rel)
+                if not writer.write(chunk):
                     return None
-                self._account(len(chunk))
-                out.write(chunk)
-        return dest
+        return writer.dest
 
     def write_bytes(self, name: str, data: bytes) -> Path | None:
         import io
@@ -153,6 +172,57 @@ class SafeRoot:
                 f"{self.written} bytes out of {self.source_size}"
             )
         self.check_time()
+
+
+class MemberWriter:
+    """One member being written: counts bytes against every limit as they arrive."""
+
+    def __init__(self, root: SafeRoot, rel: str, dest: Path) -> None:
+        self.root = root
+        self.rel = rel
+        self.dest = dest
+        self.size = 0
+        self.failed = False
+        self._fh: BinaryIO | None = open(dest, "wb")  # noqa: SIM115 - closed in close()
+
+    def write(self, data: bytes | bytearray | memoryview) -> bool:
+        """Append `data`; False (and the partial file removed) once the member is over a limit.
+
+        Raises LimitExceeded for scan-wide limits (total, ratio, time): the branch stops there.
+        """
+        if self.failed or self._fh is None:
+            return False
+        n = len(data)
+        if self.size + n > self.root.budget.limits.max_member_bytes:
+            self.failed = True
+            self._discard()
+            self.root.problem("member over the size limit", "limit", self.rel)
+            return False
+        try:
+            self.root._account(n)
+        except BaseException:
+            self._discard()
+            raise
+        self.size += n
+        self._fh.write(data)
+        return True
+
+    def _discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self.dest.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> MemberWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def remove_tree(path: Path) -> None:

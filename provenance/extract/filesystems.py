@@ -1,0 +1,213 @@
+"""Filesystem images read with the dissect readers: SquashFS, CramFS, JFFS2, ext2/3/4, FAT.
+
+Why dissect (Fox-IT's forensic readers): pure Python, maintained, and they read images without
+mounting or external programs. dissect.squashfs decodes gzip, xz, lzma, lzo (dissect.util's own
+pure-Python LZO), lz4 and zstd, so no `sasquatch` is needed; measured 2.0 s on a 77 MB xz image
+(shared/reference/dependencies.md). Each library exposes the same shape (iterdir, is_dir, open),
+and fswalk.py walks all of them through the SafeRoot.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from provenance.extract.base import Format, Unsupported
+from provenance.extract.fswalk import Reader, walk
+from provenance.extract.saferoot import SafeRoot
+
+
+def _posix_kind(mode: int) -> str:
+    fmt = stat.S_IFMT(mode)
+    if fmt == stat.S_IFDIR:
+        return "dir"
+    if fmt == stat.S_IFREG:
+        return "file"
+    if fmt == stat.S_IFLNK:
+        return "link"
+    return "other"
+
+
+def _named(nodes: Iterable[Any]) -> Iterable[tuple[str, Any]]:
+    return ((n.name, n) for n in nodes)
+
+
+# -- SquashFS -------------------------------------------------------------------------------------
+
+def _squashfs_detect(head: bytes, name: str) -> bool:
+    # version 4 only (little-endian "hsqs", major 4 at offset 28)
+    return head.startswith(b"hsqs") and len(head) >= 30 and head[28:30] == b"\x04\x00"
+
+
+def _squashfs_extract(src: Path, out: SafeRoot) -> None:
+    from dissect.squashfs import SquashFS
+
+    with open(src, "rb") as f:
+        fs = SquashFS(f)
+        reader = Reader(
+            children=lambda n: _named(n.iterdir()),
+            kind=lambda n: _posix_kind(n.mode),
+            key=lambda n: n.inode_number,
+            link=lambda n: n.link,
+            open=lambda n: n.open(),
+            size=lambda n: n.size,
+        )
+        walk(fs.get("/"), reader, out)
+
+
+SQUASHFS = Format(
+    "squashfs",
+    "SquashFS 4: gzip, xz, lzma, lzo, lz4, zstd (dissect.squashfs)",
+    _squashfs_detect,
+    _squashfs_extract,
+)
+
+# -- CramFS ---------------------------------------------------------------------------------------
+
+def _cramfs_detect(head: bytes, name: str) -> bool:
+    magic = b"\x45\x3d\xcd\x28"
+    return head.startswith(magic) or head[512:516] == magic
+
+
+def _cramfs_extract(src: Path, out: SafeRoot) -> None:
+    from dissect.cramfs import CramFS
+
+    with open(src, "rb") as f:
+        fs = CramFS(f)
+        reader = Reader(
+            children=lambda n: _named(n.iterdir()),
+            kind=lambda n: _posix_kind(n.mode),
+            key=lambda n: n.offset,
+            link=lambda n: n.link,
+            open=lambda n: n.open(),
+            size=lambda n: n.size,
+        )
+        walk(fs.root, reader, out)
+
+
+CRAMFS = Format("cramfs", "CramFS, little-endian (dissect.cramfs)", _cramfs_detect,
+                _cramfs_extract)
+
+# -- JFFS2 ----------------------------------------------------------------------------------------
+
+_JFFS2_NODE_TYPES = {0xE001, 0xE002, 0x2003, 0x2004, 0xE008, 0xE009, 0x2006}
+
+
+def _jffs2_detect(head: bytes, name: str) -> bool:
+    if len(head) < 12:
+        return False
+    for order in ("little", "big"):
+        magic = int.from_bytes(head[0:2], order)
+        nodetype = int.from_bytes(head[2:4], order)
+        if magic == 0x1985 and nodetype in _JFFS2_NODE_TYPES:
+            return True
+    return False
+
+
+class _RawLzo:
+    """dissect.jffs 1.6 decompresses LZO nodes as if they had an lzop header; JFFS2 stores raw
+    LZO1X. Same pure-Python decoder, told there is no header; a data node holds one page at
+    most, so 128 KiB of output room covers every page size in use."""
+
+    @staticmethod
+    def decompress(buf: bytes) -> bytes:
+        from dissect.util.compression import lzo
+
+        return lzo.decompress(buf, False, 1 << 17)
+
+
+def _jffs2_extract(src: Path, out: SafeRoot) -> None:
+    import dissect.jffs.jffs2 as jffs2_module
+    from dissect.jffs import JFFS2
+
+    with open(src, "rb") as f:
+        if f.read(2) == b"\x19\x85":
+            raise Unsupported("big-endian JFFS2: dissect.jffs reads little-endian images only")
+        f.seek(0)
+        jffs2_module.lzo = _RawLzo
+        fs = JFFS2(f)
+        reader = Reader(
+            children=lambda n: n.iterdir(),
+            kind=lambda n: _posix_kind(n.mode),
+            key=lambda n: n.inum,
+            link=lambda n: n.link,
+            open=lambda n: n.open(),
+            size=lambda n: n.size,
+        )
+        walk(fs.get("/"), reader, out)
+
+
+JFFS2 = Format("jffs2", "JFFS2, little-endian; zlib, lzo (dissect.jffs)",
+               _jffs2_detect, _jffs2_extract)
+
+# -- ext2/3/4 -------------------------------------------------------------------------------------
+
+def _ext_detect(head: bytes, name: str) -> bool:
+    return len(head) >= 0x43A and head[0x438:0x43A] == b"\x53\xef"
+
+
+def _ext_extract(src: Path, out: SafeRoot) -> None:
+    from dissect.extfs import ExtFS
+
+    with open(src, "rb") as f:
+        fs = ExtFS(f)
+        reader = Reader(
+            children=lambda n: ((c.filename, c) for c in n.iterdir()),
+            kind=lambda n: _posix_kind(n.filetype),
+            key=lambda n: n.inum,
+            link=lambda n: n.link,
+            open=lambda n: n.open(),
+            size=lambda n: n.size,
+        )
+        walk(fs.root, reader, out)
+
+
+EXTFS = Format("ext", "ext2, ext3, ext4 (dissect.extfs)", _ext_detect, _ext_extract)
+
+# -- FAT ------------------------------------------------------------------------------------------
+
+def _fat_detect(head: bytes, name: str) -> bool:
+    if len(head) < 512 or head[510:512] != b"\x55\xaa" or head[0] not in (0xEB, 0xE9):
+        return False
+    return head[0x36:0x39] == b"FAT" or head[0x52:0x57] == b"FAT32"
+
+
+def _fat_extract(src: Path, out: SafeRoot) -> None:
+    from dissect.fat import FATFS
+
+    def kind(n: Any) -> str:
+        if n.is_volume_id():
+            return "skip"
+        return "dir" if n.is_directory() else "file"
+
+    def name(n: Any) -> str:
+        # short names that differ from upper case only by case are stored as 8.3 with the
+        # NT "lower-case base/extension" flags, which dissect.fat does not apply
+        if n.ldirents or n.short_name in (".", ".."):
+            return str(n.name)
+        flags = n.dirent.DIR_NTRes
+        base, _, ext = str(n.short_name).partition(".")
+        base = base.lower() if flags & 0x08 else base
+        ext = ext.lower() if flags & 0x10 else ext
+        return f"{base}.{ext}" if ext else base
+
+    def children(n: Any) -> Iterable[tuple[str, Any]]:
+        return ((name(c), c) for c in n.iterdir() if not c.is_volume_id())
+
+    with open(src, "rb") as f:
+        fs = FATFS(f)
+        reader = Reader(
+            children=children,
+            kind=kind,
+            key=lambda n: n.cluster,
+            link=lambda n: "",
+            open=lambda n: n.open(),
+            size=lambda n: n.size,
+        )
+        walk(fs.root, reader, out)
+
+
+FAT = Format("fat", "FAT12, FAT16, FAT32 with long names (dissect.fat)", _fat_detect,
+             _fat_extract)

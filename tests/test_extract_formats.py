@@ -1,0 +1,162 @@
+"""Each registered format, on a fixture built at test time by the format's real tools."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from extract_fixtures import BUILDERS, TREE, Built, fake_inno, sha
+
+from provenance.extract import EXTRACTORS, Limits, extract, firmware, installers
+from provenance.model import Artifact
+
+# format name -> the tests that cover it: every builder in BUILDERS, plus the installer that no
+# free tool can build (innosetup: detection and the missing / failing tool paths below).
+FIXTURES: frozenset[str] = frozenset(BUILDERS) | {"innosetup"}
+CASES = [(fmt, case) for fmt, cases in BUILDERS.items() for case in cases]
+
+
+def members(root: Artifact) -> tuple[dict[str, str], dict[str, str]]:
+    """Leaf files and symlinks under `root`, keyed by their chain below it joined with "!/"."""
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for node in root.walk():
+        if node is root or node.children or node.kind == "directory":
+            continue
+        key = "!/".join(node.chain[1:])
+        if node.kind == "symlink":
+            links[key] = node.symlink_target or ""
+        else:
+            files[key] = node.sha256
+    return files, links
+
+
+def check(built: Built, tree: Artifact) -> None:
+    files, links = members(tree)
+    if built.by_hash:
+        missing = set(built.files.values()) - set(files.values())
+        assert not missing, f"contents not found among {sorted(files)}"
+    elif built.exact:
+        assert files == built.files
+        assert links == built.links
+    else:
+        assert {k: files.get(k) for k in built.files} == built.files, sorted(files)
+        assert {k: links.get(k) for k in built.links} == built.links, sorted(links)
+
+
+@pytest.mark.parametrize(("fmt", "case"), CASES, ids=[f"{f}-{c}" for f, c in CASES])
+def test_format_fixture(fmt: str, case: str, tmp_path: Path) -> None:
+    built = BUILDERS[fmt][case](tmp_path)
+    work = tmp_path / "work"
+    tree, problems = extract(built.path, work)
+    assert tree.kind == fmt, f"detected as {tree.kind}"
+    assert tree.opaque is None, tree.opaque
+    assert not problems, problems
+    check(built, tree)
+
+
+def test_every_format_we_own_has_a_fixture() -> None:
+    firmware_names = {f.name for f in firmware.FORMATS}
+    ours = {f.name for f in EXTRACTORS} - firmware_names
+    missing = ours - FIXTURES
+    assert not missing, f"registered extractors without a fixture test: {sorted(missing)}"
+    # the firmware part may publish its own list; any name it claims must be registered
+    fixtured = getattr(firmware, "FIXTURED", frozenset())
+    assert fixtured <= {f.name for f in EXTRACTORS}
+
+
+def test_format_names_are_unique() -> None:
+    names = [f.name for f in EXTRACTORS]
+    assert len(names) == len(set(names))
+
+
+def test_npm_and_sdist_keep_their_layout(tmp_path: Path) -> None:
+    built = BUILDERS["tar"]["npm"](tmp_path)
+    tree, _ = extract(built.path, tmp_path / "w")
+    assert [c.chain for c in tree.children] == [
+        ("left-pad-1.3.0.tgz", "package/index.js"), ("left-pad-1.3.0.tgz", "package/package.json")]
+
+
+def test_innosetup_is_detected_and_opaque_without_innoextract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(installers.shutil, "which", lambda _name: None)
+    tree, problems = extract(fake_inno(tmp_path), tmp_path / "w")
+    assert tree.kind == "innosetup"
+    assert tree.opaque is not None and "innoextract" in tree.opaque
+    assert [p.kind for p in problems] == ["tool-missing"]
+    assert "innoextract" in problems[0].message
+
+
+def test_innosetup_tool_failure_is_a_problem(tmp_path: Path) -> None:
+    if shutil.which("innoextract") is None:
+        pytest.skip("innoextract is not installed (see tests/apt-packages.txt)")
+    work = tmp_path / "w"
+    tree, problems = extract(fake_inno(tmp_path), work)
+    assert tree.kind == "innosetup" and tree.opaque
+    assert problems and problems[0].kind == "corrupt"
+    assert not list(work.glob("*.tool")), "scratch directory left behind"
+
+
+def test_nsis_without_7z_is_opaque_and_names_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = BUILDERS["nsis"]["makensis"](tmp_path)
+    monkeypatch.setattr(installers.shutil, "which", lambda _name: None)
+    tree, problems = extract(built.path, tmp_path / "w")
+    assert tree.kind == "nsis"
+    assert tree.opaque is not None and "'7z'" in tree.opaque
+    assert tree.sha256 == sha(built.path.read_bytes())
+    assert [p.kind for p in problems] == ["tool-missing"]
+
+
+def test_nsis_scratch_is_removed(tmp_path: Path) -> None:
+    built = BUILDERS["nsis"]["makensis"](tmp_path)
+    work = tmp_path / "w"
+    extract(built.path, work)
+    assert not list(work.glob("*.tool"))
+
+
+def test_plain_pe_is_not_an_installer(tmp_path: Path) -> None:
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ" + b"\0" * 8000)
+    tree, problems = extract(exe, tmp_path / "w")
+    assert tree.kind == "file" and not problems
+
+
+def test_deb_opens_control_and_data(tmp_path: Path) -> None:
+    built = BUILDERS["ar"]["deb"](tmp_path)
+    tree, _ = extract(built.path, tmp_path / "w")
+    names = {c.chain[-1]: c for c in tree.children}
+    assert set(names) == {"debian-binary", "control.tar.xz", "data.tar.xz"}
+    control = {c.chain[-1] for c in names["control.tar.xz"].children}
+    assert "control" in control
+
+
+def test_squashfs_inside_ubi_volume(tmp_path: Path) -> None:
+    """ubiblock images: a SquashFS in a UBI volume opens as SquashFS."""
+    from extract_fixtures import need, populate, run
+
+    need("mksquashfs", "ubinize")
+    src = populate(tmp_path / "src")
+    sqfs = tmp_path / "root.sqfs"
+    run("mksquashfs", src, sqfs, "-comp", "xz", "-noappend", "-no-progress", "-quiet")
+    cfg = tmp_path / "u.cfg"
+    cfg.write_text(f"[rootfs]\nmode=ubi\nimage={sqfs}\nvol_id=0\nvol_type=static\n"
+                   "vol_name=rootfs\n")
+    ubi = tmp_path / "flash.ubi"
+    run("ubinize", "-o", ubi, "-m", "2048", "-p", "128KiB", "-s", "2048", cfg)
+    tree, problems = extract(ubi, tmp_path / "w", Limits())
+    files, _ = members(tree)
+    for name, data in TREE.items():
+        assert files.get(f"rootfs!/{name}") == sha(data), (sorted(files), problems)
+
+
+def test_big_endian_jffs2_is_opaque_with_the_reason(tmp_path: Path) -> None:
+    from extract_fixtures import _jffs2
+
+    built = _jffs2("-b")(tmp_path)
+    tree, problems = extract(built.path, tmp_path / "w")
+    assert tree.kind == "jffs2" and tree.opaque and "big-endian" in tree.opaque
+    assert [p.kind for p in problems] == ["unsupported"]
