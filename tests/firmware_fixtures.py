@@ -394,3 +394,51 @@ def zte_config(ptype: int = 0, header: bool = True) -> tuple[bytes, Members]:
         fields[2], fields[13], fields[14] = 4, 128, len(sig) + len(payload)
         hdr = struct.pack(">4I28I", 0x99999999, 0x44444444, 0x55555555, 0xAAAAAAAA, *fields)
     return hdr + sig + payload, {"config.xml": ZTE_XML}
+
+
+# -- a raw flash dump ------------------------------------------------------------------------------
+
+ROOTFS = {"etc/os-release": b'NAME="Synthetic Linux"\nVERSION_ID=1.0\n',
+          "usr/lib/libvendor.so.1": b"\x7fELF" + text(40, 9000),
+          "usr/bin/app": b"\x7fELF" + text(41, 5000)}
+CONFIG = {"config/network.conf": b"ip=192.0.2.10\nmask=255.255.255.0\n",
+          "config/users": b"admin:x:0:0\n"}
+KERNEL = b"\x7fELF" + text(42, 60_000)
+
+
+def bootloader(n: int) -> bytes:
+    """Low-entropy pseudo code with a version banner: stands in for a bootloader."""
+    rng = random.Random(43)
+    ops = [rng.randbytes(4) for _ in range(16)]  # a small instruction vocabulary
+    code = bytearray(b"".join(rng.choice(ops) for _ in range(n // 4)))
+    banner = b"U-Boot 2023.04 (Jan 01 2024 - 00:00:00 +0000) synthetic\0"
+    code[0x400 : 0x400 + len(banner)] = banner
+    code[:4] = b"\x13\x00\x00\xea"  # an ARM branch, as a reset vector would be
+    return bytes(code)
+
+
+def flash_dump(squashfs: bytes, jffs2: bytes) -> tuple[bytes, dict[int, str]]:
+    """bootloader @0, uImage(gzip kernel) @0x10000, SquashFS, JFFS2, an encrypted-looking blob,
+    0xFF everywhere else. Returns the image and {offset: expected member name}."""
+    layout: list[tuple[int, str, bytes]] = [
+        (0, "boot", bootloader(0x9000)),
+        (0x10000, "uimage", uimage(gzip.compress(KERNEL, mtime=0), b"Linux-5.10")),
+    ]
+    pos = 0x40000
+    layout.append((pos, "squashfs", squashfs))
+    pos = (pos + len(squashfs) + 0xFFFF) & ~0xFFFF
+    layout.append((pos, "jffs2", jffs2))
+    pos = (pos + len(jffs2) + 0xFFFF) & ~0xFFFF
+    layout.append((pos, "secret", blob(44, 0x2000)))
+    size = pos + 0x10000
+    image = bytearray(b"\xff" * size)
+    names = {}
+    for off, kind, data in layout:
+        image[off : off + len(data)] = data
+        if kind == "boot":
+            names[off] = f"0x00000000-0x{len(data):08x}"
+        elif kind == "secret":
+            names[off] = f"0x{off:08x}-0x{off + len(data):08x}"
+        else:
+            names[off] = f"0x{off:08x}.{kind}"
+    return bytes(image), names
