@@ -1,4 +1,16 @@
-"""Stage 4: restricted-origin lists turn attributions into findings. Pure functions, no I/O."""
+"""Stage 4: restricted-origin lists turn attributions into findings. Pure functions, no I/O.
+
+Default policy set (`DEFAULT_POLICIES`, used when no `--policy` is given): the three US
+instruments that name vendors and bind by law, §889, the FCC Covered List and the Kaspersky ICTS
+determination. The non-US lists (UK, EU, Sweden, Japan) bind narrower audiences (telecom
+operators, one institution, government buyers) and are chosen explicitly with `--policy`.
+
+`--as-of DATE`: an entry applies from its `in_force` date (inclusive) up to its `until` date
+(inclusive); on any other date it does not exist for the evaluation.
+
+Waivers (`provenance.policy.waivers`) keep a finding but mark it; `rollup` ignores waived
+findings, so they do not raise a component's verdict nor the exit code.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +22,11 @@ from provenance.signatureset import Policy, PolicyEntity, SignatureSet
 
 DEFAULT_POLICIES = ("us-ndaa-889",)
 
-__all__ = ["DEFAULT_POLICIES", "evaluate", "level_for", "rollup"]
+__all__ = ["DEFAULT_POLICIES", "applies", "evaluate", "level_for", "rollup"]
 
 
-def _applies(entity: PolicyEntity, family: tuple[str, ...], as_of: date) -> bool:
+def applies(entity: PolicyEntity, family: tuple[str, ...], as_of: date) -> bool:
+    """Whether a listed entity covers a vendor (given as its family, nearest first) on a date."""
     if date.fromisoformat(entity.in_force) > as_of:
         return False
     if entity.until and date.fromisoformat(entity.until) < as_of:
@@ -38,21 +51,22 @@ def _finding(
 ) -> Finding | None:
     family = sigset.family(attribution.vendor)
     entries: list[PolicyEntry] = []
+    direct = False
     best: Verdict | None = None
     for policy in policies:
         level = level_for(policy, attribution)
         if level is None:
             continue
         for entity in policy.entities:
-            if _applies(entity, family, as_of):
+            if applies(entity, family, as_of):
+                direct = direct or family[0] in entity.vendors
                 entries.append(PolicyEntry(policy.id, entity.entity, entity.source,
                                            entity.in_force, entity.scope))
                 if best is None or level.rank > best.rank:
                     best = level
     if best is None:
         return None
-    via = "" if family[0] in {v for e in entries for v in _vendors(sigset, e)} else (
-        f" (affiliate of {', '.join(family[1:])})")
+    via = "" if direct else f" (affiliate of {', '.join(family[1:])})"
     lists = ", ".join(sorted({e.policy for e in entries}))
     rationale = (f"{attribution.relationship.value} {attribution.vendor}{via} at "
                  f"{attribution.confidence:.2f}, listed by {lists}")
@@ -60,15 +74,10 @@ def _finding(
                    attribution.relationship, attribution.confidence, tuple(entries), rationale)
 
 
-def _vendors(sigset: SignatureSet, entry: PolicyEntry) -> tuple[str, ...]:
-    policy = sigset.policies[entry.policy]
-    return next((e.vendors for e in policy.entities if e.entity == entry.entity), ())
-
-
 def evaluate(
     components: Iterable[Component], sigset: SignatureSet, policy_ids: Iterable[str], as_of: date
 ) -> tuple[Finding, ...]:
-    """Findings for every attributed component under the chosen policies."""
+    """Findings for every attributed component under the chosen policies, as of a date."""
     policies = [sigset.policies[pid] for pid in policy_ids]
     findings = []
     for component in components:
@@ -81,10 +90,14 @@ def evaluate(
 
 
 def rollup(component: Component, findings: tuple[Finding, ...]) -> dict[str, Verdict]:
-    """Verdict per component ref: its own findings and, for containers, its parts'."""
+    """Verdict per component ref: its own unwaived findings and, for containers, its parts'.
+
+    A waived finding stays in the report but counts for nothing here, so it raises neither a
+    component's verdict nor the scan's (and so not the exit code).
+    """
     own: dict[str, Verdict] = {}
     for f in findings:
-        if f.level.rank > own.get(f.component, Verdict.CLEAR).rank:
+        if f.waiver is None and f.level.rank > own.get(f.component, Verdict.CLEAR).rank:
             own[f.component] = f.level
     out: dict[str, Verdict] = {}
 

@@ -3,6 +3,11 @@
 Written as plain data rather than through cyclonedx-python-lib's object model: the model has no
 `compositions`, merges look-alike components and is quadratic on large trees. The library's
 strict validator checks every document this module makes (tests/test_report_cyclonedx.py).
+
+Besides the contract's human-facing fields (manufacturer, evidence, `provenance:vendor`...),
+each attribution and each finding is also written whole as one JSON-valued property
+(`provenance:attribution`, `provenance:finding`), so `provenance render` can rebuild the scan
+result exactly (`provenance.report.load.from_cyclonedx`).
 """
 
 from __future__ import annotations
@@ -11,11 +16,20 @@ import json
 import uuid
 from typing import Any
 
-from provenance.model import Attribution, Component, Finding, ScanResult, Verdict
+from provenance.model import (
+    Attribution,
+    Component,
+    Evidence,
+    Finding,
+    Manufacturer,
+    Problem,
+    ScanResult,
+    Verdict,
+)
 
 SPEC_VERSION = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-MAX_EVIDENCE = 8  # per attribution, strongest first
+MAX_EVIDENCE = 8  # per attribution in evidence.identity, strongest first
 
 _TECHNIQUES = {
     "binary-analysis", "manifest-analysis", "hash-comparison", "filename", "attestation",
@@ -27,8 +41,48 @@ def _prop(name: str, value: str) -> dict[str, str]:
     return {"name": f"provenance:{name}", "value": value}
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _confidence(value: float) -> float:
     return float(f"{value:.2f}")
+
+
+def evidence_dict(ev: Evidence) -> dict[str, Any]:
+    return {"technique": ev.technique, "signal": ev.signal, "detail": ev.detail,
+            "location": ev.location, "rule": ev.rule, "confidence": ev.confidence}
+
+
+def attribution_dict(a: Attribution) -> dict[str, Any]:
+    out: dict[str, Any] = {"vendor": a.vendor, "relationship": a.relationship.value,
+                           "confidence": a.confidence,
+                           "evidence": [evidence_dict(ev) for ev in a.evidence]}
+    if a.component:
+        out["component"] = a.component
+    if a.version:
+        out["version"] = a.version
+    return out
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vendor": f.vendor, "level": f.level.value, "relationship": f.relationship.value,
+        "confidence": f.confidence, "rationale": f.rationale,
+        "entries": [{"policy": e.policy, "entity": e.entity, "source": e.source,
+                     "in_force": e.in_force, "scope": e.scope} for e in f.entries],
+    }
+    if f.waiver is not None:
+        out["waiver"] = f.waiver
+    return out
+
+
+def problem_dict(p: Problem) -> dict[str, str]:
+    return {"location": p.location, "stage": p.stage, "message": p.message, "kind": p.kind}
+
+
+def manufacturer_dict(m: Manufacturer) -> dict[str, Any]:
+    return {"vendor": m.vendor, "name": m.name, "country": m.country, "parent": m.parent}
 
 
 def _evidence(component: Component) -> dict[str, Any] | None:
@@ -44,9 +98,13 @@ def _evidence(component: Component) -> dict[str, Any] | None:
                 "value": f"{attribution.vendor} {attribution.relationship.value}: "
                          f"{ev.signal} {ev.rule}: {ev.detail}",
             })
-            occurrence: dict[str, Any] = {"location": ev.location.split("@0x", 1)[0]}
-            if "@0x" in ev.location:
-                occurrence["offset"] = int(ev.location.rsplit("@0x", 1)[1], 16)
+            where, _, offset = ev.location.partition("@0x")
+            occurrence: dict[str, Any] = {"location": where}
+            try:
+                if offset:
+                    occurrence["offset"] = int(offset, 16)
+            except ValueError:
+                occurrence["location"] = ev.location
             occurrence["additionalContext"] = f"{ev.rule}: {ev.detail}"
             occurrences.setdefault(f"{ev.location}|{ev.rule}", occurrence)
             if ev.signal == "copyright":
@@ -58,7 +116,7 @@ def _evidence(component: Component) -> dict[str, Any] | None:
         "identity": [{
             "field": "name",
             "confidence": _confidence(top.confidence if top else 0.0),
-            "concludedValue": component.name,
+            "concludedValue": component.name or component.path,
             "methods": methods,
         }],
         "occurrences": list(occurrences.values()),
@@ -71,7 +129,8 @@ def _evidence(component: Component) -> dict[str, Any] | None:
 def _properties(
     component: Component, verdict: Verdict, findings: tuple[Finding, ...]
 ) -> list[dict[str, str]]:
-    props = [_prop("location", component.path), _prop("kind", component.kind)]
+    props = [_prop("location", component.path), _prop("kind", component.kind),
+             _prop("size", str(component.size))]
     top: Attribution | None = component.top
     if top is not None:
         props += [
@@ -81,19 +140,22 @@ def _properties(
         ]
         if top.component:
             props.append(_prop("vendor-component", top.component))
-        for other in component.attributions:
-            if other is not top:
-                props.append(_prop("attribution", f"{other.vendor} {other.relationship.value} "
-                                                  f"{other.confidence:.2f}"))
+    if component.manufacturer is not None:
+        props.append(_prop("manufacturer", _json(manufacturer_dict(component.manufacturer))))
+    props += [_prop("attribution", _json(attribution_dict(a))) for a in component.attributions]
     props.append(_prop("verdict", verdict.value))
-    policies = sorted({e.policy for f in findings for e in f.entries})
+    # Only what still flags the component: a waived finding is listed, not counted.
+    policies = sorted({e.policy for f in findings if f.waiver is None for e in f.entries})
     if policies:
         props.append(_prop("policy", ",".join(policies)))
     for f in findings:
         for e in f.entries:
+            scope = f"; scope: {e.scope}" if e.scope else ""
             props.append(_prop("policy-entry", f"{e.policy}: {e.entity}; in force {e.in_force}; "
-                                               f"{e.source}" + (f"; scope: {e.scope}" if e.scope else "")))
-        props.append(_prop("finding", f"{f.level.value}: {f.rationale}"))
+                                               f"{e.source}{scope}"))
+        if f.waiver is not None:
+            props.append(_prop("waiver", f"{f.vendor} {f.level.value}: {f.waiver}"))
+        props.append(_prop("finding", _json(finding_dict(f))))
     if component.opaque:
         props.append(_prop("opaque", component.opaque))
     return props
@@ -103,27 +165,40 @@ def _component(c: Component, result: ScanResult, nested: bool = True) -> dict[st
     out: dict[str, Any] = {
         "bom-ref": c.ref,
         "type": c.type,
-        "name": c.name or c.path,
     }
-    if c.version:
-        out["version"] = c.version
+    if c.supplier:
+        out["supplier"] = {"name": c.supplier}
     if c.manufacturer is not None:
         m = c.manufacturer
         out["manufacturer"] = {"name": m.name, **({"address": {"country": m.country}}
                                                  if m.country else {})}
-    if c.supplier:
-        out["supplier"] = {"name": c.supplier}
+    out["name"] = c.name or c.path
+    if c.version:
+        out["version"] = c.version
     if c.sha256:
         out["hashes"] = [{"alg": "SHA-256", "content": c.sha256}]
     if c.purl:
         out["purl"] = c.purl
     findings = result.findings_for(c.ref)
     out["properties"] = _properties(c, result.verdicts.get(c.ref, Verdict.CLEAR), findings)
+    if nested and c.children:
+        out["components"] = [_component(child, result) for child in c.children]
     evidence = _evidence(c)
     if evidence:
         out["evidence"] = evidence
-    if nested and c.children:
-        out["components"] = [_component(child, result) for child in c.children]
+    return out
+
+
+def _incomplete(root: Component) -> set[str]:
+    """Refs of opaque components and of every component holding one (one pass, no recursion)."""
+    out: set[str] = set()
+    stack: list[tuple[Component, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        node, ancestors = stack.pop()
+        if node.opaque:
+            out.add(node.ref)
+            out.update(ancestors)
+        stack.extend((child, (*ancestors, node.ref)) for child in node.children)
     return out
 
 
@@ -136,23 +211,26 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         _prop("policies", ",".join(result.policies)),
         _prop("files", str(result.stats.files)),
         _prop("bytes", str(result.stats.bytes)),
+        _prop("opaque-count", str(result.stats.opaque)),
+        _prop("seconds", f"{result.stats.seconds}"),
         _prop("findings", str(len(result.findings))),
+        _prop("waived", str(sum(1 for f in result.findings if f.waiver is not None))),
         *[p for p in meta_component["properties"] if p["name"] != "provenance:verdict"],
-        *[_prop("problem", f"{p.stage} {p.kind} {p.location}: {p.message}")
-          for p in result.problems],
+        *[_prop("problem", _json(problem_dict(p))) for p in result.problems],
+        *[_prop("vendor-info", _json(manufacturer_dict(m)))
+          for _, m in sorted(result.vendors.items())],
     ]
     serial = uuid.uuid5(uuid.NAMESPACE_URL,
                         f"provenance:{root.sha256}:{result.signature_digest}:{result.tool_version}")
     metadata: dict[str, Any] = {}
     if result.started:
         metadata["timestamp"] = result.started
+    digest = result.signature_digest.removeprefix("sha256:")
     metadata["tools"] = {"components": [
         {"type": "application", "name": "provenance", "version": result.tool_version,
          "properties": [_prop("signature-digest", result.signature_digest)]},
-        {"type": "data", "name": "provenance-signatures",
-         "version": result.signature_digest.removeprefix("sha256:")[:16],
-         "hashes": [{"alg": "SHA-256",
-                     "content": result.signature_digest.removeprefix("sha256:")}]},
+        {"type": "data", "name": "provenance-signatures", "version": digest[:16],
+         **({"hashes": [{"alg": "SHA-256", "content": digest}]} if len(digest) == 64 else {})},
     ]}
     metadata["component"] = meta_component
     doc: dict[str, Any] = {
@@ -164,10 +242,12 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "metadata": metadata,
         "components": [_component(child, result) for child in root.children],
     }
-    opaque = sorted(c.ref for c in root.walk() if c.opaque)
-    complete = [{"aggregate": "incomplete", "assemblies": opaque}] if opaque else []
-    if complete or result.problems:
-        doc["compositions"] = complete or [{"aggregate": "incomplete", "assemblies": [root.ref]}]
+    # An opaque part's own inventory is unknown, and so is that of everything holding it.
+    incomplete = sorted(_incomplete(root))
+    if incomplete:
+        doc["compositions"] = [{"aggregate": "incomplete", "assemblies": incomplete}]
+    elif result.problems:
+        doc["compositions"] = [{"aggregate": "incomplete", "assemblies": [root.ref]}]
     else:
         doc["compositions"] = [{"aggregate": "complete", "assemblies": [root.ref]}]
     return doc

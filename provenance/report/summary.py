@@ -29,6 +29,9 @@ def summary(result: ScanResult) -> Group:
     head.append(f"   coverage: {result.coverage.value}")
     head.append(f"   {result.stats.files} components, {_size(result.stats.bytes)} examined")
     head.append(f"   policies: {', '.join(result.policies)}")
+    waived = sum(1 for f in result.findings if f.waiver is not None)
+    if waived:
+        head.append(f"   waived: {waived}")
     parts.append(head)
     by_ref: dict[str, Component] = {c.ref: c for c in result.components()}
     if result.findings:
@@ -41,7 +44,10 @@ def summary(result: ScanResult) -> Group:
                                 and a.relationship == f.relationship), None)
             ev = attribution.evidence[0] if attribution else None
             evidence = f"{ev.rule}: {ev.detail}" if ev else ""
-            table.add_row(Text(f.level.value, style=_STYLE[f.level]), f.location, f.vendor,
+            level = Text(f.level.value, style=_STYLE[f.level])
+            if f.waiver is not None:
+                level = Text(f"{f.level.value} (waived)", style="dim")
+            table.add_row(level, f.location, f.vendor,
                           f.relationship.value, f"{f.confidence:.2f}", evidence)
         parts.append(table)
     opaque = [c for c in result.components() if c.opaque]

@@ -1,0 +1,59 @@
+"""`provenance render REPORT.json --format FMT [--output FILE]`: re-render a saved report.
+
+Reads a CycloneDX JSON report written by `provenance scan` and writes it in another format
+without rescanning. Register with `app.add_typer(render.app, name="render")`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provenance.report import FORMATS
+from provenance.report.load import ReportError, from_cyclonedx
+
+EXIT_USAGE, EXIT_NO_VERDICT = 2, 3
+
+app = typer.Typer(help="Re-render a saved CycloneDX report in another format.",
+                  add_completion=False, pretty_exceptions_enable=False)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.callback(invoke_without_command=True)
+def render(
+    report: Annotated[Path, typer.Argument(help="A CycloneDX JSON report written by "
+                                                "`provenance scan`.", show_default=False)],
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here instead of standard output.")] = None,
+) -> None:
+    """Re-render REPORT.json (html, sarif, table, markdown, cyclonedx-xml...) without rescanning."""
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format} (known: {', '.join(FORMATS)})", EXIT_USAGE)
+    try:
+        doc = json.loads(report.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(f"cannot read {report}: {exc.strerror}", EXIT_NO_VERDICT) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"{report}: not JSON: {exc}", EXIT_NO_VERDICT) from None
+    try:
+        result = from_cyclonedx(doc)
+    except ReportError as exc:
+        raise _fail(f"{report}: {exc}", EXIT_NO_VERDICT) from None
+    text = FORMATS[format](result)
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None

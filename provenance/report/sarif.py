@@ -1,0 +1,143 @@
+"""SARIF 2.1.0 for code-scanning services. Pure: ScanResult -> dict / text.
+
+One result per finding. The rule id is `<vendor>/<relationship>` (e.g. `hisilicon/made-by`),
+which is stable across scans and groups alike findings; the signature rule or fact that decided
+the attribution is in the result's properties. Level: `error` for restricted, `warning` for
+review. A waived finding stays, with an accepted external suppression carrying the waiver (code
+scanning shows it as dismissed). The location is the component's path chain as a relative URI.
+Validated against the vendored OASIS schema (schemas/sarif-schema-2.1.0.json) in tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+from provenance.model import Component, Finding, ScanResult, Verdict
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Verdict.RESTRICTED: "error", Verdict.REVIEW: "warning"}
+
+
+def _uri(location: str) -> str:
+    # A path chain ("fw.bin!/rootfs!/usr/lib/libmpi.so") is a valid relative URI once spaces
+    # and non-ASCII are percent-encoded; "!" and "/" are kept so it stays readable.
+    return quote(location, safe="/!-._~+,;=:@")
+
+
+def _rule_id(f: Finding) -> str:
+    return f"{f.vendor}/{f.relationship.value}"
+
+
+def _rule(f: Finding, result: ScanResult) -> dict[str, Any]:
+    vendor = result.vendors.get(f.vendor)
+    who = vendor.name if vendor else f.vendor
+    rel = f.relationship.value
+    return {
+        "id": _rule_id(f),
+        "name": "".join(part.capitalize() for part in f"{f.vendor}-{rel}".split("-")),
+        "shortDescription": {"text": f"Component {rel} {who}"},
+        "fullDescription": {"text": f"A component whose relationship to {who} is '{rel}', "
+                                    "listed by a restricted-origin policy."},
+        "help": {"text": "The finding's properties list the policy entries (list, entity, legal "
+                         "source, date in force, scope). Check the evidence; waive with a "
+                         "justified, approved and dated waiver if the use is allowed."},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["supply-chain", "provenance", f.vendor, rel]},
+    }
+
+
+def _result(f: Finding, rule_index: int, component: Component | None) -> dict[str, Any]:
+    attribution = None
+    if component is not None:
+        attribution = next((a for a in component.attributions if a.vendor == f.vendor
+                            and a.relationship == f.relationship), None)
+    evidence = [{"rule": ev.rule, "signal": ev.signal, "detail": ev.detail,
+                 "location": ev.location, "confidence": ev.confidence}
+                for ev in (attribution.evidence if attribution else ())]
+    entries = [{"policy": e.policy, "entity": e.entity, "source": e.source,
+                "inForce": e.in_force, "scope": e.scope} for e in f.entries]
+    deciding = evidence[0]["rule"] if evidence else None
+    policies = sorted({e.policy for e in f.entries})
+    text = (f"{f.level.value}: {f.location}: {f.rationale}"
+            + (f" (rule {deciding})" if deciding else ""))
+    props: dict[str, Any] = {
+        "vendor": f.vendor, "relationship": f.relationship.value,
+        "confidence": round(f.confidence, 4), "verdict": f.level.value,
+        "policies": policies, "policyEntries": entries, "evidence": evidence,
+        "componentRef": f.component,
+    }
+    if deciding:
+        props["signatureRule"] = deciding
+    if component is not None and component.sha256:
+        props["sha256"] = component.sha256
+    fingerprint = hashlib.sha256(
+        f"{f.location}\0{f.vendor}\0{f.relationship.value}".encode()).hexdigest()
+    out: dict[str, Any] = {
+        "ruleId": _rule_id(f),
+        "ruleIndex": rule_index,
+        "level": _LEVEL.get(f.level, "note"),
+        "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": _uri(f.location)}},
+            "logicalLocations": [{"name": component.name if component else f.location,
+                                  "fullyQualifiedName": f.location, "kind": "module"}],
+        }],
+        "partialFingerprints": {"provenanceFinding/v1": fingerprint},
+        "properties": props,
+    }
+    if f.waiver is not None:
+        out["suppressions"] = [{"kind": "external", "status": "accepted",
+                                "justification": f.waiver}]
+    return out
+
+
+def to_dict(result: ScanResult) -> dict[str, Any]:
+    by_ref = {c.ref: c for c in result.components()}
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    results = []
+    for f in result.findings:
+        rid = _rule_id(f)
+        if rid not in index:
+            index[rid] = len(rules)
+            rules.append(_rule(f, result))
+        results.append(_result(f, index[rid], by_ref.get(f.component)))
+    notifications = [{
+        "level": "warning",
+        "message": {"text": f"{p.stage} {p.kind}: {p.message}"},
+        **({"locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(p.location)}}}]}
+           if p.location else {}),
+    } for p in result.problems]
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    if result.started:
+        invocation["startTimeUtc"] = result.started
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "provenance",
+            "version": result.tool_version,
+            "semanticVersion": result.tool_version,
+            "rules": rules,
+            "properties": {"signatureDigest": result.signature_digest},
+        }},
+        "invocations": [invocation],
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": {
+            "verdict": result.verdict.value,
+            "coverage": result.coverage.value,
+            "policies": list(result.policies),
+            "input": result.root.path,
+            "inputSha256": result.root.sha256,
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def render(result: ScanResult) -> str:
+    return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,120 @@
+"""CycloneDX 1.6 JSON and XML: official-schema validation, the DESIGN §7 contract, round trip."""
+
+from __future__ import annotations
+
+import json
+
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from cyclonedx.validation.xml import XmlValidator
+from test_report_build import clean_result, sample_result
+
+from provenance.report import cyclonedx, cyclonedx_xml
+from provenance.report.load import ReportError, from_cyclonedx
+
+
+def _props(node):
+    return [(p["name"], p["value"]) for p in node.get("properties", [])]
+
+
+def _walk(nodes):
+    for n in nodes:
+        yield n
+        yield from _walk(n.get("components", []))
+
+
+def test_json_validates_against_official_schema():
+    for result in (sample_result(), sample_result(waived=True), clean_result()):
+        errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(cyclonedx.render(result))
+        assert errors is None, errors
+
+
+def test_xml_validates_against_official_schema():
+    for result in (sample_result(), sample_result(waived=True), clean_result()):
+        text = cyclonedx_xml.render(result)
+        errors = XmlValidator(SchemaVersion.V1_6).validate_str(text)
+        assert errors is None, errors
+
+
+def test_xml_keeps_compositions_properties_and_evidence():
+    text = cyclonedx_xml.render(sample_result())
+    assert "<aggregate>incomplete</aggregate>" in text
+    assert '<assembly ref="ref-fw_image_tar_gz-rootfs_opt_blob_enc"' in text
+    assert 'name="provenance:policy">us-ndaa-889<' in text
+    assert "<technique>binary-analysis</technique>" in text
+    assert "<country>CN</country>" in text
+
+
+def test_contract_fields():
+    doc = cyclonedx.to_dict(sample_result())
+    meta = dict(_props(doc["metadata"]["component"]))
+    assert meta["provenance:verdict"] == "restricted"
+    assert meta["provenance:coverage"] == "partial"
+    tool = doc["metadata"]["tools"]["components"][0]
+    assert dict(_props(tool))["provenance:signature-digest"].startswith("sha256:0123")
+    comps = {c["name"]: c for c in _walk(doc["components"])}
+    lib = comps["libmpi.so"]
+    p = dict(_props(lib))
+    assert lib["manufacturer"] == {"name": "HiSilicon Technologies Co., Ltd.",
+                                   "address": {"country": "CN"}}
+    assert lib["hashes"] == [{"alg": "SHA-256", "content": "a" * 64}]
+    assert (p["provenance:vendor"], p["provenance:relationship"]) == ("hisilicon", "made-by")
+    assert p["provenance:confidence"] == "0.95"
+    assert p["provenance:policy"] == "us-ndaa-889"
+    assert p["provenance:location"] == "fw image.tar.gz!/rootfs/usr/lib/libmpi.so"
+    entry = next(v for k, v in _props(lib) if k == "provenance:policy-entry")
+    assert "in force 2019-08-13" in entry and "§889" in entry
+    assert lib["evidence"]["copyright"] == [
+        {"text": "Copyright (c) HiSilicon Technologies Co., Ltd."}]
+    assert lib["evidence"]["occurrences"][0]["offset"] == 0x1F40
+    assert comps["busybox"]["supplier"] == {"name": "BusyBox project"}
+    assert dict(_props(comps["option.ko"]))["provenance:verdict"] == "clear"
+    assert "provenance:policy" not in dict(_props(comps["option.ko"]))
+    # the opaque blob and the input holding it are incomplete
+    assert doc["compositions"] == [{"aggregate": "incomplete", "assemblies": sorted(
+        ["ref-root", "ref-fw_image_tar_gz-rootfs_opt_blob_enc"])}]
+    assert all(name.startswith("provenance:") for c in _walk(doc["components"])
+               for name, _ in _props(c))
+
+
+def test_clean_scan_is_complete():
+    doc = cyclonedx.to_dict(clean_result())
+    assert doc["compositions"] == [{"aggregate": "complete", "assemblies": ["ref-root"]}]
+
+
+def test_waived_finding_is_listed_but_not_counted():
+    doc = cyclonedx.to_dict(sample_result(waived=True))
+    lib = next(c for c in _walk(doc["components"]) if c["name"] == "libmpi.so")
+    p = dict(_props(lib))
+    assert p["provenance:verdict"] == "clear"
+    assert "provenance:policy" not in p
+    assert "Lab unit" in p["provenance:waiver"]
+    assert json.loads(p["provenance:finding"])["waiver"].startswith("Lab unit")
+
+
+def test_round_trip_is_exact():
+    for result in (sample_result(), sample_result(waived=True), clean_result()):
+        doc = json.loads(cyclonedx.render(result))
+        back = from_cyclonedx(doc)
+        assert back.findings == result.findings
+        assert back.root == result.root  # facts are not in the report; these have none
+        assert back.verdicts == result.verdicts
+        assert (back.problems, back.coverage, back.stats, back.policies, back.vendors) == (
+            result.problems, result.coverage, result.stats, result.policies, result.vendors)
+        assert (back.tool_version, back.signature_digest, back.started) == (
+            result.tool_version, result.signature_digest, result.started)
+        assert cyclonedx.to_dict(back) == doc
+
+
+def test_foreign_documents_are_refused():
+    import pytest
+
+    for doc in ({"bomFormat": "SPDX"}, {"bomFormat": "CycloneDX", "metadata": {}},
+                {"bomFormat": "CycloneDX", "metadata": {"component": {"name": "x"}}}):
+        with pytest.raises(ReportError):
+            from_cyclonedx(doc)
+    doc = cyclonedx.to_dict(sample_result())
+    doc["components"][0]["properties"].append(
+        {"name": "provenance:finding", "value": "{not json"})
+    with pytest.raises(ReportError, match="not JSON"):
+        from_cyclonedx(doc)
