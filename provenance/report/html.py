@@ -2,7 +2,8 @@
 
 The component tree of the input with flagged parts highlighted (and their ancestors opened),
 per component its maker, relationship, confidence, evidence and the policy entries that flag it,
-and a filter box (text match on path, vendor or maker; "flagged only" switch).
+and a filter box (text match on path, vendor or maker; "flagged only" switch). A link may
+carry a filter: `report.html#q=libmpi` or `report.html#flagged`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ _JS = """
     document.getElementById('match-count').textContent=(q||flagged)?shown+' match':'';
   }
   box.addEventListener('input',apply);only.addEventListener('change',apply);
+  // A link can carry a filter: report.html#q=libmpi or #flagged
+  var h=decodeURIComponent(location.hash.slice(1));
+  if(h==='flagged'){only.checked=true;apply();}
+  else if(h.indexOf('q=')===0){box.value=h.slice(2);apply();}
   document.body.setAttribute('data-ready','1');
 })();
 """
