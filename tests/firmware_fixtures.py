@@ -237,6 +237,25 @@ def zimage_arm() -> tuple[bytes, Members]:
     return bytes(stub) + payload + struct.pack("<I", len(VMLINUX)), {"vmlinux": VMLINUX}
 
 
+def zimage_lz4() -> tuple[bytes, Members]:
+    import lz4.block
+
+    stub = bytearray(blob(33, 0x200))
+    struct.pack_into("<III", stub, 0x24, 0x016F2818, 0, 0)
+    block = lz4.block.compress(VMLINUX, store_size=False)
+    payload = struct.pack("<II", 0x184C2102, len(block)) + block
+    return bytes(stub) + payload + struct.pack("<I", len(VMLINUX)), {"vmlinux": VMLINUX}
+
+
+def zimage_zstd() -> tuple[bytes, Members]:
+    import zstandard
+
+    stub = bytearray(blob(34, 0x200))
+    struct.pack_into("<III", stub, 0x24, 0x016F2818, 0, 0)
+    payload = zstandard.ZstdCompressor().compress(VMLINUX)
+    return bytes(stub) + payload + struct.pack("<I", len(VMLINUX)), {"vmlinux": VMLINUX}
+
+
 def bzimage() -> tuple[bytes, Members]:
     setup_sects = 3
     setup = bytearray((setup_sects + 1) * 512)

@@ -56,6 +56,8 @@ CASES: list[tuple[str, Callable[[], tuple[bytes, dict[str, bytes]]]]] = [
     ("srec", fx.srec),
     ("zimage", fx.zimage_arm),
     ("zimage", fx.bzimage),
+    ("zimage", fx.zimage_lz4),
+    ("zimage", fx.zimage_zstd),
     ("uefi-fv", fx.uefi_fv),
     ("uefi-capsule", fx.uefi_capsule),
     ("uefi-capsule", fx.uefi_fmp_capsule),

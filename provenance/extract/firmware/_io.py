@@ -18,13 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from provenance.extract.base import FormatProblem
 from provenance.extract.saferoot import SafeRoot
 
 CHUNK = 1 << 20
 
 
-class Corrupt(Exception):
+class Corrupt(FormatProblem):
     """The container is unusable: the walker keeps it opaque with this reason."""
+
+    kind = "corrupt"
 
 
 class Blob:

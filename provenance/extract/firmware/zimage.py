@@ -7,10 +7,12 @@ and keep the first that decompresses to the end of its stream.
 
 from __future__ import annotations
 
+import itertools
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.base import Format, Unsupported
 from provenance.extract.firmware._io import (
     Blob,
     Corrupt,
@@ -29,7 +31,7 @@ PAYLOAD_MAGICS = (
     (b"\x02\x21\x4c\x18", "lz4"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
-UNSUPPORTED = {"lz4": "lz4 (legacy) payload", "zstd": "zstd payload"}
+LZ4_BLOCK = 8 << 20  # the legacy lz4 format's uncompressed block size
 MAX_TRIES = 64
 
 
@@ -63,7 +65,7 @@ def extract(src: Path, out: SafeRoot) -> None:
                 end = z_end
         skipped = _decompress(blob, out, start, end)
         if skipped:
-            raise Corrupt(f"kernel payload is {skipped}, which needs a decompressor not installed")
+            raise Unsupported(f"kernel payload is {skipped}: no decompressor for it here")
 
 
 def _decompress(blob: Blob, out: SafeRoot, start: int, end: int) -> str | None:
@@ -76,9 +78,17 @@ def _decompress(blob: Blob, out: SafeRoot, start: int, end: int) -> str | None:
     unsupported = None
     for pos, kind in sorted(hits):
         out.check_time()
-        if kind in UNSUPPORTED:
-            unsupported = unsupported or UNSUPPORTED[kind]
-            continue
+        if kind in ("lz4", "zstd"):
+            try:
+                chunks = _lz4_legacy(blob, pos + 4, end) if kind == "lz4" else _zstd(blob, pos, end)
+                first = next(chunks, None)
+            except ImportError:
+                unsupported = unsupported or f"{kind} payload"
+                continue
+            if first is None:
+                continue
+            write_stream(out, "vmlinux", itertools.chain([first], chunks))
+            return None
         if compressed_end(blob.mm, pos, end, kind) is None:
             continue
         write_stream(out, "vmlinux", decompress_stream(blob.mm, pos, end, kind))
@@ -86,6 +96,48 @@ def _decompress(blob: Blob, out: SafeRoot, start: int, end: int) -> str | None:
     if unsupported:
         return unsupported
     raise Corrupt("no decompressible kernel payload found")
+
+
+def _lz4_legacy(blob: Blob, pos: int, end: int) -> Iterator[bytes]:
+    """Legacy lz4 (what the kernel uses): u32 compressed size + block, each block <= 8 MiB."""
+    import lz4.block
+
+    first = True
+    while pos + 4 <= end:
+        (n,) = blob.unpack("<I", pos)
+        if n == 0x184C2102:  # a new stream header: continue with its blocks
+            pos += 4
+            continue
+        if n == 0 or n > LZ4_BLOCK + LZ4_BLOCK // 255 + 16 or pos + 4 + n > end:
+            return  # the kernel appends its size after the blocks: that ends the stream
+        try:
+            data = lz4.block.decompress(blob.read(pos + 4, n), uncompressed_size=LZ4_BLOCK)
+        except lz4.block.LZ4BlockError as exc:
+            if first:
+                return
+            raise Corrupt(f"lz4 block at {pos:#x}: {exc}") from exc
+        first = False
+        yield data
+        pos += 4 + n
+
+
+def _zstd(blob: Blob, pos: int, end: int) -> Iterator[bytes]:
+    """One zstd frame; small input pieces keep each output piece bounded (zstd RLE blocks can
+    expand about 32000x), trailing bytes after the frame are ignored."""
+    import zstandard
+
+    d = zstandard.ZstdDecompressor().decompressobj()
+    first = True
+    try:
+        while pos < end and not d.eof:
+            piece = d.decompress(blob.read(pos, min(1024, end - pos)))
+            pos += 1024
+            if piece:
+                first = False
+                yield piece
+    except zstandard.ZstdError as exc:
+        if not first:
+            raise Corrupt(f"zstd stream: {exc}") from exc
 
 
 FORMAT = Format("zimage", "Linux zImage/bzImage: the compressed vmlinux inside", detect, extract)

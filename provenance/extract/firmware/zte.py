@@ -11,7 +11,7 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.base import Encrypted, Format
 from provenance.extract.firmware._io import (
     Blob,
     Corrupt,
@@ -68,8 +68,7 @@ def extract(src: Path, out: SafeRoot) -> None:
             raise Corrupt("no payload header")
         ptype = blob.unpack(">I", payload + 4)[0]
         if ptype in AES:
-            out.problem(f"encrypted (AES): payload type {ptype} ({AES[ptype]})", "encrypted")
-            raise Corrupt(f"encrypted (AES): payload type {ptype} ({AES[ptype]})")
+            raise Encrypted(f"encrypted (AES): payload type {ptype} ({AES[ptype]})")
         if ptype not in (0, 1):
             raise Corrupt(f"unknown payload type {ptype}")
         write_stream(out, "config.xml", _blocks(blob, payload + 8, out))
