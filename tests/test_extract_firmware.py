@@ -175,3 +175,12 @@ def test_recursive_chain_through_walker(tmp_path: Path) -> None:
     (gz,) = root.children
     assert gz.chain == ("uImage", "Linux-6.1.gz") and gz.kind == "gzip"
     assert [c.sha256 for c in gz.children] == [sha(fx.text(1, 20_000))]
+
+
+def test_plain_dtb_is_a_leaf(tmp_path: Path) -> None:
+    """A bare device tree is emitted as is (identification reads it), not unpacked again."""
+    src = tmp_path / "board.dtb"
+    src.write_bytes(fx.dtb())
+    assert detect(fx.dtb(), "board.dtb") is None
+    root, problems = extract(src, tmp_path / "work")
+    assert root.children == () and root.opaque is None and problems == ()

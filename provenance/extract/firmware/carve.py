@@ -19,8 +19,8 @@ from provenance.extract.firmware import android, fdt, trx, uefi, uimage
 from provenance.extract.firmware._io import Blob, compressed_end, entropy, is_padding, put
 from provenance.extract.saferoot import SafeRoot
 
-MAX_HITS_PER_MAGIC = 4096
-MAX_CANDIDATES = 20_000
+MAX_HITS_PER_MAGIC = 1 << 16
+MAX_CANDIDATES = 1 << 18
 MAX_MEMBERS = 4096
 HIGH_ENTROPY = 7.5
 BLOCK = 4096  # padding is looked for in aligned blocks of this size
@@ -53,6 +53,8 @@ def _squashfs(blob: Blob, off: int) -> int | None:
 
 def _jffs2(blob: Blob, off: int) -> int | None:
     """Walk JFFS2 nodes (header CRC checked), skipping erased space between them."""
+    if off % 4:
+        return None  # nodes are 4-byte aligned in every image mkfs.jffs2 writes
     pos, last = off, None
     while pos + 12 <= blob.size:
         magic, _, total, crc = struct.unpack("<HHII", _hdr(blob, pos, 12))
@@ -183,9 +185,18 @@ SIGNATURES: tuple[tuple[bytes, str, int, Measure], ...] = (
 )
 
 
+# blobs that are not flash dumps even though no extractor claims them: executables, media,
+# databases, a bare device tree (a leaf that identification reads)
+NOT_FLASH = (
+    b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"dex\n",
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"%PDF", b"SQLite format 3", b"\x00asm",
+    b"\xd0\x0d\xfe\xed", b"OggS", b"ID3", b"wOFF", b"wOF2", b"\x00\x01\x00\x00\x00", b"OTTO",
+)
+
+
 def detect(head: bytes, name: str) -> bool:
     """Cheap pre-filter; the real decision is whether extract finds anything to carve."""
-    if len(head) < 64 or head.startswith((b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa")):
+    if len(head) < 64 or head.startswith(NOT_FLASH):
         return False
     text = sum(1 for c in head if 32 <= c < 127 or c in (9, 10, 13))
     return text < 0.97 * len(head)  # binary enough; text files are (nearly) all printable
@@ -249,11 +260,13 @@ def gaps(blob: Blob, carved: list[tuple[int, int, str]]) -> list[tuple[int, int]
 
 
 def _trim(blob: Blob, a: int, b: int) -> tuple[int, int]:
-    data = bytes(blob.mm[a:b])
-    for pad in (b"\xff", b"\x00"):
-        stripped = data.rstrip(pad)
-        b -= len(data) - len(stripped)
-        data = stripped
+    """Drop partial padding at both ends (looking at one block on each side only)."""
+    head = bytes(blob.mm[a : min(b, a + BLOCK)])
+    if head and head[0] in (0x00, 0xFF):
+        a += len(head) - len(head.lstrip(head[:1]))
+    tail = bytes(blob.mm[max(a, b - BLOCK) : b])
+    if tail and tail[-1] in (0x00, 0xFF):
+        b -= len(tail) - len(tail.rstrip(tail[-1:]))
     return a, b
 
 
