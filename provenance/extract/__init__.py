@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import posixpath
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,8 @@ class _Walk:
         except Exception as exc:  # a corrupt container must not stop the scan
             opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
             root.problem(opaque, "corrupt")
+        for rel in _link_loops(root.links):
+            root.problem("symlink loop (kept as metadata, never followed)", "corrupt", rel)
         self.problems.extend(root.problems)
         children = []
         for rel, path in _files_under(dest):
@@ -185,6 +188,28 @@ class _Walk:
 
 
 _EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _link_loops(links: dict[str, str]) -> list[str]:
+    """Members whose symlink chain (inside this container) comes back to itself."""
+    loops = []
+    for start in sorted(links):
+        seen = {start}
+        current = start
+        for _ in range(64):
+            target = links[current]
+            base = "" if target.startswith("/") else posixpath.dirname(current)
+            nxt = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+            if nxt not in links:
+                break
+            if nxt in seen:
+                loops.append(start)
+                break
+            seen.add(nxt)
+            current = nxt
+        else:
+            loops.append(start)
+    return loops
 
 
 def _one_line(exc: BaseException) -> str:

@@ -67,12 +67,48 @@ def _is_lzma_alone(head: bytes, name: str) -> bool:
     return size == (1 << 64) - 1 or size < (1 << 40)
 
 
-def _open_zstd(src: Path) -> BinaryIO:
-    import zstandard
+class _ZstdReader:
+    """Frame-by-frame decoding that notices a stream cut short (zstandard's stream_reader just
+    returns EOF there). A .zst may hold several frames, as `zstd` writes for large inputs."""
 
-    raw = open(src, "rb")  # noqa: SIM115 - closed with the reader (closefd)
-    # read_across_frames: a .zst may hold several frames, as `zstd` writes for large inputs
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+    def __init__(self, src: Path) -> None:
+        import zstandard
+
+        self._zstd = zstandard.ZstdDecompressor()
+        self._raw = open(src, "rb")  # noqa: SIM115 - closed in close()
+        self._obj = self._zstd.decompressobj()
+        self._pending = b""
+        self._started = False
+
+    def read(self, n: int = -1) -> bytes:
+        want = n if n > 0 else 1 << 20
+        while len(self._pending) < want:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if self._started and not self._obj.eof:
+                    raise EOFError("zstd stream is truncated")
+                break
+            while chunk:
+                if self._obj.eof:  # the next frame starts here
+                    self._obj = self._zstd.decompressobj()
+                self._started = True
+                self._pending += self._obj.decompress(chunk)
+                chunk = self._obj.unused_data if self._obj.eof else b""
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _ZstdReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_zstd(src: Path) -> BinaryIO:
+    return _ZstdReader(src)  # type: ignore[return-value]
 
 
 def _open_lz4(src: Path) -> BinaryIO:

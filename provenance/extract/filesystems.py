@@ -153,6 +153,13 @@ def _ext_extract(src: Path, out: SafeRoot) -> None:
 
     with open(src, "rb") as f:
         fs = ExtFS(f)
+        sb = fs.sb
+
+        def in_use() -> int:
+            # inodes below s_first_ino are reserved (root, journal, resize...) and always used
+            first = sb.s_first_ino if sb.s_rev_level else 11
+            return int(sb.s_inodes_count - sb.s_free_inodes_count - (first - 1))
+
         reader = Reader(
             children=lambda n: ((c.filename, c) for c in n.iterdir()),
             kind=lambda n: _posix_kind(n.filetype),
@@ -160,6 +167,8 @@ def _ext_extract(src: Path, out: SafeRoot) -> None:
             link=lambda n: n.link,
             open=lambda n: n.open(),
             size=lambda n: n.size,
+            in_use=in_use,
+            node_key=lambda n: n.inum,
         )
         walk(fs.root, reader, out)
 

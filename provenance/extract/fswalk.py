@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from provenance.extract.limits import LimitExceeded
-from provenance.extract.saferoot import SafeRoot
+from provenance.extract.saferoot import CHUNK, SafeRoot
 
 MAX_PATH_DEPTH = 256
 
@@ -26,9 +26,36 @@ class Reader:
     link: Callable[[Any], str]
     open: Callable[[Any], BinaryIO]
     size: Callable[[Any], int | None]
+    # how many nodes the image says are in use, to report what no directory reached
+    in_use: Callable[[], int | None] | None = None
+    node_key: Callable[[Any], Hashable] | None = None  # identity of any node, for that count
+
+
+def _copy(out: SafeRoot, path: str, stream: BinaryIO, size: int | None) -> None:
+    """Write one file; a reader that returns fewer bytes than the inode says is truncation
+    (several readers return short data at the end of a cut image instead of raising)."""
+    writer = out.create(path, size)
+    if writer is None:
+        return
+    with writer:
+        while chunk := stream.read(CHUNK):
+            if not writer.write(chunk):
+                return
+    if size is not None and writer.size < size:
+        out.problem(f"member truncated: {writer.size} of {size} bytes", "truncated", path)
 
 
 def walk(root: Any, reader: Reader, out: SafeRoot) -> None:
+    reached: set[Hashable] = set()
+    _walk(root, reader, out, reached)
+    expected = reader.in_use() if reader.in_use is not None else None
+    if expected is not None and len(reached) < expected:
+        out.problem(
+            f"{expected - len(reached)} of {expected} nodes in use were not reached from the "
+            "root (corrupt directories, or lost files)", "corrupt")
+
+
+def _walk(root: Any, reader: Reader, out: SafeRoot, reached: set[Hashable]) -> None:
     seen: set[Hashable] = {reader.key(root)}
     stack: list[tuple[str, Any]] = [("", root)]
     while stack:
@@ -49,6 +76,8 @@ def walk(root: Any, reader: Reader, out: SafeRoot) -> None:
             path = prefix + name
             out.check_time()
             try:
+                if reader.node_key is not None:
+                    reached.add(reader.node_key(node))
                 kind = reader.kind(node)
                 if kind == "dir":
                     key = reader.key(node)
@@ -60,7 +89,7 @@ def walk(root: Any, reader: Reader, out: SafeRoot) -> None:
                     stack.append((path + "/", node))
                 elif kind == "file":
                     with reader.open(node) as stream:
-                        out.write(path, stream, reader.size(node))
+                        _copy(out, path, stream, reader.size(node))
                 elif kind == "link":
                     out.link(path, reader.link(node))
                 else:

@@ -26,6 +26,14 @@ def extract(src: Path, out: SafeRoot) -> None:
     with open(src, "rb") as f:
         iso.open_fp(f)
         try:
+            # pycdlib quietly shortens files that run past the end of a cut image: compare the
+            # size the volume declares with the file's
+            pvd = iso.pvds[0]
+            declared = pvd.space_size * pvd.log_block_size
+            actual = src.stat().st_size
+            if actual < declared:
+                out.problem(f"image truncated: the volume declares {declared} bytes, the file "
+                            f"has {actual}; files at the end are short or missing", "truncated")
             if iso.has_rock_ridge():
                 facet = "rr_path"
             elif iso.has_joliet():

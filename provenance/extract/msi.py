@@ -49,9 +49,12 @@ def detect(head: bytes, name: str) -> bool:
 def confirm(path: Path) -> bool:
     import olefile
 
-    with olefile.OleFileIO(str(path)) as ole:
-        return str(ole.root.clsid).upper() in _MSI_CLSIDS or path.suffix.lower() in (
-            ".msi", ".msm", ".msp")
+    named = path.suffix.lower() in (".msi", ".msm", ".msp")
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return named or str(ole.root.clsid).upper() in _MSI_CLSIDS
+    except Exception:
+        return named  # a damaged .msi is still an installer: extract() will say what is wrong
 
 
 def extract(src: Path, out: SafeRoot) -> None:

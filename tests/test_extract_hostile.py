@@ -1,0 +1,310 @@
+"""A hostile corpus, generated at test time: every case must stay inside the extraction root,
+hold the limits, leave a Problem, and let the scan finish."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import struct
+import tarfile
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from extract_fixtures import BUILDERS, TREE, need, populate, run
+
+from provenance.extract import Limits, extract
+from provenance.model import Artifact, Problem
+
+MiB = 1 << 20
+SMALL = Limits(max_depth=6, max_files=500, max_total_bytes=40 * MiB, max_member_bytes=24 * MiB,
+               max_ratio=20.0, ratio_floor=2 * MiB, seconds_per_format=60.0)
+
+
+def snapshot(top: Path) -> set[str]:
+    return {p.relative_to(top).as_posix() for p in top.rglob("*")}
+
+
+def scan(tmp: Path, path: Path, limits: Limits = SMALL) -> tuple[Artifact, tuple[Problem, ...]]:
+    """Extract under tmp/work and check nothing appeared in tmp outside it."""
+    work = tmp / "work"
+    before = snapshot(tmp)
+    tree, problems = extract(path, work, limits)
+    after = {p for p in snapshot(tmp) if p != "work" and not p.startswith("work/")}
+    assert after == before, f"written outside the root: {sorted(after - before)}"
+    written = sum(p.stat().st_size for p in work.rglob("*") if p.is_file() and not p.is_symlink())
+    assert written <= limits.max_total_bytes + (1 << 20)
+    assert not any(p.is_symlink() for p in work.rglob("*")), "a link was created on disk"
+    assert not list(work.glob("*.tool")), "tool scratch directory left behind"
+    return tree, problems
+
+
+def kinds(problems: tuple[Problem, ...]) -> set[str]:
+    return {p.kind for p in problems}
+
+
+# -- path traversal, absolute paths, links ---------------------------------------------------------
+
+ESCAPES = ("../escape-{u}.txt", "a/../../escape2-{u}.txt", "/tmp/escape-abs-{u}.txt",
+           "..\\escape3-{u}.txt", "C:/escape4-{u}.txt")
+
+
+def _escape_names() -> tuple[str, list[str]]:
+    u = uuid.uuid4().hex[:8]
+    return u, [n.format(u=u) for n in ESCAPES]
+
+
+def _assert_no_escape(tmp: Path, u: str) -> None:
+    for base in (tmp, tmp.parent, Path("/tmp"), Path("/")):
+        assert not list(base.glob(f"escape*{u}*")), f"escaped into {base}"
+
+
+def test_tar_traversal_absolute_and_links(tmp_path: Path) -> None:
+    u, names = _escape_names()
+    path = tmp_path / "evil.tar"
+    with tarfile.open(path, "w") as tf:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = 4
+            tf.addfile(info, io.BytesIO(b"evil"))
+        for name, target, kind in [
+            ("up", "../../../../etc", tarfile.SYMTYPE),
+            ("hard", "../../etc/passwd", tarfile.LNKTYPE),
+            ("hardabs", "/etc/passwd", tarfile.LNKTYPE),
+            ("loop1", "loop2", tarfile.SYMTYPE),
+            ("loop2", "loop1", tarfile.SYMTYPE),
+            ("dev", "", tarfile.CHRTYPE),
+            ("fifo", "", tarfile.FIFOTYPE),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = target
+            tf.addfile(info)
+        # a file written "through" a link: links are never created, so it stays inside
+        info = tarfile.TarInfo(f"up/escape-through-{u}")
+        info.size = 4
+        tf.addfile(info, io.BytesIO(b"evil"))
+        info = tarfile.TarInfo("ok.txt")
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"ok"))
+    tree, problems = scan(tmp_path, path)
+    _assert_no_escape(tmp_path, u)
+    messages = " ".join(p.message for p in problems)
+    for fragment in ("traversal", "absolute", "points outside", "device node", "symlink loop"):
+        assert fragment in messages, fragment
+    assert "ok.txt" in {c.chain[-1] for c in tree.children}
+    assert not (Path("/etc") / f"escape-through-{u}").exists()
+
+
+def test_zip_traversal_and_absolute(tmp_path: Path) -> None:
+    u, names = _escape_names()
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(zipfile.ZipInfo(name), b"evil")
+        link = zipfile.ZipInfo("link")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, b"../../../../etc/shadow")
+        zf.writestr("ok.txt", b"ok")
+    tree, problems = scan(tmp_path, path)
+    _assert_no_escape(tmp_path, u)
+    unsafe = [p for p in problems if p.kind == "unsafe"]
+    # zipfile itself strips "../" and drive letters on read; we refuse on the raw names
+    assert len(unsafe) >= len(names) - 2 + 1
+    assert "ok.txt" in {c.chain[-1] for c in tree.children}
+
+
+def _newc(name: str, data: bytes, mode: int = 0o100644) -> bytes:
+    raw = name.encode() + b"\0"
+    fields = [0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(raw), 0]
+    head = b"070701" + b"".join(f"{v:08X}".encode() for v in fields) + raw
+    head += b"\0" * (-len(head) % 4)
+    return head + data + b"\0" * (-len(data) % 4)
+
+
+def test_cpio_traversal_absolute_and_devices(tmp_path: Path) -> None:
+    u, names = _escape_names()
+    blob = b"".join(_newc(n, b"evil") for n in names)
+    blob += _newc("link", b"../../../../../etc", 0o120777)
+    blob += _newc("dev/console", b"", 0o020600)
+    blob += _newc("ok.txt", b"ok") + _newc("TRAILER!!!", b"")
+    path = tmp_path / "evil.cpio"
+    path.write_bytes(blob)
+    tree, problems = scan(tmp_path, path)
+    _assert_no_escape(tmp_path, u)
+    assert len([p for p in problems if p.kind == "unsafe"]) == len(names) + 2
+    assert tree.opaque is None and "ok.txt" in {c.chain[-1] for c in tree.children}
+
+
+def test_squashfs_traversal_name(tmp_path: Path) -> None:
+    """A directory entry patched to '../evil' in an image with uncompressed metadata."""
+    need("mksquashfs")
+    src = populate(tmp_path / "src", links=False)
+    (src / "..xevil").write_bytes(b"evil")
+    path = tmp_path / "evil.squashfs"
+    run("mksquashfs", src, path, "-noI", "-noD", "-noF", "-noX", "-noappend", "-no-progress",
+        "-quiet")
+    image = path.read_bytes()
+    assert image.count(b"..xevil") == 1
+    path.write_bytes(image.replace(b"..xevil", b"../evil"))
+    tree, problems = scan(tmp_path, path)
+    assert not (tmp_path / "evil").exists()
+    assert any(p.kind == "unsafe" and "../evil" in p.message for p in problems)
+    assert "hello.txt" in {c.chain[-1] for c in tree.children}
+
+
+# -- bombs ----------------------------------------------------------------------------------------
+
+def _zeros_zip(path: Path, size: int, name: str = "zeros.bin") -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf, \
+            zf.open(name, "w", force_zip64=True) as member:
+        chunk = b"\0" * MiB
+        for _ in range(size // MiB):
+            member.write(chunk)
+    return path
+
+
+def test_nested_zip_bomb(tmp_path: Path) -> None:
+    inner = _zeros_zip(tmp_path / "inner.zip", 16 * MiB)
+    middle = tmp_path / "middle.zip"
+    with zipfile.ZipFile(middle, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(8):
+            zf.write(inner, f"inner{i}.zip")
+    outer = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(8):
+            zf.write(middle, f"middle{i}.zip")
+    for p in (inner, middle):
+        p.unlink()
+    # 64 x 16 MiB = 1 GiB if nothing stopped it
+    _tree, problems = scan(tmp_path, outer)
+    assert "limit" in kinds(problems)
+
+
+def test_overlapping_zip_bomb(tmp_path: Path) -> None:
+    """Many central-directory entries pointing at one local file (Fifield's construction)."""
+    single = _zeros_zip(tmp_path / "one.zip", 8 * MiB, "a.bin").read_bytes()
+    eocd = single.rfind(b"PK\x05\x06")
+    cd_offset = struct.unpack_from("<I", single, eocd + 16)[0]
+    central = single[cd_offset:eocd]
+    entries = []
+    for i in range(40):
+        entry = bytearray(central)
+        name = f"{i:04d}.bin".encode()[:5].ljust(5, b"x")
+        entry[46:51] = name  # same length as "a.bin": only the name differs
+        entries.append(bytes(entry))
+    cd = b"".join(entries)
+    end = bytearray(single[eocd:])
+    struct.pack_into("<HHII", end, 8, len(entries), len(entries), len(cd), cd_offset)
+    path = tmp_path / "overlap.zip"
+    path.write_bytes(single[:cd_offset] + cd + bytes(end))
+    (tmp_path / "one.zip").unlink()
+    _tree, problems = scan(tmp_path, path)
+    assert problems and kinds(problems) & {"corrupt", "limit"}
+
+
+def test_tar_bomb(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for i in range(4):
+            info = tarfile.TarInfo(f"zeros{i}")
+            info.size = 20 * MiB
+            tf.addfile(info, io.BytesIO(b"\0" * info.size))
+    _tree, problems = scan(tmp_path, path)
+    assert "limit" in kinds(problems)
+
+
+def test_gzip_bomb(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        for _ in range(100):
+            f.write(b"\0" * MiB)
+    tree, problems = scan(tmp_path, path)
+    assert "limit" in kinds(problems)
+    assert tree.opaque and "limit" in tree.opaque
+    # the partial member is removed, not left half-written
+    assert not [p for p in (tmp_path / "work").rglob("*") if p.is_file()]
+
+
+def test_file_count_limit(tmp_path: Path) -> None:
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(SMALL.max_files + 50):
+            zf.writestr(f"f{i}", b"x")
+    _tree, problems = scan(tmp_path, path)
+    assert any(p.kind == "limit" and "file count" in p.message for p in problems)
+
+
+def test_nesting_past_the_depth_limit(tmp_path: Path) -> None:
+    data = b"core"
+    for _ in range(SMALL.max_depth + 4):
+        data = gzip.compress(data, mtime=0)
+    path = tmp_path / "deep.gz"
+    path.write_bytes(data)
+    tree, problems = scan(tmp_path, path)
+    assert any(p.kind == "limit" and "depth" in p.message for p in problems)
+    deepest = max(tree.walk(), key=lambda a: a.depth)
+    assert deepest.depth == SMALL.max_depth and deepest.opaque
+
+
+# -- truncated and corrupt archives of each family ------------------------------------------------
+
+# zstd and lz4 as their command-line tools write them: with content checksums, which the
+# library defaults leave out (without one, scrambled data is undetectable by design)
+_PICK = {"zstd": "zstd-cli", "lz4": "lz4-cli"}
+FAMILIES = [(fmt, _PICK.get(fmt, next(iter(cases)))) for fmt, cases in BUILDERS.items()
+            if fmt != "nsis"]
+
+
+def _damage(how: str) -> Callable[[bytes], bytes]:
+    def truncate(data: bytes) -> bytes:
+        # cut inside the content, not in the padding after it: in the middle of the random
+        # file when a format stores it as is, else halfway through what is not padding
+        at = data.find(TREE["bin/blob.bin"][30_000:30_064])
+        if at < 0:
+            at = len(data.rstrip(b"\xff").rstrip(b"\0")) // 2
+        return data[:at]
+
+    def corrupt(data: bytes) -> bytes:
+        # keep the head (so the format is still detected), scramble the structures after it
+        buf = bytearray(data)
+        rng = __import__("random").Random(len(data))
+        for i in range(64, len(buf), 97):
+            if i < 512 or 0x400 <= i < 0x440 or 0x8000 <= i < 0x8010:
+                continue  # where the detectors look: keep it, so the format is still tried
+            buf[i] = rng.randrange(256)
+        return bytes(buf)
+
+    return truncate if how == "truncated" else corrupt
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt"])
+@pytest.mark.parametrize(("fmt", "case"), FAMILIES, ids=[f for f, _ in FAMILIES])
+def test_damaged_archives(fmt: str, case: str, how: str, tmp_path: Path) -> None:
+    (tmp_path / "build").mkdir()
+    built = BUILDERS[fmt][case](tmp_path / "build")
+    damaged = tmp_path / ("damaged-" + built.path.name)
+    damaged.write_bytes(_damage(how)(built.path.read_bytes()))
+    tree, problems = scan(tmp_path, damaged)
+    assert tree.sha256  # the damaged blob itself is still in the result, hashed
+    assert problems, f"{how} {fmt} left no Problem: {[a.path for a in tree.walk()]}"
+
+
+def test_unreadable_input_is_a_result_not_an_exception(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.bin"
+    tree, problems = extract(missing, tmp_path / "work")
+    assert tree.opaque and problems
+
+
+def test_interrupted_scan_leaves_no_partial_member(tmp_path: Path) -> None:
+    """A limit that trips mid-member removes the partial file before the branch stops."""
+    path = tmp_path / "big.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(os.urandom(3 * MiB))
+    limits = Limits(max_total_bytes=1 * MiB)
+    _tree, problems = scan(tmp_path, path, limits)
+    assert "limit" in kinds(problems)
+    assert not [p for p in (tmp_path / "work").rglob("*") if p.is_file()]
