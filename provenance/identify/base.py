@@ -1,21 +1,85 @@
-"""What an identifier is."""
+"""What an identifier is, and the small helpers every reader shares.
+
+Readers are hostile-input code. They collect facts into a `Sink` as they go so that whatever was
+read before a failure is kept, and every loop over file content is bounded by the limits below.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import mmap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance.model import Facts, Problem
+from provenance.model import Fact, Facts, Problem
 
 MAX_SYMBOLS = 4096  # exported/imported names kept per binary: enough for SDK families, bounded
+MAX_SCAN = 8 << 20  # bytes of a blob the content scanners (copyright, certificates) look at
+MAX_MEMBER = 4 << 20  # bytes read from one archive member (manifest, signature file)
+MAX_VALUE = 300  # characters kept per fact value
+MAX_FACTS = 20_000  # facts kept per blob, whatever the format
 
 
 @dataclass(frozen=True, slots=True)
 class Identifier:
     name: str
-    detect: Callable[[bytes], bool]
+    detect: Callable[[bytes, str], bool]  # (head, file name) -> is it mine?
     read: Callable[[Path, str], tuple[Facts, tuple[Problem, ...]]]  # (file, path chain)
+
+
+@dataclass(slots=True)
+class Sink:
+    """Facts and problems collected for one blob, tagged with its path chain."""
+
+    where: str
+    facts: list[Fact] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, key: str, value: object, at: str = "") -> None:
+        """Record `key = value` found at `at` ("#field" or "@0xOFFSET", appended to the chain)."""
+        text = clean(value)
+        if text and len(self.facts) < MAX_FACTS:
+            self.facts.append(Fact(key, text, self.where + at))
+
+    def problem(self, message: str, kind: str = "corrupt") -> None:
+        if len(self.problems) < 100:
+            self.problems.append(Problem(self.where, "identify", message[:300], kind))
+
+    def result(self, fmt: str, **declared: str | None) -> tuple[Facts, tuple[Problem, ...]]:
+        kept = {k: clean(v) or None for k, v in declared.items()}
+        return Facts(fmt, items=tuple(self.facts), **kept), tuple(self.problems)
+
+
+def clean(value: object, limit: int = MAX_VALUE) -> str:
+    """A one-line, bounded, printable rendering of a value read from hostile input."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
+    return " ".join(text.split())[:limit]
+
+
+def at(offset: int) -> str:
+    return f"@0x{offset:x}"
+
+
+@contextmanager
+def mapped(path: Path, limit: int = MAX_SCAN) -> Iterator[bytes | mmap.mmap]:
+    """The first `limit` bytes of a file, memory-mapped when large (never read whole)."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        if size == 0:
+            yield b""
+            return
+        if size <= 1 << 20:
+            f.seek(0)
+            yield f.read(limit)
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            yield mm if size <= limit else mm[:limit]
 
 
 def lief_quiet() -> None:
@@ -23,3 +87,7 @@ def lief_quiet() -> None:
     import lief
 
     lief.logging.disable()
+
+
+def enum_name(value: object) -> str:
+    return str(value).rsplit(".", 1)[-1]

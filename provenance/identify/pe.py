@@ -1,11 +1,13 @@
-"""PE with LIEF: machine, subsystem and the version resource strings."""
+"""PE with LIEF: machine, subsystem, version resource, PDB path, imports and Authenticode."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from provenance.identify.base import Identifier, lief_quiet
-from provenance.model import Fact, Facts, Problem
+from provenance.identify import certs
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
+from provenance.model import Facts, Problem
 
 VERSION_KEYS = (
     "CompanyName", "ProductName", "FileDescription", "LegalCopyright", "OriginalFilename",
@@ -13,30 +15,14 @@ VERSION_KEYS = (
 )
 
 
-def detect(head: bytes) -> bool:
+def detect(head: bytes, name: str) -> bool:
     if not head.startswith(b"MZ") or len(head) < 0x40:
         return False
     offset = int.from_bytes(head[0x3C:0x40], "little")
     return offset + 4 > len(head) or head[offset : offset + 4] == b"PE\0\0"
 
 
-def _enum(value: object) -> str:
-    return str(value).rsplit(".", 1)[-1]
-
-
-def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    lief_quiet()
-    import lief
-
-    binary = lief.PE.parse(str(path))
-    if binary is None:
-        return Facts("pe"), (Problem(where, "identify", "PE headers unreadable", "corrupt"),)
-    arch = _enum(binary.header.machine).lower()
-    facts = [
-        Fact("pe.machine", arch, f"{where}#FileHeader.Machine"),
-        Fact("pe.subsystem", _enum(binary.optional_header.subsystem), f"{where}#OptionalHeader"),
-    ]
-    problems: list[Problem] = []
+def _version(binary: Any, sink: Sink) -> dict[str, str]:
     strings: dict[str, str] = {}
     try:
         manager = binary.resources_manager if binary.has_resources else None
@@ -49,16 +35,90 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                     if entry.key in VERSION_KEYS and entry.value and entry.key not in strings:
                         strings[entry.key] = entry.value[:300]
     except Exception as exc:  # a broken resource tree must not hide the rest
-        problems.append(Problem(where, "identify", f"version resource: {exc}", "corrupt"))
+        sink.problem(f"version resource: {exc}")
     for key, value in sorted(strings.items()):
-        facts.append(Fact(f"pe.version.{key}", value, f"{where}#VS_VERSIONINFO/{key}"))
+        sink.add(f"pe.version.{key}", value, f"#VS_VERSIONINFO/{key}")
+    return strings
+
+
+def _imports(binary: Any, sink: Sink) -> None:
+    kept = 0
+    for lib in binary.imports:
+        sink.add("pe.import_dll", lib.name, "#IMAGE_DIRECTORY_ENTRY_IMPORT")
+        for entry in lib.entries:
+            if kept >= MAX_SYMBOLS:
+                sink.problem(f"pe.import: more than {MAX_SYMBOLS} names, the rest not kept",
+                             "limit")
+                return
+            if entry.name:
+                kept += 1
+                sink.add("pe.import", f"{lib.name}!{entry.name}", "#IMAGE_DIRECTORY_ENTRY_IMPORT")
+
+
+def _authenticode(binary: Any, sink: Sink) -> str | None:
+    """Signer/issuer facts of each signature; returns the first signer's O (or CN)."""
+    import lief
+
+    supplier = None
+    for index, signature in enumerate(binary.signatures):
+        where = f"#Authenticode[{index}]"
+        sink.add("pe.signature.digest", enum_name(signature.digest_algorithm), where)
+        for signer in signature.signers:
+            cert = signer.cert
+            parsed = certs.load_der(bytes(cert.raw)) if cert is not None else None
+            if parsed is not None:
+                certs.cert_facts(sink, "pe", parsed, where, "signer", "issuer")
+                parts = {f.key: f.value for f in sink.facts if f.location == sink.where + where}
+                supplier = supplier or parts.get("pe.signer.O") or parts.get("pe.signer.CN")
+            else:
+                sink.add("pe.issuer", signer.issuer, where)
+                sink.add("pe.signer.serial", bytes(signer.serial_number).hex(), where)
+    if binary.has_signatures:
+        flags = binary.verify_signature()
+        ok = flags == lief.PE.Signature.VERIFICATION_FLAGS.OK
+        # integrity of the signed digest and the PKCS#7 signature; not trust in the chain
+        sink.add("pe.signature.verified", "true" if ok else "false", "#Authenticode")
+        sink.add("pe.signature.status", enum_name(flags), "#Authenticode")
+    return supplier
+
+
+def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+    lief_quiet()
+    import lief
+
+    sink = Sink(where)
+    binary = lief.PE.parse(str(path))
+    if binary is None:
+        sink.problem("PE headers unreadable")
+        return sink.result("pe")
+    arch = enum_name(binary.header.machine).lower()
+    sink.add("pe.machine", arch, "#FileHeader.Machine")
+    sink.add("pe.subsystem", enum_name(binary.optional_header.subsystem), "#OptionalHeader")
+    strings = _version(binary, sink)
+    for step, fn in (("debug directory", _pdb), ("imports", _imports)):
+        try:
+            fn(binary, sink)
+        except Exception as exc:  # LIEF raises on some malformed directories
+            sink.problem(f"{step}: {exc}")
+    signer = None
+    try:
+        signer = _authenticode(binary, sink)
+    except Exception as exc:
+        sink.problem(f"Authenticode: {exc}")
     name = strings.get("OriginalFilename") or strings.get("InternalName")
-    version_str = strings.get("FileVersion") or strings.get("ProductVersion")
-    return (
-        Facts("pe", arch=arch, items=tuple(facts), name=name, version=version_str,
-              supplier=strings.get("CompanyName")),
-        tuple(problems),
-    )
+    version = strings.get("FileVersion") or strings.get("ProductVersion")
+    facts, problems = sink.result("pe", name=name, version=version,
+                                  supplier=strings.get("CompanyName") or signer)
+    return Facts(facts.format, arch, facts.items, facts.name, facts.version, None,
+                 facts.supplier), problems
+
+
+def _pdb(binary: Any, sink: Sink) -> None:
+    import lief
+
+    for entry in binary.debug if binary.has_debug else []:
+        if isinstance(entry, lief.PE.CodeViewPDB) and entry.filename:
+            sink.add("pe.pdb", entry.filename, "#IMAGE_DEBUG_TYPE_CODEVIEW")
 
 
 IDENTIFIER = Identifier("pe", detect, read)

@@ -1,0 +1,89 @@
+"""Copyright statements in binaries (as strings) and sources, normalised to holder and years.
+
+A statement counts only with a year or a (c)/© mark next to the word, so that licence prose
+("the above copyright notice") is not mistaken for a holder. Bounded: the first MAX_SCAN bytes
+and MAX_STATEMENTS distinct statements per blob.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from provenance.identify.base import Sink, at, clean
+
+MAX_STATEMENTS = 50
+
+_MARK = rb"(?:\((?:c|C)\)|\xc2\xa9|\xa9)"
+STATEMENT = re.compile(
+    rb"(?:(?:Copyright|COPYRIGHT|copyright)(?:[ \t]*" + _MARK + rb")?|"
+    + _MARK + rb"(?=[ \t]*(?:19|20)\d\d))"
+    rb"[ \t:]*([\x20-\x7e\xc2-\xf4\x80-\xbf]{2,200})"
+)
+YEARS = re.compile(
+    r"^(?:(?:19|20)\d\d(?:\s*[-–,/]\s*(?:(?:19|20)\d\d|present|now))*[\s,.]*)+", re.I
+)
+TRAILING_YEARS = re.compile(r"[\s,]+(?:19|20)\d\d(?:\s*[-–,]\s*(?:19|20)\d\d)*\.?$")
+MARK_TEXT = re.compile(r"^\s*(?:\(c\)|©)\s*", re.I)
+TAIL = re.compile(
+    r"\s*(?:[,;]?\s*all\s+rights\s+reserved.*|\s+licensed\s+under.*|\s+<[^>]*>.*|\*/.*|\s+-->.*)$",
+    re.I,
+)
+YEAR = re.compile(r"(?:19|20)\d\d")
+ABBREV = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Ltda|S\.A|B\.V|L\.P|A\.G|N\.V)\.$", re.I)
+
+
+def normalise(text: str) -> tuple[str, str, bool]:
+    """(holder, years, has_mark) from what follows the word "Copyright"."""
+    rest = text.strip()
+    marked = False
+    for _ in range(3):
+        stripped = MARK_TEXT.sub("", rest)
+        marked = marked or stripped != rest
+        rest = stripped
+    found = YEARS.match(rest)
+    years = ""
+    if found:
+        years = found.group(0)
+        rest = rest[found.end() :]
+    rest = MARK_TEXT.sub("", rest)
+    rest = re.sub(r"^(?:by\s+)", "", rest, flags=re.I)
+    rest = TAIL.sub("", rest)
+    tail = TRAILING_YEARS.search(rest)  # "Huawei Technologies Co., Ltd. 2025"
+    if tail and rest[: tail.start()].strip():
+        years = years or tail.group(0)
+        rest = rest[: tail.start()]
+    holder = rest.strip(" \t,;:-\"'*#/")
+    if holder.endswith(".") and not ABBREV.search(holder):
+        holder = holder[:-1].rstrip()
+    year_list = YEAR.findall(years)
+    span = "-".join(dict.fromkeys([year_list[0], year_list[-1]])) if year_list else ""
+    return holder, span, marked
+
+
+def scan(data: bytes | Any, sink: Sink) -> int:
+    """`copyright.*` facts for the statements in `data`; returns how many were kept."""
+    seen: set[str] = set()
+    for match in STATEMENT.finditer(data):
+        if len(seen) >= MAX_STATEMENTS:
+            break
+        raw = bytes(match.group(0)).decode("utf-8", "replace")
+        body = bytes(match.group(1)).decode("utf-8", "replace")
+        prefix_mark = bool(re.search(r"\(c\)|©", raw[: len(raw) - len(body)], re.I))
+        holder, years, marked = normalise(body)
+        if not (years or marked or prefix_mark):
+            continue  # prose about copyright, not a statement
+        if len(holder) < 2 or not re.search(r"[A-Za-z]{2}", holder) or holder.lower() in {
+            "notice", "holders", "holder", "owner", "the", "and", "statement"
+        }:
+            continue
+        text = clean(raw)
+        if text in seen:
+            continue
+        seen.add(text)
+        where = at(match.start())
+        sink.add("copyright.text", text, where)
+        sink.add("copyright.holder", holder, where)
+        if years:
+            sink.add("copyright.years", years, where)
+    return len(seen)

@@ -1,0 +1,95 @@
+"""Mach-O with LIEF: install name, build version, and the code signature's team id and signer
+(read from the SuperBlob: CodeDirectory team id, CMS blob certificates)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+from provenance.identify import certs
+from provenance.identify.base import Identifier, Sink, enum_name, lief_quiet
+from provenance.model import Facts, Problem
+
+MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
+          b"\xca\xfe\xba\xbe")
+SUPERBLOB, CODEDIRECTORY, CMS = 0xFADE0CC0, 0xFADE0C02, 0xFADE0B01
+
+
+def detect(head: bytes, name: str) -> bool:
+    # CAFEBABE is also a Java class file: those have a major version >= 45 at bytes 6-7
+    if head.startswith(b"\xca\xfe\xba\xbe"):
+        return len(head) >= 8 and 0 < int.from_bytes(head[4:8], "big") < 45
+    return head.startswith(MAGICS)
+
+
+def code_signature(blob: bytes, sink: Sink, where: str) -> str | None:
+    """Team id and CMS signer facts from a code-signature SuperBlob; returns the signer O/CN."""
+    if len(blob) < 12:
+        return None
+    magic, _, count = struct.unpack_from(">III", blob, 0)
+    if magic != SUPERBLOB:
+        sink.problem("code signature: not a SuperBlob")
+        return None
+    signer = None
+    for i in range(min(count, 64)):
+        if 12 + 8 * i + 8 > len(blob):
+            sink.problem("code signature: index truncated", "truncated")
+            break
+        _, offset = struct.unpack_from(">II", blob, 12 + 8 * i)
+        if offset + 8 > len(blob):
+            continue
+        sub_magic, length = struct.unpack_from(">II", blob, offset)
+        sub = blob[offset : offset + length]
+        if sub_magic == CODEDIRECTORY and len(sub) >= 52:
+            version = struct.unpack_from(">I", sub, 8)[0]
+            ident_off = struct.unpack_from(">I", sub, 20)[0]
+            sink.add("macho.identifier", sub[ident_off : ident_off + 256].split(b"\0")[0],
+                     f"{where}/CodeDirectory")
+            if version >= 0x20200 and len(sub) >= 52:
+                team_off = struct.unpack_from(">I", sub, 48)[0]
+                if 0 < team_off < len(sub):
+                    sink.add("macho.team_id", sub[team_off : team_off + 64].split(b"\0")[0],
+                             f"{where}/CodeDirectory")
+        elif sub_magic == CMS and len(sub) > 8:
+            for cert in certs.pkcs7_certs(bytes(sub[8:]))[:10]:
+                certs.cert_facts(sink, "macho", cert, f"{where}/CMS", "signer", "issuer")
+                parts = {f.key: f.value for f in sink.facts if f.location.endswith("/CMS")}
+                signer = signer or parts.get("macho.signer.O") or parts.get("macho.signer.CN")
+    return signer
+
+
+def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+    lief_quiet()
+    import lief
+
+    sink = Sink(where)
+    fat = lief.MachO.parse(str(path))
+    if fat is None or fat.size == 0:
+        sink.problem("Mach-O headers unreadable")
+        return sink.result("macho")
+    name = arch = signer = None
+    for index in range(min(fat.size, 8)):
+        binary: Any = fat.at(index)
+        slice_at = f"#slice[{index}]"
+        cpu = enum_name(binary.header.cpu_type).lower()
+        arch = arch or cpu
+        sink.add("macho.cpu", cpu, slice_at)
+        if binary.has_id_dylib:
+            name = name or binary.id_dylib.name
+            sink.add("macho.install_name", binary.id_dylib.name, f"{slice_at}/LC_ID_DYLIB")
+        for lib in list(binary.libraries)[:256]:
+            sink.add("macho.dylib", lib.name, f"{slice_at}/LC_LOAD_DYLIB")
+        if binary.has_build_version:
+            bv = binary.build_version
+            sink.add("macho.platform", enum_name(bv.platform), f"{slice_at}/LC_BUILD_VERSION")
+            sink.add("macho.minos", ".".join(map(str, bv.minos)), f"{slice_at}/LC_BUILD_VERSION")
+            sink.add("macho.sdk", ".".join(map(str, bv.sdk)), f"{slice_at}/LC_BUILD_VERSION")
+        if binary.has_code_signature:
+            blob = bytes(binary.code_signature.content)
+            signer = code_signature(blob, sink, f"{slice_at}/LC_CODE_SIGNATURE") or signer
+    facts, problems = sink.result("macho", name=name, supplier=signer)
+    return Facts(facts.format, arch, facts.items, facts.name, None, None, facts.supplier), problems
+
+
+IDENTIFIER = Identifier("macho", detect, read)

@@ -1,0 +1,286 @@
+"""Identify reads every fact kind from fixtures built by real toolchains at test time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import identify_fixtures as fx
+import pytest
+
+from provenance.identify import facts_to_dict, identify
+from provenance.model import Artifact, Facts, Problem
+
+
+def run(path: Path, name: str | None = None) -> tuple[Facts, tuple[Problem, ...]]:
+    data = path.read_bytes()
+    art = Artifact((name or path.name,), hashlib.sha256(data).hexdigest(), len(data), "data", 0,
+                   local=path)
+    return identify(art, data[:4096])
+
+
+def fact(facts: Facts, key: str) -> str | None:
+    return facts.first(key)
+
+
+def build(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args)
+    except fx.Missing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def elfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build(fx.build_elf, tmp_path_factory.mktemp("elf"))
+
+
+def test_elf_executable(elfs: dict[str, Path]) -> None:
+    facts, problems = run(elfs["exe"])
+    assert not problems
+    assert facts.format == "elf" and fact(facts, "elf.type") == "DYN"
+    assert fact(facts, "elf.interpreter", ).startswith("/lib")  # type: ignore[union-attr]
+    assert facts.values("elf.rpath") == ("/opt/app/lib",)
+    assert "libhi.so.1" in facts.values("elf.needed")
+    assert len(fact(facts, "elf.build_id") or "") == 40
+    assert "HI_MPI_SYS_Init" in facts.values("elf.import")
+    assert any(f.location == "app#NT_GNU_BUILD_ID" for f in facts.items)
+
+
+def test_elf_shared_object(elfs: dict[str, Path]) -> None:
+    facts, _ = run(elfs["lib"])
+    assert facts.name == "libhi.so.1" and fact(facts, "elf.soname") == "libhi.so.1"
+    assert facts.values("elf.runpath") == ("/opt/hisi/lib",)
+    assert {"HI_MPI_SYS_Init", "HI_MPI_SYS_Exit"} <= set(facts.values("elf.export"))
+    assert any(v.startswith("GCC:") for v in facts.values("elf.comment"))
+    # the copyright string in .rodata, found by the content scanner at its offset
+    assert fact(facts, "copyright.holder") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "copyright.years") == "2019"
+    loc = next(f.location for f in facts.items if f.key == "copyright.holder")
+    assert loc.startswith("libhi.so@0x")
+
+
+def test_kernel_module_modinfo(elfs: dict[str, Path]) -> None:
+    facts, problems = run(elfs["ko"])
+    assert not problems
+    assert fact(facts, "modinfo.author") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "modinfo.description") == "Huawei modem driver"
+    assert fact(facts, "modinfo.license") == "GPL"
+    assert (fact(facts, "modinfo.vermagic") or "").startswith("4.9.37 SMP")
+    assert facts.values("modinfo.usb_id") == ("12d1:1001",)
+    assert facts.values("modinfo.pci_id") == ("19e5:a250",)
+    assert len(facts.values("modinfo.alias")) == 2
+    assert facts.name == "hw_modem"
+    assert "hisilicon,hisi-sys" in facts.values("dt.compatible")
+    assert "hisilicon" in facts.values("dt.vendor_prefix")
+
+
+def test_go_build_info(tmp_path: Path) -> None:
+    binary = build(fx.build_go, tmp_path)
+    facts, _ = run(binary)
+    assert (fact(facts, "go.version") or "").startswith("go1.")
+    assert fact(facts, "go.path") == "example.com/hello"
+    assert (fact(facts, "go.module") or "").startswith("example.com/hello")
+
+
+@pytest.fixture(scope="module")
+def pes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("pe")
+    exe = build(fx.build_pe, out)
+    return {"exe": exe, "signed": build(fx.sign_pe, exe, out)}
+
+
+def test_pe_version_pdb_imports(pes: dict[str, Path]) -> None:
+    facts, problems = run(pes["exe"])
+    assert not problems
+    assert fact(facts, "pe.version.CompanyName") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "pe.version.OriginalFilename") == "HwOs2Ec.exe"
+    assert facts.version == "3.1.0.7" and facts.supplier == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "pe.pdb") == "HwOs2Ec.pdb"
+    assert "USER32.dll!MessageBoxA" in facts.values("pe.import")
+    assert fact(facts, "pe.signature.verified") is None
+
+
+def test_pe_authenticode(pes: dict[str, Path]) -> None:
+    facts, _ = run(pes["signed"])
+    assert fact(facts, "pe.signer.O") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "pe.signer.CN") == "Huawei Code Signing"
+    assert fact(facts, "pe.signer.C") == "CN"
+    assert fact(facts, "pe.issuer.CN") == "Test Root CA"
+    assert fact(facts, "pe.signer.serial") == "1234abcd"
+    assert fact(facts, "pe.signature.digest") == "SHA_256"
+    assert fact(facts, "pe.signature.verified") == "true", fact(facts, "pe.signature.status")
+
+
+def test_pe_tampered_signature_does_not_verify(pes: dict[str, Path], tmp_path: Path) -> None:
+    data = bytearray(pes["signed"].read_bytes())
+    data[0x400] ^= 0xFF  # inside .text: the Authenticode digest no longer matches
+    bad = tmp_path / "bad.exe"
+    bad.write_bytes(bytes(data))
+    facts, _ = run(bad)
+    assert fact(facts, "pe.signer.O") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "pe.signature.verified") == "false"
+
+
+def test_embedded_certificates(tmp_path: Path) -> None:
+    pem, der = build(fx.build_cert_blob, tmp_path)
+    for blob in (pem, der):
+        facts, _ = run(blob)
+        assert fact(facts, "cert.subject.CN") == "HUAWEI C2PA ECC384 Root CA E346"
+        assert fact(facts, "cert.subject.O") == "Huawei Technologies Co., Ltd."
+        assert fact(facts, "cert.issuer.CN") == "HUAWEI C2PA ECC384 Root CA E346"
+        assert fact(facts, "cert.not_after") and fact(facts, "cert.not_before")
+        loc = next(f.location for f in facts.items if f.key == "cert.subject")
+        assert loc.startswith(blob.name + "@0x")
+    assert any(f.location == f"der.bin@0x{5 * 33:x}" for f in run(der)[0].items)
+
+
+def test_device_tree(tmp_path: Path) -> None:
+    dtb = build(fx.build_dtb, tmp_path)
+    facts, problems = run(dtb)
+    assert not problems and facts.format == "dtb"
+    assert fact(facts, "dt.model") == "Hisilicon HI3516CV300 DEMO Board"
+    assert {"hisilicon,hi3516cv300", "hisilicon,hisi-sys", "simple-bus"} <= set(
+        facts.values("dt.compatible"))
+    assert facts.values("dt.vendor_prefix") == ("hisilicon",)
+    assert any(f.location == "board.dtb#/soc/sys@12020000/compatible" for f in facts.items)
+
+
+def test_firmware_headers(tmp_path: Path) -> None:
+    cases = {
+        "uImage": (fx.uimage(), "uimage.name", "Linux-4.9.37-hi3516cv300"),
+        "UPDATE.APP": (fx.update_app(), "updateapp.hardware_id", "HW7x27"),
+        "digicap.dav": (fx.digicap(), "digicap.device_class", "0x2f"),
+        "config.bin": (fx.zte_config(), "zte.model", "ZXHN H298N"),
+    }
+    for name, (data, key, value) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        facts, problems = run(path)
+        assert fact(facts, key) == value, name
+        assert not problems, name
+    facts, _ = run(tmp_path / "UPDATE.APP")
+    assert facts.values("updateapp.hardware_id") == ("HW7x27", "HI3798MV")
+    facts, _ = run(tmp_path / "digicap.dav")
+    assert fact(facts, "digicap.oem_code") == "1" and fact(facts, "digicap.language") == "2"
+    facts, _ = run(fx.dahua_zip(tmp_path))
+    assert fact(facts, "dahua.hwid") == fx.DAHUA_HWID.decode()
+
+
+def test_apk(tmp_path: Path) -> None:
+    _, der = build(fx.build_cert_blob, tmp_path / "c")
+    apk = build(fx.build_apk, tmp_path, (tmp_path / "c" / "c.der").read_bytes())
+    assert der.exists()
+    facts, problems = run(apk)
+    assert not problems and facts.format == "apk"
+    assert facts.name == "com.huawei.hwid" and facts.version == "6.12.0.300"
+    assert fact(facts, "apk.version_code") == "61200300"
+    schemes = facts.values("apk.signature.scheme")
+    assert schemes == ("v1", "v2")
+    signers = {(f.value, f.location.rsplit("#", 1)[-1].rsplit("!/", 1)[-1])
+               for f in facts.items if f.key == "apk.signer.O"}
+    assert ("Huawei Device Co., Ltd.", "META-INF/CERT.RSA") in signers
+    assert ("Huawei Technologies Co., Ltd.", "APK-Signing-Block/v2") in signers
+
+
+def test_axml_utf8_pool() -> None:
+    from provenance.identify import axml
+
+    attrs = axml.manifest_attributes(fx.axml("com.mm.android.dmss", "4.1", 41, utf8=True))
+    assert attrs == {"versionCode": "41", "versionName": "4.1", "package": "com.mm.android.dmss"}
+
+
+def test_jar(tmp_path: Path) -> None:
+    facts, problems = run(fx.build_jar(tmp_path))
+    assert not problems and facts.format == "jar"
+    assert fact(facts, "jar.manifest.Implementation-Vendor") == "Huawei Technologies Co., Ltd."
+    assert fact(facts, "jar.manifest.Bundle-SymbolicName") == "com.huawei.agconnect.core"
+    assert fact(facts, "maven.groupId") == "com.huawei.agconnect"
+    assert fact(facts, "maven.organization.name") == "Huawei"
+    assert facts.purl == "pkg:maven/com.huawei.agconnect/agconnect-core@1.9.1.301"
+
+
+@pytest.fixture(scope="module")
+def pkgs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return fx.build_packages(tmp_path_factory.mktemp("pkg"))
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist", "metadata"])
+def test_python_metadata(pkgs: dict[str, Path], kind: str) -> None:
+    facts, problems = run(pkgs[kind])
+    assert not problems
+    assert facts.name == "huaweicloudsdkcore" and facts.version == "3.1.219"
+    assert facts.purl == "pkg:pypi/huaweicloudsdkcore@3.1.219"
+    assert fact(facts, "manifest.author_email") == "hwcloudsdk@huawei.com"
+    assert fact(facts, "manifest.email_domain") == "huawei.com"
+    assert fact(facts, "manifest.homepage") == (
+        "https://github.com/huaweicloud/huaweicloud-sdk-python-v3")
+    assert fact(facts, "manifest.repository")
+
+
+@pytest.mark.parametrize("kind", ["package.json", "npm"])
+def test_npm(pkgs: dict[str, Path], kind: str) -> None:
+    facts, problems = run(pkgs[kind])
+    assert not problems
+    assert facts.purl == "pkg:npm/%40huaweicloud/huaweicloud-sdk-iam@3.1.172"
+    assert facts.supplier == "HuaweiCloud_SDK"
+    assert fact(facts, "manifest.email_domain") == "huawei.com"
+    assert fact(facts, "manifest.publisher") == "huaweicloud"
+    assert (fact(facts, "manifest.repository") or "").endswith("huaweicloud-sdk-nodejs-v3.git")
+
+
+@pytest.mark.parametrize("kind", ["deb", "control"])
+def test_debian(pkgs: dict[str, Path], kind: str) -> None:
+    facts, problems = run(pkgs[kind])
+    assert not problems
+    assert facts.name == "hisi-osdrv" and facts.version == "1.0.1.2-1"
+    assert facts.purl == "pkg:deb/hisi-osdrv@1.0.1.2-1?arch=armhf"
+    assert fact(facts, "manifest.maintainer") == "HiSilicon Build"
+    assert fact(facts, "manifest.email_domain") == "hisilicon.com"
+
+
+def test_opkg_and_rpm(pkgs: dict[str, Path]) -> None:
+    facts, _ = run(pkgs["ipk"])
+    assert facts.format == "ipk" and facts.name == "luci-app-zte"
+    assert fact(facts, "manifest.email_domain") == "zte.com.cn"
+    facts, problems = run(pkgs["rpm"])
+    assert not problems and facts.format == "rpm"
+    assert facts.purl == "pkg:rpm/kesl@11.4.0-1234?arch=x86_64"
+    assert facts.supplier == "AO Kaspersky Lab"
+    assert fact(facts, "manifest.email_domain") == "kaspersky.com"
+
+
+@pytest.mark.parametrize(("name", "data", "spec", "count"), [
+    ("bom.json", fx.cdx_json("1.6"), "1.6", 3),
+    ("bom12.json", fx.cdx_json("1.2"), "1.2", 3),
+    ("bom.xml", fx.cdx_xml("1.4"), "1.4", 2),
+    ("spdx.json", fx.spdx_json(), "SPDX-2.3", 2),
+    ("spdx.spdx", fx.SPDX_TV.encode(), "SPDX-2.2", 2),
+])
+def test_sbom(tmp_path: Path, name: str, data: bytes, spec: str, count: int) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    facts, problems = run(path)
+    assert not problems and facts.format == "sbom"
+    assert fact(facts, "sbom.spec_version") == spec
+    assert fact(facts, "sbom.component_count") == str(count)
+    assert facts.values("sbom.component")
+    assert fact(facts, "sbom.purl")
+
+
+def test_copyright_in_source(tmp_path: Path) -> None:
+    src = tmp_path / "hinic_main.c"
+    src.write_text("// SPDX-License-Identifier: GPL-2.0\n/* Copyright(c) 2017 Huawei "
+                   "Technologies Co., Ltd */\n/* the above copyright notice applies */\n")
+    facts, _ = run(src)
+    assert facts.values("copyright.holder") == ("Huawei Technologies Co., Ltd",)
+    assert fact(facts, "copyright.years") == "2017"
+
+
+def test_facts_to_dict(pkgs: dict[str, Path]) -> None:
+    facts, _ = run(pkgs["package.json"])
+    out = facts_to_dict(facts)
+    assert json.loads(json.dumps(out)) == out
+    assert out["purl"].startswith("pkg:npm/")
+    assert out["facts"]["manifest.name"][0]["location"] == "package.json#name"
