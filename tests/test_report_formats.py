@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
+import test_report_sarif
 from conftest import SAMPLES
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.xml import XmlValidator
 from test_report_build import clean_result, sample_result
 
 from provenance import pipeline
 from provenance.report import FORMATS, markdown, table
+from provenance.report.load import from_cyclonedx
 
 
 def test_formats_registered():
@@ -48,3 +53,8 @@ def test_bundled_samples_render_in_every_format(sample, sigset):
         assert text.strip(), name
         if result.findings and name not in ("cyclonedx-json", "cyclonedx-xml"):
             assert result.findings[0].vendor in text, name
+    errors = XmlValidator(SchemaVersion.V1_6).validate_str(FORMATS["cyclonedx-xml"](result))
+    assert errors is None, errors
+    test_report_sarif._validate(json.loads(FORMATS["sarif"](result)))
+    back = from_cyclonedx(json.loads(FORMATS["cyclonedx-json"](result)))
+    assert back.findings == result.findings and back.verdict == result.verdict

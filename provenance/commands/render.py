@@ -1,7 +1,8 @@
 """`provenance render REPORT.json --format FMT [--output FILE]`: re-render a saved report.
 
 Reads a CycloneDX JSON report written by `provenance scan` and writes it in another format
-without rescanning. Register with `app.add_typer(render.app, name="render")`.
+without rescanning. `app` is a one-command typer app (for tests and standalone use); the main
+CLI registers the function itself: `app.command("render")(render.render)`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.callback(invoke_without_command=True)
+@app.command()
 def render(
     report: Annotated[Path, typer.Argument(help="A CycloneDX JSON report written by "
                                                 "`provenance scan`.", show_default=False)],
