@@ -121,3 +121,20 @@ def test_flash_without_matches_writes_nothing(tmp_path: Path) -> None:
     src.write_bytes(fx.blob(50, 100_000))
     root, problems = extract(src, tmp_path / "work")
     assert root.children == () and problems == ()
+
+
+def test_flash_big_endian_jffs2_is_carved(tmp_path: Path) -> None:
+    build_tree(tmp_path / "cfg", fx.CONFIG)
+    subprocess.run([need("mkfs.jffs2"), "-r", str(tmp_path / "cfg"), "-o", str(tmp_path / "be"),
+                    "-e", "0x10000", "-b", "-p"], check=True, capture_output=True, timeout=120)
+    jffs2 = (tmp_path / "be").read_bytes()
+    assert jffs2.startswith(b"\x19\x85")
+    image, _ = fx.flash_dump(b"", jffs2)  # no SquashFS in this one
+    src = tmp_path / "be.bin"
+    src.write_bytes(image)
+    root, _ = extract(src, tmp_path / "work")
+    (carved,) = [c for c in root.children if c.chain[-1].endswith(".jffs2")]
+    assert carved.local is not None
+    data = carved.local.read_bytes()
+    # the carve ends at the last node; only erased-flash padding is left behind
+    assert jffs2.startswith(data) and set(jffs2[len(data) :]) <= {0xFF}

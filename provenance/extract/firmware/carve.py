@@ -51,24 +51,29 @@ def _squashfs(blob: Blob, off: int) -> int | None:
     return off + used
 
 
-def _jffs2(blob: Blob, off: int) -> int | None:
-    """Walk JFFS2 nodes (header CRC checked), skipping erased space between them."""
-    if off % 4:
-        return None  # nodes are 4-byte aligned in every image mkfs.jffs2 writes
-    pos, last = off, None
-    while pos + 12 <= blob.size:
-        magic, _, total, crc = struct.unpack("<HHII", _hdr(blob, pos, 12))
-        if magic == 0x1985 and _jffs2_crc(_hdr(blob, pos, 8)) == crc and total >= 12:
-            pos = (pos + total + 3) & ~3
-            last = min(pos, blob.size)
-            continue
-        if last is None:
-            return None
-        nxt = _after_padding(blob, pos)
-        if nxt is None or nxt + 2 > blob.size or _hdr(blob, nxt, 2) != b"\x85\x19":
-            break
-        pos = nxt
-    return last
+def _jffs2(order: str) -> Measure:
+    magic = struct.pack(order + "H", 0x1985)
+
+    def measure(blob: Blob, off: int) -> int | None:
+        """Walk JFFS2 nodes (header CRC checked), skipping erased space between them."""
+        if off % 4:
+            return None  # nodes are 4-byte aligned in every image mkfs.jffs2 writes
+        pos, last = off, None
+        while pos + 12 <= blob.size:
+            word, _, total, crc = struct.unpack(order + "HHII", _hdr(blob, pos, 12))
+            if word == 0x1985 and _jffs2_crc(_hdr(blob, pos, 8)) == crc and total >= 12:
+                pos = (pos + total + 3) & ~3
+                last = min(pos, blob.size)
+                continue
+            if last is None:
+                return None
+            nxt = _after_padding(blob, pos)
+            if nxt is None or nxt + 2 > blob.size or _hdr(blob, nxt, 2) != magic:
+                break
+            pos = nxt
+        return last
+
+    return measure
 
 
 def _jffs2_crc(data: bytes) -> int:
@@ -168,7 +173,8 @@ def _ext(blob: Blob, off: int) -> int | None:
 SIGNATURES: tuple[tuple[bytes, str, int, Measure], ...] = (
     (uimage.MAGIC, "uimage", 0, _uimage),
     (b"hsqs", "squashfs", 0, _squashfs),
-    (b"\x85\x19", "jffs2", 0, _jffs2),
+    (b"\x85\x19", "jffs2", 0, _jffs2("<")),
+    (b"\x19\x85", "jffs2", 0, _jffs2(">")),
     (b"UBI#", "ubi", 0, _ubi),
     (b"\x45\x3d\xcd\x28", "cramfs", 0, _cramfs),
     (b"\x1f\x8b\x08", "gz", 0, _stream("gzip")),
