@@ -161,7 +161,17 @@ def _properties(
     return props
 
 
-def _component(c: Component, result: ScanResult, nested: bool = True) -> dict[str, Any]:
+def findings_by_ref(result: ScanResult) -> dict[str, tuple[Finding, ...]]:
+    """Findings grouped by component ref, once (ScanResult.findings_for is a linear scan)."""
+    out: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        out.setdefault(f.component, []).append(f)
+    return {ref: tuple(fs) for ref, fs in out.items()}
+
+
+def _component(
+    c: Component, result: ScanResult, index: dict[str, tuple[Finding, ...]], nested: bool = True
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "bom-ref": c.ref,
         "type": c.type,
@@ -179,10 +189,10 @@ def _component(c: Component, result: ScanResult, nested: bool = True) -> dict[st
         out["hashes"] = [{"alg": "SHA-256", "content": c.sha256}]
     if c.purl:
         out["purl"] = c.purl
-    findings = result.findings_for(c.ref)
+    findings = index.get(c.ref, ())
     out["properties"] = _properties(c, result.verdicts.get(c.ref, Verdict.CLEAR), findings)
     if nested and c.children:
-        out["components"] = [_component(child, result) for child in c.children]
+        out["components"] = [_component(child, result, index) for child in c.children]
     evidence = _evidence(c)
     if evidence:
         out["evidence"] = evidence
@@ -204,7 +214,8 @@ def _incomplete(root: Component) -> set[str]:
 
 def to_dict(result: ScanResult) -> dict[str, Any]:
     root = result.root
-    meta_component = _component(root, result, nested=False)
+    index = findings_by_ref(result)
+    meta_component = _component(root, result, index, nested=False)
     meta_component["properties"] = [
         _prop("verdict", result.verdict.value),
         _prop("coverage", result.coverage.value),
@@ -240,7 +251,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "serialNumber": serial.urn,
         "version": 1,
         "metadata": metadata,
-        "components": [_component(child, result) for child in root.children],
+        "components": [_component(child, result, index) for child in root.children],
     }
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))

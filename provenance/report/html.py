@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from provenance.model import Component, Finding, ScanResult, Verdict
+from provenance.report.cyclonedx import findings_by_ref
 
 MAX_EVIDENCE_ROWS = 12
 
@@ -117,9 +118,9 @@ def _details(c: Component, findings: tuple[Finding, ...], result: ScanResult) ->
     return "<div class='info'>" + "".join(out) + "</div>"
 
 
-def _tree(c: Component, result: ScanResult) -> str:
+def _tree(c: Component, result: ScanResult, index: dict[str, tuple[Finding, ...]]) -> str:
     verdict = result.verdicts.get(c.ref, Verdict.CLEAR)
-    findings = result.findings_for(c.ref)
+    findings = index.get(c.ref, ())
     own = [f for f in findings if f.waiver is None]
     level = max((f.level for f in own), key=lambda v: v.rank, default=Verdict.CLEAR)
     top = c.top
@@ -134,7 +135,7 @@ def _tree(c: Component, result: ScanResult) -> str:
              + (f"<span class='maker'>made by {escape(maker)}</span>" if maker else "")
              + (f"<span class='opaque'>opaque: {escape(c.opaque)}</span>" if c.opaque else ""))
     css = f"node {level.value}" if level != Verdict.CLEAR else "node"
-    children = "".join(_tree(child, result) for child in c.children)
+    children = "".join(_tree(child, result, index) for child in c.children)
     body = _details(c, findings, result) if (c.attributions or findings or c.sha256) else ""
     sub = f"<ul class='tree'>{children}</ul>" if children else ""
     is_open = " open" if verdict != Verdict.CLEAR or c is result.root else ""
@@ -181,6 +182,6 @@ def render(result: ScanResult) -> str:
         "<input id='filter' type='search' placeholder='filter: path, vendor, maker, policy'>"
         " <label><input id='flagged-only' type='checkbox'> flagged only</label>"
         " <span id='match-count'></span></div>"
-        f"<ul class='tree' id='tree'>{_tree(result.root, result)}</ul>"
+        f"<ul class='tree' id='tree'>{_tree(result.root, result, findings_by_ref(result))}</ul>"
         f"</main><script>{_JS}</script></body></html>\n"
     )
