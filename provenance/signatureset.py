@@ -22,6 +22,8 @@ RULE_META = {"id", "vendor", "relationship", "confidence", "component", "descrip
 RULE_META_OPTIONAL = {"version_regex", "weak"}
 VENDOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
+NAMESPACE_ECOSYSTEMS = {"pypi", "npm", "maven", "android", "go", "ios"}
+_CITE = re.compile(r"\[([a-z0-9_]+)\]")  # a [source_key] citation inside free text
 
 
 class SignatureError(Exception):
@@ -49,6 +51,11 @@ class Vendor:
     domains: tuple[Sourced, ...] = ()  # e-mail and web domains
     namespaces: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # pypi, npm, ...
     path: str = ""
+    country_source: str | None = None  # source key of the country fact
+    parent_source: str | None = None  # source key of the parent fact
+    ownership: str = ""  # dated ownership history, citing [source] keys
+    notes: str = ""  # false friends and caveats, citing [source] keys
+    sources: dict[str, str] = field(default_factory=dict)  # source key -> citation
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +179,26 @@ def load_vendor(path: Path) -> Vendor:
     if not isinstance(namespaces, dict):
         raise SignatureError(f"{path}: namespaces must map an ecosystem to a list")
     known = {"id", "name", "country", "parent", "legal_names", "aliases", "signers", "usb_ids",
-             "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership"}
+             "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership",
+             "country_source", "parent_source"}
     unknown = set(data) - known
     if unknown:
         raise SignatureError(f"{path}: unknown keys {sorted(unknown)}")
+    unknown_eco = set(namespaces) - NAMESPACE_ECOSYSTEMS
+    if unknown_eco:
+        raise SignatureError(f"{path}: unknown namespace ecosystems {sorted(unknown_eco)}")
+    fact_sources: dict[str, str | None] = {}
+    for fact in ("country", "parent"):
+        src = data.get(f"{fact}_source")
+        if data.get(fact) is not None and src is None:
+            raise SignatureError(f"{path}: {fact} needs {fact}_source (a key of sources)")
+        if src is not None and str(src) not in sources:
+            raise SignatureError(f"{path}: {fact}_source {src!r} is not in this file's sources")
+        fact_sources[fact] = str(src) if src is not None else None
+    for key in ("ownership", "notes"):
+        for ref in _CITE.findall(str(data.get(key) or "")):
+            if ref not in sources:
+                raise SignatureError(f"{path}: {key} cites [{ref}], which is not in sources")
     return Vendor(
         id=vid,
         name=str(data["name"]),
@@ -190,6 +213,11 @@ def load_vendor(path: Path) -> Vendor:
         domains=_sourced(path, data, "domains", sources),
         namespaces={eco: _sourced(path, namespaces, eco, sources) for eco in namespaces},
         path=str(path),
+        country_source=fact_sources["country"],
+        parent_source=fact_sources["parent"],
+        ownership=str(data.get("ownership") or ""),
+        notes=str(data.get("notes") or ""),
+        sources={str(k): str(v) for k, v in sources.items()},
     )
 
 
