@@ -420,6 +420,16 @@ def zte_config(ptype: int = 0, header: bool = True) -> tuple[bytes, Members]:
 ROOTFS = {"etc/os-release": b'NAME="Synthetic Linux"\nVERSION_ID=1.0\n',
           "usr/lib/libvendor.so.1": b"\x7fELF" + text(40, 9000),
           "usr/bin/app": b"\x7fELF" + text(41, 5000)}
+def _zip(files: Members) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data)
+    return buf.getvalue()
+
+
+APP_PY = b"print('synthetic app')\n" * 20
+ROOTFS["opt/app.zip"] = _zip({"app/main.py": APP_PY})
 CONFIG = {"config/network.conf": b"ip=192.0.2.10\nmask=255.255.255.0\n",
           "config/users": b"admin:x:0:0\n"}
 KERNEL = b"\x7fELF" + text(42, 60_000)

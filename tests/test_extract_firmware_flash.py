@@ -69,6 +69,7 @@ def test_flash_dump_is_carved(dump: tuple[Path, dict[int, str]], tmp_path: Path)
     # the bootloader gap, kept with its entropy; low entropy, so no Problem
     (boot_member,) = [n for n in children if n.startswith(boot + "_entropy")]
     assert boot_member.endswith(".unknown")
+    assert children[boot_member].kind == "file"  # kept as a leaf, not scanned again
     assert 3.0 < float(boot_member.split("_entropy")[1].removesuffix(".unknown")) < 7.5
     # the encrypted-looking region: a member and an encrypted-or-compressed Problem
     (secret_member,) = [n for n in children if n.startswith(secret + "_entropy")]
@@ -100,13 +101,18 @@ def test_flash_filesystems_unpacked(dump: tuple[Path, dict[int, str]], tmp_path:
     root, _ = extract(path, tmp_path / "work")
     part = by_name(root)[member]
     assert part.kind == fmt, part.opaque
-    found = {a.chain[-1]: a.sha256
-             for a in part.walk() if a is not part and not a.children}
+    found = {a.chain[-1]: a.sha256 for a in part.walk()
+             if a is not part and len(a.chain) == len(part.chain) + 1 and a.kind != "directory"}
     want = {k: sha(v) for k, v in expected.items()}
     # readers may or may not prefix a root directory; compare on the path tails
     for rel, digest in want.items():
         hits = [d for k, d in found.items() if k == rel or k.endswith("/" + rel)]
         assert hits == [digest], (rel, sorted(found))
+    if fmt == "squashfs" and registered("zip"):
+        # three levels down: fw.bin!/0x00040000.squashfs!/opt/app.zip!/app/main.py
+        (app,) = [a for a in part.walk() if a.chain[-1] == "app/main.py"]
+        assert app.chain[:2] == ("fw.bin", member) and app.chain[2].endswith("opt/app.zip")
+        assert app.sha256 == sha(fx.APP_PY)
 
 
 def test_flash_ignores_text_elf_and_small(tmp_path: Path) -> None:

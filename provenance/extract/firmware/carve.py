@@ -204,6 +204,8 @@ def detect(head: bytes, name: str) -> bool:
     """Cheap pre-filter; the real decision is whether extract finds anything to carve."""
     if len(head) < 64 or head.startswith(NOT_FLASH):
         return False
+    if name.endswith(".unknown"):
+        return False  # a gap we carved: it was already scanned and held nothing we know
     text = sum(1 for c in head if 32 <= c < 127 or c in (9, 10, 13))
     return text < 0.97 * len(head)  # binary enough; text files are (nearly) all printable
 
