@@ -61,10 +61,38 @@ def normalise(text: str) -> tuple[str, str, bool]:
     return holder, span, marked
 
 
+# Literal anchors found with bytes.find (memchr speed); the regex then runs only where they are.
+# A regex alternation scanned over megabytes of binary is ~30x slower.
+ANCHORS = ((b"opyright", 1), (b"OPYRIGHT", 1), (b"(c)", 0), (b"(C)", 0), (b"\xc2\xa9", 0),
+           (b"\xa9", 0))
+MAX_ANCHORS = 4000
+
+
+def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
+    starts: set[int] = set()
+    for anchor, back in ANCHORS:
+        pos = data.find(anchor)
+        count = 0
+        while pos >= 0 and count < MAX_ANCHORS:
+            starts.add(max(0, pos - back))
+            count += 1
+            pos = data.find(anchor, pos + 1)
+    found: list[re.Match[bytes]] = []
+    end = -1
+    for start in sorted(starts):
+        if start < end:
+            continue  # inside a statement already taken
+        match = STATEMENT.match(data, start)
+        if match is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
 def scan(data: bytes | Any, sink: Sink) -> int:
     """`copyright.*` facts for the statements in `data`; returns how many were kept."""
     seen: set[str] = set()
-    for match in STATEMENT.finditer(data):
+    for match in _candidates(data):
         if len(seen) >= MAX_STATEMENTS:
             break
         raw = bytes(match.group(0)).decode("utf-8", "replace")
