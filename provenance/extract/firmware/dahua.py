@@ -10,6 +10,7 @@ import bisect
 import io
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 from provenance.extract.base import Format
@@ -101,7 +102,7 @@ def _members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
         try:
             with zf.open(info) as member:
                 out.write(info.filename, member, info.file_size)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
             out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
 
 
