@@ -142,7 +142,7 @@ def build_pe(out: Path) -> Path:
     _run(windres, str(out / "ver.rc"), "-O", "coff", "-o", str(out / "ver.o"))
     exe = out / "HwOs2Ec.exe"
     _run(gcc, "-o", str(exe), str(out / "main.c"), str(out / "ver.o"), "-luser32",
-         "-Wl,--build-id", "-Wl,--pdb=HwOs2Ec.pdb")
+         "-Wl,--build-id", "-Wl,--pdb=HwOs2Ec.pdb", cwd=out)
     return exe
 
 
