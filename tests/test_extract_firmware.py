@@ -184,3 +184,20 @@ def test_plain_dtb_is_a_leaf(tmp_path: Path) -> None:
     assert detect(fx.dtb(), "board.dtb") is None
     root, problems = extract(src, tmp_path / "work")
     assert root.children == () and root.opaque is None and problems == ()
+
+
+@pytest.mark.parametrize("blocks", [1 << 22, 1 << 12])
+def test_sparse_bomb_stops_at_a_limit(tmp_path: Path, blocks: int) -> None:
+    """A 40-byte sparse image claiming gigabytes of "don't care" blocks stops at a limit."""
+    import struct
+
+    data = struct.pack("<IHHHHIIII", 0xED26FF3A, 1, 0, 28, 12, 4096, blocks, 1, 0)
+    data += struct.pack("<HHII", 0xCAC3, 0, blocks, 12)
+    src = tmp_path / "bomb.img"
+    src.write_bytes(data)
+    limits = Limits(max_member_bytes=64 << 20, ratio_floor=1 << 20)
+    root, problems = extract(src, tmp_path / "work", limits)
+    assert root.opaque is not None and not root.children
+    assert problems and problems[0].kind in ("corrupt", "limit")
+    written = sum(p.stat().st_size for p in (tmp_path / "work").rglob("*") if p.is_file())
+    assert written <= 2 << 20
