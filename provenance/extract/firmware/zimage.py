@@ -32,6 +32,7 @@ PAYLOAD_MAGICS = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 LZ4_BLOCK = 8 << 20  # the legacy lz4 format's uncompressed block size
+MAX_KERNEL = 512 << 20  # a candidate decompressing past this is not a kernel (or is a bomb)
 MAX_TRIES = 64
 
 
@@ -89,7 +90,7 @@ def _decompress(blob: Blob, out: SafeRoot, start: int, end: int) -> str | None:
                 continue
             write_stream(out, "vmlinux", itertools.chain([first], chunks))
             return None
-        if compressed_end(blob.mm, pos, end, kind) is None:
+        if compressed_end(blob.mm, pos, end, kind, MAX_KERNEL) is None:
             continue
         write_stream(out, "vmlinux", decompress_stream(blob.mm, pos, end, kind))
         return None
