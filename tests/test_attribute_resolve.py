@@ -145,3 +145,39 @@ def test_weak_rule_alone_stays_weak():
     hit = Hit("huawei_name", (StringMatch("$a", 0, b"Huawei"),))
     (a,) = resolve(None, (hit,), SIGSET, "README")
     assert a.relationship == Relationship.MENTIONS and a.confidence <= WEAK_CAP
+
+
+def test_maven_group_and_android_package_namespaces():
+    vendors = dict(VENDORS)
+    vendors["dji"] = _v("dji", "SZ DJI Technology Co., Ltd.",
+                        namespaces={"maven": (Sourced("com.dji", S),),
+                                    "android": (Sourced("com.dji.*", S),)})
+    sigset = SignatureSet(vendors, (), {}, "sha256:test-dji", ())
+    (a,) = resolve(facts(("maven.groupId", "com.dji")), (), sigset, "x.aar")
+    assert a.vendor == "dji" and a.relationship == Relationship.MADE_BY
+    (b,) = resolve(facts(purl="pkg:maven/com.dji/dji-sdk@4.16"), (), sigset, "y.aar")
+    assert b.vendor == "dji"
+    (c,) = resolve(facts(("apk.package", "com.dji.go")), (), sigset, "z.apk")
+    assert c.vendor == "dji"
+    assert resolve(facts(("apk.package", "com.djinn.app")), (), sigset, "w.apk") == ()
+
+
+def test_vendor_container_header_and_dt_prefix():
+    (a,) = resolve(facts(("updateapp.hardware_id", "HW7x27")), (), SIGSET, "UPDATE.APP")
+    assert (a.vendor, a.relationship) == ("huawei", Relationship.MADE_BY)
+    (b,) = resolve(facts(("dt.vendor_prefix", "hisilicon")), (), SIGSET, "board.dtb")
+    assert (b.vendor, b.relationship) == ("hisilicon", Relationship.HARDWARE_ID)
+
+
+def test_apk_signer_and_embedded_certificate():
+    (a,) = resolve(facts(("apk.signer.O", "Huawei Device Co., Ltd.")), (), SIGSET, "x.apk")
+    assert a.relationship == Relationship.SIGNED_BY and a.confidence == 0.85
+    (b,) = resolve(facts(("cert.subject.O", "Huawei Technologies Co., Ltd.")), (), SIGSET,
+                   "ca.pem")
+    assert b.relationship == Relationship.CONTAINS
+
+
+def test_maintainer_email_is_weaker_than_author_email():
+    author = resolve(facts(("manifest.author_email", "dev@huawei.com")), (), SIGSET, "a")[0]
+    maint = resolve(facts(("manifest.maintainer_email", "dev@huawei.com")), (), SIGSET, "b")[0]
+    assert author.confidence > maint.confidence

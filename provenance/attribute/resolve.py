@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from provenance.attribute.vendor_index import VendorIndex, index_for
+from provenance.attribute.vendor_index import VendorIndex, index_for, norm
 from provenance.attribute.yara_scan import Hit
 from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
 from provenance.signatureset import SignatureSet
@@ -92,18 +92,33 @@ def _ev(
     return Evidence(technique, signal, detail[:120], location, rule, conf)
 
 
-# (fact key, relationship, confidence, signal): declared company names
-_COMPANY_FACTS = (
-    ("pe.version.CompanyName", Relationship.MADE_BY, 0.6, "version-info"),
-    ("copyright.holder", Relationship.MADE_BY, 0.6, "copyright"),
-    ("manifest.author", Relationship.MADE_BY, 0.6, "manifest"),
-    ("manifest.publisher", Relationship.MADE_BY, 0.6, "manifest"),
-    ("manifest.maintainer", Relationship.MADE_BY, 0.5, "manifest"),
-    ("manifest.vendor", Relationship.MADE_BY, 0.6, "manifest"),
-    ("modinfo.author", Relationship.MADE_BY, 0.7, "manifest"),
-    ("macho.signer", Relationship.SIGNED_BY, 0.8, "signer"),
-    ("apk.signer", Relationship.SIGNED_BY, 0.8, "signer"),
-)
+# (fact key, relationship, confidence, signal, technique): declared company names
+_COMPANY_FACTS = {
+    "pe.version.CompanyName": (Relationship.MADE_BY, 0.6, "version-info", "binary-analysis"),
+    "copyright.holder": (Relationship.MADE_BY, 0.6, "copyright", "binary-analysis"),
+    "manifest.author": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
+    "manifest.publisher": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
+    "manifest.vendor": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
+    "manifest.maintainer": (Relationship.MADE_BY, 0.4, "manifest", "manifest-analysis"),
+    "jar.manifest.Implementation-Vendor": (Relationship.MADE_BY, 0.6, "manifest",
+                                           "manifest-analysis"),
+    "jar.manifest.Bundle-Vendor": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
+    "maven.organization.name": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
+    "modinfo.author": (Relationship.MADE_BY, 0.7, "manifest", "binary-analysis"),
+    # a vendor certificate embedded in a blob: a trust-store entry or pinned identity
+    "cert.subject.O": (Relationship.CONTAINS, 0.5, "certificate", "binary-analysis"),
+}
+# e-mail addresses by role: an author's domain says who wrote it; a maintainer's says less
+_EMAIL_FACTS = {"manifest.author_email": 0.7, "manifest.publisher_email": 0.7,
+                "manifest.maintainer_email": 0.4}
+# code-signing identities: (pe|apk|jar|macho).signer.(O|CN)
+_SIGNER = re.compile(r"^(pe|apk|jar|macho)\.signer\.(O|CN)$")
+# vendor container headers that only parse when the structure is the vendor's own
+_CONTAINER_FACTS = {
+    "updateapp.hardware_id": "huawei", "digicap.device_class": "hikvision",
+    "dahua.hwid": "dahua", "zte.model": "zte",
+}
+_NAMESPACE_FACTS = {"apk.package": "android", "maven.groupId": "maven", "go.module": "go"}
 SDK_PREFIXES = (("HI_MPI_", "hisilicon"),)  # exported API families that betray an SDK lineage
 MIN_SDK_EXPORTS = 5
 
@@ -119,40 +134,47 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
         if vendor is not None and vendor in sigset.vendors:
             out.append((vendor, rel, ev, None, facts.version))
 
-    for key, rel, conf, signal in _COMPANY_FACTS:
-        for fact in facts.items:
-            if fact.key == key:
-                add(index.company(fact.value), rel,
-                    _ev("manifest-analysis" if signal == "manifest" else "binary-analysis",
-                        signal, fact.value, fact.location, key, conf))
     verified = facts.first("pe.signature.verified")
     for fact in facts.items:
-        if fact.key in ("pe.signer.O", "pe.signer.CN"):
-            conf = 0.85 if verified in ("true", "True", "1", "yes") else 0.6
+        key = fact.key
+        if key in _COMPANY_FACTS:
+            rel, conf, signal, technique = _COMPANY_FACTS[key]
+            add(index.company(fact.value), rel,
+                _ev(technique, signal, fact.value, fact.location, key, conf))
+        elif _SIGNER.match(key):
+            conf = 0.6 if key.startswith("pe.") and verified not in ("true", "True") else 0.85
             add(index.signer(fact.value), Relationship.SIGNED_BY,
-                _ev("attestation", "signer", fact.value, fact.location, "pe.signer", conf))
-        elif fact.key in ("manifest.author_email", "manifest.email_domain"):
+                _ev("attestation", "signer", fact.value, fact.location, key.rsplit(".", 1)[0],
+                    conf))
+        elif key in _EMAIL_FACTS:
             add(index.domain(fact.value), Relationship.MADE_BY,
                 _ev("manifest-analysis", "manifest", fact.value, fact.location,
-                    "manifest.email_domain", 0.7))
-        elif fact.key in ("manifest.homepage", "manifest.repository"):
+                    "manifest.email_domain", _EMAIL_FACTS[key]))
+        elif key in ("manifest.homepage", "manifest.repository"):
             # anyone may link to a vendor's documentation: a weak, capped hint
             add(index.domain(fact.value), Relationship.MADE_BY,
                 _ev("manifest-analysis", "string", fact.value, fact.location, "manifest.url",
                     0.3))
-        elif fact.key == "apk.package":
-            hit = index.namespace("android", fact.value)
+        elif key in _CONTAINER_FACTS:
+            add(_CONTAINER_FACTS[key], Relationship.MADE_BY,
+                _ev("binary-analysis", "container-format", f"{key} = {fact.value}",
+                    fact.location, key, 0.8))
+        elif key == "dt.vendor_prefix":
+            add(index.brands.get(norm(fact.value)), Relationship.HARDWARE_ID,
+                _ev("binary-analysis", "identifier", fact.value, fact.location, key, 0.5))
+        elif key in _NAMESPACE_FACTS:
+            hit = index.namespace(_NAMESPACE_FACTS[key], fact.value)
             if hit:
                 add(hit[0], Relationship.MADE_BY,
                     _ev("manifest-analysis", "identifier", fact.value, fact.location,
-                        f"namespace:android:{hit[1]}", 0.8))
+                        f"namespace:{_NAMESPACE_FACTS[key]}:{hit[1]}", 0.8))
     if facts.purl:
         package = _purl_package(facts.purl)
         hit = index.namespace(*package) if package else None
-        if hit:
+        if package and hit:
             add(hit[0], Relationship.MADE_BY,
-                _ev("manifest-analysis", "identifier", facts.purl, f"{facts.purl}",
-                    f"namespace:{package[0] if package else ''}:{hit[1]}", 0.8))
+                _ev("manifest-analysis", "identifier", facts.purl, facts.purl,
+                    f"namespace:{package[0]}:{hit[1]}", 0.8))
     out.extend(_modinfo_ids(facts, index, sigset))
     out.extend(_sdk_lineage(facts, sigset))
     return out

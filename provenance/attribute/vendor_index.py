@@ -77,8 +77,12 @@ class VendorIndex:
 
     def namespace(self, ecosystem: str, name: str) -> tuple[str, str] | None:
         """(vendor, pattern) when a package name falls in a vendor's namespace."""
+        candidates = [name.lower()]
+        if ecosystem == "maven":  # "group:artifact": a vendor namespace is a Maven group
+            candidates.append(name.split(":", 1)[0].lower())
         for eco, pattern, vendor in self.namespaces:
-            if eco == ecosystem and fnmatch.fnmatchcase(name.lower(), pattern.lower()):
+            if eco == ecosystem and any(fnmatch.fnmatchcase(c, pattern.lower())
+                                        for c in candidates):
                 return vendor, pattern
         return None
 
