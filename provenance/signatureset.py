@@ -189,9 +189,7 @@ def load_vendor(path: Path) -> Vendor:
         raise SignatureError(f"{path}: unknown namespace ecosystems {sorted(unknown_eco)}")
     fact_sources: dict[str, str | None] = {}
     for fact in ("country", "parent"):
-        src = data.get(f"{fact}_source")
-        if data.get(fact) is not None and src is None:
-            raise SignatureError(f"{path}: {fact} needs {fact}_source (a key of sources)")
+        src = data.get(f"{fact}_source")  # optional here; `signatures lint` requires it
         if src is not None and str(src) not in sources:
             raise SignatureError(f"{path}: {fact}_source {src!r} is not in this file's sources")
         fact_sources[fact] = str(src) if src is not None else None
