@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,22 +26,61 @@ class Hit:
 
 
 _compiled: dict[str, Any] = {}
+_saved: set[Path] = set()  # compiled-rule files known to be on disk
 
 
-def compile_rules(sigset: SignatureSet) -> Any:
-    """Compiled rules for this signature set, compiled once per process."""
-    cached = _compiled.get(sigset.digest)
-    if cached is not None:
-        return cached
+def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
+    """Compiled rules for this signature set, once per process.
+
+    With `cache_dir`, the compiled form is also kept on disk by signature digest and libyara
+    version, so each pool worker loads it instead of compiling.
+    """
     import yara
 
+    saved = None
+    if cache_dir is not None and sigset.rules:
+        name = sigset.digest.removeprefix("sha256:")[:32]
+        saved = cache_dir / f"rules-{name}-yara{yara.__version__}.yarc"
+    cached = _compiled.get(sigset.digest)
+    if sigset.digest in _compiled:
+        if saved is not None and saved not in _saved:
+            _save(cached, saved)
+        return cached
+    if not sigset.rules:
+        _compiled[sigset.digest] = None
+        return None
+    if saved is not None:
+        try:
+            compiled = yara.load(filepath=str(saved))
+            _compiled[sigset.digest] = compiled
+            _saved.add(saved)
+            return compiled
+        except (yara.Error, OSError):
+            pass  # absent, or from another build: compile and save again
     sources = {rule.id: str(rule.path) for rule in sigset.rules}
     try:
-        compiled = yara.compile(filepaths=sources) if sources else None
+        compiled = yara.compile(filepaths=sources)
     except yara.Error as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc
+    if saved is not None:
+        _save(compiled, saved)
     _compiled[sigset.digest] = compiled
     return compiled
+
+
+def _save(compiled: Any, saved: Path) -> None:
+    import yara
+
+    _saved.add(saved)
+    if saved.exists():
+        return
+    tmp = saved.with_name(f"{saved.name}.{os.getpid()}.tmp")
+    try:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        compiled.save(str(tmp))
+        tmp.replace(saved)  # atomic: a concurrent loader sees no file or a whole one
+    except (yara.Error, OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def _hits(matches: list[Any]) -> tuple[Hit, ...]:

@@ -1,0 +1,246 @@
+"""The result cache: one Analysis per (blob, signature set, tool build), in SQLite.
+
+A re-scan of an unchanged image should cost little more than hashing it (DESIGN §8). Entries
+are keyed by (sha256, context, signature-set digest, tool key):
+
+- `context` is what identification reads besides the bytes: the blob's kind, its file name
+  (name-based readers such as `package.json`) and whether it was unpacked into children. Two
+  blobs with the same bytes and context always get the same Analysis.
+- the tool key is the version plus a digest of the package's own source, so a developer editing
+  a reader never gets stale facts from an older build.
+
+Locations inside an Analysis start with the blob's path chain; they are stored relative to it
+and rebased on load, so one entry serves the same blob wherever it sits.
+
+Concurrency: WAL journal, a busy timeout, one connection per process, writes batched in
+transactions. Any database error disables or rebuilds the cache; it is never fatal to a scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from provenance import __version__
+from provenance.analysis import Analysis
+from provenance.attribute.yara_scan import Hit, StringMatch
+from provenance.model import Fact, Facts, Problem
+
+DB_NAME = "results-v1.sqlite"
+BUSY_TIMEOUT_MS = 10_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS analysis (
+    sha256 TEXT NOT NULL,
+    context TEXT NOT NULL,
+    signatures TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (sha256, context, signatures, tool)
+) WITHOUT ROWID
+"""
+
+
+def default_dir() -> Path:
+    """`$XDG_CACHE_HOME/provenance`, else `~/.cache/provenance`."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "provenance"
+
+
+_tool_key: str | None = None
+
+
+def tool_key() -> str:
+    """The version plus a digest of the package source: a code change invalidates the cache."""
+    global _tool_key
+    if _tool_key is None:
+        top = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(top.rglob("*.py")):
+            h.update(path.relative_to(top).as_posix().encode() + b"\0")
+            with contextlib.suppress(OSError):
+                h.update(path.read_bytes())
+        _tool_key = f"{__version__}+{h.hexdigest()[:16]}"
+    return _tool_key
+
+
+# -- serialisation --------------------------------------------------------------------------------
+# Compact JSON of the dataclasses: lists in field order, not objects. A location that starts with
+# the blob's path is stored as a one-element list holding the rest ("#field", "@0x10").
+
+
+def _loc_out(location: str, base: str) -> str | list[str]:
+    if base and location.startswith(base):
+        return [location[len(base):]]
+    return location
+
+
+def _loc_in(value: str | list[str], base: str) -> str:
+    return value if isinstance(value, str) else base + value[0]
+
+
+def encode(analysis: Analysis, base: str) -> bytes:
+    """Analysis -> compressed JSON, with locations relative to the path chain `base`."""
+    f = analysis.facts
+    data = {
+        "f": [f.format, f.arch, f.name, f.version, f.purl, f.supplier,
+              [[x.key, x.value, _loc_out(x.location, base)] for x in f.items]],
+        "h": [[h.rule, [[m.identifier, m.offset, base64.b64encode(m.data).decode()]
+                        for m in h.matches]] for h in analysis.hits],
+        "p": [[_loc_out(p.location, base), p.stage, p.message, p.kind] for p in analysis.problems],
+    }
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return zlib.compress(text.encode("utf-8"), 1)
+
+
+def decode(blob: bytes, base: str) -> Analysis:
+    """The inverse of `encode`, rebased on the path chain `base`: equal frozen values."""
+    data: dict[str, Any] = json.loads(zlib.decompress(blob).decode("utf-8"))
+    fmt, arch, name, version, purl, supplier, items = data["f"]
+    facts = Facts(fmt, arch, tuple(Fact(k, v, _loc_in(loc, base)) for k, v, loc in items),
+                  name, version, purl, supplier)
+    hits = tuple(Hit(rule, tuple(StringMatch(i, o, base64.b64decode(d)) for i, o, d in ms))
+                 for rule, ms in data["h"])
+    problems = tuple(Problem(_loc_in(loc, base), stage, message, kind)
+                     for loc, stage, message, kind in data["p"])
+    return Analysis(facts, hits, problems)
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+Key = tuple[str, str]  # (sha256, context)
+
+
+class ResultCache:
+    """One process's handle on the cache for one signature set. Errors disable it, quietly."""
+
+    WRITE_BATCH = 512
+
+    def __init__(self, directory: Path, signatures: str) -> None:
+        self.path = directory / DB_NAME
+        self.signatures = signatures
+        self.tool = tool_key()
+        self.pending: list[tuple[str, str, str, str, bytes]] = []
+        self.db: sqlite3.Connection | None = None
+        self.notes: list[str] = []  # what went wrong, for the curious (never raised)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:  # not a database, malformed: move aside, rebuild
+            self._move_aside(exc)
+            try:
+                self.db = self._open()
+            except (sqlite3.Error, OSError) as again:
+                self.notes.append(f"cache disabled: {again}")
+        except OSError as exc:
+            self.notes.append(f"cache disabled: {exc}")
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable enough for a cache
+            db.execute(_SCHEMA)
+            db.execute("SELECT count(*) FROM analysis WHERE sha256 = ''").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self, exc: BaseException) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.notes.append(f"corrupt cache moved aside: {exc}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            try:
+                if src.exists():
+                    src.replace(Path(f"{src}.corrupt-{stamp}-{os.getpid()}"))
+            except OSError:
+                pass
+
+    def _failed(self, exc: BaseException) -> None:
+        """A database error mid-scan: move a corrupt file aside, stop using the cache."""
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+        self.db = None
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            self._move_aside(exc)
+        else:
+            self.notes.append(f"cache disabled: {exc}")
+
+    def get_many(self, keys: Iterable[Key]) -> dict[Key, bytes]:
+        """Stored values for the keys that have one."""
+        out: dict[Key, bytes] = {}
+        if self.db is None:
+            return out
+        wanted = list(dict.fromkeys(keys))
+        try:
+            for i in range(0, len(wanted), 500):  # under SQLite's host-parameter limit
+                chunk = wanted[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"SELECT sha256, context, value FROM analysis WHERE sha256 IN ({marks})"
+                    " AND signatures = ? AND tool = ?",
+                    (*(sha for sha, _ in chunk), self.signatures, self.tool),
+                ).fetchall()
+                want = set(chunk)
+                for sha, context, value in rows:
+                    if (sha, context) in want:
+                        out[(sha, context)] = value
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return {}
+        return out
+
+    def put(self, key: Key, value: bytes) -> None:
+        self.pending.append((key[0], key[1], self.signatures, self.tool, value))
+        if len(self.pending) >= self.WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending entries in one transaction."""
+        rows, self.pending = self.pending, []
+        if self.db is None or not rows:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO analysis VALUES (?,?,?,?,?)", rows)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                if self.db is not None and self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._failed(exc)
+
+    def close(self) -> None:
+        self.flush()
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            self.db = None
+
+
+_open_caches: dict[tuple[int, Path, str], ResultCache] = {}
+
+
+def open_cache(directory: Path | None, signatures: str) -> ResultCache:
+    """This process's cache handle (one connection per process, reopened after a fork)."""
+    where = (directory or default_dir()).resolve()
+    key = (os.getpid(), where, signatures)
+    cache = _open_caches.get(key)
+    if cache is None or cache.db is None:
+        cache = ResultCache(where, signatures)
+        _open_caches[key] = cache
+    return cache

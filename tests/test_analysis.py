@@ -1,0 +1,145 @@
+"""The process pool and the cache give exactly what a serial, uncached scan gives."""
+
+from __future__ import annotations
+
+import io
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+from elfgen import ET_EXEC, ET_REL, ElfSpec, build
+
+from provenance import analysis, pipeline
+from provenance.analysis import AnalysisOptions, analyse_all
+from provenance.extract import extract
+from provenance.report import cyclonedx
+
+
+def tree_files(n: int = 80, seed: int = 7) -> dict[str, bytes]:
+    """A small root filesystem: libraries, executables, modules, text, duplicates, HiSilicon."""
+    rnd = random.Random(seed)
+    files: dict[str, bytes] = {}
+    for i in range(n):
+        exports = [f"acme_fn_{i}_{j}" for j in range(rnd.randint(1, 12))]
+        strings = [f"acme component {i} v{rnd.randint(1, 9)}.{rnd.randint(0, 20)}"]
+        payload = rnd.randbytes(rnd.randint(0, 30_000)).hex()[:2000]
+        kind = i % 3
+        if kind == 0:
+            data = build(ElfSpec(soname=f"libacme{i}.so", needed=["libc.so.0"], exports=exports,
+                                 strings=[*strings, payload]))
+            files[f"rootfs/usr/lib/libacme{i}.so"] = data
+        elif kind == 1:
+            data = build(ElfSpec(type=ET_EXEC, needed=["libc.so.0"], exports=["main"],
+                                 strings=strings))
+            files[f"rootfs/usr/bin/acme{i}"] = data
+        else:
+            data = build(ElfSpec(type=ET_REL, exports=["init_module"], strings=strings,
+                                 modinfo={"license": ["GPL"], "vermagic": ["4.9.37 SMP"]}))
+            files[f"rootfs/lib/modules/acme{i}.ko"] = data
+        files[f"rootfs/etc/acme/{i}.conf"] = f"# Copyright (c) 2020 Acme Corp.\nid={i}\n".encode()
+    libmpi = build(ElfSpec(
+        soname="libmpi.so", needed=["libc.so.0"],
+        exports=["HI_MPI_SYS_Init", "HI_MPI_SYS_Exit", "HI_MPI_VB_Init", "HI_MPI_VENC_CreateChn"],
+        strings=["HI_VERSION=Hi3516EV200_MPP_V1.0.1.2", "mmz_userdev"],
+        comment="GCC: (Hisilicon_v300) 6.3.0"))
+    files["rootfs/usr/lib/libmpi.so"] = libmpi
+    files["rootfs/opt/sdk/libmpi.so"] = libmpi  # the same blob twice, same name
+    files["rootfs/opt/sdk/libmpi-copy.so"] = libmpi  # and under another name
+    files["rootfs/etc/empty-a"] = b""
+    files["rootfs/etc/empty-b"] = b""
+    files["rootfs/package.json"] = b'{"name": "acme-ui", "version": "1.2.3"}'
+    files["rootfs/www/package.json.bak"] = b'{"name": "acme-ui", "version": "1.2.3"}'
+    return files
+
+
+def make_tar(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    return make_tar(tmp_path / "fw.tar.gz", tree_files())
+
+
+@pytest.fixture
+def force_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the pool even for this small tree (it would fall back to serial)."""
+    monkeypatch.setattr(analysis, "SERIAL_MAX_FILES", 0)
+    monkeypatch.setattr(analysis, "SERIAL_MAX_BYTES", 0)
+    monkeypatch.setattr(analysis, "BATCH_FILES", 7)  # several batches, out-of-order completion
+
+
+def _nodes(image: Path, work: Path) -> list:
+    tree, _ = extract(image, work)
+    return [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
+
+
+def test_pool_equals_serial(image: Path, tmp_path: Path, sigset, force_pool) -> None:
+    nodes = _nodes(image, tmp_path / "x")
+    serial = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    seen: list[tuple[int, int]] = []
+    pooled = analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False),
+                         lambda phase, done, total: seen.append((done, total)))
+    assert list(pooled) == list(serial)  # same keys, same order
+    assert pooled == serial
+    assert len(serial) < len(nodes)  # duplicates were analysed once
+    assert seen[-1] == (len(serial), len(serial))
+    assert any(h.rule for a in serial.values() for h in a.hits)  # the YARA path was exercised
+
+
+def test_cache_warm_equals_cold(image: Path, tmp_path: Path, sigset, force_pool) -> None:
+    nodes = _nodes(image, tmp_path / "x")
+    reference = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    opts = AnalysisOptions(jobs=2, cache_dir=tmp_path / "cache")
+    cold = analyse_all(nodes, sigset, opts)
+    assert (tmp_path / "cache" / "results-v1.sqlite").exists()
+    assert list((tmp_path / "cache").glob("rules-*.yarc"))  # compiled rules saved for workers
+    warm = analyse_all(nodes, sigset, opts)
+    assert cold == reference
+    assert warm == reference
+
+
+def test_scan_reports_identical(image: Path, tmp_path: Path, sigset, force_pool) -> None:
+    def report(analysis_options: AnalysisOptions) -> str:
+        options = pipeline.ScanOptions(reproducible=True, analysis=analysis_options)
+        return cyclonedx.render(pipeline.scan(image, sigset, options))
+
+    serial = report(AnalysisOptions(jobs=1, use_cache=False))
+    assert '"hisilicon"' in serial
+    assert report(AnalysisOptions(jobs=2, use_cache=False)) == serial
+    cached = AnalysisOptions(jobs=2, cache_dir=tmp_path / "cache")
+    assert report(cached) == serial
+    assert report(cached) == serial  # warm
+
+
+def test_cache_entry_moves_with_the_blob(tmp_path: Path, sigset) -> None:
+    """A blob cached at one path is reported at its own path in another image."""
+    files = tree_files(6)
+    one = make_tar(tmp_path / "one.tar.gz", files)
+    two = make_tar(tmp_path / "two.tar.gz", {k.replace("rootfs/", "root2/"): v
+                                             for k, v in files.items()})
+    opts = AnalysisOptions(jobs=1, cache_dir=tmp_path / "cache")
+    analyse_all(_nodes(one, tmp_path / "x1"), sigset, opts)
+    nodes = _nodes(two, tmp_path / "x2")
+    warm = analyse_all(nodes, sigset, opts)
+    fresh = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    assert warm == fresh
+    locations = {f.location for a in warm.values() for f in a.facts.items}
+    assert locations and all("root2/" in loc for loc in locations if "/" in loc)
+
+
+def test_small_trees_stay_in_process(image: Path, tmp_path: Path, sigset,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args: object) -> None:
+        raise AssertionError("a pool was started for a tiny tree")
+
+    monkeypatch.setattr(analysis, "_get_pool", no_pool)
+    nodes = _nodes(image, tmp_path / "x")[:5]
+    assert analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
