@@ -8,8 +8,9 @@ from pathlib import Path
 
 from provenance.extract.saferoot import SafeRoot
 
-# Large enough to see the ISO 9660 descriptor (0x8001) and the ext superblock (0x438).
-HEAD_SIZE = 0x8800
+# Enough for every magic at a small offset (the ext superblock's is at 0x438); formats whose
+# marker lies further (ISO 9660 at 0x8001) look again with `confirm`.
+HEAD_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,8 @@ class Format:
     # write members through the SafeRoot; raise on failure
     extract: Callable[[Path, SafeRoot], None]
     # Optional second look at the whole file, for formats whose marker lies past the head
-    # (NSIS, Inno Setup, MSI inside any OLE file); called only when `detect` accepted the head.
+    # (ISO 9660, NSIS, Inno Setup, MSI inside any OLE file); called only when `detect` accepted
+    # the head.
     confirm: Callable[[Path], bool] | None = None
 
 

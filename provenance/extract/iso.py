@@ -16,7 +16,21 @@ from provenance.extract.saferoot import SafeRoot
 
 
 def detect(head: bytes, name: str) -> bool:
-    return len(head) >= 0x8006 and head[0x8001:0x8006] == b"CD001"
+    # the descriptor is at 0x8001, past the head: candidates are an empty system area, a
+    # hybrid image's MBR, or the name; confirm() reads the descriptor
+    if len(head) >= 0x8006:
+        return head[0x8001:0x8006] == b"CD001"
+    return (
+        name.lower().endswith(".iso")
+        or (len(head) >= 512 and head[510:512] == b"\x55\xaa")
+        or (len(head) >= 2048 and not head[:2048].strip(b"\0"))
+    )
+
+
+def confirm(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(0x8001)
+        return f.read(5) == b"CD001"
 
 
 def extract(src: Path, out: SafeRoot) -> None:
@@ -85,4 +99,5 @@ def extract(src: Path, out: SafeRoot) -> None:
             iso.close()
 
 
-FORMAT = Format("iso9660", "ISO 9660 with Rock Ridge and Joliet names (pycdlib)", detect, extract)
+FORMAT = Format("iso9660", "ISO 9660 with Rock Ridge and Joliet names (pycdlib)", detect, extract,
+                confirm)
