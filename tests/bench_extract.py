@@ -23,7 +23,11 @@ from pathlib import Path
 from provenance.extract import extract
 
 MiB = 1 << 20
-WORDS = [w.encode() for w in ["firmware", "kernel", "module", "driver", "config", "network", "wireless", "camera", "stream", "encoder", "daemon", "library", "symbol", "version", "vendor", "update", "signature", "partition", "flash", "bootloader", "device"]]
+WORDS = [
+    b"firmware", b"kernel", b"module", b"driver", b"config", b"network", b"wireless", b"camera",
+    b"stream", b"encoder", b"daemon", b"library", b"symbol", b"version", b"vendor", b"update",
+    b"signature", b"partition", b"flash", b"bootloader", b"device",
+]
 
 
 def make_tree(top: Path, target: int) -> int:
