@@ -1,9 +1,11 @@
 """Stage 4: restricted-origin lists turn attributions into findings. Pure functions, no I/O.
 
-Default policy set (`DEFAULT_POLICIES`, used when no `--policy` is given): the three US
-instruments that name vendors and bind by law, §889, the FCC Covered List and the Kaspersky ICTS
-determination. The non-US lists (UK, EU, Sweden, Japan) bind narrower audiences (telecom
-operators, one institution, government buyers) and are chosen explicitly with `--policy`.
+Default policy set (`DEFAULT_POLICIES`, used when no `--policy` is given): `us-ndaa-889`, the
+broadest named-vendor ban (any telecom equipment of Huawei, ZTE and their affiliates; Hytera,
+Hikvision, Dahua for the listed uses), in force since 2019. Everything else is chosen with
+`--policy` (repeatable): `us-fcc-covered-list` (adds Kaspersky, the carriers' services and, from
+2025-12-22, DJI/Autel), `us-kaspersky-icts-2024`, and the non-US lists (UK, EU, Sweden, Japan),
+which bind narrower audiences (telecom operators, one institution, government buyers).
 
 `--as-of DATE`: an entry applies from its `in_force` date (inclusive) up to its `until` date
 (inclusive); on any other date it does not exist for the evaluation.
