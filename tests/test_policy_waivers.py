@@ -103,3 +103,29 @@ def test_waived_findings_stay_but_do_not_count():
     assert verdicts[r.findings[0].component] is Verdict.CLEAR
     _, out = _apply(_waiver(path="*", vendor="*"))
     assert rollup(r.root, out)[r.root.ref] is Verdict.CLEAR
+
+
+def test_waivers_on_a_real_scan(restricted_sample, sigset, tmp_path):
+    import dataclasses
+
+    from provenance import pipeline
+    from provenance.report import sarif
+
+    result = pipeline.scan(restricted_sample, sigset, pipeline.ScanOptions(as_of=TODAY))
+    assert result.verdict is Verdict.RESTRICTED
+    path = tmp_path / "waivers.yml"
+    path.write_text("- path: '*/usr/lib/libmpi.so'\n  vendor: hisilicon\n"
+                    "  justification: bench camera, isolated VLAN\n  approver: CISO\n"
+                    "  expires: 2026-12-31\n")
+    findings = apply_waivers(result.findings, result.components(), load_waivers(path), TODAY)
+    waived = [f for f in findings if f.waiver is not None]
+    assert waived and all(f.location.endswith("/usr/lib/libmpi.so") for f in waived)
+    assert len(findings) == len(result.findings)
+    verdicts = rollup(result.root, findings)
+    after = dataclasses.replace(result, findings=findings, verdicts=verdicts,
+                                verdict=verdicts[result.root.ref])
+    assert all(verdicts[f.component] is Verdict.CLEAR for f in waived)
+    # the kernel module is still restricted, so the scan is too
+    assert after.verdict is Verdict.RESTRICTED
+    run = sarif.to_dict(after)["runs"][0]
+    assert any("suppressions" in r for r in run["results"])
