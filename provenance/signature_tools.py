@@ -196,6 +196,15 @@ def lint(sigset_dirs: Sequence[Path] = ()) -> list[str]:
     problems = _vendor_problems(sigset)
     for rule in sigset.rules:
         problems += _rule_problems(sigset, rule)
+    ids = {r.id for r in sigset.rules}
+    roots = {root for r in sigset.rules if (root := sample_root(sigset, r)) is not None}
+    for root in sorted(roots):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._"):
+            if folder.name not in ids:
+                problems.append(f"{folder}: samples for unknown rule {folder.name}")
+            for path in sorted(folder.iterdir()):
+                if not re.match(r"^(positive|negative)-[\w.-]+\.bin$", path.name):
+                    problems.append(f"{path}: samples are named positive-*.bin or negative-*.bin")
     if not any(": YARA: " in p for p in problems):  # the set compiles: run the samples
         for result in test_rules(sigset):
             if not result.ok:

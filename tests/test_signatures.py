@@ -206,6 +206,18 @@ def test_lint_user_directory_needs_samples(tmp_path: Path) -> None:
     assert tools.lint([top]) == []
 
 
+def test_lint_reports_orphan_and_misnamed_samples(tmp_path: Path) -> None:
+    top = _user_dir(tmp_path, _rule('$a = "Acme Banner v"'))
+    (top / "samples" / "acme_banner").mkdir(parents=True)
+    (top / "samples" / "acme_banner" / "positive-a.bin").write_bytes(b"Acme Banner v1\n")
+    (top / "samples" / "acme_banner" / "negative-a.bin").write_bytes(b"Acme\n")
+    (top / "samples" / "acme_banner" / "sample.txt").write_bytes(b"x")
+    (top / "samples" / "acme_gone").mkdir()
+    problems = tools.lint([top])
+    assert any("unknown rule acme_gone" in p for p in problems)
+    assert any("sample.txt" in p for p in problems)
+
+
 def test_lint_rejects_short_strings_and_leading_wildcards(tmp_path: Path) -> None:
     problems = tools.lint([_user_dir(tmp_path, _rule('$a = "Acm"'))])
     assert any("shorter than 4" in p for p in problems)
