@@ -160,3 +160,20 @@ def test_big_endian_jffs2_is_opaque_with_the_reason(tmp_path: Path) -> None:
     tree, problems = extract(built.path, tmp_path / "w")
     assert tree.kind == "jffs2" and tree.opaque and "big-endian" in tree.opaque
     assert [p.kind for p in problems] == ["unsupported"]
+
+
+def test_msi_keeps_its_tables_and_names_cab_members(tmp_path: Path) -> None:
+    built = BUILDERS["msi"]["wixl"](tmp_path)
+    tree, problems = extract(built.path, tmp_path / "w")
+    names = {c.chain[-1] for c in tree.children}
+    assert {"_tables/File", "_tables/Property", "SummaryInformation"} <= names
+    assert "demo.cab/hello.txt" in names and not problems
+
+
+def test_msi_string_pool_and_name_codec() -> None:
+    from provenance.extract import msi
+
+    assert msi.decode_name(msi._encode_name("_StringPool")) == "!_StringPool"
+    pool = b"\xe4\x04\x00\x00" + b"\x03\x00\x01\x00" + b"\x00\x00\x00\x00" + b"\x02\x00\x01\x00"
+    strings, ref = msi._strings(pool, b"abcde")
+    assert (strings, ref) == (["", "abc", "", "de"], 2)
