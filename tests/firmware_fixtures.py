@@ -292,27 +292,35 @@ DXE = b"MZ" + text(21, 4000)
 G1, G2, G3 = (uuid.UUID(int=i * 0x1111_1111_1111_1111) for i in (1, 2, 3))
 
 
+def volume(files: bytes, length: int) -> bytes:
+    hdr = bytearray(bytes(16) + FFS2_GUID.bytes_le + struct.pack("<Q", length) + b"_FVH"
+                    + struct.pack("<IHHHBB", 0x4FEFF, 72, 0, 0, 0, 2)
+                    + struct.pack("<II", length // 0x1000, 0x1000) + bytes(8))
+    struct.pack_into("<H", hdr, 50, -sum(struct.unpack("<36H", hdr)) & 0xFFFF)
+    body = bytes(hdr) + files
+    return body + b"\xff" * (length - len(body))
+
+
+INNER_FV = volume(ffs(uuid.UUID(int=4), 0x01, blob(35, 200)), 0x1000)
+
+
 def uefi_fv(length: int = 0x4000) -> tuple[bytes, Members]:
-    lz = lzma.compress(section(0x10, DXE), format=lzma.FORMAT_ALONE)
+    """A driver with a UI name, an LZMA section holding a driver and a nested volume, and a
+    file without sections."""
+    lz = lzma.compress(section(0x10, DXE) + section(0x17, INNER_FV), format=lzma.FORMAT_ALONE)
     guided = LZMA_GUID.bytes_le + struct.pack("<HH", 24, 1) + lz
     files = (
         ffs(G1, 0x07, section(0x10, PE) + section(0x15, "Driver\0".encode("utf-16-le")))
         + ffs(G2, 0x07, section(0x02, guided))
         + ffs(G3, 0x02, blob(22, 100))  # freeform file without sections -> raw file body
     )
-    hdr = bytearray(bytes(16) + FFS2_GUID.bytes_le + struct.pack("<Q", length) + b"_FVH"
-                    + struct.pack("<IHHHBB", 0x4FEFF, 72, 0, 0, 0, 2)
-                    + struct.pack("<II", length // 0x1000, 0x1000) + bytes(8))
-    csum = -sum(struct.unpack("<36H", hdr)) & 0xFFFF
-    struct.pack_into("<H", hdr, 50, csum)
-    body = bytes(hdr) + files
-    body += b"\xff" * (length - len(body))
     members = {
         f"{G1}-Driver/0.pe32": PE,
-        f"{G2}/0.lzma-section": section(0x10, DXE),
+        f"{G2}/0/0.pe32": DXE,
+        f"{G2}/0/1.fv": INNER_FV,
         f"{G3}.ffs": blob(22, 100),
     }
-    return body, members
+    return volume(files, length), members
 
 
 def uefi_capsule() -> tuple[bytes, Members]:

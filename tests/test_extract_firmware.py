@@ -201,3 +201,15 @@ def test_sparse_bomb_stops_at_a_limit(tmp_path: Path, blocks: int) -> None:
     assert problems and problems[0].kind in ("corrupt", "limit")
     written = sum(p.stat().st_size for p in (tmp_path / "work").rglob("*") if p.is_file())
     assert written <= 2 << 20
+
+
+def test_uefi_nested_volume_through_walker(tmp_path: Path) -> None:
+    """FV -> LZMA section -> FV image section -> the inner volume's file, as one chain."""
+    data, _ = fx.uefi_fv()
+    src = tmp_path / "bios.fd"
+    src.write_bytes(data)
+    root, problems = extract(src, tmp_path / "work")
+    assert problems == ()
+    (inner,) = [a for a in root.walk() if a.chain[-1].endswith("/0/1.fv")]
+    assert inner.kind == "uefi-fv"
+    assert [c.sha256 for c in inner.children] == [sha(fx.blob(35, 200))]

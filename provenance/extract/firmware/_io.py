@@ -35,11 +35,18 @@ class Blob:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._file: BinaryIO | None = open(path, "rb")  # noqa: SIM115 - closed in close()
         self.size = self._file.seek(0, io.SEEK_END)
         self.mm: mmap.mmap | bytes = (
             mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
         )
+
+    @classmethod
+    def of(cls, data: bytes) -> Blob:
+        """The same bounded view over bytes in memory (decompressed sections and the like)."""
+        blob = cls.__new__(cls)
+        blob.path, blob._file, blob.size, blob.mm = Path("<memory>"), None, len(data), data
+        return blob
 
     def __enter__(self) -> Blob:
         return self
@@ -50,7 +57,8 @@ class Blob:
     def close(self) -> None:
         if isinstance(self.mm, mmap.mmap):
             self.mm.close()
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def has(self, off: int, n: int) -> bool:
         return off >= 0 and n >= 0 and off + n <= self.size

@@ -20,7 +20,6 @@ from provenance.extract.firmware._io import (
     decompress_stream,
     put,
     trailer,
-    write_stream,
 )
 from provenance.extract.saferoot import SafeRoot
 
@@ -30,6 +29,9 @@ MAX_SECTIONS = 1_000
 FFS_ATTRIB_LARGE_FILE = 0x01
 FFS_PAD = 0xF0
 LZMA_GUID = uuid.UUID("ee4e5898-3914-4259-9d6e-dc7bd79403cf")
+CRC32_GUID = uuid.UUID("fc1bcdb0-7d31-49aa-936a-a4600d9dd083")
+MAX_NESTING = 8
+MAX_LZMA = 256 << 20  # one decompressed LZMA section, held in memory to walk its sections
 SECTION_EXT = {0x10: "pe32", 0x11: "pic", 0x12: "te", 0x13: "dxe.depex", 0x14: "ver",
                0x17: "fv", 0x18: "freeform", 0x19: "raw", 0x1B: "pei.depex", 0x1C: "smm.depex"}
 SEC_COMPRESSION, SEC_GUID_DEFINED, SEC_UI = 0x01, 0x02, 0x15
@@ -131,27 +133,64 @@ def _file(blob: Blob, out: SafeRoot, names: Namer, guid: str, body: int, end: in
         if stype == SEC_UI and n >= 2:
             text = blob.read(off, n).decode("utf-16-le", "replace")
             label = f"{guid}-{ascii_name(text.encode('ascii', 'replace'), 'file')}"
+    _emit(blob, out, names, label, sections, 0)
+
+
+def _emit(blob: Blob, out: SafeRoot, names: Namer, label: str,
+          sections: list[tuple[int, int, int]], depth: int) -> None:
+    """Each leaf section as a member; encapsulations (LZMA, CRC32-guided, uncompressed
+    compression sections) are opened so a nested volume comes out as a `.fv` the walker reads."""
     for i, (stype, off, n) in enumerate(sections):
         if stype == SEC_UI:
             continue
         name = f"{label}/{i}"
+        inner: Blob | None = None
         if stype == SEC_GUID_DEFINED and n >= 20:
             sguid = uuid.UUID(bytes_le=blob.read(off, 16))
             data_off = blob.unpack("<H", off + 16)[0]
-            if sguid == LZMA_GUID and 20 <= data_off <= n + 4:
-                start = off - 4 + data_off  # DataOffset counts from the section start
-                write_stream(out, names(name + ".lzma-section"),
-                             decompress_stream(blob.mm, start, off + n, "lzma"))
-                continue
+            start = off - 4 + data_off  # DataOffset counts from the section start
+            if sguid in (LZMA_GUID, CRC32_GUID) and 20 <= data_off <= n + 4:
+                inner = _lzma(blob, out, name, start, off + n) if sguid == LZMA_GUID else blob
+                if inner is not None and sguid == CRC32_GUID:
+                    sub = _sections(blob, start, off + n)
+                    if sub and depth < MAX_NESTING:
+                        _emit(blob, out, names, name, sub, depth + 1)
+                        continue
+                elif inner is not None:
+                    sub = _sections(inner, 0, inner.size)
+                    if sub and depth < MAX_NESTING:
+                        _emit(inner, out, names, name, sub, depth + 1)
+                        continue
+                    put(out, names(name + ".lzma-section"), inner, 0, inner.size)
+                    continue
             put(out, names(f"{name}.{sguid}.guided"), blob, off, n)
         elif stype == SEC_COMPRESSION and n >= 5:
+            sub = _sections(blob, off + 5, off + n) if blob.mm[off + 4] == 0 else []
             if blob.mm[off + 4] != 0:
                 put(out, names(name + ".compressed"), blob, off, n)
                 out.problem("EFI/Tiano-compressed section kept as is", "unsupported", name)
-            else:  # not compressed: the sections follow the 5-byte header
+            elif sub and depth < MAX_NESTING:
+                _emit(blob, out, names, name, sub, depth + 1)
+            else:
                 put(out, names(name + ".sections"), blob, off + 5, n - 5)
         else:
             put(out, names(f"{name}.{SECTION_EXT.get(stype, f'type{stype:02x}')}"), blob, off, n)
+
+
+def _lzma(blob: Blob, out: SafeRoot, name: str, start: int, end: int) -> Blob | None:
+    """Decompress an LZMA section in memory (bounded), or record why not."""
+    data = bytearray()
+    try:
+        for piece in decompress_stream(blob.mm, start, end, "lzma"):
+            data += piece
+            if len(data) > MAX_LZMA:
+                out.problem(f"LZMA section larger than {MAX_LZMA} bytes", "limit", name)
+                return None
+            out.check_time()
+    except Corrupt as exc:
+        out.problem(str(exc), "corrupt", name)
+        return None
+    return Blob.of(bytes(data))
 
 
 FV = Format("uefi-fv", "UEFI firmware volume: FFS files and sections (LZMA decompressed)",
