@@ -51,7 +51,7 @@ def list_(signatures: SignaturesOpt = None) -> None:
         weak = " weak" if r["weak"] else ""
         typer.echo(f"  {r['id']:<32} {r['vendor']:<12} {r['relationship']:<11} "
                    f"{r['confidence']}{weak}  {r['component']}")
-    typer.echo(", ".join(f"{n} {k}" for k, n in listing.counts.items()))
+    typer.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in listing.counts.items()))
 
 
 @app.command()

@@ -136,7 +136,7 @@ def build() -> Samples:
     add("huawei_update_app", "negative-falsefriend-dma-test-pattern",
         filler(64) + b"\x55\xaa\x5a\xa5" * 8 + filler(64, 9))
     add("huawei_hwnp", "positive-hwnp", hwnp())
-    add("huawei_hwnp", "negative-wrong-item-size", hwnp(item_size=128))
+    add("huawei_hwnp", "negative-implausible-item-size", hwnp(item_size=0x01000000))
     add("huawei_hwnp", "negative-magic-in-text", b"usage: hwfw unpack HWNP image.bin\n")
     add("huawei_ont_config", "positive-rootfs-strings",
         elf("/mnt/jffs2/hw_ctree.xml", "/etc/wap/hw_default_ctree.xml", "/etc/wap/aes_string"))
