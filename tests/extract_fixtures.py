@@ -162,6 +162,32 @@ def _sdist(tmp: Path) -> Built:
     return Built(path, expected(tree=tree))
 
 
+def _tar_zst(tmp: Path) -> Built:
+    """zstd holding a tar (Arch packages, Ubuntu debs' data.tar.zst): two levels."""
+    built = _tar("w", ".tar")(tmp)
+    path = tmp / "tree.tar.zst"
+    path.write_bytes(_zstd(built.path.read_bytes()))
+    files = expected("tree.tar!/")
+    links = {f"tree.tar!/{k}": v for k, v in LINKS.items()}
+    return Built(path, files, links)
+
+
+def _ipk_targz(tmp: Path) -> Built:
+    """Older opkg packages: a gzipped tar of debian-binary, control.tar.gz, data.tar.gz."""
+    src = populate(tmp / "src", links=False)
+    with tarfile.open(tmp / "data.tar.gz", "w:gz") as tf:
+        for name in TREE:
+            tf.add(src / name, arcname=f"./usr/lib/demo/{name}")
+    (tmp / "debian-binary").write_bytes(b"2.0\n")
+    path = tmp / "demo_1.0_arm.ipk"
+    with tarfile.open(path, "w:gz") as tf:
+        tf.add(tmp / "debian-binary", arcname="./debian-binary")
+        tf.add(tmp / "data.tar.gz", arcname="./data.tar.gz")
+    files = expected("data.tar.gz!/usr/lib/demo/")
+    files["debian-binary"] = sha(b"2.0\n")
+    return Built(path, files)
+
+
 def _7z(tmp: Path) -> Built:
     import py7zr
 
@@ -446,13 +472,13 @@ BUILDERS: dict[str, dict[str, Callable[[Path], Built]]] = {
     "bzip2": {"bzip2": _single(".bz2", bz2.compress)},
     "xz": {"xz": _single(".xz", lzma.compress)},
     "lzma": {"lzma-alone": _single(".lzma", lambda d: lzma.compress(d, lzma.FORMAT_ALONE))},
-    "zstd": {"zstandard": _single(".zst", _zstd), "zstd-cli": _zstd_cli},
+    "zstd": {"zstandard": _single(".zst", _zstd), "zstd-cli": _zstd_cli, "tar.zst": _tar_zst},
     "lz4": {"lz4-frame": _single(".lz4", _lz4), "lz4-cli": _lz4_cli},
     "zip": {"zip": _zip(".zip"), "jar": _zip(".jar"), "whl": _zip(".whl"), "apk": _zip(".apk")},
     "tar": {
         "tar": _tar("w", ".tar"), "tar.gz": _tar("w:gz", ".tar.gz"),
         "tar.bz2": _tar("w:bz2", ".tar.bz2"), "tar.xz": _tar("w:xz", ".tar.xz"),
-        "npm": _npm_tarball, "sdist": _sdist,
+        "npm": _npm_tarball, "sdist": _sdist, "ipk-targz": _ipk_targz,
     },
     "7z": {"py7zr": _7z, "7z-cli": _7z_cli},
     "cpio": {f: _cpio(f) for f in ("newc", "crc", "odc", "bin")},

@@ -61,6 +61,14 @@ class _Limited:
         return data
 
 
+def _number(field: bytes, base: int) -> int:
+    """A fixed-width ASCII number; int() alone would also take signs, spaces and '_'."""
+    digits = b"0123456789abcdefABCDEF"[: 10 if base == 8 else 22] if base != 8 else b"01234567"
+    if not field or field.strip(digits):
+        raise CpioError(f"corrupt header field {field!r}")
+    return int(field, base)
+
+
 def _header(stream: BinaryIO) -> tuple[str, int, int, int] | None:
     """(name, mode, file size, alignment) of the next member, None at a clean end."""
     magic = stream.read(6)
@@ -70,21 +78,15 @@ def _header(stream: BinaryIO) -> tuple[str, int, int, int] | None:
         raise CpioError("truncated header")
     if magic in (b"070701", b"070702"):
         fields = _read(stream, 104)
-        try:
-            values = [int(fields[i : i + 8], 16) for i in range(0, 104, 8)]
-        except ValueError as exc:
-            raise CpioError("corrupt newc header") from exc
+        values = [_number(fields[i : i + 8], 16) for i in range(0, 104, 8)]
         mode, filesize, namesize = values[1], values[6], values[11]
         align = 4
         pad_base = 110
     elif magic == b"070707":
         fields = _read(stream, 70)
-        try:
-            mode = int(fields[12:18], 8)
-            namesize = int(fields[53:59], 8)
-            filesize = int(fields[59:70], 8)
-        except ValueError as exc:
-            raise CpioError("corrupt odc header") from exc
+        mode = _number(fields[12:18], 8)
+        namesize = _number(fields[53:59], 8)
+        filesize = _number(fields[59:70], 8)
         align = 1
         pad_base = 76
     elif magic[:2] in (b"\xc7\x71", b"\x71\xc7"):

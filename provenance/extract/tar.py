@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import lzma
 import tarfile
+import zlib
 from pathlib import Path
 
 from provenance.extract.base import Format
@@ -16,7 +18,23 @@ def detect(head: bytes, name: str) -> bool:
         return True
     lower = name.lower()
     compressed_tar = lower.endswith((".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"))
-    return compressed_tar and head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
+    if compressed_tar and head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
+        return True
+    # any other name (.ipk, .crate, .gem's data): look at the first decompressed block
+    return _peek_ustar(head)
+
+
+def _peek_ustar(head: bytes) -> bool:
+    try:
+        if head.startswith(b"\x1f\x8b"):
+            block = zlib.decompressobj(31).decompress(head, 512)
+        elif head.startswith(b"\xfd7zXZ\x00"):
+            block = lzma.LZMADecompressor().decompress(head, 512)
+        else:
+            return False
+    except (zlib.error, lzma.LZMAError, EOFError):
+        return False
+    return block[257:262] == b"ustar"
 
 
 def extract(src: Path, out: SafeRoot) -> None:
