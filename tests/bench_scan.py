@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Scan benchmark (issue 8): provenance against the floor of the bare C tools.
+
+Not a test (pytest does not collect it). Run from the repository root:
+
+    python tests/bench_scan.py --size 256            # cold scan, warm re-scan, floor
+    python tests/bench_scan.py --sizes 64,256,1024   # the memory and time curve
+    python tests/bench_scan.py --size 64 --jobs 1    # one worker
+
+It generates, deterministically (seeded PRNG), a raw flash dump: a U-Boot uImage kernel, then an
+xz SquashFS root filesystem holding thousands of ELF executables, shared libraries and kernel
+modules (samples/elfgen.py, with pseudo-random .rodata payload for realistic sizes), a few
+HiSilicon MPP SDK parts, a .deb, a wheel, text files and duplicated files. `--size` is the
+extracted content in MiB. Images are cached under --work (default /tmp/provenance-bench).
+
+Each provenance scan runs in a fresh process (clean peak RSS; pool workers included, sampled
+with psutil). Phases: extract, analysis (identify + YARA), policy + report (tree, policy,
+CycloneDX JSON written). The floor is `unsquashfs` of the same SquashFS plus the `yara` command
+line tool over the unpacked tree with the same rules (compiled with `yarac`), `-p 2 -r`.
+
+Needs Debian packages: squashfs-tools (mksquashfs, unsquashfs) and yara (yara, yarac);
+psutil (optional) for the whole-process-tree memory curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "samples"))
+
+MiB = 1 << 20
+WORDS = (
+    "config", "buffer", "stream", "device", "channel", "frame", "packet", "socket", "thread",
+    "queue", "mutex", "timer", "error", "warning", "failed", "invalid", "param", "value", "init",
+    "exit", "open", "close", "read", "write", "ioctl", "video", "audio", "encoder", "decoder",
+    "network", "interface", "address", "route", "table", "entry", "memory", "module", "driver",
+    "version", "build", "release", "debug", "trace", "level", "state", "start", "stop",
+)
+
+
+# -- the image ------------------------------------------------------------------------------------
+
+def _sizes(rnd: random.Random) -> int:
+    """A file size: mostly small, a long tail of large libraries."""
+    r = rnd.random()
+    if r < 0.70:
+        return rnd.randint(2_000, 32_000)
+    if r < 0.95:
+        return rnd.randint(32_000, 256_000)
+    if r < 0.995:
+        return rnd.randint(256_000, 1_000_000)
+    return rnd.randint(1_000_000, 4_000_000)
+
+
+class Payload:
+    """Pseudo-random .rodata-like text: half word soup (compressible), half random printable."""
+
+    _PRINTABLE = bytes(range(256)).translate(bytes((b % 94) + 33 for b in range(256)))
+
+    def __init__(self, rnd: random.Random) -> None:
+        self.rnd = rnd
+        words = [rnd.choice(WORDS) for _ in range(400_000)]
+        self.text = " ".join(words).encode()  # ~2.5 MB of words to slice from
+
+    def make(self, n: int) -> str:
+        half = n // 2
+        start = self.rnd.randrange(0, len(self.text) - half - 1)
+        soup = self.text[start:start + half]
+        noise = self.rnd.randbytes(n - half).translate(self._PRINTABLE)
+        return (soup + noise).decode("ascii")
+
+
+def _deb(rnd: random.Random) -> bytes:
+    def tar_bytes(files: dict[str, bytes], mode: str) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as tar:  # type: ignore[call-overload]
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime = len(data), 0
+                tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    control = tar_bytes({"./control": b"Package: acme-webui\nVersion: 2.4.1-1\n"
+                         b"Architecture: armhf\nMaintainer: Acme Build <build@acme.example>\n"
+                         b"Description: web interface\n"}, "w:gz")
+    data = tar_bytes({"./usr/share/acme/ui.js": rnd.randbytes(40_000).hex().encode()}, "w:xz")
+    out = b"!<arch>\n"
+    for name, body in ((b"debian-binary", b"2.0\n"), (b"control.tar.gz", control),
+                       (b"data.tar.xz", data)):
+        out += name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6) + \
+            b"100644".ljust(8) + str(len(body)).encode().ljust(10) + b"`\n" + body
+        if len(body) % 2:
+            out += b"\n"
+    return out
+
+
+def _wheel() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in (
+            ("acme_agent/__init__.py", "__version__ = '1.4.0'\n"),
+            ("acme_agent-1.4.0.dist-info/METADATA",
+             "Metadata-Version: 2.1\nName: acme-agent\nVersion: 1.4.0\n"
+             "Author: Acme Corp\nAuthor-email: dev@acme.example\n"),
+            ("acme_agent-1.4.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n"),
+            ("acme_agent-1.4.0.dist-info/RECORD", ""),
+        ):
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+def rootfs_files(size_mib: int, seed: int = 8) -> dict[str, bytes]:
+    """path -> content, about `size_mib` MiB in all."""
+    from elfgen import ET_EXEC, ET_REL, ElfSpec, build
+
+    rnd = random.Random(seed * 1_000_003 + size_mib)
+    payload = Payload(rnd)
+    files: dict[str, bytes] = {}
+    mpp = "Hi3516EV200_MPP_V1.0.1.2 B030 Release"
+    for i in range(4):  # HiSilicon MPP SDK parts, as samples/generate.py makes them
+        files[f"usr/lib/libhi_mpi{i}.so"] = build(ElfSpec(
+            soname=f"libhi_mpi{i}.so", needed=["libc.so.0", "libsecurec.so"],
+            exports=["HI_MPI_SYS_Init", "HI_MPI_SYS_Exit", "HI_MPI_VB_Init",
+                     f"HI_MPI_VENC_CreateChn{i}"],
+            strings=[f"HI_VERSION={mpp}", "mmz_userdev", payload.make(200_000)],
+            comment="GCC: (Hisilicon_v300) 6.3.0"))
+    files["lib/modules/4.9.37/extra/hi3516ev200_sys.ko"] = build(ElfSpec(
+        type=ET_REL, exports=["init_module", "cleanup_module"],
+        strings=[f"[SYS] Version: [{mpp}]", "hisilicon,hisi-sys", "HI_MPI_SYS_Init"],
+        modinfo={"license": ["Proprietary"], "vermagic": ["4.9.37 SMP mod_unload ARMv7"]}))
+    files["var/cache/acme-webui_2.4.1-1_armhf.deb"] = _deb(rnd)
+    files["usr/lib/python3/wheels/acme_agent-1.4.0-py3-none-any.whl"] = _wheel()
+    target = size_mib * MiB
+    total = sum(len(v) for v in files.values())
+    i = 0
+    while total < target:
+        size = min(_sizes(rnd), max(2_000, target - total))
+        kind = rnd.random()
+        exports = [f"acme_{i}_{rnd.choice(WORDS)}_{j}" for j in range(rnd.randint(2, 60))]
+        strings = [f"acme component {i} version {rnd.randint(1, 9)}.{rnd.randint(0, 30)}",
+                   payload.make(size)]
+        if kind < 0.45:
+            name = f"usr/lib/libacme{i}.so.{rnd.randint(0, 3)}"
+            data = build(ElfSpec(soname=Path(name).name, needed=["libc.so.0", "libm.so.0"],
+                                 exports=exports, strings=strings))
+        elif kind < 0.85:
+            name = f"usr/bin/acme-{i}"
+            data = build(ElfSpec(type=ET_EXEC, needed=["libc.so.0", "libacme1.so.0"],
+                                 exports=["main"], strings=strings))
+        elif kind < 0.93:
+            name = f"lib/modules/4.9.37/kernel/drivers/acme{i}.ko"
+            data = build(ElfSpec(type=ET_REL, exports=["init_module", "cleanup_module"],
+                                 strings=strings,
+                                 modinfo={"license": ["GPL"], "vermagic": ["4.9.37 SMP ARMv7"],
+                                          "author": ["Acme Corp"]}))
+        else:
+            name = f"etc/acme/conf{i}.txt"
+            data = (f"# Copyright (c) 2021 Acme Corp.\n# component {i}\n"
+                    + payload.make(size // 4)).encode()
+        files[name] = data
+        total += len(data)
+        if rnd.random() < 0.08:  # duplicated files: the same blob under another path
+            files[f"opt/backup/{i}/{Path(name).name}"] = data
+            total += len(data)
+        i += 1
+    return files
+
+
+def _uimage(name: bytes, body: bytes) -> bytes:
+    dcrc = zlib.crc32(body)
+    fields = [0x27051956, 0, 0, len(body), 0x80008000, 0x80008000, dcrc, 5, 2, 2, 0, name]
+    head = struct.pack(">7I4B32s", *fields)
+    fields[1] = zlib.crc32(head)
+    return struct.pack(">7I4B32s", *fields) + body
+
+
+def make_image(size_mib: int, work: Path) -> dict[str, object]:
+    """Build (or reuse) the flash dump for this size: returns paths and sizes."""
+    base = work / f"img-{size_mib}"
+    meta_path = base / "meta.json"
+    if meta_path.exists():
+        return json.loads(meta_path.read_text())  # type: ignore[no-any-return]
+    shutil.rmtree(base, ignore_errors=True)
+    rootfs = base / "rootfs"
+    files = rootfs_files(size_mib)
+    for rel, data in files.items():
+        dest = rootfs / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    squash = base / "rootfs.squashfs"
+    subprocess.run(["mksquashfs", str(rootfs), str(squash), "-comp", "xz", "-noappend",
+                    "-no-xattrs", "-all-root", "-mkfs-time", "0", "-all-time", "0", "-quiet",
+                    "-no-progress"], check=True, stdout=subprocess.DEVNULL)
+    rnd = random.Random(size_mib)
+    kernel = _uimage(b"Linux-4.9.37", rnd.randbytes(1_800_000))
+    flash = bytearray(kernel)
+    flash += b"\xff" * (0x200000 - len(flash))
+    flash += squash.read_bytes()
+    flash += b"\xff" * (-len(flash) % 0x10000)
+    image = base / "flash.bin"
+    image.write_bytes(bytes(flash))
+    meta = {"image": str(image), "squashfs": str(squash), "rootfs": str(rootfs),
+            "image_bytes": len(flash), "content_bytes": sum(len(v) for v in files.values()),
+            "files": len(files), "distinct": len(set(files.values()))}
+    meta_path.write_text(json.dumps(meta))
+    return meta
+
+
+# -- one measured scan (in its own process) -------------------------------------------------------
+
+class _Memory:
+    """Peak RSS of this process and its children (the pool), sampled every 20 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self.stop = threading.Event()
+        try:
+            import psutil
+
+            self.proc = psutil.Process()
+        except ImportError:
+            self.proc = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.02) and self.proc is not None:
+            try:
+                total = self.proc.memory_info().rss
+                for child in self.proc.children(recursive=True):
+                    with contextlib.suppress(Exception):
+                        total += child.memory_info().rss
+            except Exception:
+                continue
+            self.peak = max(self.peak, total)
+
+    def done(self) -> int:
+        self.stop.set()
+        self.thread.join()
+        return self.peak
+
+
+def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, object]:
+    from provenance import pipeline, signatureset
+    from provenance.analysis import AnalysisOptions, shutdown_pool
+    from provenance.report import cyclonedx
+
+    memory = _Memory()
+    sigset = signatureset.load()
+    marks: dict[str, float] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        marks.setdefault(phase, time.perf_counter())
+
+    inner = pipeline.analyse_all
+
+    def timed(*args: object, **kwargs: object) -> object:
+        marks["analyse_all"] = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            marks["analyse_all_end"] = time.perf_counter()
+
+    pipeline.analyse_all = timed  # type: ignore[assignment]
+    options = pipeline.ScanOptions(analysis=AnalysisOptions(
+        jobs=jobs, cache_dir=cache_dir, use_cache=cache_dir is not None))
+    t0 = time.perf_counter()
+    result = pipeline.scan(image, sigset, options, progress)
+    text = cyclonedx.render(result)
+    (image.parent / "report.json").write_text(text, encoding="utf-8")
+    end = time.perf_counter()
+    shutdown_pool()
+    peak_tree = memory.done()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    extract_end = marks["analyse_all"]
+    analyse_end = marks["analyse_all_end"]
+    return {
+        "extract": extract_end - t0,
+        "analysis": analyse_end - extract_end,
+        "report": end - analyse_end,
+        "tree": marks.get("policy", end) - analyse_end,
+        "total": end - t0,
+        "rss_main": own, "rss_worker": kids, "rss_tree": peak_tree,
+        "verdict": result.verdict.value, "components": len(result.components()),
+    }
+
+
+# -- the floor ------------------------------------------------------------------------------------
+
+def floor(meta: dict[str, object], work: Path) -> dict[str, float]:
+    from provenance import signatureset
+
+    rules = work / "rules.yarc"
+    if not rules.exists():
+        sources = [str(r.path) for r in signatureset.load().rules]
+        subprocess.run(["yarac", *sources, str(rules)], check=True)
+    out = work / "floor-unpacked"
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run(["unsquashfs", "-q", "-no-progress", "-no-xattrs", "-d", str(out),
+                    str(meta["squashfs"])], check=True, stdout=subprocess.DEVNULL)
+    t1 = time.perf_counter()
+    scan = subprocess.run(["yara", "-C", "-p", "2", "-r", str(rules), str(out)],
+                          check=True, capture_output=True)
+    t2 = time.perf_counter()
+    shutil.rmtree(out, ignore_errors=True)
+    return {"unsquashfs": t1 - t0, "yara": t2 - t1, "total": t2 - t0,
+            "matches": len(scan.stdout.splitlines())}
+
+
+def run_child(meta: dict[str, object], cache_dir: Path | None, jobs: int | None) -> dict:
+    cmd = [sys.executable, __file__, "--measure", str(meta["image"])]
+    if cache_dir is not None:
+        cmd += ["--cache-dir", str(cache_dir)]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _row(label: str, r: dict, meta: dict) -> str:
+    mb = float(meta["image_bytes"]) / 1e6  # type: ignore[arg-type]
+    content = float(meta["content_bytes"]) / 1e6  # type: ignore[arg-type]
+    files = int(meta["files"])  # type: ignore[call-overload]
+    parts = []
+    for phase in ("extract", "analysis", "report", "total"):  # report: tree, policy, CycloneDX
+        t = max(r[phase], 1e-9)
+        parts.append(f"{phase} {t:6.2f}s ({mb / t:6.1f} MB/s in, {content / t:6.1f} MB/s out, "
+                     f"{files / t:7.0f} files/s)")
+    parts[2] += f"  [of which tree building + attribution {r['tree']:.2f}s]"
+    mem = (f"peak RSS: main {r['rss_main'] / MiB:.0f} MiB, largest worker "
+           f"{r['rss_worker'] / MiB:.0f} MiB, whole tree {r['rss_tree'] / MiB:.0f} MiB")
+    return f"  {label}\n    " + "\n    ".join(parts) + f"\n    {mem}"
+
+
+def bench(size: int, work: Path, jobs: int | None, warm: bool, with_floor: bool) -> dict:
+    t = time.perf_counter()
+    meta = make_image(size, work)
+    print(f"\n== {size} MiB: image {int(meta['image_bytes']) / MiB:.1f} MiB "  # type: ignore
+          f"({int(meta['content_bytes']) / MiB:.1f} MiB extracted content, "  # type: ignore
+          f"{meta['files']} files, {meta['distinct']} distinct) "
+          f"[generated/reused in {time.perf_counter() - t:.1f}s]", flush=True)
+    cache = work / f"cache-{size}"
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = run_child(meta, cache, jobs)
+    print(_row(f"provenance cold (jobs={jobs or os.cpu_count()}, empty cache): "
+               f"verdict {cold['verdict']}, {cold['components']} components", cold, meta),
+          flush=True)
+    out = {"size": size, "meta": meta, "cold": cold}
+    if warm:
+        hot = run_child(meta, cache, jobs)
+        print(_row("provenance warm (same cache)", hot, meta), flush=True)
+        out["warm"] = hot
+    if with_floor:
+        fl = floor(meta, work)
+        print(f"  floor: unsquashfs {fl['unsquashfs']:.2f}s + yara -p 2 -r {fl['yara']:.2f}s "
+              f"= {fl['total']:.2f}s ({int(fl['matches'])} rule matches)")
+        print(f"  ratio cold/floor {cold['total'] / fl['total']:.2f}x"
+              + (f", warm/floor {out['warm']['total'] / fl['total']:.2f}x" if warm else ""))
+        out["floor"] = fl
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=256, help="extracted content, MiB")
+    ap.add_argument("--sizes", help="comma-separated sizes for the curve (e.g. 64,256,1024)")
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--no-warm", dest="warm", action="store_false")
+    ap.add_argument("--warm", action="store_true", default=True, help="also a warm re-scan")
+    ap.add_argument("--no-floor", dest="floor", action="store_false", default=True)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/provenance-bench"))
+    ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--cache-dir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.cache_dir, args.jobs)))
+        return
+    for tool in ("mksquashfs", "unsquashfs", "yara", "yarac"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install squashfs-tools yara")
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.size]
+    results = [bench(s, args.work, args.jobs, args.warm, args.floor) for s in sizes]
+    if len(results) > 1:
+        print("\n== curve (cold scan)")
+        print("  content MiB | total s | s per content GiB | peak RSS tree MiB | largest file")
+        for r in results:
+            content = int(r["meta"]["content_bytes"])
+            print(f"  {content / MiB:11.0f} | {r['cold']['total']:7.2f} | "
+                  f"{r['cold']['total'] / (content / (1 << 30)):17.1f} | "
+                  f"{r['cold']['rss_tree'] / MiB:17.0f} | "
+                  f"{_largest(Path(r['meta']['rootfs'])) / MiB:.1f} MiB")
+
+
+def _largest(rootfs: Path) -> int:
+    return max((p.stat().st_size for p in rootfs.rglob("*") if p.is_file()), default=0)
+
+
+if __name__ == "__main__":
+    main()

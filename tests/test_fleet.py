@@ -1,0 +1,99 @@
+"""Fleet scans: one report per input plus a summary; the same on a Dask cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from test_analysis import make_tar, tree_files
+from typer.testing import CliRunner
+
+from provenance import fleet
+from provenance.analysis import AnalysisOptions
+from provenance.commands.fleet import app
+from provenance.pipeline import ScanOptions, UsageError
+
+
+@pytest.fixture
+def images(tmp_path: Path, restricted_sample: Path, clean_sample: Path) -> Path:
+    top = tmp_path / "images"
+    top.mkdir()
+    shutil.copy(restricted_sample, top / restricted_sample.name)
+    shutil.copy(clean_sample, top / clean_sample.name)
+    make_tar(top / "generated.tar.gz", tree_files(12))
+    return top
+
+
+def _options(tmp_path: Path) -> ScanOptions:
+    return ScanOptions(reproducible=True,
+                       analysis=AnalysisOptions(jobs=1, cache_dir=tmp_path / "cache"))
+
+
+def _reports(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.cdx.json"))}
+
+
+def test_scan_many_local(images: Path, tmp_path: Path, sigset) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# fleet\nimages/ipcam-hi3516ev200.tar.gz\n{images}/router-clean.zip\n"
+                       "\nimages/missing.bin\n")
+    out = tmp_path / "out"
+    rows = fleet.scan_many(listing, out, sigset, _options(tmp_path))
+    assert [r.verdict for r in rows] == ["restricted", "clear", None]
+    assert rows[0].restricted_vendors == ("hisilicon",)
+    assert rows[0].coverage == "complete" and rows[0].report == "ipcam-hi3516ev200.tar.gz.cdx.json"
+    assert rows[2].error and "no such file" in rows[2].error and rows[2].report is None
+    assert set(_reports(out)) == {"ipcam-hi3516ev200.tar.gz.cdx.json", "router-clean.zip.cdx.json"}
+    summary = json.loads((out / fleet.SUMMARY_JSON).read_text())
+    assert summary[0]["restricted_vendors"] == ["hisilicon"]
+    with open(out / fleet.SUMMARY_CSV, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [t["verdict"] for t in table] == ["restricted", "clear", ""]
+    assert table[0]["restricted_vendors"] == "hisilicon"
+    assert list(table[0]) == list(fleet.FIELDS)
+
+
+def test_duplicate_names_get_numbered(tmp_path: Path) -> None:
+    assert fleet.report_names([Path("a/fw.bin"), Path("b/fw.bin"), Path("c/x")]) == \
+        ["fw.bin.cdx.json", "fw.bin.2.cdx.json", "x.cdx.json"]
+
+
+def test_unknown_policy_is_a_usage_error(images: Path, tmp_path: Path, sigset) -> None:
+    with pytest.raises(UsageError):
+        fleet.scan_many(images, tmp_path / "out", sigset,
+                        replace(_options(tmp_path), policies=("no-such-list",)))
+
+
+def test_dask_equals_local(images: Path, tmp_path: Path, sigset) -> None:
+    distributed = pytest.importorskip("distributed")
+    local_out = tmp_path / "local"
+    local = fleet.scan_many(images, local_out, sigset, _options(tmp_path))
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        remote_out = tmp_path / "dask"
+        remote = fleet.scan_many(images, remote_out, sigset,
+                                 _options(tmp_path / "other"), cluster.scheduler_address)
+    assert [replace(r, seconds=0) for r in remote] == [replace(r, seconds=0) for r in local]
+    assert [r.verdict for r in local] == ["restricted", "restricted", "clear"]  # sorted by name
+    assert _reports(remote_out) == _reports(local_out)
+    assert len(_reports(local_out)) == 3
+
+
+def test_cli(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [str(images), "--out-dir", str(out), "--reproducible",
+                                      "--jobs", "1", "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 1, result.output  # one input is restricted
+    assert "3 input(s)" in result.output
+    assert (out / fleet.SUMMARY_CSV).exists() and len(_reports(out)) == 3
+    bad = CliRunner().invoke(app, [str(images), "--out-dir", str(out), "--policy", "nope"])
+    assert bad.exit_code == 2
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    shutil.copy(images / "router-clean.zip", clean)
+    ok = CliRunner().invoke(app, [str(clean), "--out-dir", str(out), "--no-cache"])
+    assert ok.exit_code == 0, ok.output
