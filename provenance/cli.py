@@ -103,12 +103,18 @@ def scan(
         "--output", "-o", help="Write a report here ('-' for stdout). Repeat with --format to "
         "write several formats; they pair up in order.")] = None,
     format: Annotated[list[str] | None, typer.Option(
-        "--format", "-f", help="Report format for the matching --output: cyclonedx-json.")] = None,
+        "--format", "-f", help="Report format for the matching --output: cyclonedx-json, "
+        "cyclonedx-xml, sarif, html, markdown, table.")] = None,
     fail_on: Annotated[FailOn, typer.Option(
         help="Exit 1 when any finding is at or above this level.")] = FailOn.restricted,
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", help="Restricted-origin list to apply (repeatable). Default: "
-        "us-ndaa-889. See the README for the list ids.")] = None,
+        "us-ndaa-889, us-fcc-covered-list, us-kaspersky-icts-2024; `provenance policies list` "
+        "shows them all.")] = None,
+    waivers: Annotated[Path | None, typer.Option(
+        help="Waiver file (YAML or JSON): accepted findings, each with a justification, an "
+        "approver and an expiry date. Waived findings stay in the report but do not fail.")]
+    = None,
     signatures: Annotated[list[Path] | None, typer.Option(
         "--signatures", help="Extra signature directory (vendors/, yara/, policies/); adds to "
         "the built-in set (repeatable).")] = None,
@@ -153,6 +159,7 @@ def scan(
     from provenance.analysis import AnalysisOptions
     from provenance.facts_dump import facts_json
     from provenance.model import Verdict
+    from provenance.policy.waivers import WaiverError, load_waivers
     from provenance.report import FORMATS
     from provenance.report.summary import summary
 
@@ -167,12 +174,17 @@ def scan(
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise fail(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)", EXIT_USAGE) from None
+    try:
+        waived = load_waivers(waivers) if waivers else ()
+    except WaiverError as exc:
+        raise fail(f"--waivers: {exc}", EXIT_USAGE) from None
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
                     seconds_per_format=seconds_per_format)
     options = pipeline.ScanOptions(
         policies=tuple(policy) if policy else pipeline.DEFAULT_POLICIES,
         limits=limits, reproducible=reproducible, as_of=day, keep_extracted=keep_extracted,
         analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache),
+        waivers=waived,
     )
     to_stdout = any(str(o) == "-" for o in outputs)
     out = Console(stderr=to_stdout, highlight=False, soft_wrap=False)
@@ -214,6 +226,19 @@ def scan(
     if level is not None and result.verdict.rank >= level.rank:
         raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
+
+
+def _register_commands() -> None:
+    # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
+    from provenance.commands import policies, render, signatures
+
+    app.command("render", help="Re-render a saved CycloneDX report (html, sarif, table, "
+                "markdown, cyclonedx-xml...) without rescanning.")(render.render)
+    app.add_typer(policies.app, name="policies")
+    app.add_typer(signatures.app, name="signatures")
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from provenance.model import (
     Verdict,
 )
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
+from provenance.policy.waivers import Waiver, apply_waivers
 from provenance.signatureset import SignatureSet
 
 
@@ -50,6 +51,7 @@ class ScanOptions:
     as_of: date | None = None
     keep_extracted: Path | None = None
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    waivers: tuple[Waiver, ...] = ()
 
 
 def contained(
@@ -166,6 +168,8 @@ def scan(
         progress("policy", 0, 1)
     components = root.walk()
     findings = evaluate(components, sigset, options.policies, as_of)
+    if options.waivers:
+        findings = apply_waivers(findings, components, options.waivers, as_of)
     verdicts = rollup(root, findings)
     opaque = sum(1 for c in components if c.opaque)
     coverage = Coverage.PARTIAL if opaque or all_problems else Coverage.COMPLETE

@@ -209,3 +209,27 @@ def test_require_complete_turns_partial_coverage_into_exit_3(tmp_path, clean_sam
     assert run("scan", str(bad), "-q").exit_code == 0
     result = run("scan", str(bad), "-q", "--require-complete")
     assert result.exit_code == 3 and "coverage is partial" in result.output
+
+
+def test_waivers_keep_the_finding_but_not_the_failure(restricted_sample, tmp_path):
+    waivers = tmp_path / "waivers.yml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - path: '*/rootfs/*'\n    vendor: hisilicon\n"
+        "    justification: camera replaced in Q3, tracked in ticket 42\n"
+        "    approver: ciso@example.org\n    expires: 2999-01-01\n")
+    out = tmp_path / "r.json"
+    result = run("scan", str(restricted_sample), "-q", "--waivers", str(waivers), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "waived" in out.read_text()
+    expired = tmp_path / "expired.yml"
+    expired.write_text(waivers.read_text().replace("2999-01-01", "2020-01-01"))
+    assert run("scan", str(restricted_sample), "-q", "--waivers", str(expired)).exit_code == 1
+    bad = tmp_path / "bad.yml"
+    bad.write_text("waivers: [{vendor: x}]\n")
+    assert run("scan", str(restricted_sample), "-q", "--waivers", str(bad)).exit_code == 2
+
+
+def test_subcommands_are_registered():
+    assert "us-ndaa-889" in run("policies", "list").output
+    assert run("signatures", "lint").exit_code == 0

@@ -54,7 +54,7 @@ def test_restricted_sample_contract(restricted_sample, sigset):
     assert p["provenance:vendor"] == "hisilicon"
     assert p["provenance:relationship"] == "made-by"
     assert float(p["provenance:confidence"]) >= 0.9
-    assert p["provenance:policy"] == "us-ndaa-889"
+    assert p["provenance:policy"] == "us-fcc-covered-list,us-ndaa-889"
     assert p["provenance:location"].endswith("!/rootfs/usr/lib/libmpi.so")
     assert lib["manufacturer"] == {"name": "HiSilicon Technologies Co., Ltd.",
                                    "address": {"country": "CN"}}

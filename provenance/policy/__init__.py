@@ -1,11 +1,12 @@
 """Stage 4: restricted-origin lists turn attributions into findings. Pure functions, no I/O.
 
-Default policy set (`DEFAULT_POLICIES`, used when no `--policy` is given): `us-ndaa-889`, the
-broadest named-vendor ban (any telecom equipment of Huawei, ZTE and their affiliates; Hytera,
-Hikvision, Dahua for the listed uses), in force since 2019. Everything else is chosen with
-`--policy` (repeatable): `us-fcc-covered-list` (adds Kaspersky, the carriers' services and, from
-2025-12-22, DJI/Autel), `us-kaspersky-icts-2024`, and the non-US lists (UK, EU, Sweden, Japan),
-which bind narrower audiences (telecom operators, one institution, government buyers).
+Default policy set (`DEFAULT_POLICIES`, used when no `--policy` is given): the three US lists
+that name vendors and bind any buyer of federal contracts: `us-ndaa-889` (any telecom equipment
+of Huawei, ZTE and their affiliates; Hytera, Hikvision, Dahua for the listed uses, since 2019),
+`us-fcc-covered-list` (adds Kaspersky, the carriers' services and, from 2025-12-22, DJI/Autel)
+and `us-kaspersky-icts-2024` (Kaspersky software, also when integrated in other products). The
+non-US lists (UK, EU, Sweden, Japan) bind narrower audiences (telecom operators, one
+institution, government buyers) and are chosen with `--policy` (repeatable).
 
 `--as-of DATE`: an entry applies from its `in_force` date (inclusive) up to its `until` date
 (inclusive); on any other date it does not exist for the evaluation.
@@ -22,7 +23,7 @@ from datetime import date
 from provenance.model import Attribution, Component, Finding, PolicyEntry, Verdict
 from provenance.signatureset import Policy, PolicyEntity, SignatureSet
 
-DEFAULT_POLICIES = ("us-ndaa-889",)
+DEFAULT_POLICIES = ("us-ndaa-889", "us-fcc-covered-list", "us-kaspersky-icts-2024")
 
 __all__ = ["DEFAULT_POLICIES", "applies", "evaluate", "level_for", "rollup"]
 
