@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from provenance.model import Relationship
-from provenance.signatureset import Rule, SignatureError, SignatureSet, builtin_dir, load
+from provenance.signatureset import (
+    NAMESPACE_ECOSYSTEMS,
+    Rule,
+    SignatureError,
+    SignatureSet,
+    builtin_dir,
+    load,
+)
 
 WEAK_MAX_CONFIDENCE = 0.3  # a name-only rule can never outvote structural evidence
 WEAK_RELATIONSHIPS = {Relationship.MENTIONS, Relationship.MADE_BY, Relationship.CONTAINS}
@@ -27,6 +34,7 @@ README_START, README_END = "<!-- signatures:start -->", "<!-- signatures:end -->
 
 _TEXT_STRING = re.compile(r'^\s*\$\w*\s*=\s*"((?:[^"\\]|\\.)*)"', re.M)
 _REGEX_STRING = re.compile(r"^\s*\$\w*\s*=\s*/(.*)/[is]*(?:\s|$)", re.M)
+_CITE = re.compile(r"\[([a-z0-9_]+)\]")  # a [source_key] citation inside free text
 _HEX16 = re.compile(r"^[0-9a-f]{4}$")
 _OUI = re.compile(r"^([0-9A-F]{2}:){2}[0-9A-F]{2}(:[0-9A-F]{2}){0,3}(/\d{2})?$")  # MA-L/M/S
 _LEADING_WILDCARD = re.compile(r"^(\.|\\[wWsSdD]|\[[^\]]*\])[*+?{]")
@@ -141,6 +149,13 @@ def _vendor_problems(sigset: SignatureSet) -> list[str]:
             for fact in getattr(vendor, key):
                 if not pattern.match(fact.value):
                     problems.append(f"{vendor.path}: {key} {fact.value!r} is malformed")
+        for key in ("ownership", "notes"):
+            for ref in _CITE.findall(getattr(vendor, key)):
+                if ref not in vendor.sources:
+                    problems.append(f"{vendor.path}: {key} cites [{ref}], which is not in sources")
+        unknown_eco = set(vendor.namespaces) - NAMESPACE_ECOSYSTEMS
+        if unknown_eco:
+            problems.append(f"{vendor.path}: unknown namespace ecosystems {sorted(unknown_eco)}")
         if vendor.country and not vendor.country_source:
             problems.append(f"{vendor.path}: country needs country_source (a key of sources)")
         if vendor.parent and not vendor.parent_source:

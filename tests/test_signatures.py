@@ -100,7 +100,7 @@ def test_rules_have_closed_meta_and_weak_rules_are_capped(sigset) -> None:
     assert lineage.relationship is Relationship.LINEAGE
 
 
-def test_vendor_schema_rejects_unsourced_country(tmp_path: Path) -> None:
+def test_lint_rejects_unsourced_vendor_facts(tmp_path: Path) -> None:
     path = tmp_path / "acme.yml"
     path.write_text("id: acme\nname: Acme\ncountry: US\nsources: {s: cite}\n")
     assert load_vendor(path).country_source is None  # loads; lint reports it
@@ -108,9 +108,11 @@ def test_vendor_schema_rejects_unsourced_country(tmp_path: Path) -> None:
     top.mkdir(parents=True)
     shutil.copy(path, top / "acme.yml")
     assert any("country_source" in p for p in tools.lint([top.parent]))
-    path.write_text("id: acme\nname: Acme\nnotes: see [nowhere]\nsources: {s: cite}\n")
-    with pytest.raises(SignatureError, match="nowhere"):
-        load_vendor(path)
+    (top / "acme.yml").write_text("id: acme\nname: Acme\nnotes: see [nowhere]\nsources: {s: cite}\n"
+                                  "namespaces: {cargo: [{value: acme, source: s}]}\n")
+    problems = tools.lint([top.parent])
+    assert any("[nowhere]" in p for p in problems)
+    assert any("cargo" in p for p in problems)
 
 
 def test_rule_meta_is_closed(tmp_path: Path) -> None:
