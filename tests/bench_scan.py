@@ -25,7 +25,6 @@ psutil (optional) for the whole-process-tree memory curve.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import os
@@ -41,6 +40,7 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "samples"))
@@ -227,7 +227,11 @@ def make_image(size_mib: int, work: Path) -> dict[str, object]:
 # -- one measured scan (in its own process) -------------------------------------------------------
 
 class _Memory:
-    """Peak RSS of this process and its children (the pool), sampled every 20 ms."""
+    """Peak memory of this process and its children (the pool), sampled every 50 ms.
+
+    Summed as PSS (proportional set size: pages shared after fork or mapped from the same file
+    counted once over all processes); RSS summed would count them once per process.
+    """
 
     def __init__(self) -> None:
         self.peak = 0
@@ -235,27 +239,42 @@ class _Memory:
         try:
             import psutil
 
-            self.proc = psutil.Process()
+            self.proc: Any = psutil.Process()
         except ImportError:
             self.proc = None
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
-    def run(self) -> None:
-        while not self.stop.wait(0.02) and self.proc is not None:
+    @staticmethod
+    def _pss(proc: Any) -> int:
+        try:
+            return int(proc.memory_full_info().pss)
+        except Exception:
             try:
-                total = self.proc.memory_info().rss
-                for child in self.proc.children(recursive=True):
-                    with contextlib.suppress(Exception):
-                        total += child.memory_info().rss
+                return int(proc.memory_info().rss)
+            except Exception:
+                return 0
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05) and self.proc is not None:
+            try:
+                children = self.proc.children(recursive=True)
             except Exception:
                 continue
+            total = self._pss(self.proc) + sum(self._pss(c) for c in children)
             self.peak = max(self.peak, total)
 
     def done(self) -> int:
         self.stop.set()
         self.thread.join()
         return self.peak
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its reaped children (the pool)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, object]:
@@ -282,12 +301,14 @@ def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, 
     pipeline.analyse_all = timed  # type: ignore[assignment]
     options = pipeline.ScanOptions(analysis=AnalysisOptions(
         jobs=jobs, cache_dir=cache_dir, use_cache=cache_dir is not None))
+    cpu0 = _cpu()
     t0 = time.perf_counter()
     result = pipeline.scan(image, sigset, options, progress)
     text = cyclonedx.render(result)
     (image.parent / "report.json").write_text(text, encoding="utf-8")
     end = time.perf_counter()
     shutdown_pool()
+    cpu = _cpu() - cpu0
     peak_tree = memory.done()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -298,13 +319,18 @@ def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, 
         "analysis": analyse_end - extract_end,
         "report": end - analyse_end,
         "tree": marks.get("policy", end) - analyse_end,
-        "total": end - t0,
+        "total": end - t0, "cpu": cpu,
         "rss_main": own, "rss_worker": kids, "rss_tree": peak_tree,
         "verdict": result.verdict.value, "components": len(result.components()),
     }
 
 
 # -- the floor ------------------------------------------------------------------------------------
+
+def _children_cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
+
 
 def floor(meta: dict[str, object], work: Path) -> dict[str, float]:
     from provenance import signatureset
@@ -315,6 +341,7 @@ def floor(meta: dict[str, object], work: Path) -> dict[str, float]:
         subprocess.run(["yarac", *sources, str(rules)], check=True)
     out = work / "floor-unpacked"
     shutil.rmtree(out, ignore_errors=True)
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     subprocess.run(["unsquashfs", "-q", "-no-progress", "-no-xattrs", "-d", str(out),
                     str(meta["squashfs"])], check=True, stdout=subprocess.DEVNULL)
@@ -322,8 +349,9 @@ def floor(meta: dict[str, object], work: Path) -> dict[str, float]:
     scan = subprocess.run(["yara", "-C", "-p", "2", "-r", str(rules), str(out)],
                           check=True, capture_output=True)
     t2 = time.perf_counter()
+    cpu = _children_cpu() - cpu0
     shutil.rmtree(out, ignore_errors=True)
-    return {"unsquashfs": t1 - t0, "yara": t2 - t1, "total": t2 - t0,
+    return {"unsquashfs": t1 - t0, "yara": t2 - t1, "total": t2 - t0, "cpu": cpu,
             "matches": len(scan.stdout.splitlines())}
 
 
@@ -346,9 +374,11 @@ def _row(label: str, r: dict, meta: dict) -> str:
         t = max(r[phase], 1e-9)
         parts.append(f"{phase} {t:6.2f}s ({mb / t:6.1f} MB/s in, {content / t:6.1f} MB/s out, "
                      f"{files / t:7.0f} files/s)")
+    parts[3] += f"  [CPU {r['cpu']:.2f}s]"
     parts[2] += f"  [of which tree building + attribution {r['tree']:.2f}s]"
     mem = (f"peak RSS: main {r['rss_main'] / MiB:.0f} MiB, largest worker "
-           f"{r['rss_worker'] / MiB:.0f} MiB, whole tree {r['rss_tree'] / MiB:.0f} MiB")
+           f"{r['rss_worker'] / MiB:.0f} MiB; whole process tree (PSS) "
+           f"{r['rss_tree'] / MiB:.0f} MiB")
     return f"  {label}\n    " + "\n    ".join(parts) + f"\n    {mem}"
 
 
@@ -373,9 +403,10 @@ def bench(size: int, work: Path, jobs: int | None, warm: bool, with_floor: bool)
     if with_floor:
         fl = floor(meta, work)
         print(f"  floor: unsquashfs {fl['unsquashfs']:.2f}s + yara -p 2 -r {fl['yara']:.2f}s "
-              f"= {fl['total']:.2f}s ({int(fl['matches'])} rule matches)")
+              f"= {fl['total']:.2f}s [CPU {fl['cpu']:.2f}s] ({int(fl['matches'])} rule matches)")
         print(f"  ratio cold/floor {cold['total'] / fl['total']:.2f}x"
-              + (f", warm/floor {out['warm']['total'] / fl['total']:.2f}x" if warm else ""))
+              + (f", warm/floor {out['warm']['total'] / fl['total']:.2f}x" if warm else "")
+              + f"; CPU-time ratio cold/floor {cold['cpu'] / fl['cpu']:.2f}x")
         out["floor"] = fl
     return out
 
@@ -399,16 +430,18 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install squashfs-tools yara")
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.size]
     results = [bench(s, args.work, args.jobs, args.warm, args.floor) for s in sizes]
     if len(results) > 1:
         print("\n== curve (cold scan)")
-        print("  content MiB | total s | s per content GiB | peak RSS tree MiB | largest file")
+        print("  content MiB | total s | CPU s | CPU s per content GiB | peak PSS tree MiB"
+              " | largest file")
         for r in results:
             content = int(r["meta"]["content_bytes"])
             print(f"  {content / MiB:11.0f} | {r['cold']['total']:7.2f} | "
-                  f"{r['cold']['total'] / (content / (1 << 30)):17.1f} | "
+                  f"{r['cold']['cpu']:5.1f} | {r['cold']['cpu'] / (content / (1 << 30)):20.1f} | "
                   f"{r['cold']['rss_tree'] / MiB:17.0f} | "
                   f"{_largest(Path(r['meta']['rootfs'])) / MiB:.1f} MiB")
 
