@@ -262,6 +262,17 @@ def build() -> Samples:
     add("dji_signer", "negative-name-in-text-pe", pe("SZ DJI Technology Co., Ltd. drones supported"))
     add("dji_name", "positive-name", b"SZ DJI Technology Co., Ltd.\n")
     add("dji_name", "negative-falsefriend-djinn", b"djinn djitellopy django\n")
+    # rdma-core hns provider: hns_roce_u_* names plus a verbs PCI match table of 19e5:a22x ids
+    hns_table = b"".join(bytes(8) + struct.pack("<HHI", 0x19E5, dev, 1) + bytes(8)
+                         for dev in (0xA222, 0xA223, 0xA224, 0xA225))
+    add("hisilicon_hns_roce_provider", "positive-libhns",
+        elf("hns_roce_u_reg_mr", "%s: %s:%d: hns: failed to handle recv inline wqe!") + hns_table)
+    mlx_table = b"".join(bytes(8) + struct.pack("<HHI", 0x15B3, dev, 1) + bytes(8)
+                         for dev in (0x1013, 0x1015, 0x1017))
+    add("hisilicon_hns_roce_provider", "negative-mellanox-provider",
+        elf("mlx5_alloc_context", "mlx5: failed to map doorbell page") + mlx_table)
+    add("hisilicon_hns_roce_provider", "negative-names-without-device-table",
+        elf("hns_roce_u_reg_mr", "# symbols exported by providers/hns, for the ABI checker"))
     add("autel_name", "positive-name", b"Autel Robotics USA LLC\n")
     add("autel_name", "negative-falsefriend-autelan", b"Beijing Autelan Technology Co.,Ltd; Autelis, LLC\n")
     add("honor_signer", "positive-signed-pe", pe("x", cert=cert("Honor Device Co., Ltd.")))
