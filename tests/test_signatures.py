@@ -275,10 +275,6 @@ def test_cli_invalid_set_exits_3(tmp_path: Path) -> None:
 # -- docs --------------------------------------------------------------------------------------
 
 
-def test_generated_table_matches_the_committed_copy(sigset) -> None:
-    assert (SAMPLES / "README-table.md").read_text() == tools.signatures_markdown(sigset)
-
-
 @pytest.mark.readme
 def test_readme_has_the_signature_table(sigset) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
