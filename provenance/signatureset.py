@@ -120,13 +120,12 @@ class SignatureSet:
 
 
 def builtin_dir() -> Path:
-    try:
-        path = Path(str(resources.files("provenance.signatures")))
-        if (path / "vendors").is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "signatures"
+    """The built-in set: the source tree's `signatures/` beside this package when there is one
+    (a checkout, editable or not), else the installed package data."""
+    source_tree = Path(__file__).resolve().parent.parent / "signatures"
+    if (source_tree / "vendors").is_dir():
+        return source_tree
+    return Path(str(resources.files("provenance.signatures")))
 
 
 # -- reading ---------------------------------------------------------------------------------
