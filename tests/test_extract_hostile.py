@@ -11,11 +11,13 @@ import tarfile
 import uuid
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from extract_fixtures import BUILDERS, TREE, need, populate, run
 
+import provenance.extract as extract_module
 from provenance.extract import Limits, extract
 from provenance.model import Artifact, Problem
 
@@ -308,3 +310,36 @@ def test_interrupted_scan_leaves_no_partial_member(tmp_path: Path) -> None:
     _tree, problems = scan(tmp_path, path, limits)
     assert "limit" in kinds(problems)
     assert not [p for p in (tmp_path / "work").rglob("*") if p.is_file()]
+
+
+# -- nothing left behind --------------------------------------------------------------------------
+
+def test_scan_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        sigset) -> None:
+    """Through the pipeline: extraction work, tool scratch and all, is gone after the scan,
+    also when the scan is interrupted in the middle of a container; --keep-extracted keeps it."""
+    import tempfile
+
+    from provenance import pipeline
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    built = BUILDERS["tar"]["tar.gz"](tmp_path)
+    pipeline.scan(built.path, sigset, pipeline.ScanOptions())
+    assert not list(temp.iterdir())
+
+    kept = tmp_path / "kept"
+    pipeline.scan(built.path, sigset, pipeline.ScanOptions(keep_extracted=kept))
+    assert not list(temp.iterdir())
+    assert sorted(p.name for p in kept.rglob("*.txt")) == ["hello.txt"]
+
+    def interrupted(src: Path, out: object) -> None:
+        raise KeyboardInterrupt
+
+    # a container whose extraction is interrupted after the work area was created
+    stub = replace(extract_module.EXTRACTORS[1], extract=interrupted)
+    monkeypatch.setattr(extract_module, "EXTRACTORS", (stub,))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.scan(built.path, sigset, pipeline.ScanOptions())
+    assert not list(temp.iterdir())
