@@ -1,0 +1,597 @@
+"""SBOM input for `provenance enrich`: every supported format read into a CycloneDX 1.6 dict.
+
+CycloneDX JSON is kept as the very dict the file holds (enrichment only adds to it, so nothing
+the producer wrote is lost); older spec versions are upgraded in place (1.6 still accepts their
+shapes: legacy `tools` arrays, `manufacture`, `author`, single-object `evidence.identity`).
+CycloneDX XML is read through cyclonedx-python-lib's model and written back as 1.6 JSON. SPDX 2.x
+(JSON, tag-value) is read with spdx-tools; each package and file becomes a component whose
+bom-ref is its SPDX id, each checksum a hash (or a property when CycloneDX has no such
+algorithm), and each relationship a `provenance:spdx-relationship` property on its source (plus
+a `dependencies` edge for the dependency kinds). SPDX 3.0 JSON-LD is read best effort.
+
+Input that is not an SBOM raises `SbomError`; a readable SBOM with defects gives `Problem`s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provenance.identify.sbom import detect
+from provenance.model import Problem
+
+SPEC = "1.6"
+SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+MAX_SBOM = 256 << 20
+HEAD = 8192
+CDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+
+
+class SbomError(ValueError):
+    """The input is not a valid SBOM: no verdict possible (exit code 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SbomInput:
+    doc: dict[str, Any]  # CycloneDX 1.6 shaped; for CycloneDX JSON input, the original dict
+    format: str  # "CycloneDX JSON 1.4", "SPDX-2.3 tag-value", ...
+    problems: tuple[Problem, ...]
+    original: dict[str, Any] | None = None  # the untouched source dict (JSON input only)
+
+
+def _prop(name: str, value: str) -> dict[str, str]:
+    return {"name": f"provenance:{name}", "value": value}
+
+
+def looks_like_sbom(path: Path) -> bool:
+    """Cheap check (head and tail only) whether a file is an SBOM `enrich` can read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD)
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - HEAD))
+            tail = f.read(HEAD)
+    except OSError:
+        return False
+    if detect(head, path.name):
+        return True
+    if head.lstrip()[:1] != b"{":
+        return False
+    # producers that sort keys (cyclonedx-py) write bomFormat after the components
+    probe = head + tail
+    return (b'"bomFormat"' in probe and b"CycloneDX" in probe) or b'"spdxVersion"' in probe or (
+        b"@context" in probe and b"spdx.org/rdf/" in probe)
+
+
+# -- CycloneDX ------------------------------------------------------------------------------
+
+
+def _cdx_json(doc: dict[str, Any], source: str) -> SbomInput:
+    problems: list[Problem] = []
+    version = str(doc.get("specVersion", ""))
+    if version not in CDX_VERSIONS:
+        raise SbomError(f"{source}: CycloneDX specVersion {version or '(missing)'} is not "
+                        f"supported (1.2 to 1.6)")
+    for key in ("components", "dependencies", "services"):
+        if key in doc and not isinstance(doc[key], list):
+            raise SbomError(f"{source}: CycloneDX '{key}' must be an array, "
+                            f"not {type(doc[key]).__name__}")
+    if "metadata" in doc and not isinstance(doc["metadata"], dict):
+        raise SbomError(f"{source}: CycloneDX 'metadata' must be an object")
+    problems.extend(_schema_problems(doc, version, source))
+    original = json.loads(json.dumps(doc))
+    doc["specVersion"] = SPEC
+    if "$schema" in doc:
+        doc["$schema"] = SCHEMA
+    return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems), original)
+
+
+def _schema_problems(doc: dict[str, Any], version: str, source: str) -> list[Problem]:
+    """The input's own schema violations (against its declared version), as problems."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    schema = SchemaVersion.from_version(version)
+    errors = JsonStrictValidator(schema).validate_str(json.dumps(doc), all_errors=True)
+    out = []
+    for error in list(errors or [])[:50]:
+        data = error.data
+        where = "/".join(str(p) for p in getattr(data, "absolute_path", ())) or "(document)"
+        message = getattr(data, "message", str(data))
+        out.append(Problem(f"{source}#{where}", "identify",
+                           f"CycloneDX {version} schema: {message[:300]}", "corrupt"))
+    return out
+
+
+def _cdx_xml(data: bytes, source: str) -> SbomInput:
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.output.json import JsonV1Dot6
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(data)
+    except Exception as exc:  # ParseError, and defusedxml's refusals of entities and DTDs
+        raise SbomError(f"{source}: not well-formed XML: {exc}") from None
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    version = ns.rsplit("/", 1)[-1]
+    if root.tag.rsplit("}", 1)[-1] != "bom" or not ns.startswith("http://cyclonedx.org/schema/bom"):
+        raise SbomError(f"{source}: XML root is not a CycloneDX <bom>")
+    if version not in CDX_VERSIONS:
+        raise SbomError(f"{source}: CycloneDX XML {version} is not supported (1.2 to 1.6)")
+    problems: list[Problem] = []
+    try:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.xml import XmlValidator
+
+        error = XmlValidator(SchemaVersion.from_version(version)).validate_str(data.decode())
+        if error is not None:
+            problems.append(Problem(source, "identify",
+                                    f"CycloneDX XML {version} schema: {str(error)[:300]}",
+                                    "corrupt"))
+    except Exception as exc:  # lxml missing or the validator refused: not fatal
+        problems.append(Problem(source, "identify", f"XML schema check skipped: {exc}",
+                                "tool-missing"))
+    try:
+        bom = Bom.from_xml(root)  # type: ignore[attr-defined]
+        doc = json.loads(JsonV1Dot6(bom).output_as_string())
+    except Exception as exc:
+        raise SbomError(f"{source}: CycloneDX XML could not be read: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SbomError(f"{source}: CycloneDX XML could not be read")
+    return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems))
+
+
+# -- SPDX 2.x -------------------------------------------------------------------------------
+
+# SPDX checksum algorithm -> CycloneDX hash alg (the rest become properties)
+_HASH_ALGS = {
+    "MD5": "MD5", "SHA1": "SHA-1", "SHA256": "SHA-256", "SHA384": "SHA-384",
+    "SHA512": "SHA-512", "SHA3-256": "SHA3-256", "SHA3-384": "SHA3-384", "SHA3-512": "SHA3-512",
+    "BLAKE2b-256": "BLAKE2b-256", "BLAKE2b-384": "BLAKE2b-384", "BLAKE2b-512": "BLAKE2b-512",
+    "BLAKE3": "BLAKE3",
+}
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+# SPDX primaryPackagePurpose -> CycloneDX component type
+_PURPOSE = {
+    "APPLICATION": "application", "FRAMEWORK": "framework", "LIBRARY": "library",
+    "CONTAINER": "container", "OPERATING-SYSTEM": "operating-system", "DEVICE": "device",
+    "FIRMWARE": "firmware", "FILE": "file", "PLATFORM": "platform",
+    "OPERATING_SYSTEM": "operating-system",
+}
+# relationships that mean "source depends on target" / "target depends on source"
+_DEPENDS = {"DEPENDS_ON"}
+_DEPENDENCY_OF = {"DEPENDENCY_OF", "RUNTIME_DEPENDENCY_OF", "BUILD_DEPENDENCY_OF",
+                  "DEV_DEPENDENCY_OF", "OPTIONAL_DEPENDENCY_OF", "PROVIDED_DEPENDENCY_OF",
+                  "TEST_DEPENDENCY_OF"}
+_NOASSERTION = ("NOASSERTION", "NONE", "")
+_ACTOR = re.compile(r"^\s*(Person|Organization|Tool)\s*:\s*(.*?)\s*(?:\(([^()]*)\))?\s*$")
+
+
+def actor(text: Any) -> tuple[str, str | None, str | None] | None:
+    """('Organization', 'Acme Ltd.', 'psirt@acme.example') from an SPDX actor string."""
+    if not isinstance(text, str) or text.strip().upper() in _NOASSERTION:
+        return None
+    found = _ACTOR.match(text)
+    if not found:
+        return ("Organization", text.strip(), None)
+    name = found.group(2).strip()
+    if name.upper() in _NOASSERTION:
+        return None
+    return found.group(1), name, (found.group(3) or "").strip() or None
+
+
+def _is_url(text: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://\S+$", text, re.I))
+
+
+def _spdx_element(item: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One SPDX package or file as a CycloneDX component, every field kept somewhere."""
+    spdx_id = str(item.get("SPDXID", ""))
+    purpose = str(item.get("primaryPackagePurpose", "")).upper()
+    ctype = "file" if kind == "file" else _PURPOSE.get(purpose, "library")
+    name = item.get("fileName") if kind == "file" else item.get("name")
+    comp: dict[str, Any] = {"type": ctype, "bom-ref": spdx_id, "name": str(name or spdx_id)}
+    props = [_prop("spdx-id", spdx_id)]
+    if item.get("versionInfo"):
+        comp["version"] = str(item["versionInfo"])
+    supplier = actor(item.get("supplier"))
+    if supplier:
+        sup: dict[str, Any] = {"name": supplier[1]}
+        if supplier[2]:
+            sup["contact"] = [{"email": supplier[2]}] if "@" in supplier[2] else []
+            sup["contact"] = sup["contact"] or [{"name": supplier[2]}]
+        comp["supplier"] = sup
+        props.append(_prop("spdx-supplier", str(item["supplier"])))
+    originator = actor(item.get("originator"))
+    if originator:
+        author: dict[str, Any] = {"name": originator[1]}
+        if originator[2] and "@" in originator[2]:
+            author["email"] = originator[2]
+        comp["authors"] = [author]
+        props.append(_prop("spdx-originator", str(item["originator"])))
+    hashes = []
+    for checksum in item.get("checksums") or []:
+        if not isinstance(checksum, dict):
+            continue
+        alg, value = str(checksum.get("algorithm", "")), str(checksum.get("checksumValue", ""))
+        cdx_alg = _HASH_ALGS.get(alg)
+        if cdx_alg and _HEX.match(value):
+            hashes.append({"alg": cdx_alg, "content": value.lower()})
+        else:  # CycloneDX has no such algorithm (SHA224, MD4, ADLER32...): keep it as text
+            props.append(_prop("spdx-checksum", f"{alg}: {value}"))
+    if hashes:
+        comp["hashes"] = hashes
+    refs: list[dict[str, Any]] = []
+    for ref in item.get("externalRefs") or []:
+        if not isinstance(ref, dict):
+            continue
+        rtype, locator = str(ref.get("referenceType", "")), str(ref.get("referenceLocator", ""))
+        if rtype == "purl" and "purl" not in comp:
+            comp["purl"] = locator
+        elif rtype in ("cpe23Type", "cpe22Type") and "cpe" not in comp:
+            comp["cpe"] = locator
+        elif _is_url(locator):
+            refs.append({"type": "other", "url": locator,
+                         "comment": f"SPDX externalRef {ref.get('referenceCategory', '')} "
+                                    f"{rtype}"})
+        props.append(_prop("spdx-external-ref",
+                           f"{ref.get('referenceCategory', '')} {rtype} {locator}"))
+    homepage = str(item.get("homepage", ""))
+    if _is_url(homepage):
+        refs.append({"type": "website", "url": homepage})
+    download = str(item.get("downloadLocation", ""))
+    if _is_url(download):
+        refs.append({"type": "distribution", "url": download})
+    elif download.upper() not in _NOASSERTION:
+        props.append(_prop("spdx-download-location", download))
+    if refs:
+        comp["externalReferences"] = refs
+    text = item.get("copyrightText")
+    if isinstance(text, str) and text.strip().upper() not in _NOASSERTION:
+        comp["copyright"] = text.strip()
+    licence = item.get("licenseDeclared") or item.get("licenseConcluded")
+    if isinstance(licence, str) and licence.upper() not in _NOASSERTION:
+        props.append(_prop("spdx-license", licence))
+    description = item.get("description") or item.get("summary")
+    if isinstance(description, str) and description.strip():
+        comp["description"] = description.strip()
+    if kind == "package" and item.get("packageFileName"):
+        props.append(_prop("spdx-file-name", str(item["packageFileName"])))
+    comp["properties"] = props
+    return comp
+
+
+def spdx2_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list[Problem]]:
+    """An SPDX 2.x JSON document (as spdx-tools writes it) as a CycloneDX 1.6 dict."""
+    problems: list[Problem] = []
+    components: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for kind, key in (("package", "packages"), ("file", "files")):
+        items = doc.get(key) or []
+        if not isinstance(items, list):
+            problems.append(Problem(f"{source}#{key}", "identify", f"'{key}' is not a list",
+                                    "corrupt"))
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not item.get("SPDXID"):
+                problems.append(Problem(f"{source}#{key}[{i}]", "identify",
+                                        f"SPDX {kind} without SPDXID: skipped", "corrupt"))
+                continue
+            comp = _spdx_element(item, kind)
+            if comp["bom-ref"] in by_id:
+                problems.append(Problem(f"{source}#{key}[{i}]", "identify",
+                                        f"duplicate SPDXID {comp['bom-ref']}: kept once",
+                                        "corrupt"))
+                continue
+            by_id[comp["bom-ref"]] = comp
+            components.append(comp)
+    root_ref = str(doc.get("SPDXID") or "SPDXRef-DOCUMENT")
+    root: dict[str, Any] = {"type": "application", "bom-ref": root_ref,
+                            "name": str(doc.get("name") or root_ref),
+                            "properties": [_prop("spdx-id", root_ref),
+                                           _prop("spdx-version", str(doc.get("spdxVersion")))]}
+    if doc.get("documentNamespace"):
+        root["properties"].append(_prop("spdx-namespace", str(doc["documentNamespace"])))
+    edges: dict[str, list[str]] = {}
+    for i, rel in enumerate(doc.get("relationships") or []):
+        if not isinstance(rel, dict):
+            continue
+        src, kind = str(rel.get("spdxElementId", "")), str(rel.get("relationshipType", ""))
+        dst = str(rel.get("relatedSpdxElement", ""))
+        holder = root if src == root_ref else by_id.get(src)
+        if holder is None:
+            problems.append(Problem(f"{source}#relationships[{i}]", "identify",
+                                    f"relationship from unknown element {src}", "corrupt"))
+            holder = root
+        holder["properties"].append(_prop("spdx-relationship", f"{src} {kind} {dst}"))
+        if kind in _DEPENDS or (kind == "DESCRIBES" and src == root_ref):
+            a, b = src, dst
+        elif kind in _DEPENDENCY_OF:
+            a, b = dst, src
+        else:
+            continue
+        if (a == root_ref or a in by_id) and b in by_id:
+            edges.setdefault(a, [])
+            if b not in edges[a]:
+                edges[a].append(b)
+    for spdx_id in doc.get("documentDescribes") or []:  # SPDX 2.2 JSON's DESCRIBES form
+        if spdx_id in by_id and spdx_id not in edges.get(root_ref, []):
+            edges.setdefault(root_ref, []).append(spdx_id)
+            root["properties"].append(_prop("spdx-relationship",
+                                            f"{root_ref} DESCRIBES {spdx_id}"))
+    raw_info = doc.get("creationInfo")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    metadata: dict[str, Any] = {"component": root}
+    if info.get("created"):
+        metadata["timestamp"] = str(info["created"])
+    creators = [c for c in (actor(x) for x in info.get("creators") or []) if c]
+    if creators:
+        metadata["tools"] = {"components": [
+            {"type": "application", "name": name} for kind, name, _ in creators
+            if kind == "Tool"]}
+        people = [{"name": name, **({"email": mail} if mail and "@" in mail else {})}
+                  for kind, name, mail in creators if kind != "Tool"]
+        if people:
+            metadata["authors"] = people
+    out: dict[str, Any] = {
+        "$schema": SCHEMA, "bomFormat": "CycloneDX", "specVersion": SPEC, "version": 1,
+        "metadata": metadata, "components": components,
+        "dependencies": [{"ref": ref, "dependsOn": deps} for ref, deps in edges.items()],
+    }
+    return out, problems
+
+
+def _spdx_json(text: str, source: str) -> SbomInput:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise SbomError(f"{source}: not valid JSON: {exc}") from None
+    problems = _spdx_tools_problems(text, "json", source)
+    out, more = spdx2_to_cdx(doc, source)
+    return SbomInput(out, f"{doc.get('spdxVersion', 'SPDX')} JSON", tuple(problems + more))
+
+
+def _spdx_tools_problems(text: str, kind: str, source: str) -> list[Problem]:
+    """spdx-tools' parse and validation messages for a document (JSON or tag-value)."""
+    document, problems = _spdx_tools_parse(text, kind, source)
+    if document is not None:
+        from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+        for message in validate_full_spdx_document(document)[:50]:
+            problems.append(Problem(source, "identify",
+                                    f"SPDX: {message.validation_message[:300]}", "corrupt"))
+    return problems
+
+
+def _spdx_tools_parse(text: str, kind: str, source: str) -> tuple[Any, list[Problem]]:
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+
+    try:
+        if kind == "json":
+            from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import (
+                JsonLikeDictParser,
+            )
+
+            return JsonLikeDictParser().parse(json.loads(text)), []
+        from ply import yacc
+        from spdx_tools.spdx.parser.tagvalue.parser import Parser
+
+        # no parse tables written next to the code, no "Generating LALR tables" on stderr
+        quiet = Parser(write_tables=False, debug=False, errorlog=yacc.NullLogger())
+        return quiet.parse(text), []
+    except SPDXParsingError as exc:
+        return None, [Problem(source, "identify", f"SPDX: {m[:300]}", "corrupt")
+                      for m in exc.get_messages()[:50]]
+    except Exception as exc:  # the parsers raise plain errors on some malformed input
+        return None, [Problem(source, "identify", f"SPDX: {exc}"[:300], "corrupt")]
+
+
+# tag-value keys of a package or file, by their SPDX JSON names
+_TV_PACKAGE = {
+    "SPDXID": "SPDXID", "PackageVersion": "versionInfo", "PackageFileName": "packageFileName",
+    "PackageSupplier": "supplier", "PackageOriginator": "originator",
+    "PackageDownloadLocation": "downloadLocation", "PackageHomePage": "homepage",
+    "PackageCopyrightText": "copyrightText", "PackageLicenseDeclared": "licenseDeclared",
+    "PackageLicenseConcluded": "licenseConcluded", "PackageSummary": "summary",
+    "PackageDescription": "description", "PrimaryPackagePurpose": "primaryPackagePurpose",
+}
+_TV_FILE = {"SPDXID": "SPDXID", "FileCopyrightText": "copyrightText",
+            "LicenseConcluded": "licenseConcluded"}
+
+
+def tagvalue_to_json(text: str) -> dict[str, Any]:
+    """SPDX tag-value as the SPDX JSON shape, leniently: what a strict parser refuses is kept."""
+    doc: dict[str, Any] = {"packages": [], "files": [], "relationships": []}
+    current: dict[str, Any] | None = None
+    table: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        key, sep, value = line.partition(":")
+        if not sep or line.startswith("#"):
+            continue
+        key, value = key.strip(), value.strip()
+        if value.startswith("<text>"):  # multi-line values
+            parts = [value[len("<text>"):]]
+            while "</text>" not in parts[-1] and i < len(lines):
+                parts.append(lines[i])
+                i += 1
+            value = "\n".join(parts).split("</text>", 1)[0].strip()
+        if key == "PackageName":
+            current, table = {"name": value}, _TV_PACKAGE
+            doc["packages"].append(current)
+        elif key == "FileName":
+            current, table = {"fileName": value}, _TV_FILE
+            doc["files"].append(current)
+        elif key == "SPDXVersion":
+            doc["spdxVersion"] = value
+        elif key == "DocumentName":
+            doc["name"] = value
+        elif key == "DocumentNamespace":
+            doc["documentNamespace"] = value
+        elif key == "SPDXID" and current is None:
+            doc["SPDXID"] = value
+        elif key in ("Creator", "Created"):
+            info = doc.setdefault("creationInfo", {"creators": []})
+            if key == "Creator":
+                info["creators"].append(value)
+            else:
+                info["created"] = value
+        elif key == "Relationship":
+            parts = value.split()
+            if len(parts) >= 3:
+                doc["relationships"].append({"spdxElementId": parts[0],
+                                             "relationshipType": parts[1],
+                                             "relatedSpdxElement": parts[2]})
+        elif current is not None and key in ("PackageChecksum", "FileChecksum"):
+            alg, _, digest = value.partition(":")
+            current.setdefault("checksums", []).append(
+                {"algorithm": alg.strip(), "checksumValue": digest.strip()})
+        elif current is not None and key == "ExternalRef":
+            parts = value.split(None, 2)
+            if len(parts) == 3:
+                current.setdefault("externalRefs", []).append(
+                    {"referenceCategory": parts[0], "referenceType": parts[1],
+                     "referenceLocator": parts[2]})
+        elif current is not None and key in table:
+            current[table[key]] = value
+    return doc
+
+
+def _spdx_tv(text: str, source: str) -> SbomInput:
+    problems = _spdx_tools_problems(text, "tv", source)
+    doc = tagvalue_to_json(text)
+    if not doc.get("spdxVersion"):
+        raise SbomError(f"{source}: no SPDXVersion line: not an SPDX tag-value document")
+    out, more = spdx2_to_cdx(doc, source)
+    return SbomInput(out, f"{doc['spdxVersion']} tag-value", tuple(problems + more))
+
+
+# -- SPDX 3.0 (best effort) -----------------------------------------------------------------
+
+
+def _local(key: str) -> str:
+    """'software_packageVersion' / 'software:packageVersion' -> 'packageVersion'."""
+    return re.split(r"[_:]", key, maxsplit=1)[-1] if re.match(r"^[a-z]+[_:]", key) else key
+
+
+def spdx3_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list[Problem]]:
+    """SPDX 3.0 JSON-LD (the release's and spdx-tools' prototype's spellings) as SPDX 2-ish."""
+    graph = doc.get("@graph")
+    if not isinstance(graph, list):
+        raise SbomError(f"{source}: SPDX 3 JSON-LD without an @graph array")
+    elements: dict[str, dict[str, Any]] = {}
+    plain: list[dict[str, Any]] = []
+    for el in graph:
+        if isinstance(el, dict):
+            flat = {_local(k): v for k, v in el.items()}
+            flat["kind"] = _local(str(el.get("type") or el.get("@type") or ""))
+            flat["id"] = str(el.get("spdxId") or el.get("@id") or "")
+            elements[flat["id"]] = flat
+            plain.append(flat)
+
+    def agent(refs: Any) -> str | None:
+        for ref in refs if isinstance(refs, list) else [refs]:
+            el = elements.get(str(ref)) if isinstance(ref, str) else ref
+            if isinstance(el, dict) and el.get("name"):
+                mails = [x.get("identifier") for x in el.get("externalIdentifier") or []
+                         if isinstance(x, dict) and x.get("externalIdentifierType") == "email"]
+                kind = "Person" if _local(str(el.get("kind", ""))) == "Person" else "Organization"
+                return f"{kind}: {el['name']}" + (f" ({mails[0]})" if mails else "")
+        return None
+
+    spdx2: dict[str, Any] = {"packages": [], "files": [], "relationships": [],
+                             "spdxVersion": "SPDX-3.0", "SPDXID": "SPDXRef-DOCUMENT"}
+    ids: dict[str, str] = {}
+    for el in plain:
+        if el["kind"] in ("Package", "File"):
+            short = el["id"].rsplit("#", 1)[-1] or el["id"]
+            ids[el["id"]] = short
+            item: dict[str, Any] = {"SPDXID": short}
+            item["name" if el["kind"] == "Package" else "fileName"] = el.get("name")
+            item["versionInfo"] = el.get("packageVersion")
+            item["supplier"] = agent(el.get("suppliedBy"))
+            item["originator"] = agent(el.get("originatedBy"))
+            item["homepage"] = el.get("homePage") or el.get("homepage")
+            item["downloadLocation"] = el.get("downloadLocation")
+            item["copyrightText"] = el.get("copyrightText")
+            item["checksums"] = [
+                {"algorithm": str(h.get("algorithm", "")).upper().replace("SHA3_", "SHA3-"),
+                 "checksumValue": h.get("hashValue")}
+                for h in el.get("verifiedUsing") or [] if isinstance(h, dict)]
+            refs = [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                     "referenceLocator": el["packageUrl"]}] if el.get("packageUrl") else []
+            for x in el.get("externalIdentifier") or []:
+                if isinstance(x, dict):
+                    rtype = {"cpe23": "cpe23Type", "cpe22": "cpe22Type",
+                             "packageUrl": "purl"}.get(str(x.get("externalIdentifierType")),
+                                                       str(x.get("externalIdentifierType")))
+                    refs.append({"referenceCategory": "OTHER", "referenceType": rtype,
+                                 "referenceLocator": x.get("identifier")})
+            item["externalRefs"] = refs
+            spdx2["packages" if el["kind"] == "Package" else "files"].append(
+                {k: v for k, v in item.items() if v not in (None, [], "")})
+        elif el["kind"] == "SpdxDocument":
+            spdx2["name"] = el.get("name")
+    for el in plain:
+        if el["kind"].endswith("Relationship"):  # and SoftwareDependencyRelationship
+            src = el.get("from")
+            src_id = "SPDXRef-DOCUMENT" if elements.get(str(src), {}).get("kind") == \
+                "SpdxDocument" else ids.get(str(src), str(src))
+            to = el.get("to")
+            targets: list[Any] = to if isinstance(to, list) else [to]
+            for dst in targets:
+                spdx2["relationships"].append({
+                    "spdxElementId": src_id,
+                    "relationshipType": re.sub(r"(?<!^)([A-Z])", r"_\1",
+                                               str(el.get("relationshipType"))).upper(),
+                    "relatedSpdxElement": ids.get(str(dst), str(dst))})
+    return spdx2_to_cdx(spdx2, source)
+
+
+# -- dispatch -------------------------------------------------------------------------------
+
+
+def read_sbom(path: Path) -> SbomInput:
+    """Read any supported SBOM; `SbomError` when the file is not one."""
+    source = path.name
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SBOM + 1)
+    except OSError as exc:
+        raise SbomError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_SBOM:
+        raise SbomError(f"{path}: larger than {MAX_SBOM >> 20} MiB")
+    stripped = data.lstrip()
+    if stripped[:1] == b"{":
+        text = data.decode("utf-8", "replace")
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise SbomError(f"{source}: not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise SbomError(f"{source}: JSON top level is not an object")
+        if doc.get("bomFormat") == "CycloneDX":
+            return _cdx_json(doc, source)
+        if "spdxVersion" in doc:
+            if not str(doc["spdxVersion"]).startswith("SPDX-2."):
+                raise SbomError(f"{source}: spdxVersion {doc['spdxVersion']} is not supported")
+            return _spdx_json(text, source)
+        if "@graph" in doc and "spdx.org/rdf" in json.dumps(doc.get("@context", ""))[:100000]:
+            out, problems = spdx3_to_cdx(doc, source)
+            return SbomInput(out, "SPDX 3.0 JSON-LD", tuple(problems))
+        raise SbomError(f"{source}: JSON but not an SBOM (no bomFormat \"CycloneDX\", "
+                        "no spdxVersion, no SPDX 3 @context)")
+    if stripped[:1] == b"<":
+        return _cdx_xml(data, source)
+    text = data.decode("utf-8", "replace")
+    if re.search(r"^SPDXVersion:\s*SPDX-2\.", text[:65536], re.M):
+        return _spdx_tv(text, source)
+    raise SbomError(f"{source}: not an SBOM (expected CycloneDX JSON/XML or SPDX JSON/"
+                    "tag-value/JSON-LD)")
