@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -221,6 +222,20 @@ def analyse_all(
             for future in as_completed(futures):
                 for sha, analysis in future.result():
                     done(sha, analysis)
+        except BrokenProcessPool:
+            # A parser crashed a worker (hostile input can do that to native code): find the
+            # blob by retrying the rest one per task, and report it instead of failing the scan.
+            shutdown_pool()
+            for artifact in [a for a in work if a.sha256 not in out]:
+                try:
+                    pool = _get_pool(jobs, sigset, rules_dir)
+                    [(sha, analysis)] = pool.submit(_run_batch, [_light(artifact)]).result()
+                    done(sha, analysis)
+                except BrokenProcessPool:
+                    shutdown_pool()
+                    problem = Problem(artifact.path, "identify",
+                                      "analysis crashed its worker process", "corrupt")
+                    out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (problem,))
         except BaseException:
             for future in futures:
                 future.cancel()

@@ -143,3 +143,30 @@ def test_small_trees_stay_in_process(image: Path, tmp_path: Path, sigset,
     monkeypatch.setattr(analysis, "_get_pool", no_pool)
     nodes = _nodes(image, tmp_path / "x")[:5]
     assert analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
+
+
+def test_a_crashing_parser_does_not_fail_the_scan(image: Path, tmp_path: Path, sigset,
+                                                  force_pool, monkeypatch: pytest.MonkeyPatch
+                                                  ) -> None:
+    import os
+
+    nodes = _nodes(image, tmp_path / "x")
+    serial = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    victim = next(a for a in nodes if a.name == "libacme3.so")
+    real = analysis.analyse
+
+    def crashing(artifact, sigset):  # type: ignore[no-untyped-def]
+        if artifact.sha256 == victim.sha256:
+            os._exit(1)  # what a segfault in native code looks like to the pool
+        return real(artifact, sigset)
+
+    analysis.shutdown_pool()  # the next pool forks with the patched function
+    monkeypatch.setattr(analysis, "analyse", crashing)
+    try:
+        pooled = analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
+    finally:
+        analysis.shutdown_pool()
+    assert [p.message for p in pooled[victim.sha256].problems] == \
+        ["analysis crashed its worker process"]
+    del pooled[victim.sha256], serial[victim.sha256]
+    assert pooled == serial
