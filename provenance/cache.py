@@ -6,8 +6,9 @@ are keyed by (sha256, context, signature-set digest, tool key):
 - `context` is what identification reads besides the bytes: the blob's kind, its file name
   (name-based readers such as `package.json`) and whether it was unpacked into children. Two
   blobs with the same bytes and context always get the same Analysis.
-- the tool key is the version plus a digest of the package's own source, so a developer editing
-  a reader never gets stale facts from an older build.
+- the tool key is the version plus a digest of the package's own source and of the parser
+  libraries' versions (LIEF, yara-python), so neither a developer editing a reader nor an
+  upgrade ever gets stale facts from an older build.
 
 Locations inside an Analysis start with the blob's path chain; they are stored relative to it
 and rebased on load, so one entry serves the same blob wherever it sits.
@@ -59,11 +60,17 @@ _tool_key: str | None = None
 
 
 def tool_key() -> str:
-    """The version plus a digest of the package source: a code change invalidates the cache."""
+    """The version plus a digest of the package source and of the parser libraries' versions:
+    a code change or a LIEF/YARA upgrade invalidates the cache."""
     global _tool_key
     if _tool_key is None:
+        from importlib import metadata
+
         top = Path(__file__).resolve().parent
         h = hashlib.sha256()
+        for dist in ("lief", "yara-python", "dissect.squashfs"):
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                h.update(f"{dist}=={metadata.version(dist)}\0".encode())
         for path in sorted(top.rglob("*.py")):
             h.update(path.relative_to(top).as_posix().encode() + b"\0")
             with contextlib.suppress(OSError):
