@@ -230,10 +230,13 @@ def scan(
 
 def _register_commands() -> None:
     # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
-    from provenance.commands import policies, render, signatures
+    from provenance.commands import fleet, policies, render, signatures
 
     app.command("render", help="Re-render a saved CycloneDX report (html, sarif, table, "
                 "markdown, cyclonedx-xml...) without rescanning.")(render.render)
+    app.command("fleet", help="Scan many images (a directory of images or a list file): one "
+                "CycloneDX report each plus a fleet summary; optionally on a Dask cluster.")(
+        fleet.fleet)
     app.add_typer(policies.app, name="policies")
     app.add_typer(signatures.app, name="signatures")
 

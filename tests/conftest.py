@@ -12,6 +12,12 @@ SAMPLES = ROOT / "samples"
 sys.path.insert(0, str(SAMPLES))  # samples/elfgen.py builds synthetic ELF files for tests
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Keep the per-blob result cache of every test out of the user's cache directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
 @pytest.fixture(scope="session")
 def sigset():
     from provenance import signatureset
