@@ -30,7 +30,7 @@ from typing import Any
 from provenance import __version__
 from provenance.attribute.resolve import combine, resolve
 from provenance.attribute.vendor_index import index_for, norm
-from provenance.enrich_read import SbomError, SbomInput, looks_like_sbom, read_sbom
+from provenance.enrich_read import SbomError, SbomInput, looks_like_sbom, read_sbom, validator
 from provenance.identify.copyright import normalise
 from provenance.model import (
     Attribution,
@@ -301,7 +301,9 @@ def _analyse(path: Path, root: Path, sigset: SignatureSet) -> tuple[Facts, tuple
 
     data_sha = hashlib.sha256(path.read_bytes()).hexdigest()
     rel = path.relative_to(root).as_posix()
-    artifact = Artifact((rel,), data_sha, path.stat().st_size, "file", 0, local=path)
+    # facts found inside say where they are: "artifacts/x.whl!/x.dist-info/METADATA#author"
+    artifact = Artifact((f"{root.name}/{rel}",), data_sha, path.stat().st_size, "file", 0,
+                        local=path)
     result = analyse(artifact, sigset)
     return result.facts, result.hits, rel, result.problems
 
@@ -515,9 +517,6 @@ def _write_component(item: _Item, verdict: Verdict, findings: tuple[Finding, ...
 def _finish(doc: dict[str, Any], sbom: SbomInput, overall: Verdict, findings: list[Finding],
             problems: list[Problem], policy_ids: tuple[str, ...] | list[str],
             items: list[_Item], artifacts_dir: Path | None) -> dict[str, Any]:
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-
     meta_component = doc["metadata"]["component"]
     props = meta_component.setdefault("properties", [])
 
@@ -539,8 +538,7 @@ def _finish(doc: dict[str, Any], sbom: SbomInput, overall: Verdict, findings: li
 
     base = len(props)
     props.extend(summary([]))
-    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(doc),
-                                                                  all_errors=True)
+    errors = validator("1.6").validate_str(json.dumps(doc), all_errors=True)
     if errors:  # what the input carried that 1.6 refuses: kept, and said
         extra = [Problem(sbom.format, "report", f"output is not valid CycloneDX 1.6: "
                          f"{getattr(e.data, 'message', e)}"[:300], "corrupt")

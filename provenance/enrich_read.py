@@ -14,6 +14,7 @@ Input that is not an SBOM raises `SbomError`; a readable SBOM with defects gives
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -90,13 +91,18 @@ def _cdx_json(doc: dict[str, Any], source: str) -> SbomInput:
     return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems), original)
 
 
-def _schema_problems(doc: dict[str, Any], version: str, source: str) -> list[Problem]:
-    """The input's own schema violations (against its declared version), as problems."""
+@functools.lru_cache(maxsize=8)
+def validator(version: str) -> Any:
+    """cyclonedx-python-lib's strict JSON validator for a spec version, built once (slow)."""
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    schema = SchemaVersion.from_version(version)
-    errors = JsonStrictValidator(schema).validate_str(json.dumps(doc), all_errors=True)
+    return JsonStrictValidator(SchemaVersion.from_version(version))
+
+
+def _schema_problems(doc: dict[str, Any], version: str, source: str) -> list[Problem]:
+    """The input's own schema violations (against its declared version), as problems."""
+    errors = validator(version).validate_str(json.dumps(doc), all_errors=True)
     out = []
     for error in list(errors or [])[:50]:
         data = error.data
