@@ -157,6 +157,9 @@ def scan(
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance import pipeline, signatureset
     from provenance.analysis import AnalysisOptions
+    from provenance.commands.enrich import FailOn as EnrichFailOn
+    from provenance.commands.enrich import enrich_command
+    from provenance.enrich_read import looks_like_sbom
     from provenance.facts_dump import facts_json
     from provenance.model import Verdict
     from provenance.policy.waivers import WaiverError, load_waivers
@@ -165,6 +168,12 @@ def scan(
 
     outputs = output or []
     formats = format or ["cyclonedx-json"] * len(outputs)
+    if path.is_file() and looks_like_sbom(path):
+        # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
+        if any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1:
+            raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
+        enrich_command(path, outputs[0] if outputs else None, None, policy, as_of,
+                       EnrichFailOn(fail_on.value), signatures, quiet)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise fail(f"unknown format {', '.join(bad)} (known: {', '.join(FORMATS)})", EXIT_USAGE)
@@ -230,10 +239,12 @@ def scan(
 
 def _register_commands() -> None:
     # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
-    from provenance.commands import fleet, policies, render, signatures
+    from provenance.commands import enrich, fleet, policies, render, signatures
 
     app.command("render", help="Re-render a saved CycloneDX report (html, sarif, table, "
                 "markdown, cyclonedx-xml...) without rescanning.")(render.render)
+    app.command("enrich", help="Add makers and restricted-origin flags to an existing SBOM "
+                "(CycloneDX 1.2-1.6, SPDX 2.2/2.3, SPDX 3.0 best effort).")(enrich.enrich_command)
     app.command("fleet", help="Scan many images (a directory of images or a list file): one "
                 "CycloneDX report each plus a fleet summary; optionally on a Dask cluster.")(
         fleet.fleet)

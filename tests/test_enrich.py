@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
+import io
 import json
+import shutil
+import tarfile
+import tempfile
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,41 @@ from provenance.model import Attribution, Evidence, Relationship, Verdict
 from provenance.signatureset import SignatureSet
 
 FIX = Path(__file__).parent / "fixtures" / "sbom"
-ARTIFACTS = FIX / "artifacts"
+ARTIFACTS_FIXED = FIX / "artifacts"  # synthetic camera files (copies of signature samples)
+
+
+def _wheel(path: Path, name: str, version: str, metadata: str) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{name}-{version}.dist-info/METADATA",
+                    f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{metadata}")
+        zf.writestr(f"{name}/__init__.py", "")
+
+
+def _build_artifacts() -> Path:
+    """The --artifacts folder: the camera files plus synthetic stand-ins for the PyPI files.
+
+    The stand-ins carry the real distributions' file names (so they are matched by name, not by
+    the SBOMs' SHA-256) and the declared metadata that matters here; no registry file is
+    committed.
+    """
+    top = Path(tempfile.mkdtemp(prefix="provenance-enrich-")) / "artifacts"
+    shutil.copytree(ARTIFACTS_FIXED, top)
+    _wheel(top / "huaweicloudsdkcore-3.1.219-py3-none-any.whl", "huaweicloudsdkcore", "3.1.219",
+           "Author-email: HuaweiCloud SDK <hwcloudsdk@huawei.com>\n")
+    _wheel(top / "six-1.17.0-py2.py3-none-any.whl", "six", "1.17.0",
+           "Author: Benjamin Peterson\nAuthor-email: benjamin@python.org\n")
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tf:
+        data = b"Metadata-Version: 2.1\nName: dahua\nVersion: 1.0.5\nAuthor: an individual\n"
+        info = tarfile.TarInfo("dahua-1.0.5/PKG-INFO")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    (top / "dahua-1.0.5.tar.gz").write_bytes(raw.getvalue())
+    atexit.register(shutil.rmtree, top.parent, True)
+    return top
+
+
+ARTIFACTS = _build_artifacts()
 POLICIES = ("us-ndaa-889",)
 AS_OF = date(2026, 1, 1)
 PY_SBOMS = ["pyenv-cdx-1.6.json", "pyenv-cdx-1.5.json", "pyenv-cdx-1.4.json",

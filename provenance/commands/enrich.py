@@ -65,8 +65,8 @@ def enrich_command(
         "--artifacts", help="Directory with the components' files: each is found by SHA-256 "
         "(or file name) and analysed for binary evidence.")] = None,
     policy: Annotated[list[str] | None, typer.Option(
-        "--policy", "-p", help="Restricted-origin list to apply (repeatable). Default: "
-        "us-ndaa-889.")] = None,
+        "--policy", "-p", help="Restricted-origin list to apply (repeatable). Default: the "
+        "three US lists, as for scan.")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Evaluate policies as of this date (YYYY-MM-DD); default today.")] = None,
     fail_on: Annotated[FailOn, typer.Option(
