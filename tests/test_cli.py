@@ -233,3 +233,13 @@ def test_waivers_keep_the_finding_but_not_the_failure(restricted_sample, tmp_pat
 def test_subcommands_are_registered():
     assert "us-ndaa-889" in run("policies", "list").output
     assert run("signatures", "lint").exit_code == 0
+
+
+def test_scan_on_an_sbom_enriches_it(tmp_path):
+    sbom = Path(__file__).parent / "fixtures" / "sbom" / "npm-cdx-1.6.json"
+    out = tmp_path / "enriched.json"
+    result = run("scan", str(sbom), "-o", str(out), "-q")
+    assert result.exit_code == 1  # the @huaweicloud SDK is restricted
+    doc = json.loads(out.read_text())
+    assert props(doc["metadata"]["component"])["provenance:verdict"] == "restricted"
+    assert run("scan", str(sbom), "-f", "sarif", "-o", str(tmp_path / "x")).exit_code == 2
