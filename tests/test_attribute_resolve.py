@@ -181,3 +181,12 @@ def test_maintainer_email_is_weaker_than_author_email():
     author = resolve(facts(("manifest.author_email", "dev@huawei.com")), (), SIGSET, "a")[0]
     maint = resolve(facts(("manifest.maintainer_email", "dev@huawei.com")), (), SIGSET, "b")[0]
     assert author.confidence > maint.confidence
+
+
+def test_made_by_subsumes_weaker_links_to_the_same_vendor():
+    hit = Hit("hisilicon_mpp_version",
+              (StringMatch("$version", 0, b"HI_VERSION=Hi3516EV200_MPP_V1"),))
+    f = facts(("dt.vendor_prefix", "hisilicon"), ("dt.vendor_prefix", "huawei"))
+    attrs = resolve(f, (hit,), SIGSET, "fw!/sys.ko")
+    assert {(a.vendor, a.relationship) for a in attrs} == {
+        ("hisilicon", Relationship.MADE_BY), ("huawei", Relationship.HARDWARE_ID)}

@@ -217,6 +217,10 @@ def _sdk_lineage(facts: Facts, sigset: SignatureSet) -> list[Found]:
     return out
 
 
+_SUBSUMED_BY_MADE_BY = frozenset({Relationship.LINEAGE, Relationship.HARDWARE_ID,
+                                  Relationship.SUPPORTS, Relationship.MENTIONS})
+
+
 def resolve(
     facts: Facts | None, hits: tuple[Hit, ...], sigset: SignatureSet, location: str
 ) -> tuple[Attribution, ...]:
@@ -242,9 +246,10 @@ def resolve(
         for (vendor, rel), evs in grouped.items()
     ]
     made = {a.vendor for a in attributions if a.relationship == Relationship.MADE_BY}
-    # the vendor's own markers explain its API family: lineage is for look-alikes only
+    # made-by explains the weaker links to the same vendor (its API family is lineage only for
+    # look-alikes; its own device-tree prefix or name adds nothing): keep one, clear answer
     attributions = [a for a in attributions
-                    if not (a.relationship == Relationship.LINEAGE and a.vendor in made)]
+                    if not (a.relationship in _SUBSUMED_BY_MADE_BY and a.vendor in made)]
     order = list(Relationship)
     attributions.sort(key=lambda a: (order.index(a.relationship), -a.confidence, a.vendor))
     return tuple(attributions)

@@ -35,21 +35,29 @@ def summary(result: ScanResult) -> Group:
     parts.append(head)
     by_ref: dict[str, Component] = {c.ref: c for c in result.components()}
     if result.findings:
-        table = Table(title="Flagged components", title_justify="left", show_lines=False)
-        for col in ("level", "component", "vendor", "relationship", "conf.", "strongest evidence"):
-            table.add_column(col, overflow="fold")
+        # one block per finding, not a table: path chains are long and must stay readable
+        parts.append(Text("\nFlagged components", style="bold"))
         for f in result.findings:
             comp = by_ref[f.component]
             attribution = next((a for a in comp.attributions if a.vendor == f.vendor
                                 and a.relationship == f.relationship), None)
-            ev = attribution.evidence[0] if attribution else None
-            evidence = f"{ev.rule}: {ev.detail}" if ev else ""
-            level = Text(f.level.value, style=_STYLE[f.level])
+            line = Text("  ")
             if f.waiver is not None:
-                level = Text(f"{f.level.value} (waived)", style="dim")
-            table.add_row(level, f.location, f.vendor,
-                          f.relationship.value, f"{f.confidence:.2f}", evidence)
-        parts.append(table)
+                line.append(f"{f.level.value.upper()} (waived)", style="dim")
+            else:
+                line.append(f.level.value.upper(), style=_STYLE[f.level])
+            line.append(f"  {f.vendor} {f.relationship.value} {f.confidence:.2f}")
+            if attribution is not None and attribution.component:
+                line.append(f"  ({attribution.component})")
+            parts.append(line)
+            parts.append(Text.assemble("      at: ", (f.location, "bold")))
+            if attribution is not None:
+                ev = attribution.evidence[0]
+                parts.append(Text(f"      evidence: {ev.rule}: {ev.detail}"))
+            lists = ", ".join(sorted({e.policy for e in f.entries}))
+            parts.append(Text(f"      listed by: {lists}"))
+            if f.waiver is not None:
+                parts.append(Text(f"      waived: {f.waiver}", style="dim"))
     opaque = [c for c in result.components() if c.opaque]
     if opaque or result.problems:
         table = Table(title="Not fully examined", title_justify="left")
