@@ -193,7 +193,7 @@ def scan(
         policies=tuple(policy) if policy else pipeline.DEFAULT_POLICIES,
         limits=limits, reproducible=reproducible, as_of=day, keep_extracted=keep_extracted,
         analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache),
-        waivers=waived,
+        waivers=waived, whole_scan_cache=facts is None,
     )
     to_stdout = any(str(o) == "-" for o in outputs)
     out = Console(stderr=to_stdout, highlight=False, soft_wrap=False)

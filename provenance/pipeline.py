@@ -6,17 +6,19 @@ It returns a ScanResult; rendering and printing belong to the report stage and t
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from provenance import __version__
 from provenance.analysis import AnalysisOptions, Progress, analyse_all
 from provenance.attribute import resolve
-from provenance.extract import Limits, extract
+from provenance.cache import open_cache
+from provenance.extract import Limits, extract, hash_file
 from provenance.model import (
     Artifact,
     Attribution,
@@ -32,6 +34,8 @@ from provenance.model import (
 )
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
+from provenance.report import cyclonedx
+from provenance.report.load import from_cyclonedx
 from provenance.signatureset import SignatureSet
 
 
@@ -52,6 +56,7 @@ class ScanOptions:
     keep_extracted: Path | None = None
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
     waivers: tuple[Waiver, ...] = ()
+    whole_scan_cache: bool = True  # off when the caller needs what a report does not keep (facts)
 
 
 def contained(
@@ -107,9 +112,21 @@ def _manufacturer(
     return None
 
 
+def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
+    """(input SHA-256, context) naming one whole scan: same bytes, name and options."""
+    sha, _, _ = hash_file(path)
+    context = json.dumps({
+        "name": path.name, "policies": options.policies, "as_of": as_of.isoformat(),
+        "limits": asdict(options.limits), "waivers": [repr(w) for w in options.waivers],
+    }, sort_keys=True)
+    return sha, "scan:" + hashlib.sha256(context.encode()).hexdigest()
+
+
 def scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, progress: Progress | None = None
 ) -> ScanResult:
+    """Scan one input. An unchanged file scanned with the same signatures, tool and options is
+    answered from the result cache without unpacking it again (the report is the same)."""
     unknown = [p for p in options.policies if p not in sigset.policies]
     if unknown:
         known = ", ".join(sorted(sigset.policies))
@@ -119,6 +136,42 @@ def scan(
     path = path.resolve()  # the user named this input: follow a link to it, not inside it
     started = time.monotonic()
     as_of = options.as_of or date.today()
+    cacheable = (options.analysis.use_cache and options.whole_scan_cache and path.is_file()
+                 and options.keep_extracted is None)
+    if not cacheable:
+        return _scan(path, sigset, options, as_of, started, progress)
+    try:
+        key = _scan_key(path, options, as_of)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    cache = open_cache(options.analysis.cache_dir, sigset.digest)
+    stored = cache.get_many([key]).get(key)
+    if stored is not None:
+        try:
+            result = from_cyclonedx(json.loads(stored))
+            return replace(result, started=_now(options), stats=replace(
+                result.stats, seconds=_elapsed(options, started)))
+        except (ValueError, KeyError, TypeError):
+            pass  # an entry this version cannot read: scan again and overwrite it
+    result = _scan(path, sigset, options, as_of, started, progress)
+    plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0))
+    cache.put(key, cyclonedx.render(plain).encode())
+    cache.flush()
+    return result
+
+
+def _now(options: ScanOptions) -> str | None:
+    return None if options.reproducible else datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _elapsed(options: ScanOptions, started: float) -> float:
+    return 0.0 if options.reproducible else round(time.monotonic() - started, 3)
+
+
+def _scan(
+    path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
+    progress: Progress | None,
+) -> ScanResult:
     with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
         work = Path(tmp)
         if progress:
@@ -178,7 +231,7 @@ def scan(
         files=len(files),
         bytes=sum(c.size for c in files),
         opaque=opaque,
-        seconds=0.0 if options.reproducible else round(time.monotonic() - started, 3),
+        seconds=_elapsed(options, started),
     )
     vendors = {}
     for c in components:
@@ -197,6 +250,6 @@ def scan(
         tool_version=__version__,
         signature_digest=sigset.digest,
         policies=options.policies,
-        started=None if options.reproducible else datetime.now(UTC).isoformat(timespec="seconds"),
+        started=_now(options),
         vendors=vendors,
     )
