@@ -312,8 +312,9 @@ def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, 
     peak_tree = memory.done()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    extract_end = marks["analyse_all"]
-    analyse_end = marks["analyse_all_end"]
+    # a warm re-scan answered by the whole-scan cache never unpacks nor analyses
+    extract_end = marks.get("analyse_all", t0)
+    analyse_end = marks.get("analyse_all_end", t0)
     return {
         "extract": extract_end - t0,
         "analysis": analyse_end - extract_end,
