@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance.extract import extract
+from provenance.extract.base import FormatProblem
 from provenance.extract.firmware import FORMATS
-from provenance.extract.firmware._io import Corrupt
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot
 
@@ -60,7 +60,7 @@ SEEDS: dict[str, list[Callable[[], tuple[bytes, dict[str, bytes]]]]] = {
     "flash": [_flash],
 }
 # what a parser may raise to say "this container is unusable"; anything else is a bug
-EXPECTED: tuple[type[BaseException], ...] = (Corrupt, LimitExceeded)
+EXPECTED: tuple[type[BaseException], ...] = (FormatProblem, LimitExceeded)
 EXPECTED_BY_FORMAT: dict[str, tuple[type[BaseException], ...]] = {
     "dahua-dhzip": (zipfile.BadZipFile, zipfile.LargeZipFile),  # raised by the stdlib reader
 }
