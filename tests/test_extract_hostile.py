@@ -340,6 +340,9 @@ def test_scan_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.Monk
     # a container whose extraction is interrupted after the work area was created
     stub = replace(extract_module.EXTRACTORS[1], extract=interrupted)
     monkeypatch.setattr(extract_module, "EXTRACTORS", (stub,))
-    with pytest.raises(KeyboardInterrupt):
-        pipeline.scan(built.path, sigset, pipeline.ScanOptions())
+    from provenance.analysis import AnalysisOptions
+
+    uncached = pipeline.ScanOptions(analysis=AnalysisOptions(use_cache=False))
+    with pytest.raises(KeyboardInterrupt):  # (a cached result would not unpack it again)
+        pipeline.scan(built.path, sigset, uncached)
     assert not list(temp.iterdir())

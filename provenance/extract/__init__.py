@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import os
 import posixpath
 import stat
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,12 +103,24 @@ def hash_file(path: Path) -> tuple[str, int, bytes]:
     return h.hexdigest(), size, head
 
 
+OnNode = Callable[[Artifact], None]
+ENTROPY_OPAQUE = 7.5  # bits per byte: above this an unknown input is likely encrypted/compressed
+ENTROPY_MIN_SIZE = 64 << 10
+
+
 @dataclass
 class _Walk:
     work: Path
     budget: Budget
     problems: list[Problem] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
+    on_node: OnNode | None = None  # told of every finished blob, so analysis can start early
+
+    def done(self, artifact: Artifact) -> Artifact:
+        if self.on_node is not None and artifact.local is not None and (
+                artifact.kind != "directory"):
+            self.on_node(artifact)
+        return artifact
 
     # -- nodes ----------------------------------------------------------------------------------
     def node(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
@@ -127,12 +142,27 @@ class _Walk:
             return self.unreadable(chain, depth, f"cannot read: {exc.strerror}")
         fmt = detect(head, chain[-1], local)
         if fmt is None:
-            return Artifact(chain, sha, size, "file", depth, local=local)
+            return self.done(self.plain(local, chain, depth, sha, size))
         if depth >= self.budget.limits.max_depth:
             reason = f"nesting depth limit ({self.budget.limits.max_depth}) reached"
             self.problems.append(Problem(chain_str(chain), "extract", reason, "limit"))
-            return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=reason)
-        return self.container(local, chain, depth, fmt, sha, size)
+            return self.done(Artifact(chain, sha, size, fmt.name, depth, local=local,
+                                      opaque=reason))
+        return self.done(self.container(local, chain, depth, fmt, sha, size))
+
+    def plain(self, local: Path, chain: tuple[str, ...], depth: int, sha: str, size: int
+              ) -> Artifact:
+        """A blob no format claims. The input itself, when it looks encrypted or compressed,
+        stays opaque with the reason: nothing inside it could be examined."""
+        if depth == 0 and size >= ENTROPY_MIN_SIZE:
+            bits = file_entropy(local)
+            if bits > ENTROPY_OPAQUE:
+                reason = (f"unknown format; entropy {bits:.2f} bits/byte: likely encrypted or "
+                          "compressed")
+                self.problems.append(Problem(chain_str(chain), "extract", reason,
+                                             "encrypted-or-compressed"))
+                return Artifact(chain, sha, size, "unknown", depth, local=local, opaque=reason)
+        return Artifact(chain, sha, size, "file", depth, local=local)
 
     def unreadable(self, chain: tuple[str, ...], depth: int, reason: str) -> Artifact:
         self.problems.append(Problem(chain_str(chain), "extract", reason, "error"))
@@ -183,6 +213,9 @@ class _Walk:
                                      symlink_target=target))
         if opaque and not children:
             return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=opaque)
+        if fmt.name == "flash" and not children and not root.problems:
+            # the carver found nothing it knows in this blob: it is a plain file, not a dump
+            return self.plain(local, chain, depth, sha, size)
         children.sort(key=lambda a: a.chain)
         return Artifact(chain, sha, size, fmt.name, depth, local, tuple(children), opaque)
 
@@ -231,10 +264,25 @@ def _files_under(top: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def file_entropy(path: Path, sample: int = 4 << 20) -> float:
+    """Shannon entropy (bits per byte) of the first `sample` bytes."""
+    with open(path, "rb") as f:
+        data = f.read(sample)
+    if not data:
+        return 0.0
+    counts = Counter(data)
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
 def extract(
-    path: Path, work: Path, limits: Limits | None = None
+    path: Path, work: Path, limits: Limits | None = None, on_node: OnNode | None = None
 ) -> tuple[Artifact, tuple[Problem, ...]]:
-    """Unpack `path` (file or directory) under `work`. Never raises on bad content."""
-    walk = _Walk(work, Budget(limits or Limits()))
+    """Unpack `path` (file or directory) under `work`. Never raises on bad content.
+
+    `on_node` is called with every finished blob (a container after its members), in a fixed
+    order, while the walk goes on: the pipeline starts analysing them before the walk ends.
+    """
+    walk = _Walk(work, Budget(limits or Limits()), on_node=on_node)
     root = walk.node(path, (path.name or str(path),), 0)
     return root, tuple(walk.problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 from provenance.extract.base import Format
@@ -30,7 +31,7 @@ def extract(src: Path, out: SafeRoot) -> None:
             try:
                 with zf.open(info) as member:
                     out.write(info.filename, member, info.file_size)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
                 out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
 
 

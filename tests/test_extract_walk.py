@@ -1,0 +1,57 @@
+"""The walker: unknown inputs, blobs the carver declines, corrupt zip members, the node hook."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+from provenance.extract import extract
+
+
+def test_high_entropy_unknown_input_is_opaque_with_the_reason(tmp_path):
+    blob = tmp_path / "fw.enc"
+    blob.write_bytes(random.Random(7).randbytes(256 << 10))
+    root, problems = extract(blob, tmp_path / "x")
+    assert root.kind == "unknown" and "likely encrypted or compressed" in (root.opaque or "")
+    assert [p.kind for p in problems] == ["encrypted-or-compressed"]
+
+
+def test_low_entropy_unknown_input_is_a_plain_file(tmp_path):
+    blob = tmp_path / "nvram.bin"
+    blob.write_bytes(b"\xff" * (128 << 10) + b"config=1\n" * 100)
+    root, problems = extract(blob, tmp_path / "x")
+    assert (root.kind, root.opaque, problems) == ("file", None, ())
+
+
+def test_high_entropy_member_is_not_flagged(tmp_path):
+    # only the input itself: compressed members (images, packed data) are ordinary
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("photo.jpg.enc", random.Random(3).randbytes(128 << 10))
+    root, problems = extract(archive, tmp_path / "x")
+    assert problems == () and root.children[0].opaque is None
+
+
+def test_corrupt_deflate_member_is_a_problem_and_the_rest_is_extracted(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", b"A" * 5000)
+        zf.writestr("b.txt", b"B" * 5000)
+    data = bytearray(buf.getvalue())
+    start = data.index(b"a.txt") + len("a.txt")
+    data[start + 2:start + 12] = b"\xff" * 10  # break a.txt's deflate stream
+    archive = tmp_path / "bad.zip"
+    archive.write_bytes(bytes(data))
+    root, problems = extract(archive, tmp_path / "x")
+    b = next(c for c in root.children if c.chain[-1] == "b.txt")
+    assert b.size == 5000  # the intact member is complete
+    # the broken one keeps what was read, and says so
+    assert any(p.location.endswith("!/a.txt") and p.kind == "corrupt" for p in problems)
+
+
+def test_every_blob_is_reported_once_members_before_their_container(tmp_path, clean_sample):
+    seen = []
+    root, _ = extract(clean_sample, tmp_path / "x", on_node=seen.append)
+    assert [a.chain for a in seen][-1] == root.chain
+    assert sorted(a.chain for a in seen) == sorted(a.chain for a in root.walk())
