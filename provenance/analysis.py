@@ -10,7 +10,7 @@ import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,81 +169,135 @@ def _open_cache(options: AnalysisOptions, sigset: SignatureSet) -> ResultCache |
     return cache if cache.db is not None else None
 
 
-def analyse_all(
-    nodes: Sequence[Artifact], sigset: SignatureSet, options: AnalysisOptions,
-    progress: Progress | None = None,
-) -> dict[str, Analysis]:
-    """Analysis per distinct SHA-256 of the given blobs (each analysed once).
+class Analyser:
+    """Analysis that starts while extraction is still going.
 
-    The first node with a given SHA-256 is the one analysed, whether serially, in the pool or
-    from the cache, so the results are the same every way.
+    The walker hands over each blob as it finishes it (`submit`); full batches go to the worker
+    pool at once, so the second core identifies and scans while the first one unpacks. `finish`
+    waits for the rest. The first blob with a given SHA-256 is the one analysed, whether
+    serially, in the pool or from the cache, so the results are the same every way. A tree too
+    small to pay for the pool (one batch) is analysed serially.
     """
-    first: dict[str, Artifact] = {}
-    for artifact in nodes:
-        first.setdefault(artifact.sha256, artifact)
-    total = len(first)
-    out: dict[str, Analysis] = {}
-    cache = _open_cache(options, sigset)
-    if cache is not None:
+
+    def __init__(self, sigset: SignatureSet, options: AnalysisOptions,
+                 progress: Progress | None = None) -> None:
+        self.sigset = sigset
+        self.options = options
+        self.progress = progress
+        self.first: dict[str, Artifact] = {}
+        self.out: dict[str, Analysis] = {}
+        self.pending: list[Artifact] = []
+        self.pending_bytes = 0
+        self.futures: list[Future[list[tuple[str, Analysis]]]] = []
+        self.cache = _open_cache(options, sigset)
+        self.jobs = _jobs(options)
+        self.rules_dir = ((options.cache_dir or _default_cache_dir()) if options.use_cache
+                          else None)
+        self.pool: Executor | None = None
+
+    def submit(self, artifact: Artifact) -> None:
+        if artifact.local is None or artifact.kind == "directory":
+            return
+        if artifact.sha256 in self.first:
+            return
+        self.first[artifact.sha256] = artifact
+        self.pending.append(artifact)
+        self.pending_bytes += artifact.size
+        if self.jobs > 1 and (len(self.pending) > SERIAL_MAX_FILES
+                              or self.pending_bytes > SERIAL_MAX_BYTES):
+            self._dispatch()
+
+    def _from_cache(self, work: list[Artifact]) -> list[Artifact]:
+        """The blobs of `work` the cache does not answer (answered ones are recorded)."""
+        if self.cache is None or not work:
+            return work
         from provenance.cache import decode
 
-        stored = cache.get_many((a.sha256, context(a)) for a in first.values())
-        for sha, artifact in first.items():
-            value = stored.get((sha, context(artifact)))
+        stored = self.cache.get_many((a.sha256, context(a)) for a in work)
+        missing = []
+        for artifact in work:
+            value = stored.get((artifact.sha256, context(artifact)))
             if value is not None:
-                # an unreadable entry is a miss; it is rewritten below
+                # an unreadable entry is a miss; it is rewritten when analysed again
                 with contextlib.suppress(Exception):
-                    out[sha] = decode(value, artifact.path)
-    work = [a for sha, a in first.items() if sha not in out]
-    if progress:
-        progress("analyse", len(out), total)
+                    self.out[artifact.sha256] = decode(value, artifact.path)
+                    continue
+            missing.append(artifact)
+        return missing
 
-    def done(sha: str, analysis: Analysis) -> None:
-        out[sha] = analysis
-        if cache is not None:
+    def _dispatch(self) -> None:
+        work = self._from_cache(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        if not work:
+            return
+        if self.pool is None:
+            compile_rules(self.sigset, self.rules_dir)  # in the parent: forked workers inherit
+            self.pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
+        for batch in _batches(work):
+            self.futures.append(self.pool.submit(_run_batch, batch))
+
+    def _done(self, sha: str, analysis: Analysis) -> None:
+        self.out[sha] = analysis
+        if self.cache is not None:
             from provenance.cache import encode
 
-            artifact = first[sha]
-            cache.put((sha, context(artifact)), encode(analysis, artifact.path))
-        if progress:
-            progress("analyse", len(out), total)
+            artifact = self.first[sha]
+            self.cache.put((sha, context(artifact)), encode(analysis, artifact.path))
+        if self.progress:
+            self.progress("analyse", len(self.out), len(self.first))
 
-    jobs = _jobs(options)
-    small = len(work) <= SERIAL_MAX_FILES and sum(a.size for a in work) <= SERIAL_MAX_BYTES
-    rules_dir = (options.cache_dir or _default_cache_dir()) if options.use_cache else None
-    if jobs == 1 or len(work) < 2 or small:
-        for artifact in work:
-            done(artifact.sha256, analyse(artifact, sigset))
-    else:
-        compile_rules(sigset, rules_dir)  # in the parent, so forked workers inherit it
-        pool = _get_pool(jobs, sigset, rules_dir)
-        futures = [pool.submit(_run_batch, batch) for batch in _batches(work)]
+    def finish(self) -> dict[str, Analysis]:
+        if self.pool is None:  # a small tree or one worker: no pool to pay for
+            for artifact in self._from_cache(self.pending):
+                self._done(artifact.sha256, analyse(artifact, self.sigset))
+            self.pending = []
+        else:
+            self._dispatch()
+            self._collect()
+        if self.cache is not None:
+            self.cache.flush()
+        # in submission order, as a serial scan would build it
+        return {sha: self.out[sha] for sha in self.first}
+
+    def _collect(self) -> None:
         try:
-            for future in as_completed(futures):
+            for future in as_completed(self.futures):
                 for sha, analysis in future.result():
-                    done(sha, analysis)
+                    self._done(sha, analysis)
         except BrokenProcessPool:
             # A parser crashed a worker (hostile input can do that to native code): find the
             # blob by retrying the rest one per task, and report it instead of failing the scan.
             shutdown_pool()
-            for artifact in [a for a in work if a.sha256 not in out]:
+            for artifact in [a for sha, a in self.first.items() if sha not in self.out]:
                 try:
-                    pool = _get_pool(jobs, sigset, rules_dir)
+                    pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
                     [(sha, analysis)] = pool.submit(_run_batch, [_light(artifact)]).result()
-                    done(sha, analysis)
+                    self._done(sha, analysis)
                 except BrokenProcessPool:
                     shutdown_pool()
                     problem = Problem(artifact.path, "identify",
                                       "analysis crashed its worker process", "corrupt")
-                    out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (problem,))
+                    self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (problem,))
         except BaseException:
-            for future in futures:
+            for future in self.futures:
                 future.cancel()
             raise
-    if cache is not None:
-        cache.flush()
-    # in node order, as a serial scan would build it
-    return {sha: out[sha] for sha in first}
+
+    def abandon(self) -> None:
+        """Stop waiting for queued work (the scan is being interrupted)."""
+        for future in self.futures:
+            future.cancel()
+
+
+def analyse_all(
+    nodes: Sequence[Artifact], sigset: SignatureSet, options: AnalysisOptions,
+    progress: Progress | None = None,
+) -> dict[str, Analysis]:
+    """Analysis per distinct SHA-256 of the given blobs (each analysed once)."""
+    analyser = Analyser(sigset, options, progress)
+    for artifact in nodes:
+        analyser.submit(artifact)
+    return analyser.finish()
 
 
 def _default_cache_dir() -> Path:

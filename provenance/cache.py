@@ -154,7 +154,16 @@ class ResultCache:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL takes an exclusive lock, and SQLite does not run the
+            # busy handler for it: processes creating the cache together retry for a while.
+            for attempt in range(50):
+                try:
+                    db.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 49:
+                        raise
+                    time.sleep(0.05)
             db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable enough for a cache
             db.execute(_SCHEMA)
             db.execute("SELECT count(*) FROM analysis WHERE sha256 = ''").fetchone()

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from provenance import __version__
-from provenance.analysis import AnalysisOptions, Progress, analyse_all
+from provenance.analysis import Analyser, AnalysisOptions, Progress
 from provenance.attribute import resolve
 from provenance.cache import open_cache
 from provenance.extract import Limits, extract, hash_file
@@ -176,11 +176,17 @@ def _scan(
         work = Path(tmp)
         if progress:
             progress("extract", 0, 1)
-        tree, problems = extract(path, work / "x", options.limits)
-        if tree.opaque and tree.kind in ("unreadable", "special"):
-            raise InputError(f"{path}: {tree.opaque}")
+        # analysis starts on each blob as soon as the walker has finished it
+        analyser = Analyser(sigset, options.analysis, progress)
+        try:
+            tree, problems = extract(path, work / "x", options.limits, analyser.submit)
+            if tree.opaque and tree.kind in ("unreadable", "special"):
+                raise InputError(f"{path}: {tree.opaque}")
+            by_sha = analyser.finish()
+        except BaseException:
+            analyser.abandon()
+            raise
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
-        by_sha = analyse_all(nodes, sigset, options.analysis, progress)
         analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
         all_problems = list(problems)
         for analysis in by_sha.values():
