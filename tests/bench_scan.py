@@ -289,16 +289,24 @@ def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, 
     def progress(phase: str, done: int, total: int) -> None:
         marks.setdefault(phase, time.perf_counter())
 
-    inner = pipeline.analyse_all
+    # Extraction and analysis overlap (the walker feeds the pool as it goes): "extract" is the
+    # walk with analysis running beside it, "analysis" the wait for what was still queued.
+    walk, finish = pipeline.extract, pipeline.Analyser.finish
 
-    def timed(*args: object, **kwargs: object) -> object:
-        marks["analyse_all"] = time.perf_counter()
+    def timed_walk(*args: object, **kwargs: object) -> object:
         try:
-            return inner(*args, **kwargs)  # type: ignore[arg-type]
+            return walk(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            marks["analyse_all"] = time.perf_counter()
+
+    def timed_finish(self: object) -> object:
+        try:
+            return finish(self)  # type: ignore[arg-type]
         finally:
             marks["analyse_all_end"] = time.perf_counter()
 
-    pipeline.analyse_all = timed  # type: ignore[assignment]
+    pipeline.extract = timed_walk  # type: ignore[assignment]
+    pipeline.Analyser.finish = timed_finish  # type: ignore[method-assign]
     options = pipeline.ScanOptions(analysis=AnalysisOptions(
         jobs=jobs, cache_dir=cache_dir, use_cache=cache_dir is not None))
     cpu0 = _cpu()
