@@ -212,6 +212,20 @@ def _incomplete(root: Component) -> set[str]:
     return out
 
 
+LEAF_SUFFIX = ":content"
+
+
+def _leaf_input(root: Component, result: ScanResult, index: Any) -> list[dict[str, Any]]:
+    """An input with no parts (a single binary or package file) is also listed as the one
+    component examined, so that readers of `components` see it and its flags; its bom-ref is
+    the input's plus LEAF_SUFFIX."""
+    if root.kind == "directory":
+        return []
+    entry = _component(root, result, index, nested=False)
+    entry["bom-ref"] = root.ref + LEAF_SUFFIX
+    return [entry]
+
+
 def to_dict(result: ScanResult) -> dict[str, Any]:
     root = result.root
     index = findings_by_ref(result)
@@ -251,7 +265,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "serialNumber": serial.urn,
         "version": 1,
         "metadata": metadata,
-        "components": [_component(child, result, index) for child in root.children],
+        "components": [_component(child, result, index) for child in root.children]
+        or _leaf_input(root, result, index),
     }
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))

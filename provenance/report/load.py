@@ -25,6 +25,7 @@ from provenance.model import (
     Stats,
     Verdict,
 )
+from provenance.report.cyclonedx import LEAF_SUFFIX
 
 __all__ = ["ReportError", "from_cyclonedx"]
 
@@ -143,7 +144,9 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
                               "not a provenance report")
     reader = _Reader()
     try:
-        root = reader.component(meta, doc.get("components") or [])
+        parts = [c for c in doc.get("components") or []  # skip the copy of a leaf input
+                 if c.get("bom-ref") != f"{meta.get('bom-ref')}{LEAF_SUFFIX}"]
+        root = reader.component(meta, parts)
         tools = (metadata.get("tools") or {}).get("components") or []
         tool: dict[str, Any] = next((t for t in tools if t.get("name") == "provenance"), {})
         digest = _first(_props(tool), "signature-digest") or ""
