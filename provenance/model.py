@@ -14,7 +14,7 @@ CHAIN_SEP = "!/"
 
 
 def chain_str(chain: tuple[str, ...]) -> str:
-    """`("fw.bin", "rootfs.squashfs", "usr/lib/libmpi.so")` -> `fw.bin!/rootfs.squashfs!/usr/lib/libmpi.so`."""
+    """`("fw.bin", "rootfs.squashfs", "lib/x.so")` -> `fw.bin!/rootfs.squashfs!/lib/x.so`."""
     return CHAIN_SEP.join(chain)
 
 
@@ -184,11 +184,13 @@ class Component:
     def top(self) -> Attribution | None:
         """The attribution that decides the maker: strongest relationship, then confidence."""
         order = list(Relationship)
-        return min(
-            self.attributions,
-            key=lambda a: (order.index(a.relationship) > 3, -a.confidence, order.index(a.relationship)),
-            default=None,
-        )
+        strong = order.index(Relationship.OEM)  # made-by, signed-by, contains, oem
+
+        def rank(a: Attribution) -> tuple[bool, float, int]:
+            return (order.index(a.relationship) > strong, -a.confidence,
+                    order.index(a.relationship))
+
+        return min(self.attributions, key=rank, default=None)
 
     def walk(self) -> tuple[Component, ...]:
         out: list[Component] = []
