@@ -190,3 +190,14 @@ def test_made_by_subsumes_weaker_links_to_the_same_vendor():
     attrs = resolve(f, (hit,), SIGSET, "fw!/sys.ko")
     assert {(a.vendor, a.relationship) for a in attrs} == {
         ("hisilicon", Relationship.MADE_BY), ("huawei", Relationship.HARDWARE_ID)}
+
+
+def test_assigned_mac_address_is_a_hardware_id_of_the_oui_registrant():
+    vendors = dict(VENDORS)
+    vendors["hikrobot"] = _v("hikrobot", "Hangzhou Hikrobot Technology Co., Ltd.",
+                             ouis=(Sourced("34:BD:20", S), Sourced("B0:B3:53:60/28", S)))
+    sigset = SignatureSet(vendors, (), {}, "sha256:test-oui", ())
+    (a,) = resolve(facts(("net.mac", "B0:B3:53:61:22:33")), (), sigset, "env")
+    assert (a.vendor, a.relationship) == ("hikrobot", Relationship.HARDWARE_ID)
+    assert "OUI B0B3536" in a.evidence[0].detail
+    assert resolve(facts(("net.mac", "B0:B3:53:71:22:33")), (), sigset, "env") == ()

@@ -159,6 +159,13 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
             add(_CONTAINER_FACTS[key], Relationship.MADE_BY,
                 _ev("binary-analysis", "container-format", f"{key} = {fact.value}",
                     fact.location, key, 0.8))
+        elif key == "net.mac":
+            # an address the device is configured with: its network chip's registrant
+            hit = index.oui(fact.value)
+            if hit:
+                add(hit[0], Relationship.HARDWARE_ID,
+                    _ev("binary-analysis", "identifier", f"{fact.value} (OUI {hit[1]})",
+                        fact.location, "net.mac.oui", 0.5))
         elif key == "dt.vendor_prefix":
             add(index.brands.get(norm(fact.value)), Relationship.HARDWARE_ID,
                 _ev("binary-analysis", "identifier", fact.value, fact.location, key, 0.5))

@@ -44,6 +44,16 @@ class VendorIndex:
     namespaces: tuple[tuple[str, str, str], ...]  # (ecosystem, pattern, vendor)
     usb: dict[str, str]  # "12d1" -> vendor
     pci: dict[str, str]
+    ouis: dict[str, str]  # hex prefix of 6 (MA-L), 7 (MA-M) or 9 (MA-S) digits -> vendor
+
+    def oui(self, mac: str) -> tuple[str, str] | None:
+        """(vendor, registered prefix) of a MAC address, longest registered prefix first."""
+        digits = re.sub(r"[^0-9A-Fa-f]", "", mac).upper()
+        for size in (9, 7, 6):
+            vendor = self.ouis.get(digits[:size])
+            if vendor:
+                return vendor, digits[:size]
+        return None
 
     def company(self, text: str) -> str | None:
         """The vendor a company name denotes, or None (whole-name match only)."""
@@ -95,7 +105,12 @@ def _build(sigset: SignatureSet) -> VendorIndex:
     namespaces: list[tuple[str, str, str]] = []
     usb: dict[str, str] = {}
     pci: dict[str, str] = {}
+    ouis: dict[str, str] = {}
     for v in sigset.vendors.values():
+        for item in v.ouis:  # "00:18:82" (MA-L) or "B0:B3:53:60/28" (MA-M, MA-S)
+            value, _, bits = item.value.partition("/")
+            digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
+            ouis.setdefault(digits[: int(bits) // 4 if bits else 6], v.id)
         for item in (*v.legal_names, *v.aliases):
             names.setdefault(norm(item.value), v.id)
         brands.setdefault(norm(v.id.replace("-", " ")), v.id)
@@ -115,7 +130,7 @@ def _build(sigset: SignatureSet) -> VendorIndex:
                 pci[item.value.lower()] = v.id
     # longer patterns first, so "@huaweicloud/*" is tried before a broader one
     namespaces.sort(key=lambda t: (t[0], -len(t[1]), t[1]))
-    return VendorIndex(names, brands, signers, domains, tuple(namespaces), usb, pci)
+    return VendorIndex(names, brands, signers, domains, tuple(namespaces), usb, pci, ouis)
 
 
 _cache: dict[str, VendorIndex] = {}

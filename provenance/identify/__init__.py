@@ -50,6 +50,7 @@ Every fact's location is the blob's path chain plus `#field` (a structure or mem
 | `cert.subject` / `cert.issuer` (+ `.O` `.CN` `.C` `.OU`), `cert.serial`, `cert.not_before`, `cert.not_after`, `cert.sha256` | embedded PEM or DER certificates, at their offset | `HUAWEI C2PA ECC384 Root CA E346` |
 | `copyright.text` / `copyright.holder` / `copyright.years` | copyright statements (at most 50, first 8 MiB) | `Huawei Technologies Co., Ltd.`, `2019-2021` |
 | `dt.version` / `dt.model` / `dt.compatible` / `dt.vendor_prefix` | device tree (DTB, FIT) or `vendor,chip` strings in ELF `.rodata` | `hisilicon,hi3516cv300`, `hisilicon` |
+| `net.mac` | a MAC address assigned to a device in a config or environment (`ethaddr=…`); prefix tables are not read | `00:18:82:12:34:56` |
 | `uimage.name` / `.os` / `.arch` / `.type` / `.size` | U-Boot legacy image header | `Linux-4.9.37` |
 | `updateapp.hardware_id` / `updateapp.partition` | Huawei UPDATE.APP block headers | `HW7x27` |
 | `digicap.magic` / `.language` / `.device_class` / `.oem_code` / `.file_count` | Hikvision digicap header (XOR-decoded) | `0x2f` |
@@ -71,6 +72,7 @@ from provenance.identify import (
     dtb,
     elf,
     fwheaders,
+    macaddr,
     macho,
     manifest_debian,
     manifest_npm,
@@ -119,6 +121,7 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
             with mapped(local) as data:
                 copyright.scan(data, sink)
                 certs.scan(data, sink)
+                macaddr.scan(data, sink)
         except Exception as exc:  # OSError on mmap, or a scanner bug: keep what was read
             sink.problem(f"content scan: {exc}", "error")
         if sink.facts:
