@@ -52,6 +52,7 @@ def test_restricted_sample_contract(restricted_sample, sigset):
     lib = next(c for c in flagged if c["name"] == "libmpi.so")
     p = _props(lib)
     assert p["provenance:vendor"] == "hisilicon"
+    assert p["provenance:vendor-parent"] == "huawei"
     assert p["provenance:relationship"] == "made-by"
     assert float(p["provenance:confidence"]) >= 0.9
     assert p["provenance:policy"] == "us-fcc-covered-list,us-ndaa-889"

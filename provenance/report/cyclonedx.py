@@ -141,6 +141,8 @@ def _properties(
         if top.component:
             props.append(_prop("vendor-component", top.component))
     if component.manufacturer is not None:
+        if component.manufacturer.parent:  # a HiSilicon part is HiSilicon's, parent Huawei
+            props.append(_prop("vendor-parent", component.manufacturer.parent))
         props.append(_prop("manufacturer", _json(manufacturer_dict(component.manufacturer))))
     props += [_prop("attribution", _json(attribution_dict(a))) for a in component.attributions]
     props.append(_prop("verdict", verdict.value))
