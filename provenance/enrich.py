@@ -45,7 +45,14 @@ from provenance.model import (
     Verdict,
 )
 from provenance.policy import evaluate, rollup
-from provenance.report.cyclonedx import attribution_dict, finding_dict, problem_dict
+from provenance.report.cyclonedx import (
+    _TECHNIQUES,
+    _json,
+    _prop,
+    attribution_dict,
+    finding_dict,
+    problem_dict,
+)
 from provenance.signatureset import SignatureSet
 
 __all__ = ["SbomError", "enrich", "looks_like_sbom", "relabelling", "sbom_facts"]
@@ -57,18 +64,6 @@ CPE_CONFIDENCE = 0.2  # a CPE vendor is often a guess by the SBOM tool: weak, ca
 MAX_ARTIFACTS = 100_000
 MAX_EVIDENCE = 8
 _FILE_EVIDENCE = frozenset({"binary-analysis", "attestation"})
-_TECHNIQUES = {
-    "binary-analysis", "manifest-analysis", "hash-comparison", "filename", "attestation",
-    "source-code-analysis", "ast-fingerprint", "dynamic-analysis", "instrumentation", "other",
-}
-
-
-def _prop(name: str, value: str) -> dict[str, str]:
-    return {"name": f"provenance:{name}", "value": value}
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 # -- facts from what the SBOM says (pure) ---------------------------------------------------

@@ -17,22 +17,28 @@ def detect(head: bytes, name: str) -> bool:
 
 def extract(src: Path, out: SafeRoot) -> None:
     with zipfile.ZipFile(src) as zf:
-        for info in zf.infolist():
-            mode = info.external_attr >> 16
-            if info.is_dir():
-                out.mkdir(info.filename)
-                continue
-            if stat.S_ISLNK(mode):
-                out.link(info.filename, zf.read(info)[:4096].decode("utf-8", "replace"))
-                continue
-            if info.flag_bits & 0x1:
-                out.problem("member is encrypted", "encrypted", info.filename)
-                continue
-            try:
-                with zf.open(info) as member:
-                    out.write(info.filename, member, info.file_size)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-                out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
+        extract_members(zf, out)
+
+
+def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
+    """Every member through the SafeRoot: links kept as metadata, encrypted and corrupt members
+    recorded as Problems while the rest goes on. (Shared with zip-based vendor containers.)"""
+    for info in zf.infolist():
+        mode = info.external_attr >> 16
+        if info.is_dir():
+            out.mkdir(info.filename)
+            continue
+        if stat.S_ISLNK(mode):
+            out.link(info.filename, zf.read(info)[:4096].decode("utf-8", "replace"))
+            continue
+        if info.flag_bits & 0x1:
+            out.problem("member is encrypted", "encrypted", info.filename)
+            continue
+        try:
+            with zf.open(info) as member:
+                out.write(info.filename, member, info.file_size)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+            out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
 
 
 FORMAT = Format("zip", "ZIP family: zip, jar, apk, aar, whl, ipa (stdlib zipfile)", detect, extract)

@@ -10,12 +10,12 @@ import bisect
 import io
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 from provenance.extract.base import Format
 from provenance.extract.firmware._io import Blob, Corrupt
 from provenance.extract.saferoot import SafeRoot
+from provenance.extract.zip import extract_members
 
 
 class Patched(io.RawIOBase):
@@ -88,22 +88,7 @@ def extract(src: Path, out: SafeRoot) -> None:
     with Blob(src) as blob:
         patches = _directory_patches(blob)
         with zipfile.ZipFile(io.BufferedReader(Patched(blob, patches))) as zf:
-            _members(zf, out)
-
-
-def _members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
-    for info in zf.infolist():
-        if info.is_dir():
-            out.mkdir(info.filename)
-            continue
-        if info.flag_bits & 0x1:
-            out.problem("member is encrypted", "encrypted", info.filename)
-            continue
-        try:
-            with zf.open(info) as member:
-                out.write(info.filename, member, info.file_size)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-            out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
+            extract_members(zf, out)  # the same member handling as any zip
 
 
 FORMAT = Format("dahua-dhzip", "Dahua firmware: zip with DH signatures (catalog F17)", detect,
