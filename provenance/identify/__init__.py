@@ -121,7 +121,8 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
             with mapped(local) as data:
                 copyright.scan(data, sink)
                 certs.scan(data, sink)
-                macaddr.scan(data, sink)
+                if facts.format not in SCANNED_FORMATS:  # configs and environments, not code
+                    macaddr.scan(data, sink)
         except Exception as exc:  # OSError on mmap, or a scanner bug: keep what was read
             sink.problem(f"content scan: {exc}", "error")
         if sink.facts:
