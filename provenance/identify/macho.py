@@ -75,11 +75,13 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
         cpu = enum_name(binary.header.cpu_type).lower()
         arch = arch or cpu
         sink.add("macho.cpu", cpu, slice_at)
-        if binary.has_id_dylib:
-            name = name or binary.id_dylib.name
-            sink.add("macho.install_name", binary.id_dylib.name, f"{slice_at}/LC_ID_DYLIB")
+        for command in list(binary.commands)[:512]:  # LIEF 1.0 has no id_dylib accessor
+            if command.command == lief.MachO.LoadCommand.TYPE.ID_DYLIB:
+                name = name or command.name
+                sink.add("macho.install_name", command.name, f"{slice_at}/LC_ID_DYLIB")
         for lib in list(binary.libraries)[:256]:
-            sink.add("macho.dylib", lib.name, f"{slice_at}/LC_LOAD_DYLIB")
+            if lib.command != lief.MachO.LoadCommand.TYPE.ID_DYLIB:  # its own name, not a dep
+                sink.add("macho.dylib", lib.name, f"{slice_at}/LC_LOAD_DYLIB")
         if binary.has_build_version:
             bv = binary.build_version
             sink.add("macho.platform", enum_name(bv.platform), f"{slice_at}/LC_BUILD_VERSION")
