@@ -284,3 +284,17 @@ def test_facts_to_dict(pkgs: dict[str, Path]) -> None:
     assert json.loads(json.dumps(out)) == out
     assert out["purl"].startswith("pkg:npm/")
     assert out["facts"]["manifest.name"][0]["location"] == "package.json#name"
+
+
+def test_sbom_with_sorted_keys_is_recognised_past_its_head():
+    """cyclonedx-py sorts keys: "bomFormat" comes last, far past the first 4 KiB."""
+    from pathlib import Path
+
+    from provenance.identify import identify
+    from provenance.model import Artifact
+
+    path = Path(__file__).parent / "fixtures" / "sbom" / "pyenv-cdx-1.6.json"
+    artifact = Artifact((path.name,), "0" * 64, path.stat().st_size, "file", 0, local=path)
+    facts, _ = identify(artifact, path.read_bytes()[:4096])
+    assert facts.format == "sbom"
+    assert "pkg:pypi/huaweicloudsdkcore@3.1.219" in facts.values("sbom.purl")

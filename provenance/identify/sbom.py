@@ -16,10 +16,17 @@ MAX_SBOM = 64 << 20
 MAX_COMPONENTS = 5000
 
 
+# Conventional SBOM file names: generators that sort their keys put "bomFormat" at the end of
+# a large document, past the head, so the name has to count too.
+SBOM_NAMES = (".cdx.json", ".cdx.xml", "bom.json", "bom.xml", ".spdx.json", ".spdx",
+              "sbom.json", ".spdx.jsonld")
+
+
 def detect(head: bytes, name: str) -> bool:
     probe = head[:4096]
     if probe.lstrip()[:1] == b"{":
-        return b'"bomFormat"' in probe or b'"spdxVersion"' in probe or b"spdx.org/rdf/3" in probe
+        return (b'"bomFormat"' in probe or b'"spdxVersion"' in probe or b'"bom-ref"' in probe
+                or b"spdx.org/rdf/3" in probe or name.lower().endswith(SBOM_NAMES))
     if b"<bom" in probe and b"cyclonedx.org/schema/bom" in probe:
         return True
     return probe.lstrip().startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in probe
