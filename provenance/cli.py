@@ -11,7 +11,6 @@ import signal
 import sys
 import time
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,9 +18,16 @@ import typer
 from rich.console import Console
 
 from provenance import __version__
+from provenance.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_NO_VERDICT,
+    EXIT_OK,
+    EXIT_USAGE,
+    FailOn,
+    fail,
+)
 from provenance.extract.limits import Limits
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_VERDICT = 0, 1, 2, 3
 _DEFAULT_LIMITS = Limits()
 
 app = typer.Typer(
@@ -33,17 +39,6 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class FailOn(StrEnum):
-    restricted = "restricted"
-    review = "review"
-    never = "never"
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -157,7 +152,6 @@ def scan(
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance import pipeline, signatureset
     from provenance.analysis import AnalysisOptions
-    from provenance.commands.enrich import FailOn as EnrichFailOn
     from provenance.commands.enrich import enrich_command
     from provenance.enrich_read import looks_like_sbom
     from provenance.facts_dump import facts_json
@@ -172,8 +166,8 @@ def scan(
         # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         if any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1:
             raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
-        enrich_command(path, outputs[0] if outputs else None, None, policy, as_of,
-                       EnrichFailOn(fail_on.value), signatures, quiet)
+        enrich_command(path, outputs[0] if outputs else None, None, policy, as_of, fail_on,
+                       signatures, quiet)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise fail(f"unknown format {', '.join(bad)} (known: {', '.join(FORMATS)})", EXIT_USAGE)

@@ -11,31 +11,26 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from provenance.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_NO_VERDICT,
+    EXIT_OK,
+    EXIT_USAGE,
+    FailOn,
+    fail,
+)
 from provenance.enrich_read import looks_like_sbom
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_VERDICT = 0, 1, 2, 3
 
 __all__ = ["app", "enrich_command", "looks_like_sbom", "summary_text"]
 
 app = typer.Typer(help="Enrich an existing SBOM with makers and restricted-origin flags.",
                   add_completion=False, pretty_exceptions_enable=False)
 
-
-class FailOn(StrEnum):
-    restricted = "restricted"
-    review = "review"
-    never = "never"
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def summary_text(doc: dict[str, object], findings: tuple[object, ...]) -> str:
@@ -84,22 +79,22 @@ def enrich_command(
     try:
         day = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
-        raise _fail(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)", EXIT_USAGE) from None
+        raise fail(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)", EXIT_USAGE) from None
     try:
         sigset = signatureset.load(tuple(signatures or ()))
     except signatureset.SignatureError as exc:
-        raise _fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
+        raise fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
     policies = tuple(policy) if policy else DEFAULT_POLICIES
     unknown = [p for p in policies if p not in sigset.policies]
     if unknown:
-        raise _fail(f"unknown policy {', '.join(unknown)} (known: "
+        raise fail(f"unknown policy {', '.join(unknown)} (known: "
                     f"{', '.join(sorted(sigset.policies))})", EXIT_USAGE)
     if artifacts is not None and not artifacts.is_dir():
-        raise _fail(f"--artifacts {artifacts}: not a directory", EXIT_USAGE)
+        raise fail(f"--artifacts {artifacts}: not a directory", EXIT_USAGE)
     try:
         doc, findings, _problems = enrich(sbom, sigset, policies, day, artifacts)
     except SbomError as exc:
-        raise _fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
+        raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None or str(output) == "-":
         sys.stdout.write(text)
@@ -107,7 +102,7 @@ def enrich_command(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise _fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
+            raise fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     levels = {FailOn.restricted: Verdict.RESTRICTED, FailOn.review: Verdict.REVIEW}

@@ -15,15 +15,17 @@ from typing import Annotated
 
 import typer
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_VERDICT = 0, 1, 2, 3
+from provenance.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_NO_VERDICT,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+)
 
 app = typer.Typer(help="Scan many images: one CycloneDX report each plus a fleet summary.",
                   add_completion=False, pretty_exceptions_enable=False)
 
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -56,7 +58,7 @@ def fleet(
     from provenance.analysis import AnalysisOptions
 
     if not inputs.exists():
-        raise _fail(f"{inputs}: no such file or directory", EXIT_USAGE)
+        raise fail(f"{inputs}: no such file or directory", EXIT_USAGE)
     options = pipeline.ScanOptions(
         policies=tuple(policy) if policy else pipeline.DEFAULT_POLICIES,
         reproducible=reproducible,
@@ -66,11 +68,11 @@ def fleet(
         sigset = signatureset.load(tuple(signatures or ()))
         rows = fleet_mod.scan_many(inputs, out_dir, sigset, options, dask)
     except signatureset.SignatureError as exc:
-        raise _fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
+        raise fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
     except pipeline.UsageError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     except OSError as exc:
-        raise _fail(f"{exc.filename or inputs}: {exc.strerror}", EXIT_USAGE) from None
+        raise fail(f"{exc.filename or inputs}: {exc.strerror}", EXIT_USAGE) from None
     counts: dict[str, int] = {}
     for row in rows:
         key = row.verdict or "error"

@@ -12,10 +12,12 @@ from typing import Annotated
 import typer
 
 from provenance import signatureset
+from provenance.commands.common import (
+    EXIT_NO_VERDICT,
+    EXIT_USAGE,
+)
 from provenance.policy import DEFAULT_POLICIES
 from provenance.signatureset import Policy, SignatureSet, Threshold
-
-EXIT_USAGE, EXIT_NO_VERDICT = 2, 3
 
 app = typer.Typer(help="List and show the restricted-origin policies.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)

@@ -14,18 +14,17 @@ from typing import Annotated
 
 import typer
 
+from provenance.commands.common import (
+    EXIT_NO_VERDICT,
+    EXIT_USAGE,
+    fail,
+)
 from provenance.report import FORMATS
 from provenance.report.load import ReportError, from_cyclonedx
-
-EXIT_USAGE, EXIT_NO_VERDICT = 2, 3
 
 app = typer.Typer(help="Re-render a saved CycloneDX report in another format.",
                   add_completion=False, pretty_exceptions_enable=False)
 
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -39,17 +38,17 @@ def render(
 ) -> None:
     """Re-render REPORT.json (html, sarif, table, markdown, cyclonedx-xml...) without rescanning."""
     if format not in FORMATS:
-        raise _fail(f"unknown format {format} (known: {', '.join(FORMATS)})", EXIT_USAGE)
+        raise fail(f"unknown format {format} (known: {', '.join(FORMATS)})", EXIT_USAGE)
     try:
         doc = json.loads(report.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise _fail(f"cannot read {report}: {exc.strerror}", EXIT_NO_VERDICT) from None
+        raise fail(f"cannot read {report}: {exc.strerror}", EXIT_NO_VERDICT) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(f"{report}: not JSON: {exc}", EXIT_NO_VERDICT) from None
+        raise fail(f"{report}: not JSON: {exc}", EXIT_NO_VERDICT) from None
     try:
         result = from_cyclonedx(doc)
     except ReportError as exc:
-        raise _fail(f"{report}: {exc}", EXIT_NO_VERDICT) from None
+        raise fail(f"{report}: {exc}", EXIT_NO_VERDICT) from None
     text = FORMATS[format](result)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
@@ -57,4 +56,4 @@ def render(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
+        raise fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
