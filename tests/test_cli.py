@@ -243,3 +243,15 @@ def test_scan_on_an_sbom_enriches_it(tmp_path):
     doc = json.loads(out.read_text())
     assert props(doc["metadata"]["component"])["provenance:verdict"] == "restricted"
     assert run("scan", str(sbom), "-f", "sarif", "-o", str(tmp_path / "x")).exit_code == 2
+
+
+def test_directory_input_is_walked(tmp_path, restricted_sample, clean_sample):
+    top = tmp_path / "delivery"
+    (top / "cams").mkdir(parents=True)
+    (top / "cams" / restricted_sample.name).write_bytes(restricted_sample.read_bytes())
+    (top / clean_sample.name).write_bytes(clean_sample.read_bytes())
+    out = tmp_path / "r.json"
+    assert run("scan", str(top), "-q", "-o", str(out)).exit_code == 1
+    doc = json.loads(out.read_text())
+    locations = {props(c)["provenance:location"] for c in doc["components"]}
+    assert locations == {"delivery/cams/ipcam-hi3516ev200.tar.gz", "delivery/router-clean.zip"}
