@@ -27,6 +27,7 @@ from provenance.model import (
     Evidence,
     Facts,
     Manufacturer,
+    Problem,
     Relationship,
     ScanResult,
     Stats,
@@ -160,6 +161,13 @@ def scan(
     return result
 
 
+def _leaves_a_gap(problem: Problem) -> bool:
+    """Whether a problem means part of the input went unexamined. Identification keeping only
+    the first N symbol names or facts of a blob is a bound on the report, not a gap: the blob
+    was still read and scanned whole."""
+    return not (problem.stage == "identify" and problem.kind == "limit")
+
+
 def _now(options: ScanOptions) -> str | None:
     return None if options.reproducible else datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -231,7 +239,8 @@ def _scan(
         findings = apply_waivers(findings, components, options.waivers, as_of)
     verdicts = rollup(root, findings)
     opaque = sum(1 for c in components if c.opaque)
-    coverage = Coverage.PARTIAL if opaque or all_problems else Coverage.COMPLETE
+    gaps = [p for p in all_problems if _leaves_a_gap(p)]
+    coverage = Coverage.PARTIAL if opaque or gaps else Coverage.COMPLETE
     files = [c for c in components if c.kind != "directory"]
     stats = Stats(
         files=len(files),

@@ -58,3 +58,17 @@ def test_no_cache_and_facts_bypass_it(restricted_sample, sigset, options, monkey
     facts = pipeline.scan(restricted_sample, sigset, replace(options, whole_scan_cache=False))
     assert len(calls) == 2
     assert any(c.facts is not None and c.facts.items for c in facts.components())
+
+
+def test_a_bound_on_kept_facts_is_not_a_coverage_gap(tmp_path, sigset):
+    from elfgen import ElfSpec, build
+
+    from provenance.identify.base import MAX_SYMBOLS
+
+    lib = tmp_path / "libbig.so"
+    lib.write_bytes(build(ElfSpec(soname="libbig.so",
+                                  exports=[f"fn_{i}" for i in range(MAX_SYMBOLS + 10)])))
+    result = pipeline.scan(lib, sigset, pipeline.ScanOptions(
+        analysis=AnalysisOptions(jobs=1, use_cache=False)))
+    assert any(p.kind == "limit" for p in result.problems)  # still reported
+    assert result.coverage.value == "complete"

@@ -274,7 +274,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     incomplete = sorted(_incomplete(root))
     if incomplete:
         doc["compositions"] = [{"aggregate": "incomplete", "assemblies": incomplete}]
-    elif result.problems:
+    elif result.coverage.value == "partial":  # something inside went unexamined
         doc["compositions"] = [{"aggregate": "incomplete", "assemblies": [root.ref]}]
     else:
         doc["compositions"] = [{"aggregate": "complete", "assemblies": [root.ref]}]
