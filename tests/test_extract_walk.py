@@ -55,3 +55,15 @@ def test_every_blob_is_reported_once_members_before_their_container(tmp_path, cl
     root, _ = extract(clean_sample, tmp_path / "x", on_node=seen.append)
     assert [a.chain for a in seen][-1] == root.chain
     assert sorted(a.chain for a in seen) == sorted(a.chain for a in root.walk())
+
+
+def test_only_the_input_itself_is_judged_by_entropy(tmp_path):
+    top = tmp_path / "dir"
+    top.mkdir()
+    (top / "tables.bin").write_bytes(random.Random(5).randbytes(256 << 10))
+    root, problems = extract(top, tmp_path / "x")  # a file in an input directory is a member
+    assert problems == () and root.children[0].kind == "file"
+    dense_elf = tmp_path / "GB18030.so"
+    dense_elf.write_bytes(b"\x7fELF\x02\x01\x01" + random.Random(6).randbytes(256 << 10))
+    root, problems = extract(dense_elf, tmp_path / "y")  # known executables are read, not opaque
+    assert problems == () and root.opaque is None

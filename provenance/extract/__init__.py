@@ -6,6 +6,7 @@ fails midway keeps what it yielded plus a Problem, and the walk goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -152,16 +153,6 @@ class _Walk:
 
     def plain(self, local: Path, chain: tuple[str, ...], depth: int, sha: str, size: int
               ) -> Artifact:
-        """A blob no format claims. The input itself, when it looks encrypted or compressed,
-        stays opaque with the reason: nothing inside it could be examined."""
-        if depth == 0 and size >= ENTROPY_MIN_SIZE:
-            bits = file_entropy(local)
-            if bits > ENTROPY_OPAQUE:
-                reason = (f"unknown format; entropy {bits:.2f} bits/byte: likely encrypted or "
-                          "compressed")
-                self.problems.append(Problem(chain_str(chain), "extract", reason,
-                                             "encrypted-or-compressed"))
-                return Artifact(chain, sha, size, "unknown", depth, local=local, opaque=reason)
         return Artifact(chain, sha, size, "file", depth, local=local)
 
     def unreadable(self, chain: tuple[str, ...], depth: int, reason: str) -> Artifact:
@@ -285,4 +276,28 @@ def extract(
     """
     walk = _Walk(work, Budget(limits or Limits()), on_node=on_node)
     root = walk.node(path, (path.name or str(path),), 0)
+    opaque = _unknown_input(root)
+    if opaque is not None:
+        walk.problems.append(Problem(root.path, "extract", opaque, "encrypted-or-compressed"))
+        root = dataclasses.replace(root, kind="unknown", opaque=opaque)
     return root, tuple(walk.problems)
+
+
+# Executables and objects identification reads: dense, but known, whatever their entropy
+_KNOWN_HEADS = (b"\x7fELF", b"MZ", b"\xfe\xed\xfa", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+                b"\xca\xfe\xba\xbe", b"dex\n", b"\xd0\x0d\xfe\xed")
+
+
+def _unknown_input(root: Artifact) -> str | None:
+    """Why the input itself could not be examined, when no format claims it and its bytes look
+    encrypted or compressed (nothing inside it was seen). Only the input: packed members of a
+    package or image (images, compressed data) are ordinary."""
+    if root.kind != "file" or root.local is None or root.size < ENTROPY_MIN_SIZE:
+        return None
+    with open(root.local, "rb") as f:
+        if f.read(8).startswith(_KNOWN_HEADS):
+            return None
+    bits = file_entropy(root.local)
+    if bits <= ENTROPY_OPAQUE:
+        return None
+    return f"unknown format; entropy {bits:.2f} bits/byte: likely encrypted or compressed"
