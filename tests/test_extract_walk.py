@@ -67,3 +67,17 @@ def test_only_the_input_itself_is_judged_by_entropy(tmp_path):
     dense_elf.write_bytes(b"\x7fELF\x02\x01\x01" + random.Random(6).randbytes(256 << 10))
     root, problems = extract(dense_elf, tmp_path / "y")  # known executables are read, not opaque
     assert problems == () and root.opaque is None
+
+
+def test_zip_member_with_an_empty_name_is_a_problem(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("kernel.img", b"K" * 100)
+        zf.writestr("ok.txt", b"fine")
+    # found by fuzzing the Dahua reader: a NUL as the first byte of a central-directory name
+    data = buf.getvalue().replace(b"kernel.img", b"\x00ernel.img")
+    archive = tmp_path / "nul.zip"
+    archive.write_bytes(data)
+    root, problems = extract(archive, tmp_path / "x")
+    assert [c.chain[-1] for c in root.children] == ["ok.txt"]
+    assert any("empty name" in p.message for p in problems)

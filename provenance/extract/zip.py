@@ -23,8 +23,11 @@ def extract(src: Path, out: SafeRoot) -> None:
 def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
     """Every member through the SafeRoot: links kept as metadata, encrypted and corrupt members
     recorded as Problems while the rest goes on. (Shared with zip-based vendor containers.)"""
-    for info in zf.infolist():
+    for index, info in enumerate(zf.infolist()):
         mode = info.external_attr >> 16
+        if not info.filename:  # a NUL at the start of the name leaves nothing (is_dir would fail)
+            out.problem(f"member #{index} has an empty name", "corrupt")
+            continue
         if info.is_dir():
             out.mkdir(info.filename)
             continue
