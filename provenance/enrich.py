@@ -46,12 +46,12 @@ from provenance.model import (
 )
 from provenance.policy import evaluate, rollup
 from provenance.report.cyclonedx import (
-    _TECHNIQUES,
-    _json,
-    _prop,
+    TECHNIQUES,
     attribution_dict,
     finding_dict,
+    json_value,
     problem_dict,
+    prop,
 )
 from provenance.signatureset import SignatureSet
 
@@ -252,7 +252,7 @@ def _manufacturer(top: Attribution | None, sigset: SignatureSet) -> Manufacturer
     if top is None or top.vendor not in sigset.vendors:
         return None
     v = sigset.vendors[top.vendor]
-    return Manufacturer(v.id, v.name, v.country, v.parent)
+    return v.maker()
 
 
 # -- the document walk ----------------------------------------------------------------------
@@ -309,7 +309,7 @@ def _evidence(attributions: tuple[Attribution, ...], name: str) -> dict[str, Any
     for a in attributions:
         for ev in a.evidence[:MAX_EVIDENCE]:
             methods.append({
-                "technique": ev.technique if ev.technique in _TECHNIQUES else "other",
+                "technique": ev.technique if ev.technique in TECHNIQUES else "other",
                 "confidence": float(f"{ev.confidence:.2f}"),
                 "value": f"{a.vendor} {a.relationship.value}: {ev.signal} {ev.rule}: "
                          f"{ev.detail}"})
@@ -348,7 +348,7 @@ def _add_tool(doc: dict[str, Any], sigset: SignatureSet) -> None:
     meta = doc.setdefault("metadata", {})
     tools = meta.get("tools")
     entry = {"type": "application", "name": "provenance", "version": __version__,
-             "properties": [_prop("signature-digest", sigset.digest)]}
+             "properties": [prop("signature-digest", sigset.digest)]}
     if tools is None:
         meta["tools"] = {"components": [entry]}
     elif isinstance(tools, dict):
@@ -481,27 +481,27 @@ def _write_component(item: _Item, verdict: Verdict, findings: tuple[Finding, ...
         return
     top = component.top
     if top is not None:
-        props += [_prop("vendor", top.vendor), _prop("relationship", top.relationship.value),
-                  _prop("confidence", f"{top.confidence:.2f}")]
+        props += [prop("vendor", top.vendor), prop("relationship", top.relationship.value),
+                  prop("confidence", f"{top.confidence:.2f}")]
         if top.component:
-            props.append(_prop("vendor-component", top.component))
+            props.append(prop("vendor-component", top.component))
     m = component.manufacturer
     if m is not None:
         declared = {"name": m.name, **({"address": {"country": m.country}} if m.country else {})}
         if "manufacturer" not in comp:
             comp["manufacturer"] = declared
         else:
-            props.append(_prop("manufacturer", _json(declared)))
-    props += [_prop("attribution", _json(attribution_dict(a))) for a in component.attributions]
+            props.append(prop("manufacturer", json_value(declared)))
+    props += [prop("attribution", json_value(attribution_dict(a))) for a in component.attributions]
     if not skip_verdict:
-        props.append(_prop("verdict", verdict.value))
+        props.append(prop("verdict", verdict.value))
     policies = sorted({e.policy for f in findings if f.waiver is None for e in f.entries})
     if policies:
-        props.append(_prop("policy", ",".join(policies)))
-    props.append(_prop("location", component.path))
+        props.append(prop("policy", ",".join(policies)))
+    props.append(prop("location", component.path))
     if relabel:
-        props.append(_prop("relabelled", relabel))
-    props += [_prop("finding", _json(finding_dict(f))) for f in findings]
+        props.append(prop("relabelled", relabel))
+    props += [prop("finding", json_value(finding_dict(f))) for f in findings]
     ours = _evidence(component.attributions, component.name)
     if ours is not None:
         _add_evidence(comp, ours)
@@ -517,18 +517,18 @@ def _finish(doc: dict[str, Any], sbom: SbomInput, overall: Verdict, findings: li
 
     def summary(extra: list[Problem]) -> list[dict[str, str]]:
         every = [*problems, *extra]
-        out = [_prop("verdict", overall.value),
-               _prop("coverage", "partial" if every else "complete"),
-               _prop("policies", ",".join(policy_ids)),
-               _prop("sbom-format", sbom.format),
-               _prop("components", str(len(items))),
-               _prop("findings", str(len(findings))),
-               _prop("relabelled", str(sum(1 for f in findings
+        out = [prop("verdict", overall.value),
+               prop("coverage", "partial" if every else "complete"),
+               prop("policies", ",".join(policy_ids)),
+               prop("sbom-format", sbom.format),
+               prop("components", str(len(items))),
+               prop("findings", str(len(findings))),
+               prop("relabelled", str(sum(1 for f in findings
                                             if f.rationale.startswith("relabelled"))))]
         if artifacts_dir is not None:
             matched = sum(1 for i in items if i.matched)
-            out.append(_prop("artifacts-matched", f"{matched}/{len(items)}"))
-        out += [_prop("problem", _json(problem_dict(p))) for p in every]
+            out.append(prop("artifacts-matched", f"{matched}/{len(items)}"))
+        out += [prop("problem", json_value(problem_dict(p))) for p in every]
         return out
 
     base = len(props)

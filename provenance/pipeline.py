@@ -109,7 +109,7 @@ def _manufacturer(
     for a in attributions:
         if a.relationship.value in ("made-by", "oem", "lineage") and a.vendor in sigset.vendors:
             vendor = sigset.vendors[a.vendor]
-            return Manufacturer(vendor.id, vendor.name, vendor.country, vendor.parent)
+            return vendor.maker()
     return None
 
 
@@ -248,12 +248,8 @@ def _scan(
         opaque=opaque,
         seconds=_elapsed(options, started),
     )
-    vendors = {}
-    for c in components:
-        for a in c.attributions:
-            if a.vendor in sigset.vendors:
-                v = sigset.vendors[a.vendor]
-                vendors[v.id] = Manufacturer(v.id, v.name, v.country, v.parent)
+    vendors = {a.vendor: sigset.vendors[a.vendor].maker() for c in components
+               for a in c.attributions if a.vendor in sigset.vendors}
     return ScanResult(
         root=root,
         findings=findings,

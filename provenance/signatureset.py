@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from provenance.model import Relationship
+from provenance.model import Manufacturer, Relationship
 
 RULE_META = {"id", "vendor", "relationship", "confidence", "component", "description", "reference"}
 RULE_META_OPTIONAL = {"version_regex", "weak"}
@@ -55,6 +55,10 @@ class Vendor:
     ownership: str = ""  # dated ownership history, citing [source] keys
     notes: str = ""  # false friends and caveats, citing [source] keys
     sources: dict[str, str] = field(default_factory=dict)  # source key -> citation
+
+    def maker(self) -> Manufacturer:
+        """How a report names this vendor as a component's manufacturer."""
+        return Manufacturer(self.id, self.name, self.country, self.parent)
 
 
 @dataclass(frozen=True, slots=True)

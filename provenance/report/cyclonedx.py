@@ -31,17 +31,17 @@ SPEC_VERSION = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 MAX_EVIDENCE = 8  # per attribution in evidence.identity, strongest first
 
-_TECHNIQUES = {
+TECHNIQUES = {
     "binary-analysis", "manifest-analysis", "hash-comparison", "filename", "attestation",
     "source-code-analysis", "ast-fingerprint", "dynamic-analysis", "instrumentation", "other",
 }
 
 
-def _prop(name: str, value: str) -> dict[str, str]:
+def prop(name: str, value: str) -> dict[str, str]:
     return {"name": f"provenance:{name}", "value": value}
 
 
-def _json(value: object) -> str:
+def json_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
@@ -91,7 +91,7 @@ def _evidence(component: Component) -> dict[str, Any] | None:
     copyright: list[dict[str, str]] = []
     for attribution in component.attributions:
         for ev in attribution.evidence[:MAX_EVIDENCE]:
-            technique = ev.technique if ev.technique in _TECHNIQUES else "other"
+            technique = ev.technique if ev.technique in TECHNIQUES else "other"
             methods.append({
                 "technique": technique,
                 "confidence": _confidence(ev.confidence),
@@ -129,37 +129,37 @@ def _evidence(component: Component) -> dict[str, Any] | None:
 def _properties(
     component: Component, verdict: Verdict, findings: tuple[Finding, ...]
 ) -> list[dict[str, str]]:
-    props = [_prop("location", component.path), _prop("kind", component.kind),
-             _prop("size", str(component.size))]
+    props = [prop("location", component.path), prop("kind", component.kind),
+             prop("size", str(component.size))]
     top: Attribution | None = component.top
     if top is not None:
         props += [
-            _prop("vendor", top.vendor),
-            _prop("relationship", top.relationship.value),
-            _prop("confidence", f"{top.confidence:.2f}"),
+            prop("vendor", top.vendor),
+            prop("relationship", top.relationship.value),
+            prop("confidence", f"{top.confidence:.2f}"),
         ]
         if top.component:
-            props.append(_prop("vendor-component", top.component))
+            props.append(prop("vendor-component", top.component))
     if component.manufacturer is not None:
         if component.manufacturer.parent:  # a HiSilicon part is HiSilicon's, parent Huawei
-            props.append(_prop("vendor-parent", component.manufacturer.parent))
-        props.append(_prop("manufacturer", _json(manufacturer_dict(component.manufacturer))))
-    props += [_prop("attribution", _json(attribution_dict(a))) for a in component.attributions]
-    props.append(_prop("verdict", verdict.value))
+            props.append(prop("vendor-parent", component.manufacturer.parent))
+        props.append(prop("manufacturer", json_value(manufacturer_dict(component.manufacturer))))
+    props += [prop("attribution", json_value(attribution_dict(a))) for a in component.attributions]
+    props.append(prop("verdict", verdict.value))
     # Only what still flags the component: a waived finding is listed, not counted.
     policies = sorted({e.policy for f in findings if f.waiver is None for e in f.entries})
     if policies:
-        props.append(_prop("policy", ",".join(policies)))
+        props.append(prop("policy", ",".join(policies)))
     for f in findings:
         for e in f.entries:
             scope = f"; scope: {e.scope}" if e.scope else ""
-            props.append(_prop("policy-entry", f"{e.policy}: {e.entity}; in force {e.in_force}; "
+            props.append(prop("policy-entry", f"{e.policy}: {e.entity}; in force {e.in_force}; "
                                                f"{e.source}{scope}"))
         if f.waiver is not None:
-            props.append(_prop("waiver", f"{f.vendor} {f.level.value}: {f.waiver}"))
-        props.append(_prop("finding", _json(finding_dict(f))))
+            props.append(prop("waiver", f"{f.vendor} {f.level.value}: {f.waiver}"))
+        props.append(prop("finding", json_value(finding_dict(f))))
     if component.opaque:
-        props.append(_prop("opaque", component.opaque))
+        props.append(prop("opaque", component.opaque))
     return props
 
 
@@ -233,18 +233,18 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     index = findings_by_ref(result)
     meta_component = _component(root, result, index, nested=False)
     meta_component["properties"] = [
-        _prop("verdict", result.verdict.value),
-        _prop("coverage", result.coverage.value),
-        _prop("policies", ",".join(result.policies)),
-        _prop("files", str(result.stats.files)),
-        _prop("bytes", str(result.stats.bytes)),
-        _prop("opaque-count", str(result.stats.opaque)),
-        _prop("seconds", f"{result.stats.seconds}"),
-        _prop("findings", str(len(result.findings))),
-        _prop("waived", str(sum(1 for f in result.findings if f.waiver is not None))),
+        prop("verdict", result.verdict.value),
+        prop("coverage", result.coverage.value),
+        prop("policies", ",".join(result.policies)),
+        prop("files", str(result.stats.files)),
+        prop("bytes", str(result.stats.bytes)),
+        prop("opaque-count", str(result.stats.opaque)),
+        prop("seconds", f"{result.stats.seconds}"),
+        prop("findings", str(len(result.findings))),
+        prop("waived", str(sum(1 for f in result.findings if f.waiver is not None))),
         *[p for p in meta_component["properties"] if p["name"] != "provenance:verdict"],
-        *[_prop("problem", _json(problem_dict(p))) for p in result.problems],
-        *[_prop("vendor-info", _json(manufacturer_dict(m)))
+        *[prop("problem", json_value(problem_dict(p))) for p in result.problems],
+        *[prop("vendor-info", json_value(manufacturer_dict(m)))
           for _, m in sorted(result.vendors.items())],
     ]
     serial = uuid.uuid5(uuid.NAMESPACE_URL,
@@ -255,7 +255,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     digest = result.signature_digest.removeprefix("sha256:")
     metadata["tools"] = {"components": [
         {"type": "application", "name": "provenance", "version": result.tool_version,
-         "properties": [_prop("signature-digest", result.signature_digest)]},
+         "properties": [prop("signature-digest", result.signature_digest)]},
         {"type": "data", "name": "provenance-signatures", "version": digest[:16],
          **({"hashes": [{"alg": "SHA-256", "content": digest}]} if len(digest) == 64 else {})},
     ]}
