@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from provenance.attribute.vendor_index import VendorIndex, index_for, norm
 from provenance.attribute.yara_scan import Hit
 from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
-from provenance.signatureset import SignatureSet
+from provenance.signatureset import Rule, SignatureSet
 
 WEAK_CAP = 0.4
 MAX_CONFIDENCE = 0.99
@@ -48,11 +48,21 @@ def _clip(data: bytes, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_rule_maps: dict[str, dict[str, Rule]] = {}
+
+
+def _rules_by_id(sigset: SignatureSet) -> dict[str, Rule]:
+    """Rule id -> rule, built once per signature set (this runs for every blob)."""
+    if sigset.digest not in _rule_maps:
+        _rule_maps[sigset.digest] = {rule.id: rule for rule in sigset.rules}
+    return _rule_maps[sigset.digest]
+
+
 def hit_evidence(
     hits: tuple[Hit, ...], sigset: SignatureSet, location: str
 ) -> list[Found]:
     """(vendor, relationship, evidence, component, version) for every rule that matched."""
-    rules = {rule.id: rule for rule in sigset.rules}
+    rules = _rules_by_id(sigset)
     out: list[Found] = []
     for hit in hits:
         rule = rules.get(hit.rule)
