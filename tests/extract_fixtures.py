@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import inno_fixture
 import pytest
 
 TREE: dict[str, bytes] = {
@@ -467,9 +468,21 @@ SectionEnd
     return Built(tmp / "demo-setup.exe", expected(), by_hash=True)
 
 
+def _inno(compressed: bool) -> Callable[[Path], Built]:
+    def build(tmp: Path) -> Built:
+        """No free tool builds Inno Setup installers on Linux: tests/inno_fixture.py writes a
+        real one (data version 5.5.6); innoextract puts the {app} files under app/."""
+        need("innoextract")
+        path = tmp / "demo-setup.exe"
+        path.write_bytes(inno_fixture.build(TREE, compressed))
+        return Built(path, expected("app/"))
+
+    return build
+
+
 def fake_inno(tmp: Path) -> Path:
-    """No free tool builds Inno Setup installers on Linux: a PE stub that carries the marker
-    innoextract looks for. It checks detection and the tool-missing / tool-failed paths only."""
+    """A PE stub that only carries the marker innoextract looks for, which innoextract rejects:
+    for detection and the tool-missing / tool-failed paths."""
     path = tmp / "setup.exe"
     path.write_bytes(b"MZ" + b"\0" * 1022 + b"Inno Setup Setup Data (5.5.7)" + b"\0" * 4096)
     return path
@@ -508,4 +521,5 @@ BUILDERS: dict[str, dict[str, Callable[[Path], Built]]] = {
             "fat32": _fat("40960", "-F", "32")},
     "romfs": {"genromfs": _romfs},
     "nsis": {"makensis": _nsis},
+    "innosetup": {"inno-5.5.6-zlib": _inno(True), "inno-5.5.6-stored": _inno(False)},
 }

@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import inno_fixture
 import pytest
-from extract_fixtures import BUILDERS, TREE, Built, fake_inno, sha
+from extract_fixtures import BUILDERS, TREE, Built, fake_inno, need, sha
 
 from provenance.extract import EXTRACTORS, Limits, extract, firmware, installers
 from provenance.model import Artifact
 
-# format name -> the tests that cover it: every builder in BUILDERS, plus the installer that no
-# free tool can build (innosetup: detection and the missing / failing tool paths below).
-FIXTURES: frozenset[str] = frozenset(BUILDERS) | {"innosetup"}
+# format name -> the tests that cover it: every builder in BUILDERS
+FIXTURES: frozenset[str] = frozenset(BUILDERS)
 CASES = [(fmt, case) for fmt, cases in BUILDERS.items() for case in cases]
 
 
@@ -177,3 +177,31 @@ def test_msi_string_pool_and_name_codec() -> None:
     pool = b"\xe4\x04\x00\x00" + b"\x03\x00\x01\x00" + b"\x00\x00\x00\x00" + b"\x02\x00\x01\x00"
     strings, ref = msi._strings(pool, b"abcde")
     assert (strings, ref) == (["", "abc", "", "de"], 2)
+
+
+def test_inno_fixture_is_deterministic_and_detected_without_innoextract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated installer (tests/inno_fixture.py) is the same bytes on every run, carries no
+    execute bit, and is recognised as Inno Setup on its own structure."""
+    data = inno_fixture.build(TREE)
+    assert data == inno_fixture.build(TREE)
+    path = tmp_path / "demo-setup.exe"
+    path.write_bytes(data)
+    assert not path.stat().st_mode & 0o111
+    monkeypatch.setattr(installers.shutil, "which", lambda _name: None)
+    tree, problems = extract(path, tmp_path / "w")
+    assert tree.kind == "innosetup" and [p.kind for p in problems] == ["tool-missing"]
+
+
+def test_innosetup_keeps_every_file_that_shares_a_destination(tmp_path: Path) -> None:
+    """Two [Files] lines to one path (per language, or x86 / x64 builds of one DLL): both are
+    members, where innoextract's default would keep only the last."""
+    need("innoextract")
+    x86, x64 = b"MZ x86 build\n", b"MZ x64 build\n"
+    path = tmp_path / "demo-setup.exe"
+    path.write_bytes(inno_fixture.build([("bin/tool.dll", x86), ("bin/tool.dll", x64)]))
+    tree, problems = extract(path, tmp_path / "w")
+    files, _ = members(tree)
+    assert not problems
+    assert files == {"app/bin/tool.dll": sha(x64), "app/bin/tool.dll$0": sha(x86)}

@@ -104,5 +104,9 @@ INNO = _make(
     "innosetup",
     "Inno Setup installers (external `innoextract`)",
     INNO_MARKS,
-    lambda src, scratch: ["innoextract", "--silent", "--output-dir", str(scratch), str(src)],
+    # --collisions=rename: [Files] lines that share a destination (one per language, or an x86
+    # and an x64 build of the same DLL) are all kept, the later ones as "name$0"...; innoextract's
+    # default overwrites, so all but one would never be seen
+    lambda src, scratch: ["innoextract", "--silent", "--collisions=rename",
+                          "--output-dir", str(scratch), str(src)],
 )
