@@ -111,14 +111,11 @@ def check(fmt: str, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
-def test_fuzz(fmt: str) -> None:
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(mutated(fmt))
-    def run(data: bytes) -> None:
-        check(fmt, data)
-
-    run()
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_fuzz(fmt: str, data: st.DataObject) -> None:
+    check(fmt, data.draw(mutated(fmt)))
 
 
 def test_every_parser_is_fuzzed() -> None:
