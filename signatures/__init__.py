@@ -1,1 +1,3 @@
-"""The built-in signature set (data only): vendors/, yara/, policies/. Installed as provenance.signatures."""
+"""The built-in signature set (data only): vendors/, yara/, policies/.
+
+Installed as provenance.signatures."""
