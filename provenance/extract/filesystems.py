@@ -10,9 +10,9 @@ and fswalk.py walks all of them through the SafeRoot.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from provenance.extract.base import Format, Unsupported
 from provenance.extract.fswalk import Reader, walk
@@ -44,17 +44,31 @@ def _squashfs_detect(head: bytes, name: str) -> bool:
 def _squashfs_extract(src: Path, out: SafeRoot) -> None:
     from dissect.squashfs import SquashFS
 
-    with open(src, "rb") as f:
-        fs = SquashFS(f)
-        reader = Reader(
-            children=lambda n: _named(n.iterdir()),
-            kind=lambda n: _posix_kind(n.mode),
-            key=lambda n: n.inode_number,
-            link=lambda n: n.link,
-            open=lambda n: n.open(),
-            size=lambda n: n.size,
-        )
-        walk(fs.get("/"), reader, out)
+    handles: list[BinaryIO] = []
+
+    def fork() -> Callable[[Any], BinaryIO]:
+        # dissect seeks and caches on one handle: each read-ahead thread gets its own
+        fh = open(src, "rb")  # noqa: SIM115 - closed below, after the walk
+        handles.append(fh)
+        own = SquashFS(fh)
+        return lambda n: own.inode(n.block, n.offset).open()
+
+    try:
+        with open(src, "rb") as f:
+            fs = SquashFS(f)
+            reader = Reader(
+                children=lambda n: _named(n.iterdir()),
+                kind=lambda n: _posix_kind(n.mode),
+                key=lambda n: n.inode_number,
+                link=lambda n: n.link,
+                open=lambda n: n.open(),
+                size=lambda n: n.size,
+                fork=fork,
+            )
+            walk(fs.get("/"), reader, out)
+    finally:
+        for fh in handles:
+            fh.close()
 
 
 SQUASHFS = Format(
