@@ -61,6 +61,8 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     facts, found = identify(artifact, head)
     problems.extend(found)
     hits: tuple[Hit, ...] = ()
+    if artifact.unpacked:  # its members are scanned; the whole would only repeat them
+        return Analysis(facts, hits, tuple(problems))
     try:
         hits = scan_file(sigset, artifact.local)
     except Exception as exc:  # yara.TimeoutError and friends: record, go on
@@ -88,12 +90,14 @@ def _light(artifact: Artifact) -> Artifact:
     whether it has children."""
     children = (_PLACEHOLDER,) if artifact.children else ()
     return Artifact(artifact.chain, artifact.sha256, artifact.size, artifact.kind,
-                    artifact.depth, artifact.local, children, artifact.opaque)
+                    artifact.depth, artifact.local, children, artifact.opaque,
+                    unpacked=artifact.unpacked)
 
 
 def context(artifact: Artifact) -> str:
     """What identification reads besides the bytes (the cache keys on it too)."""
-    return f"{artifact.kind}\0{artifact.name}\0{int(bool(artifact.children))}"
+    return (f"{artifact.kind}\0{artifact.name}\0{int(bool(artifact.children))}"
+            f"\0{int(artifact.unpacked)}")
 
 
 _worker_sigset: SignatureSet | None = None

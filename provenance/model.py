@@ -72,6 +72,9 @@ class Artifact:
     children: tuple[Artifact, ...] = ()
     opaque: str | None = None  # why it could not be opened, when it could not
     symlink_target: str | None = None  # kept as metadata, never followed
+    # a pure container (archive, filesystem, compression) whose every member came out without
+    # a problem: its bytes are searched through its members, not again as a whole
+    unpacked: bool = False
 
     @property
     def path(self) -> str:

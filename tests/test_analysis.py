@@ -53,8 +53,8 @@ def tree_files(n: int = 80, seed: int = 7) -> dict[str, bytes]:
     return files
 
 
-def make_tar(path: Path, files: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
+def make_tar(path: Path, files: dict[str, bytes], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tar:
         for name, data in sorted(files.items()):
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -170,3 +170,35 @@ def test_a_crashing_parser_does_not_fail_the_scan(image: Path, tmp_path: Path, s
         ["analysis crashed its worker process"]
     del pooled[victim.sha256], serial[victim.sha256]
     assert pooled == serial
+
+
+def _hits_by_path(root_file: Path, work: Path, sigset) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    nodes = _nodes(root_file, work)
+    out = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    by_path = {n.path: n for n in nodes}
+    return by_path, {n.path: {h.rule for h in out[n.sha256].hits} for n in nodes}
+
+
+def test_an_unpacked_archive_is_searched_through_its_members_only(tmp_path: Path, sigset) -> None:
+    # an uncompressed tar holds libmpi.so's strings verbatim: the rule must fire on the member,
+    # not again on the tar (which would make the archive itself look HiSilicon-made)
+    files = {k: v for k, v in tree_files(6).items() if "libmpi" in k}
+    tar = make_tar(tmp_path / "plain.tar", files, "w")
+    nodes, hits = _hits_by_path(tar, tmp_path / "w", sigset)
+    assert nodes["plain.tar"].unpacked and not hits["plain.tar"]
+    assert any(hits[p] for p in hits if p.endswith("libmpi.so"))
+
+
+def test_a_container_with_a_problem_or_a_header_of_its_own_is_still_searched(
+        tmp_path: Path, sigset) -> None:
+    files = {k: v for k, v in tree_files(6).items() if "libmpi" in k}
+    files["../escape.so"] = files["rootfs/usr/lib/libmpi.so"]  # refused: bytes not in a member
+    tar = make_tar(tmp_path / "bad.tar", files, "w")
+    nodes, hits = _hits_by_path(tar, tmp_path / "w", sigset)
+    assert not nodes["bad.tar"].unpacked and hits["bad.tar"]
+    # a vendor container's own header is evidence: the digicap rule still fires on it
+    sample = Path(__file__).parent.parent / "samples/signatures/hikvision_digicap"
+    dav = tmp_path / "digicap.dav"
+    dav.write_bytes((sample / "positive-digicap.bin").read_bytes())
+    nodes, hits = _hits_by_path(dav, tmp_path / "w2", sigset)
+    assert not nodes["digicap.dav"].unpacked and "hikvision_digicap" in hits["digicap.dav"]
