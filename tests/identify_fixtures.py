@@ -589,13 +589,16 @@ def cdx_json(spec: str = "1.6") -> bytes:
     return json.dumps(doc).encode()
 
 
-def cdx_xml(spec: str = "1.4") -> bytes:
+def cdx_xml(spec: str = "1.4", extra: str = "") -> bytes:
+    """A schema-valid CycloneDX XML document (elements in the XSD's order); `extra` is put in
+    the first component, after its version."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bom xmlns="http://cyclonedx.org/schema/bom/{spec}" version="1">
   <components>
-    <component type="library"><name>libhcnetsdk</name><version>6.1.9</version>
-      <publisher>Hikvision</publisher><purl>pkg:generic/libhcnetsdk@6.1.9</purl></component>
-    <component type="library"><name>zlib</name><version>1.2.13</version></component>
+    <component type="library"><publisher>Hikvision</publisher><name>libhcnetsdk</name>
+      <version>6.1.9</version>{extra}<purl>pkg:generic/libhcnetsdk@6.1.9</purl></component>
+    <component type="library" bom-ref="zlib"><supplier><name>zlib project</name></supplier>
+      <name>zlib</name><version>1.2.13</version></component>
   </components>
 </bom>
 """.encode()
@@ -615,6 +618,12 @@ def spdx_json(version: str = "SPDX-2.3") -> bytes:
             {"SPDXID": "SPDXRef-2", "name": "busybox", "versionInfo": "1.36.1",
              "downloadLocation": "NOASSERTION"},
         ],
+        "relationships": [
+            {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+             "relatedSpdxElement": "SPDXRef-1"},
+            {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+             "relatedSpdxElement": "SPDXRef-2"},
+        ],
     }
     return json.dumps(doc).encode()
 
@@ -632,12 +641,23 @@ SPDXID: SPDXRef-1
 PackageVersion: 3.050
 PackageSupplier: Organization: Zhejiang Dahua Technology Co., Ltd.
 PackageDownloadLocation: NOASSERTION
+FilesAnalyzed: false
+PackageLicenseConcluded: NOASSERTION
+PackageLicenseDeclared: NOASSERTION
+PackageCopyrightText: NOASSERTION
 ExternalRef: PACKAGE-MANAGER purl pkg:generic/dhnetsdk@3.050
 
 PackageName: busybox
 SPDXID: SPDXRef-2
 PackageVersion: 1.36.1
 PackageDownloadLocation: NOASSERTION
+FilesAnalyzed: false
+PackageLicenseConcluded: GPL-2.0-only
+PackageLicenseDeclared: GPL-2.0-only
+PackageCopyrightText: NOASSERTION
+
+Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-1
+Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-2
 """
 
 

@@ -1,13 +1,23 @@
-"""SBOM input for `provenance enrich`: every supported format read into a CycloneDX 1.6 dict.
+"""SBOMs read through their libraries into one CycloneDX 1.6 shaped dict, for `provenance enrich`
+and for the SBOMs identification finds inside scanned images (one reader serves both).
 
 CycloneDX JSON is kept as the very dict the file holds (enrichment only adds to it, so nothing
 the producer wrote is lost); older spec versions are upgraded in place (1.6 still accepts their
-shapes: legacy `tools` arrays, `manufacture`, `author`, single-object `evidence.identity`).
-CycloneDX XML is read through cyclonedx-python-lib's model and written back as 1.6 JSON. SPDX 2.x
-(JSON, tag-value) is read with spdx-tools; each package and file becomes a component whose
+shapes: legacy `tools` arrays, `manufacture`, `author`, single-object `evidence.identity`) and
+checked against cyclonedx-python-lib's schema for the declared version. CycloneDX XML is parsed
+with defusedxml (no entities, no DTDs), checked against the library's XSD, read through
+cyclonedx-python-lib's model and written back as 1.6 JSON. SPDX 2.x (JSON, tag-value) is parsed
+and validated with spdx-tools; what it parses is read from its model, what it refuses is read
+leniently (with the refusal as a problem). Each package and file becomes a component whose
 bom-ref is its SPDX id, each checksum a hash (or a property when CycloneDX has no such
 algorithm), and each relationship a `provenance:spdx-relationship` property on its source (plus
 a `dependencies` edge for the dependency kinds). SPDX 3.0 JSON-LD is read best effort.
+
+`scan=True` is the identification mode (run once per SBOM file found in an image): structural
+schema checks only (the strict check's per-URL IRI grammar costs seconds per document), shape
+defects and library refusals become problems next to what could still be read rather than
+errors, and at most `MAX_COMPONENTS` components. Data larger than `MAX_LIBRARY` is never handed
+to a library.
 
 Input that is not an SBOM raises `SbomError`; a readable SBOM with defects gives `Problem`s.
 """
@@ -15,20 +25,30 @@ Input that is not an SBOM raises `SbomError`; a readable SBOM with defects gives
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.identify.sbom import detect
 from provenance.model import Problem
 
 SPEC = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-MAX_SBOM = 256 << 20
+MAX_SBOM = 256 << 20  # bytes read for `enrich`
+MAX_SCAN_SBOM = 64 << 20  # bytes read for an SBOM found in a scan
+MAX_LIBRARY = 32 << 20  # bytes handed to cyclonedx-python-lib, jsonschema, lxml or spdx-tools
+MAX_COMPONENTS = 5000  # components converted in scan mode
+MAX_MESSAGES = 50  # problems kept from one library check
 HEAD = 8192
 CDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+
+# Conventional SBOM file names: generators that sort their keys put "bomFormat" at the end of
+# a large document, past the head, so the name has to count too.
+SBOM_NAMES = (".cdx.json", ".cdx.xml", "bom.json", "bom.xml", ".spdx.json", ".spdx",
+              "sbom.json", ".spdx.jsonld")
 
 
 class SbomError(ValueError):
@@ -40,7 +60,28 @@ class SbomInput:
     doc: dict[str, Any]  # CycloneDX 1.6 shaped; for CycloneDX JSON input, the original dict
     format: str  # "CycloneDX JSON 1.4", "SPDX-2.3 tag-value", ...
     problems: tuple[Problem, ...]
-    original: dict[str, Any] | None = None  # the untouched source dict (JSON input only)
+    original: dict[str, Any] | None = None  # the untouched source dict (JSON input, enrich only)
+    family: str = ""  # "CycloneDX" or "SPDX"
+    spec: str = ""  # the declared spec version: "1.4", "SPDX-2.3", "SPDX-3.0"
+    # bom-ref -> where the component is in the source ("#packages[3]", "#component[2]") when
+    # that is not its path in `doc` (SPDX, and CycloneDX XML whose model sorts components)
+    locations: dict[str, str] = field(default_factory=dict)
+
+
+def detect(head: bytes, name: str) -> bool:
+    """Whether a blob's head (and name) looks like an SBOM this module reads."""
+    probe = head[:4096]
+    start = probe.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if start[:1] == b"{":
+        return (b'"bomFormat"' in probe or b'"spdxVersion"' in probe or b'"bom-ref"' in probe
+                or b"spdx.org/rdf/3" in probe or name.lower().endswith(SBOM_NAMES))
+    if start[:1] == b"<":  # an XML document, not a tar or an image that holds one
+        return b"<bom" in probe and b"cyclonedx.org/schema/bom" in probe
+    return start.startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in probe
+
+
+def _problem(source: str, message: str, kind: str = "corrupt", at: str = "") -> Problem:
+    return Problem(source + at, "identify", message[:300], kind)
 
 
 def _prop(name: str, value: str) -> dict[str, str]:
@@ -71,24 +112,36 @@ def looks_like_sbom(path: Path) -> bool:
 # -- CycloneDX ------------------------------------------------------------------------------
 
 
-def _cdx_json(doc: dict[str, Any], source: str) -> SbomInput:
+def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int) -> SbomInput:
     problems: list[Problem] = []
     version = str(doc.get("specVersion", ""))
     if version not in CDX_VERSIONS:
-        raise SbomError(f"{source}: CycloneDX specVersion {version or '(missing)'} is not "
-                        f"supported (1.2 to 1.6)")
-    for key in ("components", "dependencies", "services"):
-        if key in doc and not isinstance(doc[key], list):
-            raise SbomError(f"{source}: CycloneDX '{key}' must be an array, "
-                            f"not {type(doc[key]).__name__}")
-    if "metadata" in doc and not isinstance(doc["metadata"], dict):
-        raise SbomError(f"{source}: CycloneDX 'metadata' must be an object")
-    problems.extend(_schema_problems(doc, version, source))
-    original = json.loads(json.dumps(doc))
+        message = (f"CycloneDX specVersion {version or '(missing)'} is not supported "
+                   "(1.2 to 1.6)")
+        if not scan:
+            raise SbomError(f"{source}: {message}")
+        problems.append(_problem(source, f"{message}: read as 1.6, not schema-checked",
+                                 "unsupported", "#specVersion"))
+    shapes = [(key, list, "an array") for key in ("components", "dependencies", "services")]
+    for key, kind, what in [*shapes, ("metadata", dict, "an object")]:
+        if key in doc and not isinstance(doc[key], kind):
+            message = f"CycloneDX '{key}' must be {what}, not {type(doc[key]).__name__}"
+            if not scan:
+                raise SbomError(f"{source}: {message}")
+            problems.append(_problem(source, f"{message}: ignored", at=f"#{key}"))
+            del doc[key]
+    if version in CDX_VERSIONS:
+        if size > MAX_LIBRARY:
+            problems.append(_problem(source, f"CycloneDX JSON larger than {MAX_LIBRARY >> 20} "
+                                             "MiB: not schema-checked", "limit"))
+        else:
+            problems.extend(_schema_problems(doc, version, source, scan))
+    original = None if scan else json.loads(json.dumps(doc))
     doc["specVersion"] = SPEC
     if "$schema" in doc:
         doc["$schema"] = SCHEMA
-    return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems), original)
+    return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems), original,
+                     "CycloneDX", version)
 
 
 @functools.lru_cache(maxsize=8)
@@ -100,22 +153,88 @@ def validator(version: str) -> Any:
     return JsonStrictValidator(SchemaVersion.from_version(version))
 
 
-def _schema_problems(doc: dict[str, Any], version: str, source: str) -> list[Problem]:
+@functools.lru_cache(maxsize=8)
+def structural_validator(version: str) -> Any:
+    """The same schema without `format` checks: the strict validator checks every URL with an
+    Earley-parsed IRI grammar (~50 ms each, seconds per SBOM), too slow for scanning."""
+    return validator(version)._validator.evolve(format_checker=None)
+
+
+def _schema_problems(doc: dict[str, Any], version: str, source: str, scan: bool) -> list[Problem]:
     """The input's own schema violations (against its declared version), as problems."""
-    errors = validator(version).validate_str(json.dumps(doc), all_errors=True)
+    try:
+        if scan:
+            errors = [e for e in itertools.islice(
+                structural_validator(version).iter_errors(doc), MAX_MESSAGES)]
+        else:
+            found = validator(version).validate_str(json.dumps(doc), all_errors=True)
+            errors = [e.data for e in itertools.islice(found or [], MAX_MESSAGES)]
+    except Exception as exc:  # RecursionError on deep nesting, a validator bug: not fatal
+        return [_problem(source, f"CycloneDX {version} schema check failed: {exc}", "error")]
     out = []
-    for error in list(errors or [])[:50]:
-        data = error.data
-        where = "/".join(str(p) for p in getattr(data, "absolute_path", ())) or "(document)"
-        message = getattr(data, "message", str(data))
-        out.append(Problem(f"{source}#{where}", "identify",
-                           f"CycloneDX {version} schema: {message[:300]}", "corrupt"))
+    for error in errors:
+        where = "/".join(str(p) for p in getattr(error, "absolute_path", ())) or "(document)"
+        message = getattr(error, "message", str(error))
+        out.append(_problem(source, f"CycloneDX {version} schema: {message[:300]}",
+                            at=f"#{where}"))
     return out
 
 
-def _cdx_xml(data: bytes, source: str) -> SbomInput:
-    from cyclonedx.model.bom import Bom
-    from cyclonedx.output.json import JsonV1Dot6
+def _xml_text(el: Any, tag: str) -> str | None:
+    text = el.findtext(tag)
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
+def _xml_components(root: Any, ns: str, limit: int | None) -> list[tuple[dict[str, Any], str]]:
+    """Every <component> in document order as a thin CycloneDX dict, with its location. The
+    fallback when the library cannot read a document, and the key to where its sorted model's
+    components are in the source."""
+    out: list[tuple[dict[str, Any], str]] = []
+    q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
+    for i, comp in enumerate(root.iter(q("component"))):
+        if limit is not None and i >= limit:
+            break
+        item: dict[str, Any] = {"type": comp.get("type") or "library"}
+        for key in ("group", "name", "version", "purl", "publisher", "cpe"):
+            value = _xml_text(comp, q(key))
+            if value:
+                item[key] = value
+        item["name"] = item.get("name") or ""
+        supplier = comp.find(q("supplier"))
+        name = _xml_text(supplier, q("name")) if supplier is not None else None
+        if name:
+            item["supplier"] = {"name": name}
+        if comp.get("bom-ref"):
+            item["bom-ref"] = comp.get("bom-ref")
+        out.append((item, f"#component[{i}]"))
+    return out
+
+
+def _xml_key(comp: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(comp.get(k) or "") for k in ("group", "name", "version", "purl"))
+
+
+def walk(doc: dict[str, Any], metadata: bool = True) -> list[tuple[dict[str, Any], str]]:
+    """Every component dict of a CycloneDX dict with its path in it (`#components[1]`,
+    `#components[1].components[0]`, `#metadata.component`), depth-first, bounded."""
+    out: list[tuple[dict[str, Any], str]] = []
+    stack: list[tuple[Any, str]] = [(doc.get("components"), "#components")]
+    meta = doc.get("metadata")
+    if metadata and isinstance(meta, dict) and isinstance(meta.get("component"), dict):
+        stack.append(([meta["component"]], "#metadata.component"))
+    while stack and len(out) < MAX_COMPONENTS:
+        items, where = stack.pop()
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict) or len(out) >= MAX_COMPONENTS:
+                continue
+            path = where if where == "#metadata.component" else f"{where}[{i}]"
+            out.append((item, path))
+            if len(stack) < 64:
+                stack.append((item.get("components"), f"{path}.components"))
+    return out
+
+
+def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
     from defusedxml import ElementTree
 
     try:
@@ -126,29 +245,70 @@ def _cdx_xml(data: bytes, source: str) -> SbomInput:
     version = ns.rsplit("/", 1)[-1]
     if root.tag.rsplit("}", 1)[-1] != "bom" or not ns.startswith("http://cyclonedx.org/schema/bom"):
         raise SbomError(f"{source}: XML root is not a CycloneDX <bom>")
-    if version not in CDX_VERSIONS:
-        raise SbomError(f"{source}: CycloneDX XML {version} is not supported (1.2 to 1.6)")
     problems: list[Problem] = []
-    try:
-        from cyclonedx.schema import SchemaVersion
-        from cyclonedx.validation.xml import XmlValidator
+    fallback = None
+    if version not in CDX_VERSIONS:
+        if not scan:
+            raise SbomError(f"{source}: CycloneDX XML {version} is not supported (1.2 to 1.6)")
+        fallback = f"CycloneDX XML {version} is not supported (1.2 to 1.6)"
+    elif len(data) > MAX_LIBRARY:
+        fallback = f"CycloneDX XML larger than {MAX_LIBRARY >> 20} MiB"
+    if fallback is None:
+        try:
+            from cyclonedx.schema import SchemaVersion
+            from cyclonedx.validation.xml import XmlValidator
 
-        error = XmlValidator(SchemaVersion.from_version(version)).validate_str(data.decode())
-        if error is not None:
-            problems.append(Problem(source, "identify",
-                                    f"CycloneDX XML {version} schema: {str(error)[:300]}",
-                                    "corrupt"))
-    except Exception as exc:  # lxml missing or the validator refused: not fatal
-        problems.append(Problem(source, "identify", f"XML schema check skipped: {exc}",
-                                "tool-missing"))
-    try:
-        bom = Bom.from_xml(root)  # type: ignore[attr-defined]
-        doc = json.loads(JsonV1Dot6(bom).output_as_string())
-    except Exception as exc:
-        raise SbomError(f"{source}: CycloneDX XML could not be read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise SbomError(f"{source}: CycloneDX XML could not be read")
-    return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems))
+            error = XmlValidator(SchemaVersion.from_version(version)).validate_str(
+                data.decode("utf-8", "replace"))
+            if error is not None:
+                problems.append(_problem(source, f"CycloneDX XML {version} schema: {error}"))
+        except Exception as exc:  # lxml missing or the validator refused: not fatal
+            problems.append(_problem(source, f"XML schema check skipped: {exc}", "tool-missing"))
+        try:
+            from cyclonedx.model.bom import Bom
+            from cyclonedx.output.json import JsonV1Dot6
+
+            with warnings.catch_warnings():  # deprecations of the input's spec: not news
+                warnings.simplefilter("ignore")
+                bom = Bom.from_xml(root)  # type: ignore[attr-defined]
+                doc = json.loads(JsonV1Dot6(bom).output_as_string())
+            if not isinstance(doc, dict):
+                raise ValueError("no document")
+        except Exception as exc:
+            if not scan:
+                raise SbomError(f"{source}: CycloneDX XML could not be read: {exc}") from None
+            fallback = f"cyclonedx-python-lib could not read it ({exc})"
+    limit = MAX_COMPONENTS if scan else None
+    if fallback is not None:  # scan mode: the components the XML names, read directly
+        problems.append(_problem(source, f"{fallback}: components read without the library",
+                                 "limit" if "MiB" in fallback else "corrupt"))
+        found = _xml_components(root, ns, limit)
+        doc = {"bomFormat": "CycloneDX", "specVersion": SPEC, "version": 1,
+               "components": [item for item, _ in found]}
+        locations = {}
+        for n, (item, where) in enumerate(found):
+            item["bom-ref"] = ref = str(item.get("bom-ref") or f"provenance-xml-{n}")
+            locations[ref] = where
+        return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), None, "CycloneDX",
+                         version, locations)
+    # the model keeps components sorted: find each one's place in the document again
+    by_ref: dict[str, str] = {}
+    by_key: dict[tuple[str, ...], list[str]] = {}
+    for item, where in _xml_components(root, ns, limit):
+        if item.get("bom-ref"):
+            by_ref.setdefault(str(item["bom-ref"]), where)
+        else:
+            by_key.setdefault(_xml_key(item), []).append(where)
+    locations = {}
+    for comp, _ in walk(doc):
+        ref = str(comp.get("bom-ref") or "")
+        place = by_ref.get(ref) or next(iter(by_key.get(_xml_key(comp)) or []), None)
+        if place and ref:
+            locations[ref] = place
+            if ref not in by_ref:
+                by_key[_xml_key(comp)].remove(place)
+    return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), None, "CycloneDX",
+                     version, locations)
 
 
 # -- SPDX 2.x -------------------------------------------------------------------------------
@@ -271,8 +431,11 @@ def _spdx_element(item: dict[str, Any], kind: str) -> dict[str, Any]:
     return comp
 
 
-def spdx2_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list[Problem]]:
-    """An SPDX 2.x JSON document (as spdx-tools writes it) as a CycloneDX 1.6 dict."""
+def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
+                 locations: dict[str, str] | None = None
+                 ) -> tuple[dict[str, Any], list[Problem]]:
+    """An SPDX 2.x JSON document (as spdx-tools writes it) as a CycloneDX 1.6 dict: at most
+    `limit` packages and files, each one's `#packages[i]` recorded in `locations`."""
     problems: list[Problem] = []
     components: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
@@ -282,6 +445,11 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list
             problems.append(Problem(f"{source}#{key}", "identify", f"'{key}' is not a list",
                                     "corrupt"))
             continue
+        if limit is not None and len(components) + len(items) > limit:
+            problems.append(Problem(f"{source}#{key}", "identify",
+                                    f"{len(items)} {key}: only the first "
+                                    f"{max(0, limit - len(components))} read", "limit"))
+            items = items[:max(0, limit - len(components))]
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("SPDXID"):
                 problems.append(Problem(f"{source}#{key}[{i}]", "identify",
@@ -295,6 +463,8 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list
                 continue
             by_id[comp["bom-ref"]] = comp
             components.append(comp)
+            if locations is not None:
+                locations[comp["bom-ref"]] = f"#{key}[{i}]"
     root_ref = str(doc.get("SPDXID") or "SPDXRef-DOCUMENT")
     root: dict[str, Any] = {"type": "application", "bom-ref": root_ref,
                             "name": str(doc.get("name") or root_ref),
@@ -351,49 +521,69 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list
     return out, problems
 
 
-def _spdx_json(text: str, source: str) -> SbomInput:
+def _spdx2(lenient: dict[str, Any], payload: str | dict[str, Any], size: int, kind: str,
+           source: str, scan: bool) -> SbomInput:
+    """An SPDX 2 document read from spdx-tools' model when it parses, else leniently."""
+    doc, problems = _spdx_tools_read(payload, size, kind, source)
+    if doc is None:
+        doc = lenient
+        if problems:
+            problems.append(_problem(source, "SPDX: spdx-tools could not read the document: "
+                                             "read leniently"))
+    locations: dict[str, str] = {}
+    out, more = spdx2_to_cdx(doc, source, MAX_COMPONENTS if scan else None, locations)
+    if kind == "tv":  # tag-value has no arrays: the n-th package, the n-th file
+        locations = {k: v.replace("#packages[", "#package[").replace("#files[", "#file[")
+                     for k, v in locations.items()}
+    version = str(lenient.get("spdxVersion") or doc.get("spdxVersion") or "SPDX")
+    name = f"{version} {'JSON' if kind == 'json' else 'tag-value'}"
+    return SbomInput(out, name, tuple(problems + more), None, "SPDX", version, locations)
+
+
+def _spdx_tools_read(payload: str | dict[str, Any], size: int, kind: str, source: str
+                     ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """spdx-tools' reading of a document (JSON dict or tag-value text) as the SPDX JSON dict its
+    writer would produce, with its parse and validation messages; None when it cannot read it."""
+    if size > MAX_LIBRARY:
+        return None, [_problem(source, f"SPDX larger than {MAX_LIBRARY >> 20} MiB: not "
+                                       "read with spdx-tools", "limit")]
+    document, problems = _spdx_tools_parse(payload, kind, source)
+    if document is None:
+        return None, problems
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise SbomError(f"{source}: not valid JSON: {exc}") from None
-    problems = _spdx_tools_problems(text, "json", source)
-    out, more = spdx2_to_cdx(doc, source)
-    return SbomInput(out, f"{doc.get('spdxVersion', 'SPDX')} JSON", tuple(problems + more))
-
-
-def _spdx_tools_problems(text: str, kind: str, source: str) -> list[Problem]:
-    """spdx-tools' parse and validation messages for a document (JSON or tag-value)."""
-    document, problems = _spdx_tools_parse(text, kind, source)
-    if document is not None:
+        from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
         from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-        for message in validate_full_spdx_document(document)[:50]:
-            problems.append(Problem(source, "identify",
-                                    f"SPDX: {message.validation_message[:300]}", "corrupt"))
-    return problems
+        for message in validate_full_spdx_document(document)[:MAX_MESSAGES]:
+            problems.append(_problem(source, f"SPDX: {message.validation_message}"))
+        doc = DocumentConverter().convert(document)
+    except Exception as exc:  # the model holds what the converter cannot write
+        problems.append(_problem(source, f"SPDX: spdx-tools could not convert it: {exc}"))
+        return None, problems
+    return (doc if isinstance(doc, dict) else None), problems
 
 
-def _spdx_tools_parse(text: str, kind: str, source: str) -> tuple[Any, list[Problem]]:
+def _spdx_tools_parse(payload: str | dict[str, Any], kind: str, source: str
+                      ) -> tuple[Any, list[Problem]]:
     from spdx_tools.spdx.parser.error import SPDXParsingError
 
     try:
-        if kind == "json":
+        if isinstance(payload, dict):
             from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import (
                 JsonLikeDictParser,
             )
 
-            return JsonLikeDictParser().parse(json.loads(text)), []
+            return JsonLikeDictParser().parse(payload), []
         from ply import yacc
         from spdx_tools.spdx.parser.tagvalue.parser import Parser
 
         # no parse tables written next to the code, no "Generating LALR tables" on stderr
         quiet = Parser(write_tables=False, debug=False, errorlog=yacc.NullLogger())
-        return quiet.parse(text), []
+        return quiet.parse(payload), []
     except SPDXParsingError as exc:
-        return None, [Problem(source, "identify", f"SPDX: {m[:300]}", "corrupt")
-                      for m in exc.get_messages()[:50]]
+        return None, [_problem(source, f"SPDX: {m}") for m in exc.get_messages()[:MAX_MESSAGES]]
     except Exception as exc:  # the parsers raise plain errors on some malformed input
-        return None, [Problem(source, "identify", f"SPDX: {exc}"[:300], "corrupt")]
+        return None, [_problem(source, f"SPDX: {exc}")]
 
 
 # tag-value keys of a package or file, by their SPDX JSON names
@@ -470,13 +660,11 @@ def tagvalue_to_json(text: str) -> dict[str, Any]:
     return doc
 
 
-def _spdx_tv(text: str, source: str) -> SbomInput:
-    problems = _spdx_tools_problems(text, "tv", source)
-    doc = tagvalue_to_json(text)
-    if not doc.get("spdxVersion"):
+def _spdx_tv(text: str, size: int, source: str, scan: bool) -> SbomInput:
+    lenient = tagvalue_to_json(text)
+    if not lenient.get("spdxVersion"):
         raise SbomError(f"{source}: no SPDXVersion line: not an SPDX tag-value document")
-    out, more = spdx2_to_cdx(doc, source)
-    return SbomInput(out, f"{doc['spdxVersion']} tag-value", tuple(problems + more))
+    return _spdx2(lenient, text, size, "tv", source, scan)
 
 
 # -- SPDX 3.0 (best effort) -----------------------------------------------------------------
@@ -487,16 +675,20 @@ def _local(key: str) -> str:
     return re.split(r"[_:]", key, maxsplit=1)[-1] if re.match(r"^[a-z]+[_:]", key) else key
 
 
-def spdx3_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list[Problem]]:
-    """SPDX 3.0 JSON-LD (the release's and spdx-tools' prototype's spellings) as SPDX 2-ish."""
+def spdx3_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
+                 locations: dict[str, str] | None = None
+                 ) -> tuple[dict[str, Any], list[Problem]]:
+    """SPDX 3.0 JSON-LD (the release's and spdx-tools' prototype's spellings) as SPDX 2-ish,
+    then as CycloneDX; each component's `#@graph[i]` recorded in `locations`."""
     graph = doc.get("@graph")
     if not isinstance(graph, list):
         raise SbomError(f"{source}: SPDX 3 JSON-LD without an @graph array")
     elements: dict[str, dict[str, Any]] = {}
     plain: list[dict[str, Any]] = []
-    for el in graph:
+    for index, el in enumerate(graph):
         if isinstance(el, dict):
             flat = {_local(k): v for k, v in el.items()}
+            flat["graph_index"] = index
             flat["kind"] = _local(str(el.get("type") or el.get("@type") or ""))
             flat["id"] = str(el.get("spdxId") or el.get("@id") or "")
             elements[flat["id"]] = flat
@@ -515,10 +707,12 @@ def spdx3_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list
     spdx2: dict[str, Any] = {"packages": [], "files": [], "relationships": [],
                              "spdxVersion": "SPDX-3.0", "SPDXID": "SPDXRef-DOCUMENT"}
     ids: dict[str, str] = {}
+    at: dict[str, str] = {}
     for el in plain:
         if el["kind"] in ("Package", "File"):
             short = el["id"].rsplit("#", 1)[-1] or el["id"]
             ids[el["id"]] = short
+            at.setdefault(short, f"#@graph[{el['graph_index']}]")
             item: dict[str, Any] = {"SPDXID": short}
             item["name" if el["kind"] == "Package" else "fileName"] = el.get("name")
             item["versionInfo"] = el.get("packageVersion")
@@ -558,46 +752,55 @@ def spdx3_to_cdx(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], list
                     "relationshipType": re.sub(r"(?<!^)([A-Z])", r"_\1",
                                                str(el.get("relationshipType"))).upper(),
                     "relatedSpdxElement": ids.get(str(dst), str(dst))})
-    return spdx2_to_cdx(spdx2, source)
+    out, problems = spdx2_to_cdx(spdx2, source, limit, locations)
+    if locations is not None:
+        locations.update((ref, at[ref]) for ref in locations if ref in at)
+    return out, problems
 
 
 # -- dispatch -------------------------------------------------------------------------------
 
 
-def read_sbom(path: Path) -> SbomInput:
-    """Read any supported SBOM; `SbomError` when the file is not one."""
-    source = path.name
+def read_sbom(path: Path, *, source: str | None = None, scan: bool = False) -> SbomInput:
+    """Read any supported SBOM; `SbomError` when the file is not one. `source` names it in
+    problems (default: the file name); `scan` is the identification mode (module docstring)."""
+    label = str(path) if source is None else source
+    source = path.name if source is None else source
+    limit = MAX_SCAN_SBOM if scan else MAX_SBOM
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_SBOM + 1)
+            data = f.read(limit + 1)
     except OSError as exc:
-        raise SbomError(f"{path}: cannot read: {exc.strerror}") from None
-    if len(data) > MAX_SBOM:
-        raise SbomError(f"{path}: larger than {MAX_SBOM >> 20} MiB")
+        raise SbomError(f"{label}: cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise SbomError(f"{label}: larger than {limit >> 20} MiB")
     stripped = data.lstrip()
     if stripped[:1] == b"{":
         text = data.decode("utf-8", "replace")
         try:
             doc = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SbomError(f"{source}: not valid JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise SbomError(f"{source}: JSON top level is not an object")
         if doc.get("bomFormat") == "CycloneDX":
-            return _cdx_json(doc, source)
+            return _cdx_json(doc, source, scan, len(data))
         if "spdxVersion" in doc:
             if not str(doc["spdxVersion"]).startswith("SPDX-2."):
                 raise SbomError(f"{source}: spdxVersion {doc['spdxVersion']} is not supported")
-            return _spdx_json(text, source)
+            return _spdx2(doc, doc, len(data), "json", source, scan)
         if "@graph" in doc and "spdx.org/rdf" in json.dumps(doc.get("@context", ""))[:100000]:
-            out, problems = spdx3_to_cdx(doc, source)
-            return SbomInput(out, "SPDX 3.0 JSON-LD", tuple(problems))
+            locations: dict[str, str] = {}
+            out, problems = spdx3_to_cdx(doc, source, MAX_COMPONENTS if scan else None,
+                                         locations)
+            return SbomInput(out, "SPDX 3.0 JSON-LD", tuple(problems), None, "SPDX", "SPDX-3.0",
+                             locations)
         raise SbomError(f"{source}: JSON but not an SBOM (no bomFormat \"CycloneDX\", "
                         "no spdxVersion, no SPDX 3 @context)")
     if stripped[:1] == b"<":
-        return _cdx_xml(data, source)
+        return _cdx_xml(data, source, scan)
     text = data.decode("utf-8", "replace")
     if re.search(r"^SPDXVersion:\s*SPDX-2\.", text[:65536], re.M):
-        return _spdx_tv(text, source)
+        return _spdx_tv(text, len(data), source, scan)
     raise SbomError(f"{source}: not an SBOM (expected CycloneDX JSON/XML or SPDX JSON/"
                     "tag-value/JSON-LD)")
