@@ -135,9 +135,14 @@ def builtin_dir() -> Path:
 # -- reading ---------------------------------------------------------------------------------
 
 
+# libyaml's safe loader when PyYAML has it (its wheels do): 10x faster, and the signature set is
+# read at the start of every scan, before any other work can overlap it
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise SignatureError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):

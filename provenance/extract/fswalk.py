@@ -45,8 +45,8 @@ class Reader:
 
 # Read-ahead bounds: files up to this size are read whole by a thread; the bytes in flight are
 # capped (memory stays flat whatever the image holds); larger files stream in the walker.
-AHEAD_MAX_FILE = 8 << 20
-AHEAD_MAX_BYTES = 64 << 20
+AHEAD_MAX_FILE = 4 << 20
+AHEAD_MAX_BYTES = 16 << 20
 
 
 def ahead_threads() -> int:

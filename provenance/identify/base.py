@@ -57,8 +57,9 @@ def clean(value: object, limit: int = MAX_VALUE) -> str:
         return ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    text = str(value)
-    text = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
+    text = str(value)[: limit * 2]
+    if not text.isprintable():  # the per-character pass only when needed (it is 10x slower)
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())[:limit]
 
 
