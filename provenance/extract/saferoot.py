@@ -8,6 +8,7 @@ the limit instead of after filling the disk.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 import time
@@ -58,6 +59,7 @@ class SafeRoot:
         self.deadline = time.monotonic() + budget.limits.seconds_per_format
         self.problems: list[Problem] = []
         self.links: dict[str, str] = {}  # member -> link target, recorded not created
+        self._inside: set[Path] = {self.base}  # directories already proved inside the root
 
     # -- recording ----------------------------------------------------------------------------
     def problem(self, message: str, kind: str = "corrupt", member: str | None = None) -> None:
@@ -70,9 +72,21 @@ class SafeRoot:
     # -- paths --------------------------------------------------------------------------------
     def target(self, name: str) -> tuple[str, Path]:
         rel = clean_member_name(name)
-        dest = (self.base / rel).resolve()
-        if dest != self.base and self.base not in dest.parents:
-            raise UnsafePath(f"member {name!r} resolves outside the extraction root")
+        dest = self.base / rel
+        # Resolve the member's directory once (the root never holds a link of ours, but a
+        # directory must be proved inside before anything is written under it); the member
+        # itself is resolved too when it exists already, since it may be a link.
+        parent = dest.parent
+        if parent not in self._inside:
+            resolved = parent.resolve()
+            if resolved != self.base and self.base not in resolved.parents:
+                raise UnsafePath(f"member {name!r} resolves outside the extraction root")
+            self._inside.add(parent)
+        if os.path.lexists(dest):
+            resolved = dest.resolve()
+            if resolved != self.base and self.base not in resolved.parents:
+                raise UnsafePath(f"member {name!r} resolves outside the extraction root")
+            return rel, resolved
         return rel, dest
 
     def check_time(self) -> None:
