@@ -298,3 +298,189 @@ def test_sbom_with_sorted_keys_is_recognised_past_its_head():
     facts, _ = identify(artifact, path.read_bytes()[:4096])
     assert facts.format == "sbom"
     assert "pkg:pypi/huaweicloudsdkcore@3.1.219" in facts.values("sbom.purl")
+
+
+# --- SBOMs read through the libraries (cyclonedx-python-lib, spdx-tools, defusedxml) ----------
+
+SBOM_FIX = Path(__file__).parent / "fixtures" / "sbom"
+
+
+def scan_facts(tmp_path: Path, image: Path) -> tuple[dict[str, dict[str, list[tuple[str, str]]]],
+                                                      list[dict[str, str]], int]:
+    """`provenance scan --facts` of an image: facts per member, the report's problems, exit."""
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    out, report = tmp_path / "facts.json", tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["scan", str(image), "-q", "--facts", str(out),
+                                      "-o", str(report)], catch_exceptions=False)
+    rows: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for row in json.loads(out.read_text())["components"]:
+        member = row["location"].rsplit("!/", 1)[-1]
+        for f in row["facts"]:
+            rows.setdefault(member, {}).setdefault(f["key"], []).append(
+                (f["value"], f["location"].rsplit("!/", 1)[-1]))
+    doc = json.loads(report.read_text())
+    problems = [json.loads(p["value"]) for p in doc["metadata"]["component"]["properties"]
+                if p["name"] == "provenance:problem"]
+    return rows, problems, result.exit_code
+
+
+# a CycloneDX XML document cyclonedx-python-lib's model refuses (no such component type)
+BAD_TYPE_XML = fx.cdx_xml("1.4").replace(b'type="library" bom-ref', b'type="gizmo" bom-ref')
+IMAGE_SBOMS = {
+    "usr/share/sbom/app.cdx.xml": fx.cdx_xml("1.2"),
+    "usr/share/sbom/hik-bom.xml": fx.cdx_xml("1.4"),
+    "etc/sbom/fw.spdx": fx.SPDX_TV.encode(),
+    "opt/sdk/sdk.spdx.json": fx.spdx_json(),
+    "opt/py/bom.json": (SBOM_FIX / "pyenv-cdx-1.4.json").read_bytes(),
+    "opt/py/sbom.spdx.jsonld": (SBOM_FIX / "pyenv-spdx-3.0.jsonld").read_bytes(),
+    "opt/broken/bom.xml": fx.cdx_xml("1.4")[:-40],  # cut short: not well-formed
+    "opt/gizmo/bom.xml": BAD_TYPE_XML,
+    "opt/bad-shape/bom.json": b'{"bomFormat": "CycloneDX", "specVersion": "1.5", '
+                              b'"components": {"a": 1}, "metadata": {"component": '
+                              b'{"type": "firmware", "name": "fw", "version": "1"}}}',
+    "opt/laughs/bom.xml": b'<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "ha">'
+                          b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                          b'<bom xmlns="http://cyclonedx.org/schema/bom/1.4">&b;</bom>',
+}
+
+
+def sbom_image(tmp_path: Path, kind: str) -> Path:
+    import io
+    import tarfile
+    import zipfile
+
+    if kind == "tar":
+        image = tmp_path / "fw.tar"
+        with tarfile.open(image, "w") as tar:
+            for name, data in IMAGE_SBOMS.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    else:
+        image = tmp_path / "fw.zip"
+        with zipfile.ZipFile(image, "w") as z:
+            for name, data in IMAGE_SBOMS.items():
+                z.writestr(name, data)
+    return image
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_sboms_inside_an_image_are_read_through_the_libraries(tmp_path: Path, kind: str) -> None:
+    rows, problems, code = scan_facts(tmp_path, sbom_image(tmp_path, kind))
+    assert code in (0, 1)  # the scan completed, whatever the SBOMs held
+    xml12 = rows["usr/share/sbom/app.cdx.xml"]
+    assert xml12["sbom.spec_version"] == [("1.2", "usr/share/sbom/app.cdx.xml#bom@xmlns")]
+    # the library's model sorts components; the locations are still the document's
+    assert xml12["sbom.component"] == [
+        ("libhcnetsdk 6.1.9", "usr/share/sbom/app.cdx.xml#component[0]"),
+        ("zlib 1.2.13", "usr/share/sbom/app.cdx.xml#component[1]")]
+    assert ("zlib project", "usr/share/sbom/app.cdx.xml#component[1]") in xml12["sbom.supplier"]
+    assert rows["usr/share/sbom/hik-bom.xml"]["sbom.purl"] == [
+        ("pkg:generic/libhcnetsdk@6.1.9", "usr/share/sbom/hik-bom.xml#component[0]")]
+    tv = rows["etc/sbom/fw.spdx"]
+    assert tv["sbom.spec_version"][0][0] == "SPDX-2.2"
+    assert tv["sbom.component"] == [("dhnetsdk 3.050", "etc/sbom/fw.spdx#package[0]"),
+                                    ("busybox 1.36.1", "etc/sbom/fw.spdx#package[1]")]
+    # spdx-tools' actor model: the supplier's name, not "Organization: ..."
+    assert tv["sbom.supplier"] == [("Zhejiang Dahua Technology Co., Ltd.",
+                                    "etc/sbom/fw.spdx#package[0]")]
+    assert rows["opt/sdk/sdk.spdx.json"]["sbom.component"][1] == (
+        "busybox 1.36.1", "opt/sdk/sdk.spdx.json#packages[1]")
+    py = rows["opt/py/bom.json"]
+    assert py["sbom.component_count"][0][0] == "26"
+    assert ("pkg:pypi/huaweicloudsdkcore@3.1.219",
+            "opt/py/bom.json#components[9]") in py["sbom.purl"]
+    spdx3 = rows["opt/py/sbom.spdx.jsonld"]
+    assert spdx3["sbom.spec_version"][0][0] == "SPDX-3.0"
+    assert spdx3["sbom.component_count"][0][0] == "27"
+    assert all("#@graph[" in where for _, where in spdx3["sbom.component"])
+
+    by_member = {}
+    for p in problems:
+        by_member.setdefault(p["location"].rsplit("!/", 1)[-1].split("#")[0], []).append(p)
+    broken = by_member["opt/broken/bom.xml"][0]["message"]
+    assert broken.startswith("SBOM unreadable: not well-formed")
+    assert [p["kind"] for p in by_member["opt/laughs/bom.xml"]] == ["unsafe"]
+    # the model refuses the gizmo: its components are still read, with the reason
+    gizmo = rows["opt/gizmo/bom.xml"]
+    assert [v for v, _ in gizmo["sbom.component"]] == ["libhcnetsdk 6.1.9", "zlib 1.2.13"]
+    messages = " ".join(p["message"] for p in by_member["opt/gizmo/bom.xml"])
+    assert "schema" in messages and "gizmo" in messages
+    assert "cyclonedx-python-lib could not read it" in messages
+    assert rows["opt/bad-shape/bom.json"]["sbom.component"] == [
+        ("fw 1", "opt/bad-shape/bom.json#metadata.component")]
+    assert "'components' must be an array" in by_member["opt/bad-shape/bom.json"][0]["message"]
+    for member in ("usr/share/sbom/app.cdx.xml", "usr/share/sbom/hik-bom.xml",
+                   "etc/sbom/fw.spdx", "opt/sdk/sdk.spdx.json", "opt/py/bom.json"):
+        assert member not in by_member  # schema-valid documents give no problems
+
+
+def test_library_checks_give_problems(tmp_path: Path) -> None:
+    """Defects only the libraries see: the XSD's element order, spdx-tools' mandatory fields."""
+    path = tmp_path / "bom.xml"
+    path.write_bytes(fx.cdx_xml("1.4", "<publisher>late</publisher>"))
+    facts, problems = run(path)
+    assert fact(facts, "sbom.component_count") == "2"
+    assert any("CycloneDX XML 1.4 schema" in p.message and "publisher" in p.message
+               for p in problems)
+    path = tmp_path / "x.spdx"
+    path.write_text(fx.SPDX_TV.replace("PackageLicenseConcluded: GPL-2.0-only\n", ""))
+    facts, problems = run(path)
+    assert fact(facts, "sbom.component_count") == "2"
+    assert [p.message for p in problems] == ["SPDX: license_concluded is mandatory in SPDX-2.2"]
+    assert problems[0].location == "x.spdx"
+
+
+def test_spdx_tools_refusal_is_read_leniently(tmp_path: Path) -> None:
+    path = tmp_path / "x.spdx"
+    path.write_text(fx.SPDX_TV.replace("PackageVersion: 1.36.1", "PackageVersion: 1.36.1\n"
+                                       "PackageChecksum: NOTANALG: 12"))
+    facts, problems = run(path)
+    assert facts.values("sbom.component") == ("dhnetsdk 3.050", "busybox 1.36.1")
+    assert any(p.message.endswith("read leniently") for p in problems)
+
+
+def test_cyclonedx_json_of_an_unknown_version_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(fx.cdx_json("2.0"))
+    facts, problems = run(path)
+    assert fact(facts, "sbom.component_count") == "3"
+    assert [p.kind for p in problems] == ["unsupported"]
+
+
+def test_sbom_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance.identify import sbom_read
+
+    monkeypatch.setattr(sbom_read, "MAX_LIBRARY", 100)  # no library sees more than this
+    path = tmp_path / "bom.xml"
+    path.write_bytes(fx.cdx_xml("1.4"))
+    facts, problems = run(path)
+    assert facts.values("sbom.component") == ("libhcnetsdk 6.1.9", "zlib 1.2.13")
+    assert [p.kind for p in problems] == ["limit"]
+    path = tmp_path / "spdx.json"
+    path.write_bytes(fx.spdx_json())
+    facts, problems = run(path)
+    assert fact(facts, "sbom.component_count") == "2"
+    assert [p.kind for p in problems] == ["limit"]
+    monkeypatch.setattr(sbom_read, "MAX_COMPONENTS", 1)
+    facts, problems = run(path)
+    assert fact(facts, "sbom.component_count") == "1"
+    assert "only the first 1 read" in problems[-1].message
+
+
+def test_tar_holding_an_sbom_first_is_not_an_sbom(tmp_path: Path) -> None:
+    from provenance.identify.sbom import detect
+
+    image = sbom_image(tmp_path, "tar")
+    assert not detect(image.read_bytes()[:4096], image.name)
+    assert detect(fx.cdx_xml("1.4"), "x") and detect(b"\xef\xbb\xbf" + fx.cdx_xml("1.4"), "x")
+
+
+def test_enrich_and_identify_share_one_reader() -> None:
+    from provenance import enrich_read
+    from provenance.identify import sbom, sbom_read
+
+    assert enrich_read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect

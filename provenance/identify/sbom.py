@@ -78,7 +78,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     try:
         sbom = read_sbom(path, source=where, scan=True)
     except SbomError as exc:
-        sink.problem(f"SBOM unreadable: {str(exc).removeprefix(where + ': ')}")
+        sink.problem(f"SBOM unreadable: {str(exc).removeprefix(where + ': ')}", exc.kind)
     except Exception as exc:  # hostile input: a reader or library bug must not stop the scan
         sink.problem(f"SBOM reader failed: {type(exc).__name__}: {exc}", "error")
     else:

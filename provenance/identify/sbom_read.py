@@ -52,7 +52,12 @@ SBOM_NAMES = (".cdx.json", ".cdx.xml", "bom.json", "bom.xml", ".spdx.json", ".sp
 
 
 class SbomError(ValueError):
-    """The input is not a valid SBOM: no verdict possible (exit code 3)."""
+    """The input is not a valid SBOM: no verdict possible (exit code 3). `kind` is the Problem
+    kind identification reports it as (`unsafe` for XML defusedxml refuses)."""
+
+    def __init__(self, message: str, kind: str = "corrupt") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,11 @@ def detect(head: bytes, name: str) -> bool:
 
 def _problem(source: str, message: str, kind: str = "corrupt", at: str = "") -> Problem:
     return Problem(source + at, "identify", message[:300], kind)
+
+
+def _items(value: Any) -> list[Any]:
+    """A list read from hostile input: anything else counts as empty."""
+    return value if isinstance(value, list) else []
 
 
 def _prop(name: str, value: str) -> dict[str, str]:
@@ -235,11 +245,13 @@ def walk(doc: dict[str, Any], metadata: bool = True) -> list[tuple[dict[str, Any
 
 
 def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
-    from defusedxml import ElementTree
+    from defusedxml import DefusedXmlException, ElementTree
 
     try:
         root = ElementTree.fromstring(data)
-    except Exception as exc:  # ParseError, and defusedxml's refusals of entities and DTDs
+    except DefusedXmlException as exc:  # entities, DTDs: billion laughs, external entities
+        raise SbomError(f"{source}: XML refused: {exc!r}", "unsafe") from None
+    except Exception as exc:  # ParseError
         raise SbomError(f"{source}: not well-formed XML: {exc}") from None
     ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     version = ns.rsplit("/", 1)[-1]
@@ -380,7 +392,7 @@ def _spdx_element(item: dict[str, Any], kind: str) -> dict[str, Any]:
         comp["authors"] = [author]
         props.append(_prop("spdx-originator", str(item["originator"])))
     hashes = []
-    for checksum in item.get("checksums") or []:
+    for checksum in _items(item.get("checksums")):
         if not isinstance(checksum, dict):
             continue
         alg, value = str(checksum.get("algorithm", "")), str(checksum.get("checksumValue", ""))
@@ -392,7 +404,7 @@ def _spdx_element(item: dict[str, Any], kind: str) -> dict[str, Any]:
     if hashes:
         comp["hashes"] = hashes
     refs: list[dict[str, Any]] = []
-    for ref in item.get("externalRefs") or []:
+    for ref in _items(item.get("externalRefs")):
         if not isinstance(ref, dict):
             continue
         rtype, locator = str(ref.get("referenceType", "")), str(ref.get("referenceLocator", ""))
@@ -473,7 +485,7 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
     if doc.get("documentNamespace"):
         root["properties"].append(_prop("spdx-namespace", str(doc["documentNamespace"])))
     edges: dict[str, list[str]] = {}
-    for i, rel in enumerate(doc.get("relationships") or []):
+    for i, rel in enumerate(_items(doc.get("relationships"))):
         if not isinstance(rel, dict):
             continue
         src, kind = str(rel.get("spdxElementId", "")), str(rel.get("relationshipType", ""))
@@ -494,7 +506,7 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
             edges.setdefault(a, [])
             if b not in edges[a]:
                 edges[a].append(b)
-    for spdx_id in doc.get("documentDescribes") or []:  # SPDX 2.2 JSON's DESCRIBES form
+    for spdx_id in map(str, _items(doc.get("documentDescribes"))):  # SPDX 2.2 JSON's DESCRIBES form
         if spdx_id in by_id and spdx_id not in edges.get(root_ref, []):
             edges.setdefault(root_ref, []).append(spdx_id)
             root["properties"].append(_prop("spdx-relationship",
@@ -504,7 +516,7 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
     metadata: dict[str, Any] = {"component": root}
     if info.get("created"):
         metadata["timestamp"] = str(info["created"])
-    creators = [c for c in (actor(x) for x in info.get("creators") or []) if c]
+    creators = [c for c in (actor(x) for x in _items(info.get("creators"))) if c]
     if creators:
         metadata["tools"] = {"components": [
             {"type": "application", "name": name} for kind, name, _ in creators
@@ -527,7 +539,7 @@ def _spdx2(lenient: dict[str, Any], payload: str | dict[str, Any], size: int, ki
     doc, problems = _spdx_tools_read(payload, size, kind, source)
     if doc is None:
         doc = lenient
-        if problems:
+        if problems and problems[0].kind != "limit":
             problems.append(_problem(source, "SPDX: spdx-tools could not read the document: "
                                              "read leniently"))
     locations: dict[str, str] = {}
@@ -698,7 +710,7 @@ def spdx3_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
         for ref in refs if isinstance(refs, list) else [refs]:
             el = elements.get(str(ref)) if isinstance(ref, str) else ref
             if isinstance(el, dict) and el.get("name"):
-                mails = [x.get("identifier") for x in el.get("externalIdentifier") or []
+                mails = [x.get("identifier") for x in _items(el.get("externalIdentifier"))
                          if isinstance(x, dict) and x.get("externalIdentifierType") == "email"]
                 kind = "Person" if _local(str(el.get("kind", ""))) == "Person" else "Organization"
                 return f"{kind}: {el['name']}" + (f" ({mails[0]})" if mails else "")
@@ -724,10 +736,10 @@ def spdx3_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
             item["checksums"] = [
                 {"algorithm": str(h.get("algorithm", "")).upper().replace("SHA3_", "SHA3-"),
                  "checksumValue": h.get("hashValue")}
-                for h in el.get("verifiedUsing") or [] if isinstance(h, dict)]
+                for h in _items(el.get("verifiedUsing")) if isinstance(h, dict)]
             refs = [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
                      "referenceLocator": el["packageUrl"]}] if el.get("packageUrl") else []
-            for x in el.get("externalIdentifier") or []:
+            for x in _items(el.get("externalIdentifier")):
                 if isinstance(x, dict):
                     rtype = {"cpe23": "cpe23Type", "cpe22": "cpe22Type",
                              "packageUrl": "purl"}.get(str(x.get("externalIdentifierType")),
