@@ -9,6 +9,7 @@ and fswalk.py walks all of them through the SafeRoot.
 
 from __future__ import annotations
 
+import functools
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -41,21 +42,36 @@ def _squashfs_detect(head: bytes, name: str) -> bool:
     return head.startswith(b"hsqs") and len(head) >= 30 and head[28:30] == b"\x04\x00"
 
 
-def _squashfs_extract(src: Path, out: SafeRoot) -> None:
+# Decompressed blocks dissect keeps per image. Its default, 1024, is 128 MiB at the usual block
+# size, for each handle, and the cache is a reference cycle that outlives the walk. File data is
+# read once; only metadata and fragment blocks (shared by neighbouring small files) are re-read.
+SQUASHFS_BLOCK_CACHE = 64
+
+
+def _squashfs(fh: BinaryIO, caches: list[Any]) -> Any:
     from dissect.squashfs import SquashFS
 
+    fs = SquashFS(fh)
+    fs._read_block = functools.lru_cache(SQUASHFS_BLOCK_CACHE)(
+        functools.partial(SquashFS._read_block, fs))
+    caches.append(fs._read_block)
+    return fs
+
+
+def _squashfs_extract(src: Path, out: SafeRoot) -> None:
     handles: list[BinaryIO] = []
+    caches: list[Any] = []
 
     def fork() -> Callable[[Any], BinaryIO]:
         # dissect seeks and caches on one handle: each read-ahead thread gets its own
         fh = open(src, "rb")  # noqa: SIM115 - closed below, after the walk
         handles.append(fh)
-        own = SquashFS(fh)
+        own = _squashfs(fh, caches)
         return lambda n: own.inode(n.block, n.offset).open()
 
     try:
         with open(src, "rb") as f:
-            fs = SquashFS(f)
+            fs = _squashfs(f, caches)
             reader = Reader(
                 children=lambda n: _named(n.iterdir()),
                 kind=lambda n: _posix_kind(n.mode),
@@ -69,6 +85,8 @@ def _squashfs_extract(src: Path, out: SafeRoot) -> None:
     finally:
         for fh in handles:
             fh.close()
+        for cache in caches:
+            cache.cache_clear()  # free the blocks now, not at the next cyclic collection
 
 
 SQUASHFS = Format(
