@@ -146,3 +146,28 @@ def test_flash_big_endian_jffs2_is_carved(tmp_path: Path) -> None:
     data = carved.local.read_bytes()
     # the carve ends at the last node; only erased-flash padding is left behind
     assert jffs2.startswith(data) and set(jffs2[len(data) :]) <= {0xFF}
+
+
+@pytest.mark.parametrize("window", [64, 4096, 3 * 4096 + 5])
+def test_small_windows_carve_the_same_regions(dump: tuple[Path, dict[int, str]],
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              window: int) -> None:
+    # magics straddling a window edge, and regions running over many windows, are carved the
+    # same as with one window over the whole dump
+    from provenance.extract.firmware import carve
+    from provenance.extract.firmware._io import Blob
+    from provenance.extract.limits import Budget, Limits
+    from provenance.extract.saferoot import SafeRoot
+
+    path, names = dump
+
+    def carved(size: int) -> list[tuple[int, int, str]]:
+        monkeypatch.setattr(carve, "WINDOW", size)
+        root = SafeRoot(path.parent / f"w{size}", Budget(Limits()), "fw.bin", 0)
+        with Blob(path) as blob:
+            return carve.regions(blob, root)
+
+    whole = carved(1 << 30)
+    assert whole == carved(window)
+    assert {f"0x{start:08x}.{ext}" for start, _, ext in whole} <= set(names.values())
+    assert len(whole) == 3

@@ -1,15 +1,14 @@
 """Carving of raw flash dumps: find known formats at any offset, keep the gaps as unknown regions.
 
-Candidates come from `mmap.find` per magic (bounded per magic and in total), each is validated
-and measured by its own header before it is carved, and a carved region hides the candidates
-inside it (the walker unpacks those recursively). Gaps that are not padding (0x00/0xFF) become
-`0x<start>-0x<end>_entropy<H>.unknown` members; above 7.5 bits/byte they also get a Problem of
-kind "encrypted-or-compressed" since we cannot say what they hold.
+Candidates come from `mmap.find` per magic, window by window (bounded per magic and in total);
+each is validated and measured by its own header before it is carved, and a carved region hides
+the candidates inside it (the walker unpacks those recursively). Gaps that are not padding
+(0x00/0xFF) become `0x<start>-0x<end>_entropy<H>.unknown` members; above 7.5 bits/byte they
+also get a Problem of kind "encrypted-or-compressed" since we cannot say what they hold.
 """
 
 from __future__ import annotations
 
-import heapq
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -210,37 +209,49 @@ def detect(head: bytes, name: str) -> bool:
     return text < 0.97 * len(head)  # binary enough; text files are (nearly) all printable
 
 
-def _hits(blob: Blob, magic: bytes, start: int) -> int:
-    return blob.mm.find(magic, start)
+# The dump is searched window by window, and a carved region moves the next window past its
+# end: the bytes inside a region are never searched (its own reader unpacks them), which in a
+# dump that is mostly one filesystem saves a pass per magic over nearly the whole file.
+WINDOW = 4 << 20
+
+
+def _window_hits(blob: Blob, lo: int, hi: int, found: list[int]) -> list[tuple[int, int]]:
+    """(position, signature index) of every magic starting in [lo, hi), bounded per magic."""
+    hits: list[tuple[int, int]] = []
+    for i, (magic, _, _, _) in enumerate(SIGNATURES):
+        stop = min(blob.size, hi + len(magic) - 1)
+        pos = blob.mm.find(magic, lo, stop)
+        while pos >= 0 and found[i] < MAX_HITS_PER_MAGIC:
+            hits.append((pos, i))
+            found[i] += 1
+            pos = blob.mm.find(magic, pos + 1, stop)
+    hits.sort()
+    return hits
 
 
 def regions(blob: Blob, out: SafeRoot) -> list[tuple[int, int, str]]:
     """Carved (start, end, extension), sorted and non-overlapping."""
-    heap: list[tuple[int, int]] = []
     found = [0] * len(SIGNATURES)
-    for i, (magic, _, _, _) in enumerate(SIGNATURES):
-        pos = _hits(blob, magic, 0)
-        if pos >= 0:
-            heapq.heappush(heap, (pos, i))
     carved: list[tuple[int, int, str]] = []
-    cursor = checked = 0
-    while heap and checked < MAX_CANDIDATES and len(carved) < MAX_MEMBERS:
-        pos, i = heapq.heappop(heap)
-        magic, ext, delta, measure = SIGNATURES[i]
-        start = pos - delta
-        if start >= cursor:
+    cursor = checked = lo = 0
+    while lo < blob.size and checked < MAX_CANDIDATES and len(carved) < MAX_MEMBERS:
+        hi = min(blob.size, lo + WINDOW)
+        for pos, i in _window_hits(blob, lo, hi, found):
+            _, ext, delta, measure = SIGNATURES[i]
+            start = pos - delta
+            if start < cursor:
+                continue  # inside a region carved already (or before the dump)
             checked += 1
             end = measure(blob, pos)
             if end is not None and end > start and not (start == 0 and end >= blob.size):
                 carved.append((start, end, ext))
                 cursor = end
-        found[i] += 1
-        if found[i] < MAX_HITS_PER_MAGIC:
-            nxt = _hits(blob, magic, max(pos + 1, cursor + delta))
-            if nxt >= 0:
-                heapq.heappush(heap, (nxt, i))
-        if checked % 256 == 0:
-            out.check_time()
+            if checked >= MAX_CANDIDATES or len(carved) >= MAX_MEMBERS:
+                break
+            if checked % 256 == 0:
+                out.check_time()
+        out.check_time()
+        lo = max(hi, cursor)
     if checked >= MAX_CANDIDATES:
         out.problem(f"carving stopped after {MAX_CANDIDATES} candidates", "limit")
     return carved
