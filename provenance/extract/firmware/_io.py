@@ -11,6 +11,7 @@ import io
 import lzma
 import math
 import mmap
+import os
 import struct
 import zlib
 from collections import Counter
@@ -74,14 +75,18 @@ class Blob:
     def range(self, off: int, n: int) -> Range:
         if not self.has(off, n):
             raise Corrupt(f"region {off:#x}+{n:#x} past the end ({self.size:#x})")
-        return Range(self.mm, off, n)
+        return Range(self.mm, off, n, self._file.fileno() if self._file is not None else None)
 
 
 class Range(io.RawIOBase):
-    """A readable window [off, off+n) of a buffer, for SafeRoot.write."""
+    """A readable window [off, off+n) of a buffer, for SafeRoot.write.
 
-    def __init__(self, buf: mmap.mmap | bytes, off: int, n: int) -> None:
-        self.buf, self.pos, self.end = buf, off, off + n
+    A file-backed window is read with pread, not through the map: every page read through a map
+    stays in this process's resident set, so copying out a 500 MiB filesystem would grow it by
+    500 MiB."""
+
+    def __init__(self, buf: mmap.mmap | bytes, off: int, n: int, fd: int | None = None) -> None:
+        self.buf, self.pos, self.end, self.fd = buf, off, off + n, fd
 
     def readable(self) -> bool:
         return True
@@ -90,7 +95,10 @@ class Range(io.RawIOBase):
         if size is None or size < 0:
             size = self.end - self.pos
         size = min(size, self.end - self.pos, CHUNK)
-        data = bytes(self.buf[self.pos : self.pos + size])
+        if self.fd is not None:
+            data = os.pread(self.fd, size, self.pos)
+        else:
+            data = bytes(self.buf[self.pos : self.pos + size])
         self.pos += len(data)
         return data
 
