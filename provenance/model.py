@@ -56,7 +56,8 @@ class Problem:
     location: str  # path chain of the blob concerned ("" for the scan as a whole)
     stage: str  # extract | identify | attribute | policy | report
     message: str  # one line, for a human
-    kind: str = "error"  # corrupt | truncated | limit | unsupported | unsafe | tool-missing | error
+    # corrupt | truncated | limit | unsupported | unsafe | tool-missing | duplicate | error
+    kind: str = "error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,10 @@ def scan(
 def _leaves_a_gap(problem: Problem) -> bool:
     """Whether a problem means part of the input went unexamined. Identification keeping only
     the first N symbol names or facts of a blob is a bound on the report, not a gap: the blob
-    was still read and scanned whole."""
+    was still read and scanned whole. Nor is a duplicate member name: both copies were kept and
+    examined (the problem is there so that the anomaly is seen)."""
+    if problem.kind == "duplicate":
+        return False
     return not (problem.stage == "identify" and problem.kind == "limit")
 
 

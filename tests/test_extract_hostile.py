@@ -346,3 +346,57 @@ def test_scan_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(KeyboardInterrupt):  # (a cached result would not unpack it again)
         pipeline.scan(built.path, sigset, uncached)
     assert not list(temp.iterdir())
+
+
+def _leaves(tree: Artifact) -> dict[str, Artifact]:
+    return {a.chain[-1]: a for a in tree.walk() if a.kind not in ("directory",)}
+
+
+def test_duplicate_member_names_keep_every_copy(tmp_path: Path) -> None:
+    # readers disagree on which of two same-named entries wins: a hidden first copy must not
+    # be overwritten by a benign second one
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as z, pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr("lib/x.so", b"hidden first copy")
+        z.writestr("lib/x.so", b"benign second copy")
+        z.writestr("lib/x.so", b"third copy")
+    tree, problems = scan(tmp_path, path)
+    leaves = _leaves(tree)
+    assert {n: a.size for n, a in leaves.items()
+            if n.startswith("lib/")} == {"lib/x.so": 17, "lib/x~2.so": 18, "lib/x~3.so": 10}
+    dups = [p for p in problems if p.kind == "duplicate"]
+    assert [p.location for p in dups] == ["dup.zip!/lib/x.so"] * 2
+    assert "'lib/x~2.so'" in dups[0].message and "'lib/x~3.so'" in dups[1].message
+
+
+def test_a_file_and_a_link_of_the_same_name_are_both_kept(tmp_path: Path) -> None:
+    path = tmp_path / "dup.tar"
+    with tarfile.open(path, "w") as tar:
+        link = tarfile.TarInfo("bin/tool")
+        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+        tar.addfile(link)
+        data = b"a real binary hidden behind the link's name"
+        info = tarfile.TarInfo("bin/tool")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    tree, problems = scan(tmp_path, path)
+    leaves = _leaves(tree)
+    assert leaves["bin/tool"].kind == "symlink"
+    assert leaves["bin/tool~2"].size == 43 and leaves["bin/tool~2"].kind == "file"
+    assert [p.kind for p in problems] == ["duplicate"]
+
+
+def test_a_duplicate_name_is_seen_but_is_no_coverage_gap(tmp_path: Path) -> None:
+    from provenance import pipeline, signatureset
+    from provenance.analysis import AnalysisOptions
+    from provenance.model import Coverage
+
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as z, pytest.warns(UserWarning):
+        z.writestr("a.txt", b"one")
+        z.writestr("a.txt", b"two")
+    result = pipeline.scan(path, signatureset.load(),
+                           pipeline.ScanOptions(analysis=AnalysisOptions(use_cache=False)))
+    assert result.coverage == Coverage.COMPLETE
+    assert [p.kind for p in result.problems] == ["duplicate"]
+    assert {c.name for c in result.root.walk()} >= {"a.txt", "a~2.txt"}

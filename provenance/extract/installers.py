@@ -97,8 +97,9 @@ NSIS = _make(
     "nsis",
     "NSIS installers (external `7z`, p7zip)",
     (NSIS_MARK,),
-    # -snld: keep links as links (7z refuses ../ links otherwise); -y: never prompt
-    lambda src, scratch: ["7z", "x", "-y", "-snld", "-bd", f"-o{scratch}", str(src)],
+    # -snld: keep links as links (7z refuses ../ links otherwise); -aou: never prompt, and a
+    # second file of the same name is renamed ("name_1"), not written over the first
+    lambda src, scratch: ["7z", "x", "-aou", "-snld", "-bd", f"-o{scratch}", str(src)],
 )
 INNO = _make(
     "innosetup",

@@ -8,6 +8,7 @@ the limit instead of after filling the disk.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import shutil
@@ -121,6 +122,11 @@ class SafeRoot:
             kind = "hard link" if hard else "symlink"
             self.refuse(name, f"{kind} points outside the root ({target!r})")
             return
+        if rel in self.links or os.path.lexists(self.base / rel):
+            first = rel
+            rel, _ = self._free_name(rel)
+            self.problem(f"duplicate member name; this link is kept as {rel!r}", "duplicate",
+                         first)
         self.links[rel] = target
 
     def create(self, name: str, size: int | None = None) -> MemberWriter | None:
@@ -138,12 +144,19 @@ class SafeRoot:
         if size is not None and size > self.budget.limits.max_member_bytes:
             self.problem(f"member over the size limit ({size} bytes)", "limit", rel)
             return None
-        if dest.exists() and dest.is_dir():
-            self.problem("member collides with a directory", "corrupt", rel)
-            return None
         if dest.is_symlink():  # never write through a link, even one of our own making
             self.problem("member collides with a link", "unsafe", rel)
             return None
+        if dest.is_dir():
+            self.problem("member collides with a directory", "corrupt", rel)
+            return None
+        if dest.exists() or rel in self.links:
+            # A second member of the same name (a zip or tar can hold both; readers disagree on
+            # which one wins): both are kept and examined, never one silently overwritten.
+            first = rel
+            rel, dest = self._free_name(rel)
+            self.problem(f"duplicate member name; this copy is kept as {rel!r}", "duplicate",
+                         first)
         self.budget.add_file()
         # a parent that is a file (member "a" then "a/b") makes mkdir fail: report, do not raise
         try:
@@ -152,6 +165,17 @@ class SafeRoot:
             self.problem("member path collides with a file", "corrupt", rel)
             return None
         return MemberWriter(self, rel, dest)
+
+    def _free_name(self, rel: str) -> tuple[str, Path]:
+        """`dir/name~N.ext`, the first N whose file does not exist yet."""
+        head, _, base = rel.rpartition("/")
+        stem, dot, ext = base.partition(".") if not base.startswith(".") else (base, "", "")
+        for n in itertools.count(2):
+            candidate = f"{head}/{stem}~{n}{dot}{ext}" if head else f"{stem}~{n}{dot}{ext}"
+            dest = self.base / candidate
+            if not os.path.lexists(dest) and candidate not in self.links:
+                return candidate, dest
+        raise AssertionError("unreachable")
 
     def write(self, name: str, stream: Readable, size: int | None = None) -> Path | None:
         """Copy one member from `stream`, enforcing every limit. Returns the file written."""
