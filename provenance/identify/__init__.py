@@ -57,7 +57,7 @@ Every fact's location is the blob's path chain plus `#field` (a structure or mem
 | `zte.model` | ZTE config.bin signature block model | `ZXHN H298N` |
 | `dahua.hwid` | first line of the `hwid` member of a Dahua "DH" zip | `IPC-HFW4431R-Z:...` |
 | `sbom.format` / `sbom.spec_version` / `sbom.component_count` | SBOM document | `CycloneDX`, `1.6`, `3` |
-| `sbom.component` / `sbom.purl` / `sbom.supplier` | one per component (at most 5000) | `requests 2.31.0` |
+| `sbom.component` / `sbom.purl` / `sbom.supplier` | one per component (at most 5000), read by cyclonedx-python-lib / spdx-tools (identify/sbom_read.py); supplier is the bare name; location `#components[9]`, `#components[1].components[0]`, `#metadata.component` (CycloneDX JSON), `#component[i]` (XML, document order), `#packages[i]` (SPDX JSON), `#package[i]` (tag-value), `#@graph[i]` (SPDX 3) | `requests 2.31.0` |
 """
 
 from __future__ import annotations
