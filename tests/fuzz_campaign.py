@@ -7,6 +7,7 @@ A failing chunk's output is kept under --logs for the fix and the regression tes
 
     python tests/fuzz_campaign.py --minutes 10 --jobs 2            # every parser
     python tests/fuzz_campaign.py --minutes 1 --only uimage,cpio-newc
+    python tests/fuzz_campaign.py --minutes 1 --group identify      # the identify readers
 
 Not a test (pytest does not collect it): it takes hours at the issue's 10 minutes per parser.
 """
@@ -31,13 +32,26 @@ FIRMWARE = ["uimage", "fit", "trx", "android-boot", "android-sparse", "ihex", "s
 STATS = re.compile(r"(\d+) passing(?: examples?)?, (\d+) failing")
 
 
-def targets() -> dict[str, list[str]]:
+def identify_targets() -> dict[str, list[str]]:
+    """Each fuzz test of the identification readers is its own target (ids from pytest)."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                          "no:cacheprovider", "tests/test_identify_fuzz.py"], cwd=HERE.parent,
+                         capture_output=True, text=True, check=True).stdout
+    nodes = [line for line in out.splitlines() if "::" in line]
+    return {node.split("::", 1)[1]: [node] for node in nodes}
+
+
+def targets(group: str = "extract") -> dict[str, list[str]]:
     """Parser name -> the pytest node ids that fuzz it (run in turn)."""
-    found = {name: [f"tests/test_extract_fuzz.py::test_mutated_fixture[{name}]",
-                    f"tests/test_extract_fuzz.py::test_random_body_behind_magic[{name}]"]
-             for name in ARCHIVES}
-    found.update({name: [f"tests/test_extract_firmware_fuzz.py::test_fuzz[{name}]"]
-                  for name in FIRMWARE})
+    found: dict[str, list[str]] = {}
+    if group in ("extract", "all"):
+        found.update({name: [f"tests/test_extract_fuzz.py::test_mutated_fixture[{name}]",
+                             f"tests/test_extract_fuzz.py::test_random_body_behind_magic[{name}]"]
+                      for name in ARCHIVES})
+        found.update({name: [f"tests/test_extract_firmware_fuzz.py::test_fuzz[{name}]"]
+                      for name in FIRMWARE})
+    if group in ("identify", "all"):
+        found.update(identify_targets())
     return found
 
 
@@ -101,10 +115,12 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="CPU minutes per parser")
     parser.add_argument("--jobs", type=int, default=2, help="parsers fuzzed at once")
     parser.add_argument("--only", default="", help="comma-separated parser names")
+    parser.add_argument("--group", choices=["extract", "identify", "all"], default="extract",
+                        help="extraction parsers (default) or identification readers")
     parser.add_argument("--logs", type=Path, default=Path("fuzz-logs"),
                         help="where failing chunks' output goes")
     args = parser.parse_args()
-    todo = targets()
+    todo = targets(args.group)
     if args.only:
         todo = {k: v for k, v in todo.items() if k in args.only.split(",")}
     with ThreadPoolExecutor(args.jobs) as pool:
