@@ -157,8 +157,7 @@ def scan(
     result = _scan(path, sigset, options, as_of, started, progress)
     plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0))
     # compact JSON: the C encoder (an indented dump runs in pure Python, ~5x slower)
-    cache.put(key, json.dumps(cyclonedx.to_dict(plain), separators=(",", ":"),
-                              ensure_ascii=False).encode())
+    cache.put(key, cyclonedx.render(plain, indent=None).encode())
     cache.flush()
     return result
 

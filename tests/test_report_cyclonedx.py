@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from cyclonedx.validation.xml import XmlValidator
@@ -118,3 +120,37 @@ def test_foreign_documents_are_refused():
         {"name": "provenance:finding", "value": "{not json"})
     with pytest.raises(ReportError, match="not JSON"):
         from_cyclonedx(doc)
+
+
+@pytest.mark.parametrize("indent", [2, None])
+def test_streamed_render_is_the_plain_dump(tmp_path: Path, indent: int | None) -> None:
+    # render builds the text one component at a time; it must equal the dump of the whole dict,
+    # for a nested tree (an archive inside an archive), a single file and a duplicate-name zip
+    import io
+    import tarfile
+    import zipfile
+
+    from provenance import pipeline, signatureset
+    from provenance.analysis import AnalysisOptions
+
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("lib/a.so", b"\x7fELF not really")
+        z.writestr("etc/b.conf", b"# Copyright (c) 2020 Huawei Technologies Co., Ltd.\n")
+    outer = tmp_path / "outer.tar"
+    with tarfile.open(outer, "w") as tar:
+        tar.add(inner, arcname="pkg/inner.zip")
+        info = tarfile.TarInfo("empty")
+        tar.addfile(info, io.BytesIO(b""))
+    single = tmp_path / "one.txt"
+    single.write_text("hello\n")
+    sigset = signatureset.load()
+    for path in (outer, single, inner):
+        result = pipeline.scan(path, sigset, pipeline.ScanOptions(
+            analysis=AnalysisOptions(use_cache=False)))
+        whole = cyclonedx.to_dict(result)
+        if indent is None:
+            expected = json.dumps(whole, separators=(",", ":"), ensure_ascii=False)
+        else:
+            expected = json.dumps(whole, indent=indent, ensure_ascii=False)
+        assert cyclonedx.render(result, indent) == expected + "\n"

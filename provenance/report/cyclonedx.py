@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from provenance.model import (
@@ -228,7 +229,9 @@ def _leaf_input(root: Component, result: ScanResult, index: Any) -> list[dict[st
     return [entry]
 
 
-def to_dict(result: ScanResult) -> dict[str, Any]:
+def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
+    """The whole document as a dict (`components=False`: without the component tree, which
+    `render` streams)."""
     root = result.root
     index = findings_by_ref(result)
     meta_component = _component(root, result, index, nested=False)
@@ -267,8 +270,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "serialNumber": serial.urn,
         "version": 1,
         "metadata": metadata,
-        "components": [_component(child, result, index) for child in root.children]
-        or _leaf_input(root, result, index),
+        "components": ([_component(child, result, index) for child in root.children]
+                       or _leaf_input(root, result, index)) if components else [],
     }
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))
@@ -281,5 +284,84 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     return doc
 
 
-def render(result: ScanResult) -> str:
-    return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"
+def render(result: ScanResult, indent: int | None = 2) -> str:
+    """The report as JSON text: exactly `json.dumps(to_dict(result), indent=indent)`, but built
+    one component at a time, so that the dicts of a 10,000-file tree never all exist at once
+    (they were most of a scan's peak memory). `indent=None` is compact, with the C encoder."""
+    return "".join(_chunks(result, indent)) + "\n"
+
+
+_HOLE = "\0provenance-components\0"  # stands in for a list rendered separately
+
+
+def _dump(value: Any, indent: int | None) -> str:
+    if indent is None:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+def _with_hole(text: str, indent: int | None) -> tuple[str, str, str]:
+    """Split a dump at the placeholder: (before, the indentation of its line, after)."""
+    mark = _dump(_HOLE, None)
+    at = text.index(mark)
+    line_start = text.rfind("\n", 0, at) + 1
+    pad = " " * (len(text[line_start:at]) - len(text[line_start:at].lstrip(" ")))
+    return text[:at], pad if indent is not None else "", text[at + len(mark):]
+
+
+def _list(items: list[Any], pad: str, indent: int | None,
+          render_item: Any) -> Iterator[str]:
+    """A JSON array whose items come from `render_item(item, pad)` one by one."""
+    if not items:
+        yield "[]"
+        return
+    inner = pad + " " * indent if indent is not None else ""
+    sep = ",\n" if indent is not None else ","
+    yield "[\n" if indent is not None else "["
+    for i, item in enumerate(items):
+        if i:
+            yield sep
+        yield inner
+        yield from render_item(item, inner)
+    yield ("\n" + pad + "]") if indent is not None else "]"
+
+
+def _indented(text: str, pad: str) -> str:
+    return text.replace("\n", "\n" + pad) if pad else text
+
+
+def _component_chunks(c: Component, pad: str, result: ScanResult,
+                      index: dict[str, tuple[Finding, ...]], indent: int | None
+                      ) -> Iterator[str]:
+    entry = _component(c, result, index, nested=False)
+    if not c.children:
+        yield _indented(_dump(entry, indent), pad)
+        return
+    # keep the key order of the nested dict: "components" right after "properties"
+    ordered: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key == "evidence":
+            ordered["components"] = _HOLE
+        ordered[key] = value
+    ordered.setdefault("components", _HOLE)
+    before, hole_pad, after = _with_hole(_dump(ordered, indent), indent)
+    yield _indented(before, pad)
+    yield from _list(list(c.children), pad + hole_pad, indent,
+                     lambda child, p: _component_chunks(child, p, result, index, indent))
+    yield _indented(after, pad)
+
+
+def _chunks(result: ScanResult, indent: int | None) -> Iterator[str]:
+    root = result.root
+    if not root.children:  # a single file: the document is small
+        yield _dump(to_dict(result), indent)
+        return
+    index = findings_by_ref(result)
+    doc = to_dict(result, components=False)
+    doc = {**{k: v for k, v in doc.items() if k != "compositions"}, "components": _HOLE,
+           "compositions": doc["compositions"]}
+    before, pad, after = _with_hole(_dump(doc, indent), indent)
+    yield before
+    yield from _list(list(root.children), pad, indent,
+                     lambda child, p: _component_chunks(child, p, result, index, indent))
+    yield after
