@@ -355,12 +355,17 @@ def _squashfs(comp: str) -> Callable[[Path], Built]:
     return build
 
 
-def _cramfs(tmp: Path) -> Built:
-    need("mkfs.cramfs")
-    src = populate(tmp / "src")
-    path = tmp / "root.cramfs"
-    run("mkfs.cramfs", src, path)
-    return Built(path, expected(), dict(LINKS))
+def _cramfs(*flags: str) -> Callable[[Path], Built]:
+    """mkfs.cramfs: little-endian (host), big-endian (-N big), padded for boot code (-p)."""
+
+    def build(tmp: Path) -> Built:
+        need("mkfs.cramfs")
+        src = populate(tmp / "src")
+        path = tmp / "root.cramfs"
+        run("mkfs.cramfs", *flags, src, path)
+        return Built(path, expected(), dict(LINKS))
+
+    return build
 
 
 def _jffs2(*flags: str) -> Callable[[Path], Built]:
@@ -510,7 +515,9 @@ BUILDERS: dict[str, dict[str, Callable[[Path], Built]]] = {
     "msi": {"wixl": _msi},
     "iso9660": {"rock-ridge": _iso("-R"), "joliet": _iso("-J")},
     "squashfs": {c: _squashfs(c) for c in ("gzip", "xz", "lzma", "lzo", "lz4", "zstd")},
-    "cramfs": {"cramfs": _cramfs},
+    "cramfs": {"cramfs": _cramfs(), "cramfs-big-endian": _cramfs("-N", "big"),
+               "cramfs-padded": _cramfs("-p"),
+               "cramfs-big-endian-padded": _cramfs("-N", "big", "-p")},
     "jffs2": {"jffs2-le": _jffs2("-l"),
               "jffs2-lzo": _jffs2("-l", "-X", "lzo", "-x", "zlib")},
     "ubi": {"ubinize": _ubi},

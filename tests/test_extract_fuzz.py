@@ -23,7 +23,7 @@ from extract_fixtures import BUILDERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provenance.extract import ar, cpio, msi, romfs, rpm
+from provenance.extract import ar, cpio, cramfs_layout, filesystems, msi, romfs, rpm
 from provenance.extract.base import FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot
@@ -42,10 +42,13 @@ PARSERS: dict[str, tuple[Callable[[Path, SafeRoot], None], str, str, bytes]] = {
     "rpm": (rpm.extract, "rpm", "rpm-gzip", rpm.LEAD_MAGIC),
     "romfs": (romfs.extract, "romfs", "genromfs", romfs.MAGIC),
     "msi": (msi.extract, "msi", "wixl", msi.OLE_MAGIC),
+    # the big-endian rewrite in front of dissect.cramfs (whose own errors are the library's)
+    "cramfs-be": (filesystems.CRAMFS.extract, "cramfs", "cramfs-big-endian",
+                  cramfs_layout.MAGIC_BE),
 }
 # errors raised inside these libraries are theirs (the walker records them as corrupt); ours,
-# in the MSI table reader around them, are not allowed
-LIBRARIES = ("olefile", "cabarchive")
+# in the MSI table reader and the CramFS rewrite around them, are not allowed
+LIBRARIES = ("olefile", "cabarchive", "dissect")
 
 
 @cache

@@ -400,3 +400,40 @@ def test_a_duplicate_name_is_seen_but_is_no_coverage_gap(tmp_path: Path) -> None
     assert result.coverage == Coverage.COMPLETE
     assert [p.kind for p in result.problems] == ["duplicate"]
     assert {c.name for c in result.root.walk()} >= {"a.txt", "a~2.txt"}
+
+
+def test_big_endian_cramfs_rewrite_is_bounded(tmp_path: Path) -> None:
+    # a directory that lists itself, a block-pointer table past the end, unknown flags, and a
+    # cut superblock: each is a Problem (or a library error recorded as corrupt), never a hang
+    import struct
+
+    from provenance.extract import cramfs_layout
+    from provenance.extract.base import FormatProblem, Unsupported
+
+    built = BUILDERS["cramfs"]["cramfs-big-endian"](tmp_path)
+    image = bytearray(built.path.read_bytes())
+    loop = bytearray(image)
+    root_w2 = struct.unpack_from(">I", loop, 72)[0]
+    first_child = (root_w2 & 0x3FFFFFF) * 4
+    # make the first entry a directory whose entries are the root's own
+    struct.pack_into(">I", loop, first_child, 0o040755 << 16)
+    struct.pack_into(">I", loop, first_child + 4, 64 << 8)
+    struct.pack_into(">I", loop, first_child + 8, (root_w2 & 0x3FFFFFF))
+    assert cramfs_layout.normalise(bytes(loop))[:4] == cramfs_layout.MAGIC_LE
+    far = bytearray(image)
+    struct.pack_into(">I", far, first_child, 0o100644 << 16)
+    struct.pack_into(">I", far, first_child + 4, 40_000 << 8)
+    struct.pack_into(">I", far, first_child + 8, (len(far) // 4 - 2))
+    with pytest.raises(FormatProblem, match="past the end"):
+        cramfs_layout.normalise(bytes(far))
+    flagged = bytearray(image)
+    struct.pack_into(">I", flagged, 8, 0x800)
+    with pytest.raises(Unsupported):
+        cramfs_layout.normalise(bytes(flagged))
+    with pytest.raises(FormatProblem, match="truncated"):
+        cramfs_layout.normalise(bytes(image[:70]))
+    for name, data in (("loop", loop), ("far", far), ("flagged", flagged)):
+        path = tmp_path / f"{name}.cramfs"
+        path.write_bytes(data)
+        tree, problems = scan(tmp_path / name, path)
+        assert tree.kind == "cramfs" and problems

@@ -10,11 +10,13 @@ and fswalk.py walks all of them through the SafeRoot.
 from __future__ import annotations
 
 import functools
+import io
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from provenance.extract import cramfs_layout
 from provenance.extract.base import Format, Unsupported
 from provenance.extract.fswalk import Reader, walk
 from provenance.extract.saferoot import SafeRoot
@@ -99,15 +101,19 @@ SQUASHFS = Format(
 # -- CramFS ---------------------------------------------------------------------------------------
 
 def _cramfs_detect(head: bytes, name: str) -> bool:
-    magic = b"\x45\x3d\xcd\x28"
-    return head.startswith(magic) or head[512:516] == magic
+    return cramfs_layout.layout(head) is not None
 
 
 def _cramfs_extract(src: Path, out: SafeRoot) -> None:
     from dissect.cramfs import CramFS
 
     with open(src, "rb") as f:
-        fs = CramFS(f)
+        head = f.read(cramfs_layout.PAD + 4)
+        f.seek(0)
+        image: BinaryIO = f
+        if not cramfs_layout.readable(head):  # big-endian or padded: a rewritten copy
+            image = io.BytesIO(cramfs_layout.normalise(f.read(cramfs_layout.MAX_IMAGE + 1)))
+        fs = CramFS(image)
         reader = Reader(
             children=lambda n: _named(n.iterdir()),
             kind=lambda n: _posix_kind(n.mode),
@@ -119,8 +125,8 @@ def _cramfs_extract(src: Path, out: SafeRoot) -> None:
         walk(fs.root, reader, out)
 
 
-CRAMFS = Format("cramfs", "CramFS, little-endian (dissect.cramfs)", _cramfs_detect,
-                _cramfs_extract)
+CRAMFS = Format("cramfs", "CramFS, little- and big-endian, padded or not (dissect.cramfs)",
+                _cramfs_detect, _cramfs_extract)
 
 # -- JFFS2 ----------------------------------------------------------------------------------------
 
