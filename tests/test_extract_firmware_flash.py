@@ -171,3 +171,17 @@ def test_small_windows_carve_the_same_regions(dump: tuple[Path, dict[int, str]],
     assert whole == carved(window)
     assert {f"0x{start:08x}.{ext}" for start, _, ext in whole} <= set(names.values())
     assert len(whole) == 3
+
+
+def test_flash_big_endian_cramfs_is_carved(tmp_path: Path) -> None:
+    from extract_fixtures import BUILDERS
+
+    cramfs = BUILDERS["cramfs"]["cramfs-big-endian"](tmp_path).path.read_bytes()
+    dump = tmp_path / "dump.bin"
+    dump.write_bytes(fx.bootloader(0x800) + b"\xff" * 0x800 + cramfs + b"\xff" * 0x2000)
+    root, problems = extract(dump, tmp_path / "work")
+    children = by_name(root)
+    assert "0x00001000.cramfs" in children, sorted(children)
+    cram = children["0x00001000.cramfs"]
+    assert cram.kind == "cramfs" and cram.opaque is None and cram.children
+    assert not [p for p in problems if "cramfs" in p.location]

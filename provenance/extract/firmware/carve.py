@@ -108,12 +108,15 @@ def _ubi(blob: Blob, off: int) -> int | None:
     return min(pos, blob.size)
 
 
-def _cramfs(blob: Blob, off: int) -> int | None:
-    head = _hdr(blob, off, 64)
-    if len(head) < 64 or head[16:32] != b"Compressed ROMFS":
-        return None
-    size = struct.unpack("<I", head[4:8])[0]
-    return off + size if 64 <= size <= blob.size - off else None
+def _cramfs(order: str) -> Measure:
+    def measure(blob: Blob, off: int) -> int | None:
+        head = _hdr(blob, off, 64)
+        if len(head) < 64 or head[16:32] != b"Compressed ROMFS":
+            return None
+        size = struct.unpack(order + "I", head[4:8])[0]
+        return off + size if 64 <= size <= blob.size - off else None
+
+    return measure
 
 
 def _zip(blob: Blob, off: int) -> int | None:
@@ -175,7 +178,8 @@ SIGNATURES: tuple[tuple[bytes, str, int, Measure], ...] = (
     (b"\x85\x19", "jffs2", 0, _jffs2("<")),
     (b"\x19\x85", "jffs2", 0, _jffs2(">")),
     (b"UBI#", "ubi", 0, _ubi),
-    (b"\x45\x3d\xcd\x28", "cramfs", 0, _cramfs),
+    (b"\x45\x3d\xcd\x28", "cramfs", 0, _cramfs("<")),
+    (b"\x28\xcd\x3d\x45", "cramfs", 0, _cramfs(">")),
     (b"\x1f\x8b\x08", "gz", 0, _stream("gzip")),
     (b"\xfd7zXZ\x00", "xz", 0, _stream("xz")),
     (b"BZh91AY&SY", "bz2", 0, _stream("bzip2")),
