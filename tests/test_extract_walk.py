@@ -6,6 +6,8 @@ import io
 import random
 import zipfile
 
+import pytest
+
 from provenance.extract import extract
 
 
@@ -81,3 +83,18 @@ def test_zip_member_with_an_empty_name_is_a_problem(tmp_path):
     root, problems = extract(archive, tmp_path / "x")
     assert [c.chain[-1] for c in root.children] == ["ok.txt"]
     assert any("empty name" in p.message for p in problems)
+
+
+@pytest.mark.parametrize(("magic", "major", "order"), [(b"hsqs", 3, "<"), (b"sqsh", 3, ">"),
+                                                       (b"sqsh", 4, ">")])
+def test_older_squashfs_is_opaque_and_unsupported_not_a_plain_file(tmp_path, magic, major,
+                                                                   order):
+    import struct
+
+    header = bytearray(magic + bytes(92))
+    header[28:30] = struct.pack(order + "H", major)
+    path = tmp_path / "rootfs.img"
+    path.write_bytes(bytes(header) + bytes(4000))
+    tree, problems = extract(path, tmp_path / "w")
+    assert tree.kind == "squashfs" and "only little-endian version 4" in (tree.opaque or "")
+    assert [p.kind for p in problems] == ["unsupported"]

@@ -40,8 +40,18 @@ def _named(nodes: Iterable[Any]) -> Iterable[tuple[str, Any]]:
 # -- SquashFS -------------------------------------------------------------------------------------
 
 def _squashfs_detect(head: bytes, name: str) -> bool:
-    # version 4 only (little-endian "hsqs", major 4 at offset 28)
-    return head.startswith(b"hsqs") and len(head) >= 30 and head[28:30] == b"\x04\x00"
+    # every SquashFS is claimed, so that an older one is reported as unsupported (opaque, with
+    # the reason) instead of passing for a plain file
+    return head.startswith((b"hsqs", b"sqsh")) and len(head) >= 30
+
+
+def _squashfs_version(head: bytes) -> str | None:
+    """None for what dissect reads (little-endian version 4), else a description."""
+    order = "little" if head.startswith(b"hsqs") else "big"
+    major = int.from_bytes(head[28:30], order)
+    if order == "little" and major == 4:
+        return None
+    return f"SquashFS {major} ({order}-endian): only little-endian version 4 is read"
 
 
 # Decompressed blocks dissect keeps per image. Its default, 1024, is 128 MiB at the usual block
@@ -61,6 +71,10 @@ def _squashfs(fh: BinaryIO, caches: list[Any]) -> Any:
 
 
 def _squashfs_extract(src: Path, out: SafeRoot) -> None:
+    with open(src, "rb") as f:
+        older = _squashfs_version(f.read(32))
+    if older is not None:
+        raise Unsupported(older)
     handles: list[BinaryIO] = []
     caches: list[Any] = []
 
