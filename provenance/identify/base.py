@@ -7,6 +7,7 @@ read before a failure is kept, and every loop over file content is bounded by th
 from __future__ import annotations
 
 import mmap
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ class Sink:
         """Record `key = value` found at `at` ("#field" or "@0xOFFSET", appended to the chain)."""
         text = clean(value)
         if text and len(self.facts) < MAX_FACTS:
-            self.facts.append(Fact(key, text, self.where + at))
+            # interned: a blob's facts share a few locations, and pickling to the main process
+            # keeps one copy each (a quarter of the analysis results' memory)
+            self.facts.append(Fact(key, text, sys.intern(self.where + at)))
 
     def problem(self, message: str, kind: str = "corrupt") -> None:
         if len(self.problems) < 100:
