@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,6 +35,19 @@ def _posix_kind(mode: int) -> str:
 
 def _named(nodes: Iterable[Any]) -> Iterable[tuple[str, Any]]:
     return ((n.name, n) for n in nodes)
+
+
+def _inode_reader(key: Callable[[Any], Hashable], **extra: Any) -> Reader:
+    """dissect's SquashFS and CramFS nodes: named children, a POSIX mode, link, open, size."""
+    return Reader(
+        children=lambda n: _named(n.iterdir()),
+        kind=lambda n: _posix_kind(n.mode),
+        key=key,
+        link=lambda n: n.link,
+        open=lambda n: n.open(),
+        size=lambda n: n.size,
+        **extra,
+    )
 
 
 # -- SquashFS -------------------------------------------------------------------------------------
@@ -88,16 +101,7 @@ def _squashfs_extract(src: Path, out: SafeRoot) -> None:
     try:
         with open(src, "rb") as f:
             fs = _squashfs(f, caches)
-            reader = Reader(
-                children=lambda n: _named(n.iterdir()),
-                kind=lambda n: _posix_kind(n.mode),
-                key=lambda n: n.inode_number,
-                link=lambda n: n.link,
-                open=lambda n: n.open(),
-                size=lambda n: n.size,
-                fork=fork,
-            )
-            walk(fs.get("/"), reader, out)
+            walk(fs.get("/"), _inode_reader(lambda n: n.inode_number, fork=fork), out)
     finally:
         for fh in handles:
             fh.close()
@@ -128,15 +132,7 @@ def _cramfs_extract(src: Path, out: SafeRoot) -> None:
         if not cramfs_layout.readable(head):  # big-endian or padded: a rewritten copy
             image = io.BytesIO(cramfs_layout.normalise(f.read(cramfs_layout.MAX_IMAGE + 1)))
         fs = CramFS(image)
-        reader = Reader(
-            children=lambda n: _named(n.iterdir()),
-            kind=lambda n: _posix_kind(n.mode),
-            key=lambda n: n.offset,
-            link=lambda n: n.link,
-            open=lambda n: n.open(),
-            size=lambda n: n.size,
-        )
-        walk(fs.root, reader, out)
+        walk(fs.root, _inode_reader(lambda n: n.offset), out)
 
 
 CRAMFS = Format("cramfs", "CramFS, little- and big-endian, padded or not (dissect.cramfs)",
