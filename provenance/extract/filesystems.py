@@ -60,10 +60,11 @@ def _squashfs_detect(head: bytes, name: str) -> bool:
 
 def _squashfs_version(head: bytes) -> str | None:
     """None for what dissect reads (little-endian version 4), else a description."""
-    order = "little" if head.startswith(b"hsqs") else "big"
-    major = int.from_bytes(head[28:30], order)
-    if order == "little" and major == 4:
+    little = head.startswith(b"hsqs")
+    major = int.from_bytes(head[28:30], "little" if little else "big")
+    if little and major == 4:
         return None
+    order = "little" if little else "big"
     return f"SquashFS {major} ({order}-endian): only little-endian version 4 is read"
 
 
