@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ARCHIVES = ["cpio-newc", "cpio-odc", "cpio-bin", "ar", "rpm", "romfs", "msi", "cramfs-be"]
+ARCHIVES = ["cpio-newc", "cpio-odc", "cpio-bin", "ar", "rpm", "romfs", "msi", "cramfs-be",
+            "jffs2-be"]
 FIRMWARE = ["uimage", "fit", "trx", "android-boot", "android-sparse", "ihex", "srec", "zimage",
             "uefi-fv", "uefi-capsule", "huawei-update-app", "huawei-hwnp", "hikvision-dav",
             "dahua-dhzip", "zte-config", "flash"]

@@ -42,9 +42,10 @@ PARSERS: dict[str, tuple[Callable[[Path, SafeRoot], None], str, str, bytes]] = {
     "rpm": (rpm.extract, "rpm", "rpm-gzip", rpm.LEAD_MAGIC),
     "romfs": (romfs.extract, "romfs", "genromfs", romfs.MAGIC),
     "msi": (msi.extract, "msi", "wixl", msi.OLE_MAGIC),
-    # the big-endian rewrite in front of dissect.cramfs (whose own errors are the library's)
+    # the big-endian rewrites in front of dissect (whose own errors are the library's)
     "cramfs-be": (filesystems.CRAMFS.extract, "cramfs", "cramfs-big-endian",
                   cramfs_layout.MAGIC_BE),
+    "jffs2-be": (filesystems.JFFS2.extract, "jffs2", "jffs2-be", b"\x19\x85\xe0\x01"),
 }
 # errors raised inside these libraries are theirs (the walker records them as corrupt); ours,
 # in the MSI table reader and the CramFS rewrite around them, are not allowed

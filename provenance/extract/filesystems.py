@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from provenance.extract import cramfs_layout
+from provenance.extract import cramfs_layout, jffs2_layout
 from provenance.extract.base import Format, Unsupported
 from provenance.extract.fswalk import Reader, walk
 from provenance.extract.saferoot import SafeRoot
@@ -172,11 +172,13 @@ def _jffs2_extract(src: Path, out: SafeRoot) -> None:
     from dissect.jffs import JFFS2
 
     with open(src, "rb") as f:
-        if f.read(2) == b"\x19\x85":
-            raise Unsupported("big-endian JFFS2: dissect.jffs reads little-endian images only")
+        image: BinaryIO = f
+        if jffs2_layout.big_endian(f.read(4)):  # dissect reads little-endian: a swapped copy
+            f.seek(0)
+            image = io.BytesIO(jffs2_layout.to_little_endian(f.read(jffs2_layout.MAX_IMAGE + 1)))
         f.seek(0)
         jffs2_module.lzo = _RawLzo
-        fs = JFFS2(f)
+        fs = JFFS2(image)
         reader = Reader(
             children=lambda n: n.iterdir(),
             kind=lambda n: _posix_kind(n.mode),
@@ -188,7 +190,7 @@ def _jffs2_extract(src: Path, out: SafeRoot) -> None:
         walk(fs.get("/"), reader, out)
 
 
-JFFS2 = Format("jffs2", "JFFS2, little-endian; zlib, lzo (dissect.jffs)",
+JFFS2 = Format("jffs2", "JFFS2, little- and big-endian; zlib, lzo (dissect.jffs)",
                _jffs2_detect, _jffs2_extract)
 
 # -- ext2/3/4 -------------------------------------------------------------------------------------
