@@ -25,6 +25,7 @@ from provenance.commands.common import (
     EXIT_USAGE,
     FailOn,
     fail,
+    write_output,
 )
 from provenance.extract.limits import Limits
 
@@ -206,14 +207,7 @@ def scan(
     finally:
         progress.stop()
     for fmt, dest in zip(formats, outputs, strict=True):
-        text = FORMATS[fmt](result)
-        if str(dest) == "-":
-            sys.stdout.write(text)
-        else:
-            try:
-                dest.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
+        write_output(FORMATS[fmt](result), dest)
     if facts is not None:
         try:
             facts.write_text(facts_json(result), encoding="utf-8")

@@ -9,7 +9,6 @@ invalid signature set).
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +22,7 @@ from provenance.commands.common import (
     EXIT_USAGE,
     FailOn,
     fail,
+    write_output,
 )
 from provenance.enrich_read import looks_like_sbom
 
@@ -95,14 +95,7 @@ def enrich_command(
         doc, findings, _problems = enrich(sbom, sigset, policies, day, artifacts)
     except SbomError as exc:
         raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
+    write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     levels = {FailOn.restricted: Verdict.RESTRICTED, FailOn.review: Verdict.REVIEW}

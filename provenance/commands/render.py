@@ -8,7 +8,6 @@ CLI registers the function itself: `app.command("render")(render.render)`.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from provenance.commands.common import (
     EXIT_NO_VERDICT,
     EXIT_USAGE,
     fail,
+    write_output,
 )
 from provenance.report import FORMATS
 from provenance.report.load import ReportError, from_cyclonedx
@@ -49,11 +49,4 @@ def render(
         result = from_cyclonedx(doc)
     except ReportError as exc:
         raise fail(f"{report}: {exc}", EXIT_NO_VERDICT) from None
-    text = FORMATS[format](result)
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror}", EXIT_NO_VERDICT) from None
+    write_output(FORMATS[format](result), output)
