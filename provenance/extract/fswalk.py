@@ -125,11 +125,11 @@ class _ReadAhead:
         self.pool.shutdown(wait=True)
 
 
-def walk(root: Any, reader: Reader, out: SafeRoot, threads: int | None = None) -> None:
-    """Write the tree under `root` into `out`. `threads`: read-ahead threads when the reader
-    can fork (default: one per core; 1 reads everything in this thread)."""
+def walk(root: Any, reader: Reader, out: SafeRoot) -> None:
+    """Write the tree under `root` into `out`, with one read-ahead thread per core when the
+    reader can fork (one core: everything in this thread)."""
     reached: set[Hashable] = set()
-    threads = ahead_threads() if threads is None else threads
+    threads = ahead_threads()
     ahead = _ReadAhead(reader.fork, threads) if reader.fork is not None and threads > 1 else None
     try:
         _walk(root, reader, out, reached, ahead)
