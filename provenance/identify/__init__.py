@@ -27,12 +27,15 @@ Every fact's location is the blob's path chain plus `#field` (a structure or mem
 | `pe.version.<Key>` | version resource string (CompanyName, ProductName, FileDescription, LegalCopyright, OriginalFilename, FileVersion, ProductVersion, InternalName) | `Huawei Technologies Co., Ltd.` |
 | `pe.pdb` | CodeView PDB path | `HwOs2Ecx64.pdb` |
 | `pe.import_dll` / `pe.import` | imported DLLs, `dll!function` | `USER32.dll!MessageBoxA` |
+| `pe.export` | exported function names (each at most 4096) | `CLIENT_Init` |
 | `pe.signer` / `pe.issuer` | Authenticode signer certificate subject / issuer (RFC 4514) | `CN=...,O=...,C=CN` |
 | `pe.signer.O` / `.CN` / `.C` / `.OU`, `pe.issuer.O` / `.CN` / `.C` / `.OU` | their attributes | `Huawei Technologies Co., Ltd.` |
 | `pe.signer.serial` / `.not_before` / `.not_after` / `.sha256` | signer certificate serial (hex), validity, fingerprint | `1234abcd` |
 | `pe.signature.digest` | digest algorithm | `SHA_256` |
 | `pe.signature.verified` / `pe.signature.status` | LIEF verify_signature: `true` when the signed digest and PKCS#7 signature verify (integrity; chain trust is not checked); status flags | `true`, `OK` |
 | `macho.cpu` / `macho.install_name` / `macho.dylib` | Mach-O slice CPU, LC_ID_DYLIB, LC_LOAD_DYLIB | `/usr/lib/libhi.dylib` |
+| `macho.export` / `macho.import` | exported and imported symbol names (each at most 4096) | `_MV_CC_CreateHandle` |
+| `java.class` | a Java class file's own name (`this_class`) | `com/hikvision/netsdk/HCNetSDK` |
 | `macho.platform` / `macho.minos` / `macho.sdk` | LC_BUILD_VERSION | `MACOS`, `11.0.0` |
 | `macho.identifier` / `macho.team_id` | code signature CodeDirectory | `ABCDE12345` |
 | `macho.signer*` / `macho.issuer*` | CMS signer certificates (as `pe.signer*`) | |
@@ -72,6 +75,7 @@ from provenance.identify import (
     dtb,
     elf,
     fwheaders,
+    javaclass,
     macaddr,
     macho,
     manifest_debian,
@@ -88,7 +92,7 @@ from provenance.model import Artifact, Facts, Problem
 
 # Order matters only where detections overlap: structural magics before name-based readers.
 IDENTIFIERS: tuple[Identifier, ...] = (
-    elf.IDENTIFIER, pe.IDENTIFIER, macho.IDENTIFIER, dtb.IDENTIFIER, zipped.IDENTIFIER,
+    elf.IDENTIFIER, pe.IDENTIFIER, javaclass.IDENTIFIER, macho.IDENTIFIER, dtb.IDENTIFIER, zipped.IDENTIFIER,
     rpm.IDENTIFIER, manifest_debian.IDENTIFIER, tarball.IDENTIFIER, fwheaders.IDENTIFIER,
     sbom.IDENTIFIER, manifest_python.IDENTIFIER, manifest_npm.IDENTIFIER,
 )
@@ -137,7 +141,7 @@ def _scan_content(facts: Facts, artifact: Artifact, head: bytes) -> bool:
         return True
     known = {i.name for i in IDENTIFIERS} | {"dtb", "zip", "tar", "apk", "aar", "jar", "wheel",
                                             "sdist", "npm", "deb", "ipk", "python-metadata",
-                                            "uimage", "update.app", "digicap", "zte-config",
+                                            "java-class", "uimage", "update.app", "digicap", "zte-config",
                                             "dahua-fw"}
     return facts.format not in known and not artifact.children and not head.startswith(PACKED)
 

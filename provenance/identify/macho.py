@@ -1,5 +1,6 @@
-"""Mach-O with LIEF: install name, build version, and the code signature's team id and signer
-(read from the SuperBlob: CodeDirectory team id, CMS blob certificates)."""
+"""Mach-O with LIEF: install name, exported and imported symbols, build version, and the code
+signature's team id and signer (read from the SuperBlob: CodeDirectory team id, CMS blob
+certificates)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.identify import certs
-from provenance.identify.base import Identifier, Sink, enum_name, lief_quiet
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
 from provenance.model import Facts, Problem
 
 MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
@@ -82,6 +83,15 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
         for lib in list(binary.libraries)[:256]:
             if lib.command != lief.MachO.LoadCommand.TYPE.ID_DYLIB:  # its own name, not a dep
                 sink.add("macho.dylib", lib.name, f"{slice_at}/LC_LOAD_DYLIB")
+        for key, symbols in (("macho.export", binary.exported_symbols),
+                             ("macho.import", binary.imported_symbols)):
+            for kept, symbol in enumerate(symbols):
+                if kept >= MAX_SYMBOLS:
+                    sink.problem(f"{key}: more than {MAX_SYMBOLS} names, the rest not kept",
+                                 "limit")
+                    break
+                if symbol.name:
+                    sink.add(key, symbol.name, f"{slice_at}/symbols")
         if binary.has_build_version:
             bv = binary.build_version
             sink.add("macho.platform", enum_name(bv.platform), f"{slice_at}/LC_BUILD_VERSION")

@@ -1,4 +1,5 @@
-"""PE with LIEF: machine, subsystem, version resource, PDB path, imports and Authenticode."""
+"""PE with LIEF: machine, subsystem, version resource, PDB path, imports, exports and
+Authenticode."""
 
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ def _imports(binary: Any, sink: Sink) -> None:
                 sink.add("pe.import", f"{lib.name}!{entry.name}", "#IMAGE_DIRECTORY_ENTRY_IMPORT")
 
 
+def _exports(binary: Any, sink: Sink) -> None:
+    """Exported function names: an SDK exports its API family, a client imports it."""
+    if not binary.has_exports:
+        return
+    for kept, entry in enumerate(binary.get_export().entries):
+        if kept >= MAX_SYMBOLS:
+            sink.problem(f"pe.export: more than {MAX_SYMBOLS} names, the rest not kept", "limit")
+            return
+        if entry.name:
+            sink.add("pe.export", entry.name, "#IMAGE_DIRECTORY_ENTRY_EXPORT")
+
+
 def _authenticode(binary: Any, sink: Sink) -> str | None:
     """Signer/issuer facts of each signature; returns the first signer's O (or CN)."""
     import lief
@@ -95,7 +108,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     sink.add("pe.machine", arch, "#FileHeader.Machine")
     sink.add("pe.subsystem", enum_name(binary.optional_header.subsystem), "#OptionalHeader")
     strings = _version(binary, sink)
-    for step, fn in (("debug directory", _pdb), ("imports", _imports)):
+    for step, fn in (("debug directory", _pdb), ("imports", _imports), ("exports", _exports)):
         try:
             fn(binary, sink)
         except Exception as exc:  # LIEF raises on some malformed directories
