@@ -22,6 +22,8 @@ RULE_META = {"id", "vendor", "relationship", "confidence", "component", "descrip
 RULE_META_OPTIONAL = {"version_regex", "weak"}
 VENDOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
+# identity marks read in context by attribute/marks.py
+MARK_KINDS = ("names", "cxx", "java", "api", "config", "build", "firmware")
 NAMESPACE_ECOSYSTEMS = {"pypi", "npm", "maven", "android", "go", "ios"}  # `lint` checks them
 
 
@@ -49,6 +51,7 @@ class Vendor:
     ouis: tuple[Sourced, ...] = ()
     domains: tuple[Sourced, ...] = ()  # e-mail and web domains
     namespaces: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # pypi, npm, ...
+    marks: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # attribute/marks.py
     path: str = ""
     country_source: str | None = None  # source key of the country fact
     parent_source: str | None = None  # source key of the parent fact
@@ -112,6 +115,8 @@ class SignatureSet:
     policies: dict[str, Policy]
     digest: str
     directories: tuple[Path, ...]
+    # evidence kind -> confidence measured on labelled corpora (calibration.yml)
+    calibration: dict[str, float] = field(default_factory=dict)
 
     def family(self, vendor: str) -> tuple[str, ...]:
         """The vendor and its parents, nearest first (`hisilicon` -> `hisilicon`, `huawei`)."""
@@ -187,10 +192,13 @@ def load_vendor(path: Path) -> Vendor:
         raise SignatureError(f"{path}: namespaces must map an ecosystem to a list")
     known = {"id", "name", "country", "parent", "legal_names", "aliases", "signers", "usb_ids",
              "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership",
-             "country_source", "parent_source"}
+             "country_source", "parent_source", "marks"}
     unknown = set(data) - known
     if unknown:
         raise SignatureError(f"{path}: unknown keys {sorted(unknown)}")
+    marks = data.get("marks") or {}
+    if not isinstance(marks, dict) or set(marks) - set(MARK_KINDS):
+        raise SignatureError(f"{path}: marks must map a kind ({', '.join(MARK_KINDS)}) to a list")
     fact_sources: dict[str, str | None] = {}
     for fact in ("country", "parent"):
         src = data.get(f"{fact}_source")  # optional here; `signatures lint` requires it
@@ -210,6 +218,7 @@ def load_vendor(path: Path) -> Vendor:
         ouis=_sourced(path, data, "ouis", sources),
         domains=_sourced(path, data, "domains", sources),
         namespaces={eco: _sourced(path, namespaces, eco, sources) for eco in namespaces},
+        marks={kind: _sourced(path, marks, kind, sources) for kind in marks},
         path=str(path),
         country_source=fact_sources["country"],
         parent_source=fact_sources["parent"],
@@ -306,12 +315,30 @@ def load_policy(path: Path) -> Policy:
     )
 
 
+def load_calibration(path: Path) -> dict[str, float]:
+    """Evidence kind -> confidence, from `signatures eval --calibration-out` (see README)."""
+    data = _yaml(path)
+    kinds = data.get("kinds") or {}
+    if not isinstance(kinds, dict):
+        raise SignatureError(f"{path}: kinds must map an evidence kind to its measurements")
+    out: dict[str, float] = {}
+    for kind, row in kinds.items():
+        conf = row.get("confidence") if isinstance(row, dict) else None
+        if conf is None:
+            continue  # measured, but not used to set a confidence
+        if not isinstance(conf, (int, float)) or not 0 < conf <= 1:
+            raise SignatureError(f"{path}: {kind}: confidence must be in (0, 1]")
+        out[str(kind)] = float(conf)
+    return out
+
+
 def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
     """The built-in set plus `extra` directories (later directories may add, not replace)."""
     dirs = (builtin_dir(), *extra)
     vendors: dict[str, Vendor] = {}
     rules: dict[str, Rule] = {}
     policies: dict[str, Policy] = {}
+    calibration: dict[str, float] = {}
     digest = hashlib.sha256()
     for top in dirs:
         if not top.is_dir():
@@ -320,7 +347,9 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
         for path in files:
             digest.update(path.relative_to(top).as_posix().encode() + b"\0" + path.read_bytes())
             rel = path.relative_to(top).parts
-            if rel[0] == "vendors":
+            if rel == ("calibration.yml",):
+                calibration.update(load_calibration(path))
+            elif rel[0] == "vendors":
                 vendor = load_vendor(path)
                 if vendor.id in vendors:
                     raise SignatureError(f"{path}: vendor {vendor.id} defined twice")
@@ -352,4 +381,5 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
         policies=policies,
         digest="sha256:" + digest.hexdigest(),
         directories=dirs,
+        calibration=calibration,
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
+from provenance.attribute.marks import mark_evidence
 from provenance.attribute.vendor_index import VendorIndex, index_for, norm
 from provenance.attribute.yara_scan import Hit
 from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
@@ -115,6 +117,8 @@ _COMPANY_FACTS = {
     "jar.manifest.Bundle-Vendor": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
     "maven.organization.name": (Relationship.MADE_BY, 0.6, "manifest", "manifest-analysis"),
     "modinfo.author": (Relationship.MADE_BY, 0.7, "manifest", "binary-analysis"),
+    # vendor kernel modules put the company in the licence field ("Hisilicon Tech. Co.")
+    "modinfo.license": (Relationship.MADE_BY, 0.7, "manifest", "binary-analysis"),
     # a vendor certificate embedded in a blob: a trust-store entry or pinned identity
     "cert.subject.O": (Relationship.CONTAINS, 0.5, "certificate", "binary-analysis"),
 }
@@ -244,10 +248,14 @@ def resolve(
     """All attributions for one blob, strongest first."""
     grouped: dict[tuple[str, Relationship], list[Evidence]] = defaultdict(list)
     detail: dict[tuple[str, Relationship], tuple[str | None, str | None]] = {}
+    measured = sigset.calibration
     for vendor, rel, ev, component, version in (
         *hit_evidence(hits, sigset, location),
         *fact_evidence(facts, sigset),
+        *mark_evidence(hits, facts, sigset, location),
     ):
+        if ev.rule in measured:  # the kind's precision measured on labelled corpora
+            ev = replace(ev, confidence=measured[ev.rule])
         grouped[(vendor, rel)].append(ev)
         old = detail.get((vendor, rel), (None, None))
         detail[(vendor, rel)] = (old[0] or component, old[1] or version)

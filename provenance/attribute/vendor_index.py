@@ -31,8 +31,9 @@ PLACES = frozenset((
 
 
 def norm(text: str) -> str:
-    """Lowercase alphanumeric words: 'Huawei Co.,Ltd.' -> 'huawei co ltd'."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    """Lowercase alphanumeric words: 'Huawei Co.,Ltd.' -> 'huawei co ltd'. CJK runs are words
+    too, so legal names in Chinese ('浙江大华技术股份有限公司') match as written."""
+    return " ".join(re.findall(r"[a-z0-9]+|[\u3400-\u9fff]+", text.lower()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ from typing import Any
 from provenance.signatureset import SignatureError, SignatureSet
 
 MAX_MATCHES_PER_RULE = 8  # evidence, not an index: a few offsets are enough
+# identity marks are weighed by how many distinct strings carry them (attribute/marks.py)
+MARKS_PREFIX = "marks__"
+MAX_MARK_CONTEXTS = 64
+MAX_MARK_INSTANCES = 4096
+CONTEXT = 96  # bytes read either side of a mark to recover the string around it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +46,15 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
     if cache_dir is not None and sigset.rules:
         name = sigset.digest.removeprefix("sha256:")[:32]
         saved = cache_dir / f"rules-{name}-yara{yara.__version__}.yarc"
+    from provenance.attribute.marks import yara_source
+
     cached = _compiled.get(sigset.digest)
     if sigset.digest in _compiled:
         if saved is not None and saved not in _saved:
             _save(cached, saved)
         return cached
-    if not sigset.rules:
+    generated = yara_source(sigset)
+    if not sigset.rules and not generated:
         _compiled[sigset.digest] = None
         return None
     if saved is not None:
@@ -57,10 +65,12 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
             return compiled
         except (yara.Error, OSError):
             pass  # absent, or from another build: compile and save again
-    sources = {rule.id: str(rule.path) for rule in sigset.rules}
-    try:
-        compiled = yara.compile(filepaths=sources)
-    except yara.Error as exc:
+    try:  # one compile: the rule files, and the marks generated from the vendor files
+        sources = {rule.id: rule.path.read_text(encoding="utf-8") for rule in sigset.rules}
+        if generated:
+            sources["marks"] = generated
+        compiled = yara.compile(sources=sources)
+    except (yara.Error, OSError) as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc
     if saved is not None:
         _save(compiled, saved)
@@ -83,9 +93,67 @@ def _save(compiled: Any, saved: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _hits(matches: list[Any]) -> tuple[Hit, ...]:
+def _ascii(byte: int) -> bool:
+    return 0x20 <= byte < 0x7F or byte == 0x09
+
+
+def _context(data: bytes, start: int, end: int, encoding: str) -> bytes:
+    """The string a mark sits in, as UTF-8: the printable run around [start, end), at most
+    CONTEXT bytes either side, in the encoding the mark was found in (`ascii`, `wide` for
+    UTF-16LE ASCII, `utf-8`, `utf-16le`, `utf-16be`, `gb18030`)."""
+    lo, hi = max(0, start - CONTEXT), min(len(data), end + CONTEXT)
+    window = bytes(data[lo:hi])
+    s, e = start - lo, end - lo
+    if encoding == "ascii" and window[s:e][1::2].count(0) == (e - s) // 2 and e - s >= 4:
+        encoding = "wide"  # an `ascii wide` string that matched in its UTF-16LE form
+    if encoding in ("wide", "utf-16le", "utf-16be"):
+        codec = "utf-16be" if encoding == "utf-16be" else "utf-16le"
+
+        def unit(i: int) -> bool:
+            char = window[i : i + 2].decode(codec, "replace")
+            return char.isprintable() and char != "\ufffd"
+        while s >= 2 and unit(s - 2):
+            s -= 2
+        while e + 2 <= len(window) and unit(e):
+            e += 2
+        return window[s:e].decode(codec, "replace").encode()
+    ok = _ascii if encoding == "ascii" else (lambda b: _ascii(b) or b >= 0x80)
+    while s > 0 and ok(window[s - 1]):
+        s -= 1
+    while e < len(window) and ok(window[e]):
+        e += 1
+    return window[s:e].decode("utf-8" if encoding != "gb18030" else "gb18030",
+                              "replace").encode()
+
+
+_CODECS = {"ascii": "ascii", "utf8": "utf-8", "utf16le": "utf-16le", "utf16be": "utf-16be",
+           "gb18030": "gb18030"}
+
+
+def _mark_matches(match: Any, data: bytes) -> tuple[StringMatch, ...]:
+    """Distinct strings around a mark's instances: their number is the evidence."""
+    seen: dict[bytes, StringMatch] = {}
+    count = 0
+    for string in match.strings:
+        for instance in string.instances:
+            count += 1
+            if count > MAX_MARK_INSTANCES or len(seen) >= MAX_MARK_CONTEXTS:
+                break
+            # marks strings are named by encoding: $ascii_0, $utf8_1, $utf16le_2, $gb18030_3
+            encoding = _CODECS.get(string.identifier.lstrip("$").split("_", 1)[0], "ascii")
+            text = _context(data, instance.offset, instance.offset + instance.matched_length,
+                            encoding)
+            seen.setdefault(text[:240], StringMatch(string.identifier, instance.offset,
+                                                    text[:240]))
+    return tuple(sorted(seen.values(), key=lambda m: m.offset))
+
+
+def _hits(matches: list[Any], data: bytes | None = None) -> tuple[Hit, ...]:
     out = []
     for match in matches:
+        if match.rule.startswith(MARKS_PREFIX) and data is not None:
+            out.append(Hit(match.rule, _mark_matches(match, data)))
+            continue
         found: list[StringMatch] = []
         for string in match.strings:
             for instance in string.instances[:MAX_MATCHES_PER_RULE]:
@@ -100,11 +168,17 @@ def scan_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> tuple[Hit,
     rules = compile_rules(sigset)
     if rules is None:
         return ()
-    return _hits(rules.match(filepath=str(path), timeout=timeout))
+    matches = rules.match(filepath=str(path), timeout=timeout)
+    if not any(m.rule.startswith(MARKS_PREFIX) for m in matches):
+        return _hits(matches)
+    import mmap
+
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _hits(matches, data)  # type: ignore[arg-type]  # mmap slices like bytes
 
 
 def scan_bytes(sigset: SignatureSet, data: bytes, timeout: int = 60) -> tuple[Hit, ...]:
     rules = compile_rules(sigset)
     if rules is None:
         return ()
-    return _hits(rules.match(data=data, timeout=timeout))
+    return _hits(rules.match(data=data, timeout=timeout), data)

@@ -1,0 +1,344 @@
+"""Identity marks: a vendor's names, code namespaces, API families and build traces, read in
+context. Pure functions over YARA hits and identification facts; the marks themselves are data
+(`marks:` in `signatures/vendors/*.yml`).
+
+A bare grep for a vendor name flags wrappers, clients and tools built *for* a vendor's chips.
+Here every occurrence is weighed by where it sits and how much of it there is:
+
+- `names`: the brand in the binary's own text (ASCII, UTF-16, UTF-8, GBK/GB18030). Dozens of
+  distinct strings naming the vendor are the vendor's code; one or two are a mention. Strings
+  that are paths, device-tree `vendor,chip` ids or toolchain tags are counted elsewhere or not
+  at all, and source code that names a vendor is a client until something else says more.
+- `cxx`: C++ namespaces (Itanium `N5Dahua…`, MSVC `@Dahua@@`, demangled `Dahua::`). A module
+  whose own symbols and type names live in the namespace defines it; one that only imports
+  symbols of the namespace is a client.
+- `java`: Java/Kotlin packages. A class whose own name is in the package (`java.class`) is the
+  vendor's; one that only refers to the package is a client.
+- `api`: exported function families (`NET_DVR_*`). Exporting the family is the SDK; importing it
+  is a client.
+- `config`: vendor parameter prefixes in configuration (TR-069 `X_HW_…`), by distinct names.
+- `build`: toolchain tags and build-tree fragments. Third parties build for a vendor's chips with
+  the vendor's toolchain, so these are weak on their own.
+- `firmware`: boot-loader prompts and board banners of a vendor's own SDK.
+
+The confidence of each kind is its measured precision on the labelled corpora (README,
+"Evidence kinds"), read from `signatures/calibration.yml`; the numbers here are the fallbacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from provenance.attribute.yara_scan import Hit
+from provenance.model import Evidence, Facts, Relationship
+from provenance.signatureset import MARK_KINDS as KINDS
+from provenance.signatureset import SignatureSet
+
+__all__ = ["KINDS", "mark_evidence", "marks_of", "yara_source"]
+RULE_PREFIX = "marks__"
+SHORT_NAME = 5  # shorter names ("ZTE", "DJI", "Imou") match case-sensitively, as whole words
+
+# Extensions of source code and scripts: naming a vendor there is what a client does.
+SOURCE_SUFFIXES = (".py", ".java", ".kt", ".cs", ".go", ".js", ".mjs", ".ts", ".rb", ".php",
+                   ".rs", ".swift", ".m", ".sh", ".pl", ".lua", ".md", ".txt", ".rst", ".html")
+# Path components that hold someone else's code or a person's home, not the vendor's tree.
+FOREIGN_DIRS = frozenset(("pods", "node_modules", "third_party", "thirdparty", "3rdparty",
+                          "external", "site-packages", "vendor_deps", "deps"))
+HOME_DIRS = frozenset(("users", "home"))
+
+# Fallback confidences per evidence kind and bucket (calibration.yml overrides them).
+DEFAULTS: dict[str, float] = {
+    "marks:names:dense": 0.8, "marks:names:some": 0.55, "marks:names:mention": 0.2,
+    "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
+    "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
+    "marks:java:defined": 0.9, "marks:java:client": 0.2,
+    "marks:api:exported": 0.85, "marks:api:client": 0.2,
+    "marks:config:dense": 0.8, "marks:config:some": 0.5,
+    "marks:build": 0.4, "marks:build:several": 0.6,
+    "marks:firmware": 0.6, "marks:firmware:several": 0.8,
+}
+NAMES_DENSE, NAMES_SOME = 20, 6
+CXX_DEFINED, CXX_SOME = 10, 3
+API_MIN = 5
+CONFIG_DENSE, CONFIG_SOME = 20, 5
+PATHS_DENSE = 5
+
+Found = tuple[str, Relationship, Evidence, str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    vendor: str
+    kind: str
+    values: tuple[str, ...]
+
+
+def rule_name(vendor: str, kind: str) -> str:
+    return f"{RULE_PREFIX}{vendor.replace('-', '_')}__{kind}"
+
+
+def marks_of(sigset: SignatureSet) -> dict[str, Mark]:
+    """Generated rule name -> the vendor's marks of one kind (api marks need no rule)."""
+    out: dict[str, Mark] = {}
+    for vendor in sigset.vendors.values():
+        for kind, items in vendor.marks.items():
+            if items:
+                out[rule_name(vendor.id, kind)] = Mark(vendor.id, kind,
+                                                       tuple(i.value for i in items))
+    return out
+
+
+# -- YARA generation -------------------------------------------------------------------------
+
+
+ENCODINGS = ("utf-8", "utf-16le", "utf-16be", "gb18030")
+
+
+def _text(value: str, exact: bool = False) -> list[tuple[str, str]]:
+    """(encoding, YARA string) for one literal, in every encoding a binary may carry it. The
+    encoding names the string, so the scanner reads the text around a match in the right one."""
+    if value.isascii():
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        if exact:
+            return [("ascii", f'"{quoted}" ascii wide')]
+        if len(value) < SHORT_NAME:
+            return [("ascii", f'"{quoted}" ascii wide fullword')]
+        return [("ascii", f'"{quoted}" ascii wide nocase')]
+    out = []
+    for encoding in ENCODINGS:
+        try:
+            raw = value.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        out.append((encoding, "{ " + " ".join(f"{b:02X}" for b in raw) + " }"))
+    return out
+
+
+def _strings(kind: str, value: str) -> list[tuple[str, str]]:
+    if kind == "cxx":  # Itanium (nested) name, MSVC decoration, demangled text
+        return [("ascii", f'"{len(value)}{value}"'), ("ascii", f'"@{value}@"'),
+                ("ascii", f'"{value}::"')]
+    if kind == "java":  # class-file and dex internal names, source and reflection strings
+        return [("ascii", '"' + value.replace(".", "/") + '/"'), ("ascii", f'"{value}."')]
+    return _text(value, exact=kind in ("config", "build", "firmware"))
+
+
+def yara_source(sigset: SignatureSet) -> str:
+    """One YARA rule per vendor and mark kind; `api` marks are read from symbol facts."""
+    rules = []
+    for name, mark in sorted(marks_of(sigset).items()):
+        if mark.kind == "api":
+            continue
+        defs = dict.fromkeys(s for value in mark.values for s in _strings(mark.kind, value))
+        body = "\n".join(f"        ${enc.replace('-', '')}_{i} = {d}"
+                         for i, (enc, d) in enumerate(defs))
+        rules.append(f"rule {name}\n{{\n    strings:\n{body}\n    condition:\n"
+                     f"        any of them\n}}\n")
+    return "\n".join(rules)
+
+
+# -- reading the hits in context ----------------------------------------------------------------
+
+
+def _confidence(sigset: SignatureSet, kind: str) -> float:
+    return sigset.calibration.get(kind, DEFAULTS[kind])
+
+
+def _is_source(location: str) -> bool:
+    name = location.rsplit("!/", 1)[-1].lower()
+    return name.endswith(SOURCE_SUFFIXES)
+
+
+def _is_path(context: str) -> bool:
+    """A file system path (absolute, or naming a file with an extension), not a Java internal
+    name such as `com/hikvision/netsdk/HCNetSDK` nor a URL."""
+    if "://" in context:
+        return False
+    return bool(re.match(r"^\s*(?:[A-Za-z]:)?[/\\]", context)
+                or re.search(r"[/\\][^/\\\s]+\.[A-Za-z0-9]{1,4}\b", context))
+
+
+def _own_path(context: str, brand: str) -> bool:
+    """Whether a path has a directory or file named exactly after the vendor, outside a
+    person's home and outside a folder of someone else's code (`hisilicon-stb/` and
+    `/Users/dahua/` do not count)."""
+    parts = [p.lower() for p in re.split(r"[/\\]+", context) if p]
+    if FOREIGN_DIRS & set(parts):
+        return False
+    return any(part == brand.lower() and not (i and parts[i - 1] in HOME_DIRS)
+               for i, part in enumerate(parts))
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ev(kind: str, signal: str, detail: str, location: str, conf: float,
+        technique: str = "binary-analysis") -> Evidence:
+    return Evidence(technique, signal, detail[:160], location, kind, conf)
+
+
+def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, ...],
+           location: str, sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    text: list[tuple[int, str]] = []
+    paths: list[tuple[int, str]] = []
+    for offset, ctx in contexts:
+        low = ctx.lower()
+        if any(b.lower() in low for b in build_marks):
+            continue  # a toolchain tag: the `build` kind weighs it
+        if any(re.search(re.escape(v.lower()) + r",[a-z0-9]", low) for v in mark.values):
+            continue  # a device-tree id names hardware: dt facts weigh it
+        if "/" in ctx or "\\" in ctx:
+            if _is_path(ctx) and any(_own_path(ctx, v) for v in mark.values if v.isascii()):
+                paths.append((offset, ctx))
+            continue  # a Java name, a URL: other kinds read those
+        text.append((offset, ctx))
+    out: list[tuple[Relationship, Evidence]] = []
+    if text:
+        n = len(text)
+        sample = " · ".join(_clip(c, 40) for _, c in text[:3])
+        where = f"{location}@0x{text[0][0]:x}"
+        source = _is_source(location)
+        if n >= NAMES_DENSE and not source:
+            kind, rel = "marks:names:dense", Relationship.MADE_BY
+        elif n >= NAMES_SOME and not source:
+            kind, rel = "marks:names:some", Relationship.MADE_BY
+        else:
+            kind, rel = "marks:names:mention", Relationship.MENTIONS
+        signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
+        out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
+                             where, _confidence(sigset, kind))))
+    if paths:
+        kind = "marks:build-path:dense" if len(paths) >= PATHS_DENSE else "marks:build-path"
+        out.append((Relationship.MADE_BY, _ev(
+            kind, "build-path", f"{len(paths)} build paths in the vendor's tree: "
+            + _clip(paths[0][1], 100), f"{location}@0x{paths[0][0]:x}",
+            _confidence(sigset, kind))))
+    return out
+
+
+def _symbol_names(facts: Facts | None, role: str) -> tuple[str, ...]:
+    if facts is None:
+        return ()
+    keys = {"export": ("elf.export", "pe.export", "macho.export"),
+            "import": ("elf.import", "pe.import", "macho.import")}[role]
+    return tuple(f.value for f in facts.items if f.key in keys)
+
+
+def _cxx(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
+         sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    n = len(contexts)
+    mangled = tuple(f"N{len(v)}{v}" for v in mark.values)
+    exported = [s for s in _symbol_names(facts, "export") if any(m in s for m in mangled)]
+    imported = [s for s in _symbol_names(facts, "import") if any(m in s for m in mangled)]
+    sample = " · ".join(_clip(c, 50) for _, c in contexts[:3])
+    where = f"{location}@0x{contexts[0][0]:x}"
+    if imported and not exported and n <= len(imported) + 2:
+        return [(Relationship.SUPPORTS, _ev(
+            "marks:cxx:client", "symbol", f"imports {len(imported)} symbols of namespace "
+            f"{mark.values[0]}: {_clip(imported[0], 60)}", where,
+            _confidence(sigset, "marks:cxx:client")))]
+    if n >= CXX_DEFINED:
+        kind, rel = "marks:cxx:defined", Relationship.MADE_BY
+    elif n >= CXX_SOME:
+        kind, rel = "marks:cxx:some", Relationship.MADE_BY
+    else:
+        kind, rel = "marks:cxx:client", Relationship.SUPPORTS
+    return [(rel, _ev(kind, "namespace", f"{n} distinct names in C++ namespace "
+                      f"{'/'.join(mark.values)}: {sample}", where, _confidence(sigset, kind)))]
+
+
+def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
+          sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    prefixes = tuple(v.replace(".", "/") + "/" for v in mark.values)
+    own = [f for f in (facts.items if facts else ()) if f.key == "java.class"
+           and f.value.startswith(prefixes)]
+    if own:
+        return [(Relationship.MADE_BY, _ev(
+            "marks:java:defined", "namespace", f"class {own[0].value} is in package "
+            f"{mark.values[0]}", own[0].location, _confidence(sigset, "marks:java:defined")))]
+    sample = _clip(contexts[0][1], 60)
+    return [(Relationship.SUPPORTS, _ev(
+        "marks:java:client", "namespace", f"refers to package {mark.values[0]}: {sample}",
+        f"{location}@0x{contexts[0][0]:x}", _confidence(sigset, "marks:java:client")))]
+
+
+def _api(mark: Mark, facts: Facts | None, location: str,
+         sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    out: list[tuple[Relationship, Evidence]] = []
+    exports = _symbol_names(facts, "export")
+    imports = _symbol_names(facts, "import")
+    for prefix in mark.values:
+        # "__imp_" and "_" forms: import libraries and Mach-O symbols carry the C name inside
+        def family(names: Iterable[str], p: str = prefix) -> list[str]:
+            return [n for n in names if n.split("!", 1)[-1].lstrip("_").startswith(p)]
+        own, used = family(exports), family(imports)
+        if len(own) >= API_MIN:
+            kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
+        elif used:
+            kind, rel, names, verb = "marks:api:client", Relationship.SUPPORTS, used, "imports"
+        else:
+            continue
+        out.append((rel, _ev(kind, "symbol", f"{verb} {len(names)} {prefix}* functions: "
+                             + ", ".join(_clip(n, 40) for n in names[:3]), location + "#symbols",
+                             _confidence(sigset, kind))))
+    return out
+
+
+def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: str,
+             sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    if kind == "config":
+        names = {re.split(r"[^A-Za-z0-9_\-]", c[c.find(v):] if v in c else c)[0]
+                 for _, c in contexts for v in mark.values if v in c}
+        n = len(names)
+        bucket = ("marks:config:dense" if n >= CONFIG_DENSE
+                  else "marks:config:some" if n >= CONFIG_SOME else None)
+        if bucket is None:
+            return []
+        detail = f"{n} distinct vendor parameters: " + ", ".join(sorted(names)[:3])
+        signal = "config"
+    else:
+        found = sorted({v for _, c in contexts for v in mark.values if v.lower() in c.lower()})
+        n = max(1, len(found))
+        bucket = f"marks:{kind}:several" if n >= 2 else f"marks:{kind}"
+        detail = f"{kind} markers: " + " · ".join(_clip(c, 50) for _, c in contexts[:3])
+        signal = kind
+    return [(Relationship.MADE_BY, _ev(bucket, signal, detail,
+                                       f"{location}@0x{contexts[0][0]:x}",
+                                       _confidence(sigset, bucket)))]
+
+
+def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureSet,
+                  location: str) -> list[Found]:
+    """(vendor, relationship, evidence, component, version) from every vendor's marks."""
+    marks = marks_of(sigset)
+    contexts: dict[str, list[tuple[int, str]]] = {}
+    for hit in hits:
+        if hit.rule in marks:
+            seen: dict[str, int] = {}
+            for m in hit.matches:
+                seen.setdefault(m.data.decode("utf-8", "replace"), m.offset)
+            contexts[hit.rule] = sorted(((o, c) for c, o in seen.items()))
+    build_marks = defaultdict(tuple, {m.vendor: m.values for m in marks.values()
+                                      if m.kind == "build"})
+    out: list[Found] = []
+    for name, mark in sorted(marks.items()):
+        found = contexts.get(name)
+        if mark.kind == "api":
+            pairs = _api(mark, facts, location, sigset)
+        elif not found:
+            continue
+        elif mark.kind == "names":
+            pairs = _names(mark, found, build_marks[mark.vendor], location, sigset)
+        elif mark.kind == "cxx":
+            pairs = _cxx(mark, found, facts, location, sigset)
+        elif mark.kind == "java":
+            pairs = _java(mark, found, facts, location, sigset)
+        else:
+            pairs = _counted(mark.kind, mark, found, location, sigset)
+        out.extend((mark.vendor, rel, ev, None, None) for rel, ev in pairs)
+    return out

@@ -1,0 +1,210 @@
+"""Identity marks (attribute/marks.py): each kind with a positive and a near-miss negative.
+
+The files are built here (ELF through samples/elfgen.py, class files and configs by hand) and go
+through the real path: the built-in signature set, the generated YARA rules, identification and
+resolution.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance.attribute.marks import _own_path, yara_source
+from provenance.attribute.resolve import resolve
+from provenance.attribute.yara_scan import scan_file
+from provenance.identify import identify
+from provenance.model import Artifact, Relationship
+from provenance.signatureset import SignatureSet, load
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
+from elfgen import ElfSpec, build
+
+
+@pytest.fixture(scope="module")
+def sigset() -> SignatureSet:
+    return load()
+
+
+def attributions(sigset: SignatureSet, path: Path) -> dict[tuple[str, Relationship], float]:
+    artifact = Artifact((path.name,), "0" * 64, path.stat().st_size, "file", 0, path)
+    facts, _ = identify(artifact, path.read_bytes()[:4096])
+    hits = scan_file(sigset, path)
+    return {(a.vendor, a.relationship): a.confidence
+            for a in resolve(facts, hits, sigset, path.name)}
+
+
+def made_by(attrs: dict[tuple[str, Relationship], float], vendor: str) -> float:
+    return attrs.get((vendor, Relationship.MADE_BY), 0.0)
+
+
+def elf(tmp_path: Path, name: str, **spec: object) -> Path:
+    path = tmp_path / name
+    path.write_bytes(build(ElfSpec(**spec)))  # type: ignore[arg-type]
+    return path
+
+
+def test_generated_rules_compile_for_the_builtin_set(sigset):
+    import yara
+
+    source = yara_source(sigset)
+    assert "rule marks__dahua__cxx" in source
+    yara.compile(source=source)
+
+
+# -- names: density in the binary's own text ---------------------------------------------------
+
+
+def test_many_vendor_strings_in_a_binary_are_the_vendors_code(tmp_path, sigset):
+    strings = [f"hikvision stream error {i}" for i in range(25)]
+    attrs = attributions(sigset, elf(tmp_path, "libcore.so", soname="libcore.so",
+                                     strings=strings))
+    assert made_by(attrs, "hikvision") >= 0.7
+
+
+def test_a_few_vendor_strings_are_a_mention(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libvms.so", soname="libvms.so",
+                                     strings=["protocol: HIKVISION", "protocol: DAHUA"]))
+    assert made_by(attrs, "hikvision") == 0 and made_by(attrs, "dahua") == 0
+    assert (("hikvision", Relationship.MENTIONS)) in attrs
+
+
+def test_source_code_naming_a_vendor_is_not_made_by(tmp_path, sigset):
+    path = tmp_path / "hik_client.py"
+    path.write_text("\n".join(f"# talk to the Hikvision camera, step {i}" for i in range(40)))
+    assert made_by(attributions(sigset, path), "hikvision") == 0
+
+
+def test_chinese_legal_name_in_gbk_and_utf16_is_read(tmp_path, sigset):
+    name = "浙江大华技术股份有限公司"
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"\x00" * 16 + ("Copyright (c) 2009, " + name).encode("gb18030")
+                     + b"\x00" * 16 + name.encode("utf-16le") + b"\x00\x00")
+    hits = {h.rule: h for h in scan_file(sigset, path)}
+    texts = {m.data.decode() for m in hits["marks__dahua__names"].matches}
+    assert "Copyright (c) 2009, " + name in texts and name in texts
+
+
+# -- build paths ----------------------------------------------------------------------------------
+
+
+def test_build_paths_in_the_vendors_tree_count(tmp_path, sigset):
+    paths = [f"/home/x/device/hisilicon/bigfish/drm/src/f{i}.c" for i in range(6)]
+    attrs = attributions(sigset, elf(tmp_path, "libdrm.so", strings=paths))
+    assert made_by(attrs, "hisilicon") >= 0.5
+
+
+@pytest.mark.parametrize("path", [
+    "/opt/tuxera/output/hisilicon-stb/ntfs/index.c",  # a third party's folder for the chip
+    "/Users/dahua/project/Pods/AFNetworking/AFURLSessionManager.m",  # a login, foreign code
+    "/home/hisilicon/work/app.c",  # a developer's home
+])
+def test_paths_that_only_resemble_the_vendors_tree_do_not(path):
+    brand = "dahua" if "dahua" in path else "hisilicon"
+    assert not _own_path(path, brand)
+
+
+def test_own_path_positive():
+    assert _own_path("D:\\src\\Hisilicon\\sdk\\a.c", "hisilicon")
+
+
+# -- C++ namespaces: defined versus used ----------------------------------------------------------
+
+
+def test_cxx_namespace_defined_in_the_module(tmp_path, sigset):
+    exports = [f"_ZN5Dahua5Infra6CClass{i}C1Ev" for i in range(12)]
+    attrs = attributions(sigset, elf(tmp_path, "libinfra.so", soname="libinfra.so",
+                                     exports=exports))
+    assert made_by(attrs, "dahua") >= 0.7
+
+
+def test_one_namespace_reference_is_not_made_by(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libclient.so",
+                                     strings=["wraps Dahua::Infra::CThread"]))
+    assert made_by(attrs, "dahua") == 0
+
+
+# -- Java packages: own classes versus references -------------------------------------------------
+
+
+def class_file(this: str, refs: tuple[str, ...] = ()) -> bytes:
+    """A minimal class file: a constant pool of Utf8 + Class entries, then the class header."""
+    pool = b""
+    names = (this, "java/lang/Object", *refs)
+    for i, name in enumerate(names):
+        raw = name.encode()
+        pool += b"\x01" + struct.pack(">H", len(raw)) + raw  # Utf8 at 2i+1
+        pool += b"\x07" + struct.pack(">H", 2 * i + 1)  # Class at 2i+2
+    head = b"\xca\xfe\xba\xbe" + struct.pack(">HHH", 0, 52, 2 * len(names) + 1)
+    return head + pool + struct.pack(">HHHHHHHH", 0x21, 2, 4, 0, 0, 0, 0, 0)
+
+
+def test_class_in_the_vendor_package_is_made_by(tmp_path, sigset):
+    path = tmp_path / "HCNetSDK.class"
+    path.write_bytes(class_file("com/hikvision/netsdk/HCNetSDK"))
+    assert made_by(attributions(sigset, path), "hikvision") >= 0.8
+
+
+def test_class_that_refers_to_the_vendor_package_is_a_client(tmp_path, sigset):
+    path = tmp_path / "Bridge.class"
+    path.write_bytes(class_file("org/example/Bridge", ("com/hikvision/netsdk/HCNetSDK",)))
+    attrs = attributions(sigset, path)
+    assert made_by(attrs, "hikvision") == 0
+    assert ("hikvision", Relationship.SUPPORTS) in attrs
+
+
+# -- exported API families ------------------------------------------------------------------------
+
+
+def test_exporting_an_api_family_is_the_sdk(tmp_path, sigset):
+    exports = ["NET_DVR_Init", "NET_DVR_Login_V40", "NET_DVR_Logout", "NET_DVR_Cleanup",
+               "NET_DVR_GetLastError", "NET_DVR_SetConnectTime"]
+    attrs = attributions(sigset, elf(tmp_path, "libsdk.so", soname="libsdk.so",
+                                     exports=exports))
+    assert made_by(attrs, "hikvision") >= 0.8
+
+
+def test_a_few_exports_of_the_family_are_not_enough(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libshim.so", soname="libshim.so",
+                                     exports=["NET_DVR_Init", "NET_DVR_Cleanup"]))
+    assert made_by(attrs, "hikvision") == 0
+
+
+# -- configuration, toolchain and boot markers ----------------------------------------------------
+
+
+def test_vendor_tr069_parameters_in_a_config(tmp_path, sigset):
+    path = tmp_path / "ctree.xml"
+    path.write_text("<InternetGatewayDevice>" + "".join(
+        f'<X_HW_Param{i} v="1"/>' for i in range(30)) + "</InternetGatewayDevice>")
+    assert made_by(attributions(sigset, path), "huawei") >= 0.7
+
+
+def test_a_couple_of_vendor_parameters_are_not_enough(tmp_path, sigset):
+    path = tmp_path / "acs.xml"
+    path.write_text('<map><p n="X_HW_WlanEnable"/><p n="X_HW_Token"/></map>')
+    assert made_by(attributions(sigset, path), "huawei") == 0
+
+
+def test_toolchain_tag_alone_stays_below_restricted(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "gpio_i2c.ko",
+                                     comment="GCC: (Hisilicon_v300) 4.8.3",
+                                     modinfo={"license": ["GPL"], "author": ["Law @ JUAN"]}))
+    assert made_by(attrs, "hisilicon") < 0.7
+
+
+def test_sdk_banner_with_toolchain_is_the_vendors_module(tmp_path, sigset):
+    attrs = attributions(sigset, elf(
+        tmp_path, "hi3516_venc.ko", comment="GCC: (Hisilicon_v500) 4.9.4",
+        strings=["[VENC] Version: [Hi3516CV300_MPP_V1.0.3.0 B020 Release]"],
+        modinfo={"license": ["Proprietary"]}))
+    assert made_by(attrs, "hisilicon") >= 0.7
+
+
+def test_boot_loader_board_banner(tmp_path, sigset):
+    path = tmp_path / "boot.bin"
+    path.write_bytes(b"\x00" * 64 + b"Board: ZTE zx279128sevb\x00zteboot_verify_kernel\x00")
+    assert made_by(attributions(sigset, path), "zte") >= 0.7
