@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from provenance.attribute.marks import mark_evidence
+from provenance.attribute.upstream import contributed
 from provenance.attribute.vendor_index import VendorIndex, index_for, norm
 from provenance.attribute.yara_scan import Hit
 from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
@@ -277,4 +278,4 @@ def resolve(
                     if not (a.relationship in _SUBSUMED_BY_MADE_BY and a.vendor in made)]
     order = list(Relationship)
     attributions.sort(key=lambda a: (order.index(a.relationship), -a.confidence, a.vendor))
-    return tuple(attributions)
+    return contributed(tuple(attributions), facts, sigset)
