@@ -208,3 +208,18 @@ def test_boot_loader_board_banner(tmp_path, sigset):
     path = tmp_path / "boot.bin"
     path.write_bytes(b"\x00" * 64 + b"Board: ZTE zx279128sevb\x00zteboot_verify_kernel\x00")
     assert made_by(attributions(sigset, path), "zte") >= 0.7
+
+
+def test_name_density_in_a_file_declaring_another_maker_is_supports(sigset):
+    from provenance.attribute.marks import mark_evidence
+    from provenance.attribute.yara_scan import Hit, StringMatch
+    from provenance.model import Fact, Facts
+
+    hit = Hit("marks__hytera__names", tuple(
+        StringMatch("$ascii_0", i * 40, f"HyteraTagParameter_{i}".encode()) for i in range(25)))
+    third_party = Facts("pe", items=(Fact("pe.version.CompanyName", "B.P.G. Radiocomunicazioni",
+                                          "x.dll#VS_VERSIONINFO/CompanyName"),))
+    rels = {(v, r) for v, r, *_ in mark_evidence((hit,), third_party, sigset, "x.dll")}
+    assert rels == {("hytera", Relationship.SUPPORTS)}
+    own = {(v, r) for v, r, *_ in mark_evidence((hit,), Facts("pe"), sigset, "x.dll")}
+    assert own == {("hytera", Relationship.MADE_BY)}

@@ -399,3 +399,15 @@ def test_load_manifest_and_target(tmp_path: Path) -> None:
     m.write_text("[]")
     with pytest.raises(ev.ManifestError, match="artifacts"):
         ev.load_manifest(m, tmp_path)
+
+
+def test_kind_confidence_is_the_lower_bound_of_measured_precision():
+    from provenance.attribute.evaluate import SEEN_ON_NEGATIVES, KindStats
+
+    assert KindStats(2, 0).confidence is None  # too few sightings to set a confidence
+    assert KindStats(3, 0).confidence == 0.75
+    assert KindStats(9, 0).confidence == 0.9
+    assert KindStats(30, 0).confidence is not None and KindStats(30, 0).confidence <= 0.95
+    noisy = KindStats(60, 1).confidence  # precision 0.98, but seen on a negative
+    assert noisy == SEEN_ON_NEGATIVES
+    assert KindStats(9, 3).confidence is not None and KindStats(9, 3).confidence < 0.65

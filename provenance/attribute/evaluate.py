@@ -27,6 +27,7 @@ counts once per kind; precision = positives / (positives + negatives).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -48,6 +49,9 @@ STRENGTHS = ("strong", "moderate", "weak", "none-in-file", "unlabelled")
 VERDICTS = ("restricted", "review", "clear", "error")
 DETAIL_WIDTH = 60  # characters of evidence detail in a row
 ID_WIDTH = 56
+MIN_SUPPORT = 3  # sightings before a kind's measured precision sets its confidence
+MAX_CALIBRATED = 0.95
+SEEN_ON_NEGATIVES = 0.65  # below the default policies' restricted threshold (0.7)
 
 
 class ManifestError(Exception):
@@ -342,6 +346,21 @@ class KindStats:
     def precision(self) -> float:
         return self.positives / (self.positives + self.negatives)
 
+    @property
+    def confidence(self) -> float | None:
+        """The confidence attribution uses for this kind: the lower Wilson bound (z = 1) of its
+        measured precision, so three clean sightings give 0.75 and nine give 0.90, while a kind
+        that also fired on negatives stays low: such a kind is capped at SEEN_ON_NEGATIVES, so on
+        its own it can send a file to review, never to restricted. None below MIN_SUPPORT."""
+        n = self.positives + self.negatives
+        if n < MIN_SUPPORT:
+            return None
+        p, z = self.precision, 1.0
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        margin = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        cap = SEEN_ON_NEGATIVES if self.negatives else MAX_CALIBRATED
+        return round(min(cap, max(0.05, centre - margin)), 2)
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
@@ -605,8 +624,14 @@ def to_json(ev: Evaluation, manifests: Sequence[tuple[str, str]]) -> dict[str, A
 
 
 def kinds_dict(ev: Evaluation) -> dict[str, dict[str, float | int]]:
-    return {k: {"positives": s.positives, "negatives": s.negatives,
-                "precision": round(s.precision, 4)} for k, s in ev.kinds.items()}
+    out: dict[str, dict[str, float | int]] = {}
+    for k, s in ev.kinds.items():
+        row: dict[str, float | int] = {"positives": s.positives, "negatives": s.negatives,
+                                       "precision": round(s.precision, 4)}
+        if s.confidence is not None:
+            row["confidence"] = s.confidence
+        out[k] = row
+    return out
 
 
 def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: date) -> str:
@@ -620,7 +645,9 @@ def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: 
         "# positives: positives on which the kind (Evidence.rule) supported the labelled vendor's",
         "#   family; negatives: negatives on which it supported any vendor; each artifact counts",
         "#   once per kind; attributions that only mention or support a vendor are not counted.",
-        "# precision = positives / (positives + negatives)",
+        "# precision = positives / (positives + negatives); confidence (what attribution uses,",
+        f"#   when seen at least {MIN_SUPPORT} times) = lower Wilson bound (z = 1) of precision,",
+        f"#   at most {SEEN_ON_NEGATIVES} for a kind seen on any negative",
     ]
     body = yaml.safe_dump({"kinds": kinds_dict(ev)}, sort_keys=True, allow_unicode=True,
                           default_flow_style=False)

@@ -52,6 +52,7 @@ HOME_DIRS = frozenset(("users", "home"))
 # Fallback confidences per evidence kind and bucket (calibration.yml overrides them).
 DEFAULTS: dict[str, float] = {
     "marks:names:dense": 0.8, "marks:names:some": 0.55, "marks:names:mention": 0.2,
+    "marks:names:other-maker": 0.2,
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
     "marks:java:defined": 0.9, "marks:java:client": 0.2,
@@ -61,6 +62,9 @@ DEFAULTS: dict[str, float] = {
     "marks:firmware": 0.6, "marks:firmware:several": 0.8,
 }
 NAMES_DENSE, NAMES_SOME = 20, 6
+# declarations of who made a file: naming another company there outweighs name density
+DECLARED_MAKER = ("pe.version.CompanyName", "pe.signer.O", "macho.signer.O", "jar.signer.O",
+                  "apk.signer.O", "modinfo.author")
 CXX_DEFINED, CXX_SOME = 10, 3
 API_MIN = 5
 CONFIG_DENSE, CONFIG_SOME = 20, 5
@@ -123,7 +127,17 @@ def _strings(kind: str, value: str) -> list[tuple[str, str]]:
                 ("ascii", f'"{value}::"')]
     if kind == "java":  # class-file and dex internal names, source and reflection strings
         return [("ascii", '"' + value.replace(".", "/") + '/"'), ("ascii", f'"{value}."')]
-    return _text(value, exact=kind in ("config", "build", "firmware"))
+    exact = kind in ("config", "build", "firmware")
+    if exact and len(value) > 2 and value.startswith("/") and value.endswith("/"):
+        return [("ascii", value)]  # a regular expression (same syntax in YARA and Python)
+    return _text(value, exact=exact)
+
+
+def _found(value: str, context: str) -> bool:
+    """Whether one mark value (literal, or /regex/) occurs in a context string."""
+    if len(value) > 2 and value.startswith("/") and value.endswith("/"):
+        return re.search(value[1:-1], context) is not None
+    return value.lower() in context.lower()
 
 
 def yara_source(sigset: SignatureSet) -> str:
@@ -182,13 +196,26 @@ def _ev(kind: str, signal: str, detail: str, location: str, conf: float,
     return Evidence(technique, signal, detail[:160], location, kind, conf)
 
 
+def _other_maker(facts: Facts | None, vendor: str, sigset: SignatureSet) -> str | None:
+    """A company other than `vendor` (and its family) that the blob declares as its maker."""
+    from provenance.attribute.vendor_index import index_for
+
+    family = set(sigset.family(vendor))
+    for key in DECLARED_MAKER:
+        for value in facts.values(key) if facts else ():
+            if index_for(sigset).company(value) not in family:
+                return value
+    return None
+
+
 def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, ...],
-           location: str, sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+           location: str, sigset: SignatureSet,
+           facts: Facts | None = None) -> list[tuple[Relationship, Evidence]]:
     text: list[tuple[int, str]] = []
     paths: list[tuple[int, str]] = []
     for offset, ctx in contexts:
         low = ctx.lower()
-        if any(b.lower() in low for b in build_marks):
+        if any(_found(b, ctx) for b in build_marks):
             continue  # a toolchain tag: the `build` kind weighs it
         if any(re.search(re.escape(v.lower()) + r",[a-z0-9]", low) for v in mark.values):
             continue  # a device-tree id names hardware: dt facts weigh it
@@ -209,6 +236,10 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
             kind, rel = "marks:names:some", Relationship.MADE_BY
         else:
             kind, rel = "marks:names:mention", Relationship.MENTIONS
+        other = _other_maker(facts, mark.vendor, sigset) if rel == Relationship.MADE_BY else None
+        if other:  # a library *for* the vendor's products, by the company it names
+            kind, rel = "marks:names:other-maker", Relationship.SUPPORTS
+            sample = f"{sample}; the file declares its maker as {_clip(other, 40)}"
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, _confidence(sigset, kind))))
@@ -302,7 +333,7 @@ def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: s
         detail = f"{n} distinct vendor parameters: " + ", ".join(sorted(names)[:3])
         signal = "config"
     else:
-        found = sorted({v for _, c in contexts for v in mark.values if v.lower() in c.lower()})
+        found = sorted({v for _, c in contexts for v in mark.values if _found(v, c)})
         n = max(1, len(found))
         bucket = f"marks:{kind}:several" if n >= 2 else f"marks:{kind}"
         detail = f"{kind} markers: " + " · ".join(_clip(c, 50) for _, c in contexts[:3])
@@ -333,7 +364,7 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
         elif not found:
             continue
         elif mark.kind == "names":
-            pairs = _names(mark, found, build_marks[mark.vendor], location, sigset)
+            pairs = _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
         elif mark.kind == "cxx":
             pairs = _cxx(mark, found, facts, location, sigset)
         elif mark.kind == "java":
