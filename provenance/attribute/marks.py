@@ -52,7 +52,7 @@ HOME_DIRS = frozenset(("users", "home"))
 # Fallback confidences per evidence kind and bucket (calibration.yml overrides them).
 DEFAULTS: dict[str, float] = {
     "marks:names:dense": 0.8, "marks:names:some": 0.55, "marks:names:mention": 0.2,
-    "marks:names:other-maker": 0.2,
+    "marks:names:other-maker": 0.2, "marks:names:copyright": 0.7,
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
     "marks:java:defined": 0.9, "marks:java:client": 0.2,
@@ -62,6 +62,8 @@ DEFAULTS: dict[str, float] = {
     "marks:firmware": 0.6, "marks:firmware:several": 0.8,
 }
 NAMES_DENSE, NAMES_SOME = 20, 6
+# a rights statement: the holder it names declares who made the file
+DECLARATION = re.compile(r"copyright|\(c\)|©|all rights? reserved|版权所有", re.I)
 # declarations of who made a file: naming another company there outweighs name density
 DECLARED_MAKER = ("pe.version.CompanyName", "pe.signer.O", "macho.signer.O", "jar.signer.O",
                   "apk.signer.O", "modinfo.author")
@@ -213,7 +215,11 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
            facts: Facts | None = None) -> list[tuple[Relationship, Evidence]]:
     text: list[tuple[int, str]] = []
     paths: list[tuple[int, str]] = []
+    declared: list[tuple[int, str]] = []
     for offset, ctx in contexts:
+        if DECLARATION.search(ctx):
+            declared.append((offset, ctx))  # a copyright line in any encoding, e.g. GBK
+            continue
         low = ctx.lower()
         if any(_found(b, ctx) for b in build_marks):
             continue  # a toolchain tag: the `build` kind weighs it
@@ -243,6 +249,15 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, _confidence(sigset, kind))))
+    if declared and not _is_source(location):
+        other = _other_maker(facts, mark.vendor, sigset)
+        kind = "marks:names:copyright"
+        rel = Relationship.SUPPORTS if other else Relationship.MADE_BY
+        out.append((rel, _ev(kind, "copyright", f"rights statement names the vendor: "
+                             f"{_clip(declared[0][1], 100)}", f"{location}@0x{declared[0][0]:x}",
+                             _confidence(sigset, kind))))
+    elif declared:
+        text.extend(declared)
     if paths:
         kind = "marks:build-path:dense" if len(paths) >= PATHS_DENSE else "marks:build-path"
         out.append((Relationship.MADE_BY, _ev(
