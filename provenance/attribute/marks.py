@@ -210,6 +210,15 @@ def _other_maker(facts: Facts | None, vendor: str, sigset: SignatureSet) -> str 
     return None
 
 
+def _holder_read(facts: Facts | None, vendor: str, sigset: SignatureSet) -> bool:
+    """Whether the copyright reader already found a statement naming this vendor's family."""
+    from provenance.attribute.vendor_index import index_for
+
+    family = set(sigset.family(vendor))
+    return any(index_for(sigset).company(v) in family
+               for v in (facts.values("copyright.holder") if facts else ()))
+
+
 def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, ...],
            location: str, sigset: SignatureSet,
            facts: Facts | None = None) -> list[tuple[Relationship, Evidence]]:
@@ -249,7 +258,9 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, _confidence(sigset, kind))))
-    if declared and not _is_source(location):
+    if declared and _holder_read(facts, mark.vendor, sigset):
+        pass  # the copyright reader already weighs that statement: one source, counted once
+    elif declared and not _is_source(location):
         other = _other_maker(facts, mark.vendor, sigset)
         kind = "marks:names:copyright"
         rel = Relationship.SUPPORTS if other else Relationship.MADE_BY
