@@ -282,6 +282,12 @@ def test_cli_invalid_set_exits_3(tmp_path: Path) -> None:
 
 
 @pytest.mark.readme
+def test_readme_has_the_evidence_kind_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert tools.calibration_markdown().rstrip() in readme
+
+
+@pytest.mark.readme
 def test_readme_has_the_signature_table(sigset) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert tools.signatures_markdown(sigset) in readme
