@@ -116,6 +116,10 @@ def scan(
         "the built-in set (repeatable).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Evaluate policies as of this date (YYYY-MM-DD); default today.")] = None,
+    contributed_as_made_by: Annotated[bool, typer.Option(
+        "--contributed-as-made-by", help="Count `contributed` (a vendor's code as upstream "
+        "open source, built and shipped by someone else: review at most by default) wherever "
+        "a policy counts made-by.")] = False,
     require_complete: Annotated[bool, typer.Option(
         help="Exit 3 when coverage is partial (something could not be unpacked or parsed).")]
     = False,
@@ -189,6 +193,7 @@ def scan(
         limits=limits, reproducible=reproducible, as_of=day, keep_extracted=keep_extracted,
         analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache),
         waivers=waived, whole_scan_cache=facts is None,
+        contributed_as_made_by=contributed_as_made_by,
     )
     to_stdout = any(str(o) == "-" for o in outputs)
     out = Console(stderr=to_stdout, highlight=False, soft_wrap=False)
@@ -197,6 +202,10 @@ def scan(
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         sigset = signatureset.load(tuple(signatures or ()))
+        if contributed_as_made_by:
+            from provenance.policy import contributed_as_made_by as made_by_view
+
+            sigset = made_by_view(sigset)
         result = pipeline.scan(path, sigset, options, progress)
     except signatureset.SignatureError as exc:
         raise fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None

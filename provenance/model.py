@@ -26,6 +26,9 @@ class Relationship(StrEnum):
     CONTAINS = "contains"
     OEM = "oem"
     LINEAGE = "lineage"
+    # the vendor's code shipped as upstream open source, built and shipped by someone else
+    # (Huawei's hinic.ko in a distribution's kernel): worth a look, not the vendor's product
+    CONTRIBUTED = "contributed"
     HARDWARE_ID = "hardware-id"
     SERVICE = "service"
     SUPPORTS = "supports"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provenance import __version__
 from provenance.analysis import Analyser, AnalysisOptions, Progress
-from provenance.attribute import resolve
+from provenance.attribute import resolve, upstream
 from provenance.cache import open_cache
 from provenance.extract import Limits, extract, hash_file
 from provenance.model import (
@@ -58,6 +58,15 @@ class ScanOptions:
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
     waivers: tuple[Waiver, ...] = ()
     whole_scan_cache: bool = True  # off when the caller needs what a report does not keep (facts)
+    # the policies count `contributed` wherever they count made-by: the caller passes a signature
+    # set from `policy.contributed_as_made_by`; here it keys the whole-scan cache
+    contributed_as_made_by: bool = False
+
+
+# what a package's parts roll up as: their relationship -> the package's
+_ROLLED_UP = {Relationship.MADE_BY: Relationship.CONTAINS,
+              Relationship.CONTAINS: Relationship.CONTAINS,
+              Relationship.CONTRIBUTED: Relationship.CONTRIBUTED}
 
 
 def contained(
@@ -66,28 +75,66 @@ def contained(
     """A package's `contains` attributions: vendor parts inside it made by someone else.
 
     A Hikvision SDK inside a third-party VMS package makes the package `contains hikvision`;
-    parts by the package's own maker (or its corporate family) add nothing.
+    parts by the package's own maker (or its corporate family) add nothing. A part the vendor
+    only `contributed` (upstream open source, see `attribute.upstream`) makes the package
+    `contributed` that vendor, unless another part makes it `contains`.
     """
     makers = {v for a in own if a.relationship == Relationship.MADE_BY
               for v in sigset.family(a.vendor)}
     best: dict[str, tuple[Component, Attribution]] = {}
+
+    def rank(a: Attribution) -> tuple[bool, float]:
+        return (_ROLLED_UP[a.relationship] is Relationship.CONTAINS, a.confidence)
+
     for child in children:
         for part in child.walk():
             for a in part.attributions:
-                if a.relationship not in (Relationship.MADE_BY, Relationship.CONTAINS):
+                if a.relationship not in _ROLLED_UP:
                     continue
                 if makers & set(sigset.family(a.vendor)):
                     continue
-                if a.vendor not in best or a.confidence > best[a.vendor][1].confidence:
+                if a.vendor not in best or rank(a) > rank(best[a.vendor][1]):
                     best[a.vendor] = (part, a)
     out = []
     for vendor, (part, a) in sorted(best.items()):
+        rel = _ROLLED_UP[a.relationship]
         ev = Evidence("binary-analysis", "component",
                       f"{part.path} is {a.relationship.value} {vendor} ({a.confidence:.2f})",
-                      part.path, f"contains:{a.evidence[0].rule}", a.confidence)
-        out.append(Attribution(vendor, Relationship.CONTAINS, a.confidence, (ev,), a.component,
-                               a.version))
+                      part.path, f"{rel.value}:{a.evidence[0].rule}", a.confidence)
+        out.append(Attribution(vendor, rel, a.confidence, (ev,), a.component, a.version))
     return tuple(out)
+
+
+def distributed(
+    facts: Facts | None, own: tuple[Attribution, ...], children: tuple[Component, ...],
+    sigset: SignatureSet,
+) -> tuple[Component, ...]:
+    """A distribution's package: the parts made by vendors that do not maintain the package
+    are upstream open source the vendor contributed (`attribute.upstream.distribution` says
+    what makes a package a distribution's). `children` unchanged when nothing says so.
+
+    HiSilicon's libhns in Debian's ibverbs-providers (rdma-core) carries no upstream mark of
+    its own; the package it ships in says Debian built it.
+    """
+    found = upstream.distribution(facts)
+    if found is None:
+        return children
+    why, where = found
+    maintainers = {v for a in own if a.relationship == Relationship.MADE_BY
+                   for v in sigset.family(a.vendor)}
+
+    def visit(node: Component) -> Component:
+        kids = tuple(visit(c) for c in node.children)
+        attributions = upstream.in_distribution(node.attributions, node.facts, why, where,
+                                                sigset, maintainers)
+        if attributions is node.attributions and all(
+                a is b for a, b in zip(kids, node.children, strict=True)):
+            return node
+        return replace(node, attributions=attributions, children=kids,
+                       manufacturer=_manufacturer(attributions, sigset))
+
+    out = tuple(visit(c) for c in children)
+    return children if all(a is b for a, b in zip(out, children, strict=True)) else out
 
 
 _FILE_TYPES = {"DYN": "library", "EXEC": "application", "REL": "library"}
@@ -119,6 +166,7 @@ def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
     context = json.dumps({
         "name": path.name, "policies": options.policies, "as_of": as_of.isoformat(),
         "limits": asdict(options.limits), "waivers": [repr(w) for w in options.waivers],
+        "contributed_as_made_by": options.contributed_as_made_by,
     }, sort_keys=True)
     return sha, "scan:" + hashlib.sha256(context.encode()).hexdigest()
 

@@ -13,19 +13,46 @@ institution, government buyers) and are chosen with `--policy` (repeatable).
 
 Waivers (`provenance.policy.waivers`) keep a finding but mark it; `rollup` ignores waived
 findings, so they do not raise a component's verdict nor the exit code.
+
+`contributed` (the vendor's code as upstream open source that someone else built and shipped,
+see `provenance.attribute.upstream`) is in every built-in policy's review list and in none's
+restricted list. Auditors who count it as the vendor's product anyway use
+`scan --contributed-as-made-by`: `contributed_as_made_by` (or `evaluate(...,
+contributed_as_made_by=True)`) adds `contributed` wherever a policy lists made-by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
-from provenance.model import Attribution, Component, Finding, PolicyEntry, Verdict
-from provenance.signatureset import Policy, PolicyEntity, SignatureSet
+from provenance.model import Attribution, Component, Finding, PolicyEntry, Relationship, Verdict
+from provenance.signatureset import Policy, PolicyEntity, SignatureSet, Threshold
 
 DEFAULT_POLICIES = ("us-ndaa-889", "us-fcc-covered-list", "us-kaspersky-icts-2024")
 
-__all__ = ["DEFAULT_POLICIES", "applies", "evaluate", "level_for", "rollup"]
+__all__ = ["DEFAULT_POLICIES", "applies", "contributed_as_made_by", "evaluate", "level_for",
+           "made_by_view", "rollup"]
+
+
+def _widen(threshold: Threshold) -> Threshold:
+    rels = threshold.relationships
+    if Relationship.MADE_BY in rels and Relationship.CONTRIBUTED not in rels:
+        return replace(threshold, relationships=(*rels, Relationship.CONTRIBUTED))
+    return threshold
+
+
+def made_by_view(policy: Policy) -> Policy:
+    """The policy counting `contributed` wherever it counts made-by."""
+    return replace(policy, restricted=_widen(policy.restricted), review=_widen(policy.review))
+
+
+def contributed_as_made_by(sigset: SignatureSet) -> SignatureSet:
+    """The signature set with every policy counting `contributed` as made-by
+    (`scan --contributed-as-made-by`). Vendors, rules and the digest are unchanged; whatever
+    caches results by digest must key on the option too (pipeline.ScanOptions does)."""
+    return replace(sigset, policies={pid: made_by_view(p) for pid, p in sigset.policies.items()})
 
 
 def applies(entity: PolicyEntity, family: tuple[str, ...], as_of: date) -> bool:
@@ -73,15 +100,23 @@ def _finding(
     lists = ", ".join(sorted({e.policy for e in entries}))
     rationale = (f"{attribution.relationship.value} {attribution.vendor}{via} at "
                  f"{attribution.confidence:.2f}, listed by {lists}")
+    if attribution.relationship is Relationship.CONTRIBUTED:
+        rationale += ("; upstream open source the vendor contributed, built and shipped by "
+                      + ("others, counted as made-by" if best is Verdict.RESTRICTED
+                         else "others: review, not restricted"))
     return Finding(component.ref, component.path, attribution.vendor, best,
                    attribution.relationship, attribution.confidence, tuple(entries), rationale)
 
 
 def evaluate(
-    components: Iterable[Component], sigset: SignatureSet, policy_ids: Iterable[str], as_of: date
+    components: Iterable[Component], sigset: SignatureSet, policy_ids: Iterable[str], as_of: date,
+    *, contributed_as_made_by: bool = False,
 ) -> tuple[Finding, ...]:
-    """Findings for every attributed component under the chosen policies, as of a date."""
+    """Findings for every attributed component under the chosen policies, as of a date
+    (`contributed_as_made_by`: the policies count `contributed` wherever they count made-by)."""
     policies = [sigset.policies[pid] for pid in policy_ids]
+    if contributed_as_made_by:
+        policies = [made_by_view(p) for p in policies]
     findings = []
     for component in components:
         for attribution in component.attributions:
