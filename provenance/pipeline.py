@@ -261,6 +261,8 @@ def _scan(
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
         children = tuple(build(child) for child in artifact.children)
+        # a distribution's package: its vendor-authored parts are upstream contributions
+        children = distributed(facts, attributions, children, sigset)
         if facts is not None and (facts.purl or facts.name) and children:
             attributions = attributions + contained(attributions, children, sigset)
         ref = "ref-" + hashlib.sha256(artifact.path.encode()).hexdigest()[:20]
@@ -286,7 +288,8 @@ def _scan(
     if progress:
         progress("policy", 0, 1)
     components = root.walk()
-    findings = evaluate(components, sigset, options.policies, as_of)
+    findings = evaluate(components, sigset, options.policies, as_of,
+                        contributed_as_made_by=options.contributed_as_made_by)
     if options.waivers:
         findings = apply_waivers(findings, components, options.waivers, as_of)
     verdicts = rollup(root, findings)

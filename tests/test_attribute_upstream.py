@@ -227,9 +227,6 @@ def libhns_so() -> bytes:
 LIBHNS = "usr/lib/x86_64-linux-gnu/libibverbs/libhns-rdmav34.so"
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline._scan's build() does not call "
-                   "pipeline.distributed() yet (children = distributed(facts, attributions, "
-                   "children, sigset) before contained()); remove this mark when it does")
 def test_library_in_a_distribution_package_is_contributed(sigset, tmp_path):
     path = tmp_path / "ibverbs-providers.deb"
     path.write_bytes(deb("ibverbs-providers", "Benjamin Drung <bdrung@ubuntu.com>",
