@@ -235,3 +235,23 @@ def test_copyright_line_in_source_code_stays_a_mention(tmp_path, sigset):
     path = tmp_path / "client.py"
     path.write_text("# works with cameras (c) Hikvision firmware\n")
     assert made_by(attributions(sigset, path), "hikvision") == 0
+
+
+def test_a_document_naming_a_vendor_often_is_not_its_code(tmp_path, sigset):
+    path = tmp_path / "changelog"  # no suffix: a Debian changelog
+    path.write_text("\n".join(f"  * net: hisilicon: fix hns3 issue {i}" for i in range(40)))
+    assert made_by(attributions(sigset, path), "hisilicon") == 0
+
+
+def test_a_list_of_paths_is_not_a_build_trace(tmp_path, sigset):
+    path = tmp_path / "md5sums"
+    path.write_text("\n".join(f"{i:032x}  lib/modules/6.1/kernel/drivers/net/ethernet/huawei/"
+                              f"hinic/part{i}.ko" for i in range(10)))
+    assert made_by(attributions(sigset, path), "huawei") == 0
+
+
+def test_vendor_like_register_names_in_code_are_not_configuration(tmp_path, sigset):
+    strings = [f"X_HW_REG_{i}" for i in range(30)]
+    attrs = attributions(sigset, elf(tmp_path, "iwlwifi.ko", strings=strings,
+                                     modinfo={"license": ["GPL"]}))
+    assert made_by(attrs, "huawei") == 0

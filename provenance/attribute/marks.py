@@ -168,6 +168,14 @@ def _is_source(location: str) -> bool:
     return name.endswith(SOURCE_SUFFIXES)
 
 
+def _is_text(facts: Facts | None) -> bool:
+    """A document, list or config: its names and paths are prose, not the vendor's code."""
+    return facts is not None and facts.first("content.type") == "text"
+
+
+COMPILED = frozenset(("elf", "pe", "macho", "java-class"))
+
+
 def _is_path(context: str) -> bool:
     """A file system path (absolute, or naming a file with an extension), not a Java internal
     name such as `com/hikvision/netsdk/HCNetSDK` nor a URL."""
@@ -244,7 +252,7 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         n = len(text)
         sample = " · ".join(_clip(c, 40) for _, c in text[:3])
         where = f"{location}@0x{text[0][0]:x}"
-        source = _is_source(location)
+        source = _is_source(location) or _is_text(facts)
         if n >= NAMES_DENSE and not source:
             kind, rel = "marks:names:dense", Relationship.MADE_BY
         elif n >= NAMES_SOME and not source:
@@ -269,7 +277,7 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
                              _confidence(sigset, kind))))
     elif declared:
         text.extend(declared)
-    if paths:
+    if paths and not _is_text(facts):  # a list of paths (md5sums) is not a build trace
         kind = "marks:build-path:dense" if len(paths) >= PATHS_DENSE else "marks:build-path"
         out.append((Relationship.MADE_BY, _ev(
             kind, "build-path", f"{len(paths)} build paths in the vendor's tree: "
@@ -347,8 +355,10 @@ def _api(mark: Mark, facts: Facts | None, location: str,
 
 
 def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: str,
-             sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+             sigset: SignatureSet, facts: Facts | None) -> list[tuple[Relationship, Evidence]]:
     if kind == "config":
+        if facts is not None and facts.format in COMPILED:
+            return []  # register or macro names in code, not a device's configuration
         names = {re.split(r"[^A-Za-z0-9_\-]", c[c.find(v):] if v in c else c)[0]
                  for _, c in contexts for v in mark.values if v in c}
         n = len(names)
@@ -396,6 +406,6 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
         elif mark.kind == "java":
             pairs = _java(mark, found, facts, location, sigset)
         else:
-            pairs = _counted(mark.kind, mark, found, location, sigset)
+            pairs = _counted(mark.kind, mark, found, location, sigset, facts)
         out.extend((mark.vendor, rel, ev, None, None) for rel, ev in pairs)
     return out

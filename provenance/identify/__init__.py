@@ -35,6 +35,7 @@ Every fact's location is the blob's path chain plus `#field` (a structure or mem
 | `pe.signature.verified` / `pe.signature.status` | LIEF verify_signature: `true` when the signed digest and PKCS#7 signature verify (integrity; chain trust is not checked); status flags | `true`, `OK` |
 | `macho.cpu` / `macho.install_name` / `macho.dylib` | Mach-O slice CPU, LC_ID_DYLIB, LC_LOAD_DYLIB | `/usr/lib/libhi.dylib` |
 | `macho.export` / `macho.import` | exported and imported symbol names (each at most 4096) | `_MV_CC_CreateHandle` |
+| `content.type` | `text` for a blob of no structured format whose head is text (documents, lists, configs) | `text` |
 | `java.class` | a Java class file's own name (`this_class`) | `com/hikvision/netsdk/HCNetSDK` |
 | `macho.platform` / `macho.minos` / `macho.sdk` | LC_BUILD_VERSION | `MACOS`, `11.0.0` |
 | `macho.identifier` / `macho.team_id` | code signature CodeDirectory | `ABCDE12345` |
@@ -121,6 +122,8 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
             break
     if _scan_content(facts, artifact, head):
         sink = Sink(artifact.path)
+        if facts.format not in SCANNED_FORMATS and is_text(head):
+            sink.add("content.type", "text", "#head")
         try:
             with mapped(local) as data:
                 copyright.scan(data, sink)
@@ -134,6 +137,15 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
             facts = dataclasses.replace(facts, items=facts.items + tuple(sink.facts[:room]))
         problems = problems + tuple(sink.problems)
     return facts, problems
+
+
+def is_text(head: bytes) -> bool:
+    """Text (a document, a list, a config), not a binary: no NUL and few control bytes in the
+    head. UTF-16 text has NULs and reads as a binary here; its strings are still scanned."""
+    if not head or b"\0" in head:
+        return False
+    control = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
+    return control * 100 <= len(head)
 
 
 def _scan_content(facts: Facts, artifact: Artifact, head: bytes) -> bool:
