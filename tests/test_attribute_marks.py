@@ -255,3 +255,37 @@ def test_vendor_like_register_names_in_code_are_not_configuration(tmp_path, sigs
     attrs = attributions(sigset, elf(tmp_path, "iwlwifi.ko", strings=strings,
                                      modinfo={"license": ["GPL"]}))
     assert made_by(attrs, "huawei") == 0
+
+
+@pytest.mark.parametrize(("text", "counted"), [
+    ("IsChildZTEProduct", True), ("g_zte_current_version", True), ("ZTE Corporation", True),
+    ("ztest_runner", False), ("Aztech router", False), ("AZTEC code", False),
+])
+def test_short_names_count_only_as_a_word_of_an_identifier(sigset, text, counted):
+    from provenance.attribute.marks import mark_evidence
+    from provenance.attribute.yara_scan import Hit, StringMatch
+
+    hit = Hit("marks__zte__names", (StringMatch("$ascii_0", 0, text.encode()),))
+    found = [v for v, *_ in mark_evidence((hit,), None, sigset, "x.bin")]
+    assert (found == ["zte"]) is counted
+
+
+def test_pdf_author_is_a_declaration(tmp_path, sigset):
+    path = tmp_path / "api.pdf"
+    path.write_bytes(b"%PDF-1.5\n1 0 obj\n<< /Title(API Reference) /Author(Hytera) >>\nendobj\n"
+                     + b"\x00\x01stream\xff" * 4)
+    assert made_by(attributions(sigset, path), "hytera") > 0
+
+
+@pytest.mark.parametrize(("text", "vendor", "declares"), [
+    ("Copyright (c) 2009, 浙江大华技术股份有限公司", "dahua", True),
+    ("@note HangZhou Hikvision Digital Technology Co., Ltd. All Right Reserved.", "hikvision",
+     True),
+    ("/Title(API Reference) /Author(Hytera)", "hytera", True),
+    ("Copyright (c) 2026 zte-cfgs contributors", "zte", False),  # a project named after it
+    ("Copyright 2019 Shanghai Dahua Scale Factory", "dahua", False),  # a false friend
+])
+def test_a_declaration_must_name_the_vendor_as_holder(sigset, text, vendor, declares):
+    from provenance.attribute.marks import _declares
+
+    assert _declares(text, vendor, sigset) is declares

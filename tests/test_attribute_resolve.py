@@ -201,3 +201,28 @@ def test_assigned_mac_address_is_a_hardware_id_of_the_oui_registrant():
     assert (a.vendor, a.relationship) == ("hikrobot", Relationship.HARDWARE_ID)
     assert "OUI B0B3536" in a.evidence[0].detail
     assert resolve(facts(("net.mac", "B0:B3:53:71:22:33")), (), sigset, "env") == ()
+
+
+def _cert_facts(*subjects: tuple[str, str], fmt: str = "file") -> Facts:
+    items = []
+    for org, at in subjects:
+        items += [Fact("cert.subject", f"CN={org} CA,O={org}", f"root.crt{at}"),
+                  Fact("cert.subject.O", org, f"root.crt{at}")]
+    return Facts(fmt, items=tuple(items))
+
+
+def test_a_file_that_is_one_certificate_is_its_subjects():
+    attrs = resolve(_cert_facts(("Huawei Technologies Co., Ltd.", "@0x0")), (), SIGSET,
+                    "root.crt")
+    assert by(attrs, "huawei", Relationship.MADE_BY) is not None
+
+
+@pytest.mark.parametrize("f", [
+    _cert_facts(("Huawei Technologies Co., Ltd.", "@0x0"), ("Other Root", "@0x400")),  # store
+    _cert_facts(("Huawei Technologies Co., Ltd.", "@0x0"), fmt="elf"),  # pinned in a binary
+    _cert_facts(("Huawei Technologies Co., Ltd.", "@0x80")),  # inside some other blob
+])
+def test_a_certificate_inside_something_else_is_contains(f):
+    attrs = resolve(f, (), SIGSET, "x")
+    assert by(attrs, "huawei", Relationship.MADE_BY) is None
+    assert by(attrs, "huawei", Relationship.CONTAINS) is not None

@@ -39,7 +39,7 @@ from provenance.signatureset import SignatureSet
 
 __all__ = ["KINDS", "mark_evidence", "marks_of", "yara_source"]
 RULE_PREFIX = "marks__"
-SHORT_NAME = 5  # shorter names ("ZTE", "DJI", "Imou") match case-sensitively, as whole words
+SHORT_NAME = 5  # shorter names ("ZTE", "DJI", "Imou") count only as a word of an identifier
 
 # Extensions of source code and scripts: naming a vendor there is what a client does.
 SOURCE_SUFFIXES = (".py", ".java", ".kt", ".cs", ".go", ".js", ".mjs", ".ts", ".rb", ".php",
@@ -63,7 +63,8 @@ DEFAULTS: dict[str, float] = {
 }
 NAMES_DENSE, NAMES_SOME = 20, 6
 # a rights statement: the holder it names declares who made the file
-DECLARATION = re.compile(r"copyright|\(c\)|©|all rights? reserved|版权所有", re.I)
+# (a PDF's /Author is the document's declared author)
+DECLARATION = re.compile(r"copyright|\(c\)|©|all rights? reserved|版权所有|/Author\s*\(", re.I)
 # declarations of who made a file: naming another company there outweighs name density
 DECLARED_MAKER = ("pe.version.CompanyName", "pe.signer.O", "macho.signer.O", "jar.signer.O",
                   "apk.signer.O", "modinfo.author")
@@ -110,8 +111,8 @@ def _text(value: str, exact: bool = False) -> list[tuple[str, str]]:
         quoted = value.replace("\\", "\\\\").replace('"', '\\"')
         if exact:
             return [("ascii", f'"{quoted}" ascii wide')]
-        if len(value) < SHORT_NAME:
-            return [("ascii", f'"{quoted}" ascii wide fullword')]
+        if len(value) < SHORT_NAME:  # any case; _tokens() keeps `g_zte_version`, not `ztest`
+            return [("ascii", f'"{quoted}" ascii wide nocase')]
         return [("ascii", f'"{quoted}" ascii wide nocase')]
     out = []
     for encoding in ENCODINGS:
@@ -168,9 +169,35 @@ def _is_source(location: str) -> bool:
     return name.endswith(SOURCE_SUFFIXES)
 
 
+# manifests and documents read by a structured reader: prose about a package, not its code
+PROSE_FORMATS = frozenset(("python-metadata", "npm", "debian", "sbom"))
+
+
 def _is_text(facts: Facts | None) -> bool:
-    """A document, list or config: its names and paths are prose, not the vendor's code."""
-    return facts is not None and facts.first("content.type") == "text"
+    """A document, list, manifest or config: its names and paths are prose, not code."""
+    return facts is not None and (facts.first("content.type") == "text"
+                                  or facts.format in PROSE_FORMATS)
+
+
+def _declares(context: str, vendor: str, sigset: SignatureSet) -> bool:
+    """Whether a rights statement or document author line names the vendor (or its family)
+    as the holder, as a whole company name: not "zte-cfgs contributors"."""
+    from provenance.attribute.vendor_index import index_for
+
+    index, family = index_for(sigset), set(sigset.family(vendor))
+    found = DECLARATION.search(context)
+    if found is None:
+        return False
+    after = re.sub(r"(?i)^\s*[:,]?\s*(?:\(c\)|©)?\s*(?:(?:19|20)\d\d\s*[-–,]?\s*)*[,\s]*",
+                   "", context[found.end():])
+    after = re.split(r"(?i)\ball rights?\b|[)<>*]|\s-\s", after)[0]
+    before = context[: found.start()] if found.group(0).lower().startswith("all") else ""
+    for text in (after, before):
+        words = text.replace("@", " ").split()
+        for skip in range(min(3, len(words))):  # "@note HangZhou Hikvision ... Co., Ltd."
+            if index.company(" ".join(words[skip:])) in family:
+                return True
+    return False
 
 
 COMPILED = frozenset(("elf", "pe", "macho", "java-class"))
@@ -227,13 +254,26 @@ def _holder_read(facts: Facts | None, vendor: str, sigset: SignatureSet) -> bool
                for v in (facts.values("copyright.holder") if facts else ()))
 
 
+_TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def _tokens(text: str) -> set[str]:
+    """Words of a string, identifiers split at `_` and case changes: `IsChildZTEProduct` ->
+    is, child, zte, product; `g_zte_version` -> g, zte, version; `ztest` -> ztest."""
+    return {t.lower() for t in _TOKEN.findall(text)}
+
+
 def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, ...],
            location: str, sigset: SignatureSet,
            facts: Facts | None = None) -> list[tuple[Relationship, Evidence]]:
     text: list[tuple[int, str]] = []
     paths: list[tuple[int, str]] = []
     declared: list[tuple[int, str]] = []
+    short = {v.lower() for v in mark.values if v.isascii() and len(v) < SHORT_NAME}
     for offset, ctx in contexts:
+        if short and not any(v.lower() in ctx.lower() for v in mark.values if v.lower()
+                             not in short) and not short & _tokens(ctx):
+            continue  # "ZTE" inside "ztest" or "Aztech": another word
         if DECLARATION.search(ctx):
             declared.append((offset, ctx))  # a copyright line in any encoding, e.g. GBK
             continue
@@ -266,17 +306,17 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, _confidence(sigset, kind))))
+    text.extend((o, c) for o, c in declared if not _declares(c, mark.vendor, sigset))
+    declared = [(o, c) for o, c in declared if _declares(c, mark.vendor, sigset)]
     if declared and _holder_read(facts, mark.vendor, sigset):
         pass  # the copyright reader already weighs that statement: one source, counted once
-    elif declared and not _is_source(location):
+    elif declared:  # the holder is the vendor by name, in code or a document alike
         other = _other_maker(facts, mark.vendor, sigset)
         kind = "marks:names:copyright"
         rel = Relationship.SUPPORTS if other else Relationship.MADE_BY
         out.append((rel, _ev(kind, "copyright", f"rights statement names the vendor: "
                              f"{_clip(declared[0][1], 100)}", f"{location}@0x{declared[0][0]:x}",
                              _confidence(sigset, kind))))
-    elif declared:
-        text.extend(declared)
     if paths and not _is_text(facts):  # a list of paths (md5sums) is not a build trace
         kind = "marks:build-path:dense" if len(paths) >= PATHS_DENSE else "marks:build-path"
         out.append((Relationship.MADE_BY, _ev(

@@ -150,9 +150,17 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
             out.append((vendor, rel, ev, None, facts.version))
 
     verified = facts.first("pe.signature.verified")
+    # a file that is one certificate (not a trust store, not a binary embedding one) is the
+    # subject's own: "C=CN, O=Huawei, CN=Huawei Fixed Network Product CA"
+    subjects = facts.values("cert.subject")
+    single_cert = len(subjects) == 1 and facts.format not in ("elf", "pe", "macho")
     for fact in facts.items:
         key = fact.key
-        if key in _COMPANY_FACTS:
+        if key == "cert.subject.O" and single_cert and fact.location.endswith("@0x0"):
+            add(index.company(fact.value), Relationship.MADE_BY,
+                _ev("binary-analysis", "certificate", fact.value, fact.location,
+                    "cert.file.subject.O", 0.7))
+        elif key in _COMPANY_FACTS:
             rel, conf, signal, technique = _COMPANY_FACTS[key]
             add(index.company(fact.value), rel,
                 _ev(technique, signal, fact.value, fact.location, key, conf))
