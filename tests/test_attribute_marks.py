@@ -289,3 +289,17 @@ def test_a_declaration_must_name_the_vendor_as_holder(sigset, text, vendor, decl
     from provenance.attribute.marks import _declares
 
     assert _declares(text, vendor, sigset) is declares
+
+
+def test_jni_library_implementing_a_vendor_package_is_made_by(tmp_path, sigset):
+    attrs = attributions(sigset, elf(
+        tmp_path, "libCpuFeatures.so", soname="libCpuFeatures.so",
+        exports=["Java_org_MediaPlayer_PlayM4_Player_GetCpuFeatures", "android_getCpuCount"]))
+    assert made_by(attrs, "hikvision") > 0
+
+
+def test_jni_library_of_another_package_is_not(tmp_path, sigset):
+    attrs = attributions(sigset, elf(
+        tmp_path, "libbridge.so", soname="libbridge.so",
+        exports=["Java_org_example_Bridge_open"], strings=["org/MediaPlayer/PlayM4/Player"]))
+    assert made_by(attrs, "hikvision") == 0

@@ -55,7 +55,7 @@ DEFAULTS: dict[str, float] = {
     "marks:names:other-maker": 0.2, "marks:names:copyright": 0.7,
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
-    "marks:java:defined": 0.9, "marks:java:client": 0.2,
+    "marks:java:defined": 0.9, "marks:java:client": 0.2, "marks:java:native": 0.7,
     "marks:api:exported": 0.85, "marks:api:client": 0.2,
     "marks:config:dense": 0.8, "marks:config:some": 0.5,
     "marks:build": 0.4, "marks:build:several": 0.6,
@@ -366,6 +366,16 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, loca
         return [(Relationship.MADE_BY, _ev(
             "marks:java:defined", "namespace", f"class {own[0].value} is in package "
             f"{mark.values[0]}", own[0].location, _confidence(sigset, "marks:java:defined")))]
+    # native methods of the package's classes: JNI exports Java_<package>_<Class>_<method>
+    jni = tuple("Java_" + v.replace("_", "_1").replace(".", "_") + "_" for v in mark.values)
+    native = [n for n in _symbol_names(facts, "export") if n.startswith(jni)]
+    if native:
+        return [(Relationship.MADE_BY, _ev(
+            "marks:java:native", "symbol", f"implements native methods of package "
+            f"{mark.values[0]}: " + ", ".join(_clip(n, 60) for n in native[:2]),
+            location + "#symbols", _confidence(sigset, "marks:java:native")))]
+    if not contexts:
+        return []
     sample = _clip(contexts[0][1], 60)
     return [(Relationship.SUPPORTS, _ev(
         "marks:java:client", "namespace", f"refers to package {mark.values[0]}: {sample}",
@@ -437,14 +447,14 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
         found = contexts.get(name)
         if mark.kind == "api":
             pairs = _api(mark, facts, location, sigset)
+        elif mark.kind == "java":
+            pairs = _java(mark, found or [], facts, location, sigset)
         elif not found:
             continue
         elif mark.kind == "names":
             pairs = _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
         elif mark.kind == "cxx":
             pairs = _cxx(mark, found, facts, location, sigset)
-        elif mark.kind == "java":
-            pairs = _java(mark, found, facts, location, sigset)
         else:
             pairs = _counted(mark.kind, mark, found, location, sigset, facts)
         out.extend((mark.vendor, rel, ev, None, None) for rel, ev in pairs)
