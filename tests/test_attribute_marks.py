@@ -303,3 +303,22 @@ def test_jni_library_of_another_package_is_not(tmp_path, sigset):
         tmp_path, "libbridge.so", soname="libbridge.so",
         exports=["Java_org_example_Bridge_open"], strings=["org/MediaPlayer/PlayM4/Player"]))
     assert made_by(attrs, "hikvision") == 0
+
+
+def test_exports_named_after_the_vendor_are_its_api(tmp_path, sigset):
+    exports = [f"DaHua_aacEnc_Stage{i}" for i in range(6)]
+    attrs = attributions(sigset, elf(tmp_path, "libconv.so", soname="libconv.so",
+                                     exports=exports))
+    assert made_by(attrs, "dahua") >= 0.7
+
+
+def test_one_vendor_named_export_is_review_at_most(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libact.so", soname="libact.so",
+                                     exports=["zte_rohm_camera_open_lib"]))
+    assert 0 < made_by(attrs, "zte") < 0.7
+
+
+def test_vendor_name_inside_an_export_is_not_its_namespace(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libvms.so", soname="libvms.so",
+                                     exports=["vms_open_hikvision", "vms_close_hikvision"]))
+    assert made_by(attrs, "hikvision") == 0

@@ -52,7 +52,8 @@ HOME_DIRS = frozenset(("users", "home"))
 # Fallback confidences per evidence kind and bucket (calibration.yml overrides them).
 DEFAULTS: dict[str, float] = {
     "marks:names:dense": 0.8, "marks:names:some": 0.55, "marks:names:mention": 0.2,
-    "marks:names:other-maker": 0.2, "marks:names:copyright": 0.7,
+    "marks:names:other-maker": 0.2,
+    "marks:names:exports": 0.8, "marks:names:exports:few": 0.5, "marks:names:copyright": 0.7,
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
     "marks:java:defined": 0.9, "marks:java:client": 0.2, "marks:java:native": 0.7,
@@ -404,6 +405,23 @@ def _api(mark: Mark, facts: Facts | None, location: str,
     return out
 
 
+def _named_exports(mark: Mark, facts: Facts | None, location: str,
+                   sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    """Exported functions whose name starts with the vendor's name as a word (`DaHua_aacEnc`,
+    `zte_rohm_camera_open`): the vendor's own API namespace, defined here."""
+    brands = {v.lower() for v in mark.values if v.isascii()}
+    own = [n for n in _symbol_names(facts, "export")
+           if n.split("!", 1)[-1].lstrip("_").split("_", 1)[0].lower() in brands
+           and "_" in n.lstrip("_")]
+    if not own:
+        return []
+    kind = "marks:names:exports" if len(own) >= API_MIN else "marks:names:exports:few"
+    return [(Relationship.MADE_BY, _ev(kind, "symbol", f"exports {len(own)} functions named "
+                                       "after the vendor: " + ", ".join(_clip(n, 40)
+                                                                        for n in own[:3]),
+                                       location + "#symbols", _confidence(sigset, kind)))]
+
+
 def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: str,
              sigset: SignatureSet, facts: Facts | None) -> list[tuple[Relationship, Evidence]]:
     if kind == "config":
@@ -449,10 +467,12 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
             pairs = _api(mark, facts, location, sigset)
         elif mark.kind == "java":
             pairs = _java(mark, found or [], facts, location, sigset)
+        elif mark.kind == "names":
+            pairs = _named_exports(mark, facts, location, sigset)
+            if found:
+                pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
         elif not found:
             continue
-        elif mark.kind == "names":
-            pairs = _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
         elif mark.kind == "cxx":
             pairs = _cxx(mark, found, facts, location, sigset)
         else:
