@@ -31,6 +31,7 @@ class Relationship(StrEnum):
     CONTRIBUTED = "contributed"
     HARDWARE_ID = "hardware-id"
     SERVICE = "service"
+    REQUIRES = "requires"  # binds or links the vendor's SDK without containing it
     SUPPORTS = "supports"
     MENTIONS = "mentions"
 

@@ -322,3 +322,18 @@ def test_vendor_name_inside_an_export_is_not_its_namespace(tmp_path, sigset):
     attrs = attributions(sigset, elf(tmp_path, "libvms.so", soname="libvms.so",
                                      exports=["vms_open_hikvision", "vms_close_hikvision"]))
     assert made_by(attrs, "hikvision") == 0
+
+
+def test_source_binding_of_a_vendor_sdk_requires_it(tmp_path, sigset):
+    path = tmp_path / "MvCameraControl_class.py"
+    path.write_text("\n".join(f"    def f{i}(self):\n        return dll.MV_CC_Op{i}(self.h)"
+                              for i in range(12)))
+    attrs = attributions(sigset, path)
+    assert ("hikrobot", Relationship.REQUIRES) in attrs and made_by(attrs, "hikrobot") == 0
+
+
+def test_a_few_vendor_calls_in_source_are_not_a_binding(tmp_path, sigset):
+    path = tmp_path / "demo.py"
+    path.write_text("sdk.NET_DVR_Init()\nsdk.NET_DVR_Login_V40(info)\nsdk.NET_DVR_Cleanup()\n")
+    assert not {r for (v, r) in attributions(sigset, path) if v == "hikvision"} - {
+        Relationship.MENTIONS, Relationship.SUPPORTS}

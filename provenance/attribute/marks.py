@@ -57,7 +57,7 @@ DEFAULTS: dict[str, float] = {
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
     "marks:java:defined": 0.9, "marks:java:client": 0.2, "marks:java:native": 0.7,
-    "marks:api:exported": 0.85, "marks:api:client": 0.2,
+    "marks:api:exported": 0.85, "marks:api:client": 0.2, "marks:api:binding": 0.5,
     "marks:config:dense": 0.8, "marks:config:some": 0.5,
     "marks:build": 0.4, "marks:build:several": 0.6,
     "marks:firmware": 0.6, "marks:firmware:several": 0.8,
@@ -71,6 +71,9 @@ DECLARED_MAKER = ("pe.version.CompanyName", "pe.signer.O", "macho.signer.O", "ja
                   "apk.signer.O", "modinfo.author")
 CXX_DEFINED, CXX_SOME = 10, 3
 API_MIN = 5
+# functions of one vendor API family a client uses before it is a binding of the vendor's SDK:
+# `requires` (it needs the vendor's SDK to run; review, never restricted)
+BINDING_MIN = 10
 CONFIG_DENSE, CONFIG_SOME = 20, 5
 PATHS_DENSE = 5
 
@@ -131,7 +134,7 @@ def _strings(kind: str, value: str) -> list[tuple[str, str]]:
                 ("ascii", f'"{value}::"')]
     if kind == "java":  # class-file and dex internal names, source and reflection strings
         return [("ascii", '"' + value.replace(".", "/") + '/"'), ("ascii", f'"{value}."')]
-    exact = kind in ("config", "build", "firmware")
+    exact = kind in ("config", "build", "firmware", "api")
     if exact and len(value) > 2 and value.startswith("/") and value.endswith("/"):
         return [("ascii", value)]  # a regular expression (same syntax in YARA and Python)
     return _text(value, exact=exact)
@@ -145,11 +148,10 @@ def _found(value: str, context: str) -> bool:
 
 
 def yara_source(sigset: SignatureSet) -> str:
-    """One YARA rule per vendor and mark kind; `api` marks are read from symbol facts."""
+    """One YARA rule per vendor and mark kind (`api` prefixes are read from symbol facts in
+    binaries, and from these strings in source code and documents)."""
     rules = []
     for name, mark in sorted(marks_of(sigset).items()):
-        if mark.kind == "api":
-            continue
         defs = dict.fromkeys(s for value in mark.values for s in _strings(mark.kind, value))
         body = "\n".join(f"        ${enc.replace('-', '')}_{i} = {d}"
                          for i, (enc, d) in enumerate(defs))
@@ -383,19 +385,26 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, loca
         f"{location}@0x{contexts[0][0]:x}", _confidence(sigset, "marks:java:client")))]
 
 
-def _api(mark: Mark, facts: Facts | None, location: str,
+def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
          sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
     out: list[tuple[Relationship, Evidence]] = []
     exports = _symbol_names(facts, "export")
     imports = _symbol_names(facts, "import")
+    compiled = facts is not None and facts.format in COMPILED
     for prefix in mark.values:
         # "__imp_" and "_" forms: import libraries and Mach-O symbols carry the C name inside
         def family(names: Iterable[str], p: str = prefix) -> list[str]:
             return [n for n in names if n.split("!", 1)[-1].lstrip("_").startswith(p)]
         own, used = family(exports), family(imports)
+        if not compiled:  # a binding in source: the functions it calls, by name
+            used = sorted({m.group(0) for _, c in contexts
+                           for m in re.finditer(re.escape(prefix) + r"\w+", c)})
         if len(own) >= API_MIN:
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
-        elif used:
+        elif len(used) >= BINDING_MIN:
+            kind, rel, names, verb = ("marks:api:binding", Relationship.REQUIRES, used,
+                                      "binds the vendor SDK: uses")
+        elif used and compiled:
             kind, rel, names, verb = "marks:api:client", Relationship.SUPPORTS, used, "imports"
         else:
             continue
@@ -464,7 +473,7 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
     for name, mark in sorted(marks.items()):
         found = contexts.get(name)
         if mark.kind == "api":
-            pairs = _api(mark, facts, location, sigset)
+            pairs = _api(mark, found or [], facts, location, sigset)
         elif mark.kind == "java":
             pairs = _java(mark, found or [], facts, location, sigset)
         elif mark.kind == "names":
