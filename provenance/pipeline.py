@@ -17,6 +17,7 @@ from pathlib import Path
 from provenance import __version__
 from provenance.analysis import Analyser, AnalysisOptions, Progress
 from provenance.attribute import resolve, upstream
+from provenance.attribute.bundle import bundled
 from provenance.cache import open_cache
 from provenance.extract import Limits, extract, hash_file
 from provenance.model import (
@@ -263,6 +264,7 @@ def _scan(
         children = tuple(build(child) for child in artifact.children)
         # a distribution's package: its vendor-authored parts are upstream contributions
         children = distributed(facts, attributions, children, sigset)
+        children = bundled(children, sigset)  # unmarked runtimes beside vendor-made files
         if facts is not None and (facts.purl or facts.name) and children:
             attributions = attributions + contained(attributions, children, sigset)
         ref = "ref-" + hashlib.sha256(artifact.path.encode()).hexdigest()[:20]
