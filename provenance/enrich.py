@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance import __version__
+from provenance.attribute.maker import maker, manufacturer
 from provenance.attribute.resolve import combine, resolve
 from provenance.attribute.vendor_index import index_for, norm
 from provenance.enrich_read import SbomError, SbomInput, looks_like_sbom, read_sbom, validator
@@ -39,7 +40,6 @@ from provenance.model import (
     Fact,
     Facts,
     Finding,
-    Manufacturer,
     Problem,
     Relationship,
     Verdict,
@@ -57,8 +57,6 @@ from provenance.signatureset import SignatureSet
 
 __all__ = ["SbomError", "enrich", "looks_like_sbom", "relabelling", "sbom_facts"]
 
-MAKER_RELATIONSHIPS = (Relationship.MADE_BY, Relationship.OEM, Relationship.LINEAGE)
-MANUFACTURER_MIN = 0.5  # below this a maker is a hint, not a `manufacturer`
 RELABEL_MIN = 0.7  # the evidence must be strong before it contradicts a declaration
 CPE_CONFIDENCE = 0.2  # a CPE vendor is often a guess by the SBOM tool: weak, capped
 MAX_ARTIFACTS = 100_000
@@ -199,12 +197,6 @@ def attribute(
     return merge(evidence_only, declared), evidence_only
 
 
-def maker(attributions: tuple[Attribution, ...], minimum: float) -> Attribution | None:
-    """The strongest maker-type attribution at or above a confidence."""
-    return next((a for a in attributions
-                 if a.relationship in MAKER_RELATIONSHIPS and a.confidence >= minimum), None)
-
-
 def _brands(vendor: str, sigset: SignatureSet) -> set[str]:
     """Spelling-free brand words of a vendor family ('huawei', 'chinamobile', 'hisilicon')."""
     out = set()
@@ -246,13 +238,6 @@ def relabelling(
         return None
     shown = sigset.vendors[top.vendor].name if top.vendor in sigset.vendors else top.vendor
     return f"declared {declared}, evidence shows {shown}", top
-
-
-def _manufacturer(top: Attribution | None, sigset: SignatureSet) -> Manufacturer | None:
-    if top is None or top.vendor not in sigset.vendors:
-        return None
-    v = sigset.vendors[top.vendor]
-    return v.maker()
 
 
 # -- the document walk ----------------------------------------------------------------------
@@ -416,7 +401,7 @@ def enrich(
             type=str(comp.get("type") or "library"), version=found.facts.version,
             purl=found.facts.purl, supplier=found.declared, facts=found.facts,
             attributions=attributions,
-            manufacturer=_manufacturer(maker(attributions, MANUFACTURER_MIN), sigset))
+            manufacturer=manufacturer(attributions, sigset))
         items.append(_Item(comp, component, parent, evidence_only, found.declared, matched))
 
     findings = list(evaluate([i.component for i in items], sigset, policy_ids, as_of))

@@ -18,6 +18,7 @@ from provenance import __version__
 from provenance.analysis import Analyser, AnalysisOptions, Progress
 from provenance.attribute import resolve, upstream
 from provenance.attribute.bundle import bundled
+from provenance.attribute.maker import manufacturer
 from provenance.cache import open_cache
 from provenance.extract import Limits, extract, hash_file
 from provenance.model import (
@@ -27,7 +28,6 @@ from provenance.model import (
     Coverage,
     Evidence,
     Facts,
-    Manufacturer,
     Problem,
     Relationship,
     ScanResult,
@@ -132,7 +132,7 @@ def distributed(
                 a is b for a, b in zip(kids, node.children, strict=True)):
             return node
         return replace(node, attributions=attributions, children=kids,
-                       manufacturer=_manufacturer(attributions, sigset))
+                       manufacturer=manufacturer(attributions, sigset))
 
     out = tuple(visit(c) for c in children)
     return children if all(a is b for a, b in zip(out, children, strict=True)) else out
@@ -149,16 +149,6 @@ def _component_type(artifact: Artifact, facts: Facts | None, is_root: bool) -> s
     if is_root and artifact.kind != "directory":
         return "firmware" if artifact.children else "file"
     return "file"
-
-
-def _manufacturer(
-    attributions: tuple[Attribution, ...], sigset: SignatureSet
-) -> Manufacturer | None:
-    for a in attributions:
-        if a.relationship.value in ("made-by", "oem", "lineage") and a.vendor in sigset.vendors:
-            vendor = sigset.vendors[a.vendor]
-            return vendor.maker()
-    return None
 
 
 def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
@@ -281,7 +271,7 @@ def _scan(
             supplier=facts.supplier if facts else None,
             facts=facts,
             attributions=attributions,
-            manufacturer=_manufacturer(attributions, sigset),
+            manufacturer=manufacturer(attributions, sigset),
             opaque=artifact.opaque,
             children=children,
         )
