@@ -1,12 +1,32 @@
-"""What every command shares: the exit codes of DESIGN §7, the --fail-on levels, one-line errors."""
+"""What the commands share: the exit codes of DESIGN §7, the options that decide a verdict
+(`--policy`, `--as-of`, `--waivers`, `--fail-on`, `--signatures`, `--contributed-as-made-by`)
+with their checking, the analysis options, and one-line errors.
+
+A command declares an option with its alias here (`policy: PolicyOpt = None`), turns the
+verdict options into `Judging` with `judging(...)` (exit 2 on a bad date, waiver file or policy
+id, exit 3 on an invalid signature set) and maps the outcome to an exit code with `exit_for`.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from provenance.model import Verdict
+from provenance.policy import DEFAULT_POLICIES
+
+if TYPE_CHECKING:
+    from provenance.analysis import AnalysisOptions
+    from provenance.pipeline import ScanOptions
+    from provenance.policy.waivers import Waiver
+    from provenance.signatureset import SignatureSet
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NO_VERDICT = 0, 1, 2, 3
 
@@ -17,10 +37,145 @@ class FailOn(StrEnum):
     never = "never"
 
 
+# -- options: one declaration each, the same name, help and type in every command ------------
+
+PolicyOpt = Annotated[list[str] | None, typer.Option(
+    "--policy", "-p", help=f"Restricted-origin list to apply (repeatable). Default: "
+    f"{', '.join(DEFAULT_POLICIES)}; `provenance policies list` shows them all.")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Evaluate policies as of this date (YYYY-MM-DD); default today.")]
+WaiversOpt = Annotated[Path | None, typer.Option(
+    "--waivers", help="Waiver file (YAML or JSON): accepted findings, each with a "
+    "justification, an approver and an expiry date. Waived findings stay in the report but do "
+    "not fail.")]
+FailOnOpt = Annotated[FailOn, typer.Option(
+    "--fail-on", help="Exit 1 when any finding is at or above this level.")]
+SignaturesOpt = Annotated[list[Path] | None, typer.Option(
+    "--signatures", help="Extra signature directory (vendors/, yara/, policies/); adds to the "
+    "built-in set (repeatable).")]
+ContributedOpt = Annotated[bool, typer.Option(
+    "--contributed-as-made-by", help="Count `contributed` (a vendor's code as upstream open "
+    "source, built and shipped by someone else: review at most by default) wherever a policy "
+    "counts made-by.")]
+ReproducibleOpt = Annotated[bool, typer.Option(  # --reproducible/--no-reproducible
+    help="Byte-identical reports for identical input: no timestamp, no timings.")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", "-j", help="Worker processes for identification and scanning (default: one per "
+    "core).", min=1)]
+CacheDirOpt = Annotated[Path | None, typer.Option(
+    "--cache-dir", help="Result cache directory (default: the user cache directory).")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the result cache.")]
+
+
 def fail(message: str, code: int) -> typer.Exit:
     """Print a one-line error and give the exit to raise."""
     typer.secho(f"error: {message}", err=True, fg="red")
     return typer.Exit(code)
+
+
+def load_sigset(signatures: list[Path] | None, contributed_as_made_by: bool = False
+                ) -> SignatureSet:
+    """The built-in signature set plus `--signatures`; an invalid set is exit 3. With
+    `contributed_as_made_by`, every policy counts `contributed` as made-by."""
+    from provenance import signatureset
+
+    try:
+        sigset = signatureset.load(tuple(signatures or ()))
+    except signatureset.SignatureError as exc:
+        raise fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
+    if contributed_as_made_by:
+        from provenance.policy import contributed_as_made_by as made_by_view
+
+        sigset = made_by_view(sigset)
+    return sigset
+
+
+def check_policies(sigset: SignatureSet, policy: list[str] | None) -> tuple[str, ...]:
+    """The `--policy` ids (the default lists when none), each known to `sigset`; else exit 2."""
+    policies = tuple(policy) if policy else DEFAULT_POLICIES
+    unknown = [p for p in policies if p not in sigset.policies]
+    if unknown:
+        raise fail(f"unknown policy {', '.join(unknown)} (known: "
+                   f"{', '.join(sorted(sigset.policies))})", EXIT_USAGE)
+    return policies
+
+
+def parse_as_of(as_of: str | None) -> date | None:
+    """`--as-of` as a date (None: today, decided by whoever evaluates); a non-date is exit 2."""
+    try:
+        return date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise fail(f"--as-of: not a date: {as_of!r} (use YYYY-MM-DD)", EXIT_USAGE) from None
+
+
+def read_waivers(waivers: Path | None) -> tuple[Waiver, ...]:
+    """The `--waivers` file's waivers (none without one); an unusable file is exit 2."""
+    if waivers is None:
+        return ()
+    from provenance.policy.waivers import WaiverError, load_waivers
+
+    try:
+        return load_waivers(waivers)
+    except WaiverError as exc:
+        raise fail(f"--waivers: {exc}", EXIT_USAGE) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """What decides a verdict, checked: the signature set, the lists, the date, the waivers."""
+
+    sigset: SignatureSet
+    policies: tuple[str, ...]
+    as_of: date | None
+    waivers: tuple[Waiver, ...]
+    contributed_as_made_by: bool
+
+    def scan_options(self, **more: Any) -> ScanOptions:
+        """The pipeline's options with these settings and `more` (limits, analysis...)."""
+        from provenance.pipeline import ScanOptions
+
+        return ScanOptions(policies=self.policies, as_of=self.as_of, waivers=self.waivers,
+                           contributed_as_made_by=self.contributed_as_made_by, **more)
+
+
+def judging(signatures: list[Path] | None, policy: list[str] | None, as_of: str | None,
+            waivers: Path | None = None, contributed_as_made_by: bool = False) -> Judging:
+    """Check the verdict options in one order for every command: the date and the waiver file
+    (exit 2), the signature set (exit 3), then the policy ids against it (exit 2)."""
+    day = parse_as_of(as_of)
+    waived = read_waivers(waivers)
+    sigset = load_sigset(signatures, contributed_as_made_by)
+    return Judging(sigset, check_policies(sigset, policy), day, waived, contributed_as_made_by)
+
+
+def analysis_options(jobs: int | None, cache_dir: Path | None, no_cache: bool
+                     ) -> AnalysisOptions:
+    """`--jobs`, `--cache-dir` and `--no-cache` as the pipeline takes them."""
+    from provenance.analysis import AnalysisOptions
+
+    return AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache)
+
+
+def fails(level: Verdict, fail_on: FailOn) -> bool:
+    """Whether a verdict (or the worst unwaived finding) is at or above `--fail-on`."""
+    threshold = {FailOn.restricted: Verdict.RESTRICTED, FailOn.review: Verdict.REVIEW}
+    at = threshold.get(fail_on)
+    return at is not None and level.rank >= at.rank
+
+
+def exit_for(level: Verdict, fail_on: FailOn) -> typer.Exit:
+    """Exit 1 when `level` is at or above `--fail-on`, else 0 (DESIGN §7)."""
+    return typer.Exit(EXIT_FINDINGS if fails(level, fail_on) else EXIT_OK)
+
+
+def _sigterm(_signo: int, _frame: object) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so temporary extraction trees are removed on the way out."""
+    signal.signal(signal.SIGTERM, _sigterm)
 
 
 def write_output(text: str, dest: Path | None) -> None:

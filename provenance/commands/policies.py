@@ -6,33 +6,16 @@ own signature directories (with a policies/ folder), exactly as for `scan`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from provenance import signatureset
-from provenance.commands.common import (
-    EXIT_NO_VERDICT,
-    EXIT_USAGE,
-)
+from provenance.commands.common import SignaturesOpt, check_policies, load_sigset
 from provenance.policy import DEFAULT_POLICIES
-from provenance.signatureset import Policy, SignatureSet, Threshold
+from provenance.signatureset import Policy, Threshold
 
 app = typer.Typer(help="List and show the restricted-origin policies.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-
-SignaturesOption = Annotated[list[Path] | None, typer.Option(
-    "--signatures", help="Extra signature directory (repeatable), as for scan.")]
-
-
-def _load(signatures: list[Path] | None) -> SignatureSet:
-    try:
-        return signatureset.load(tuple(signatures or ()))
-    except signatureset.SignatureError as exc:
-        typer.echo(f"error: invalid signature set: {exc}", err=True)
-        raise typer.Exit(EXIT_NO_VERDICT) from None
-
 
 def _threshold(t: Threshold) -> str:
     if not t.relationships:
@@ -63,9 +46,9 @@ def describe(policy: Policy, default: bool = False) -> str:
 
 
 @app.command("list")
-def list_policies(signatures: SignaturesOption = None) -> None:
+def list_policies(signatures: SignaturesOpt = None) -> None:
     """List the known policies; `*` marks the default set (used when scan gets no --policy)."""
-    sigset = _load(signatures)
+    sigset = load_sigset(signatures)
     width = max((len(p) for p in sigset.policies), default=0)
     for pid in sorted(sigset.policies):
         policy = sigset.policies[pid]
@@ -78,12 +61,9 @@ def list_policies(signatures: SignaturesOption = None) -> None:
 @app.command("show")
 def show(
     policy_id: Annotated[str, typer.Argument(metavar="ID", help="Policy id (see `list`).")],
-    signatures: SignaturesOption = None,
+    signatures: SignaturesOpt = None,
 ) -> None:
     """Show one policy: thresholds, every entry with its legal source, date and scope."""
-    sigset = _load(signatures)
-    if policy_id not in sigset.policies:
-        known = ", ".join(sorted(sigset.policies))
-        typer.echo(f"error: unknown policy {policy_id} (known: {known})", err=True)
-        raise typer.Exit(EXIT_USAGE)
+    sigset = load_sigset(signatures)
+    check_policies(sigset, [policy_id])
     typer.echo(describe(sigset.policies[policy_id], policy_id in DEFAULT_POLICIES), nl=False)

@@ -9,7 +9,6 @@ The lead registers `app` in provenance/cli.py as the `signatures` sub-command.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from datetime import date
@@ -21,13 +20,27 @@ import typer
 from provenance import signature_tools as tools
 from provenance.attribute import evaluate
 from provenance.attribute.evaluate import Expected, Outcome, escape
-from provenance.commands.common import EXIT_FINDINGS, EXIT_USAGE, fail, write_output
-from provenance.signatureset import SignatureError, SignatureSet, load
+from provenance.commands.common import (
+    EXIT_FINDINGS,
+    EXIT_NO_VERDICT,
+    EXIT_OK,
+    EXIT_USAGE,
+    CacheDirOpt,
+    JobsOpt,
+    NoCacheOpt,
+    PolicyOpt,
+    SignaturesOpt,
+    analysis_options,
+    check_policies,
+    exit_on_sigterm,
+    fail,
+    load_sigset,
+    write_output,
+)
+from provenance.signatureset import SignatureSet
 
 if TYPE_CHECKING:
     from provenance.pipeline import ScanOptions
-
-EXIT_OK, EXIT_INVALID = 0, 3
 
 app = typer.Typer(
     help="List, lint and test signature sets (vendors, YARA rules, policies).",
@@ -36,25 +49,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-SignaturesOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--signatures", help="An extra signature directory (repeatable).",
-                 file_okay=False),
-]
-
-
-def _load(dirs: list[Path] | None) -> SignatureSet:
-    try:
-        return load(tuple(dirs or ()))
-    except SignatureError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INVALID) from exc
-
-
 @app.command("list")
 def list_(signatures: SignaturesOpt = None) -> None:
     """Vendors and rules of the set, with counts."""
-    listing = tools.list_rows(_load(signatures))
+    listing = tools.list_rows(load_sigset(signatures))
     typer.echo("vendors:")
     for v in listing.vendors:
         typer.echo(f"  {v['id']:<16} {v['country'] or '--':<3} parent={v['parent'] or '-':<10} "
@@ -75,14 +73,14 @@ def lint(signatures: SignaturesOpt = None) -> None:
         typer.echo(problem, err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s): the signature set is invalid", err=True)
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_NO_VERDICT)
     typer.echo("signature set is valid")
 
 
 @app.command()
 def test(signatures: SignaturesOpt = None) -> None:
     """Run every rule over its positive and near-miss negative samples."""
-    results = tools.test_rules(_load(signatures))
+    results = tools.test_rules(load_sigset(signatures))
     failed = [r for r in results if not r.ok]
     for r in results:
         mark = "ok  " if r.ok else "FAIL"
@@ -90,7 +88,7 @@ def test(signatures: SignaturesOpt = None) -> None:
         typer.echo(f"{mark} {r.rule:<32} {kind} {r.sample.name}  fired={','.join(r.fired) or '-'}")
     typer.echo(f"{len(results) - len(failed)}/{len(results)} samples behave")
     if failed:
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_NO_VERDICT)
 
 
 def _pair(text: str) -> tuple[Path, Path]:
@@ -98,11 +96,6 @@ def _pair(text: str) -> tuple[Path, Path]:
     if not sep or not manifest or not corpus:
         raise fail(f"--also {escape(text)}: expected MANIFEST:DIR", EXIT_USAGE)
     return Path(manifest), Path(corpus)
-
-
-def _sigterm(_signo: int, _frame: object) -> None:
-    # as for scan: SIGTERM becomes SystemExit, so temporary extraction trees are removed
-    raise SystemExit(128 + signal.SIGTERM)
 
 
 def _score_one(expected: Expected, sigset: SignatureSet, options: ScanOptions) -> Outcome:
@@ -143,16 +136,10 @@ def eval_(
         "--also", metavar="MANIFEST:DIR", help="Another manifest and its corpus, scored "
         "together with the first (repeatable).")] = None,
     signatures: SignaturesOpt = None,
-    policy: Annotated[list[str] | None, typer.Option(
-        "--policy", "-p", help="Restricted-origin list to apply (repeatable); default as for "
-        "scan.")] = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", help="Worker processes for each scan (default: one per core).",
-        min=1)] = None,
-    cache_dir: Annotated[Path | None, typer.Option(
-        help="Result cache directory (default: the user cache directory).")] = None,
-    no_cache: Annotated[bool, typer.Option(
-        "--no-cache", help="Neither read nor write the result cache.")] = False,
+    policy: PolicyOpt = None,
+    jobs: JobsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
     min_recall: Annotated[float | None, typer.Option(
         help="Exit 1 when recall (positives flagged restricted) is below this.",
         min=0.0, max=1.0)] = None,
@@ -175,29 +162,20 @@ def eval_(
     the signature set cannot be read.
     """
     from provenance import pipeline
-    from provenance.analysis import AnalysisOptions
 
     pairs = [(manifest, corpus), *(_pair(a) for a in also or ())]
     for _, folder in pairs:
         if not folder.is_dir():
             raise fail(f"{escape(folder)}: not a directory", EXIT_USAGE)
-    try:
-        sigset = load(tuple(signatures or ()))
-    except SignatureError as exc:
-        raise fail(f"invalid signature set: {escape(exc)}", EXIT_INVALID) from None
-    policies = tuple(policy) if policy else pipeline.DEFAULT_POLICIES
-    unknown = [p for p in policies if p not in sigset.policies]
-    if unknown:
-        raise fail(f"unknown policy {escape(', '.join(unknown))} (known: "
-                   f"{', '.join(sorted(sigset.policies))})", EXIT_USAGE)
+    sigset = load_sigset(signatures)
+    policies = check_policies(sigset, policy)
     try:
         labelled = [e for m, folder in pairs for e in evaluate.load_manifest(m, folder)]
     except evaluate.ManifestError as exc:
-        raise fail(escape(exc), EXIT_INVALID) from None
+        raise fail(escape(exc), EXIT_NO_VERDICT) from None
     options = pipeline.ScanOptions(
-        policies=policies,
-        analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache))
-    signal.signal(signal.SIGTERM, _sigterm)
+        policies=policies, analysis=analysis_options(jobs, cache_dir, no_cache))
+    exit_on_sigterm()
     show = sys.stderr.isatty()
     rows = []
     for n, expected in enumerate(labelled, 1):
