@@ -255,3 +255,13 @@ def test_directory_input_is_walked(tmp_path, restricted_sample, clean_sample):
     doc = json.loads(out.read_text())
     locations = {props(c)["provenance:location"] for c in doc["components"]}
     assert locations == {"delivery/cams/ipcam-hi3516ev200.tar.gz", "delivery/router-clean.zip"}
+
+
+def test_scan_on_an_sbom_refuses_waivers_it_cannot_apply(tmp_path):
+    sbom = Path(__file__).parent / "fixtures" / "sbom" / "npm-cdx-1.6.json"
+    waivers = tmp_path / "waivers.yml"
+    waivers.write_text(
+        "waivers:\n  - purl: 'pkg:npm/*'\n    vendor: huawei\n    justification: test\n"
+        "    approver: ciso@example.org\n    expires: 2999-01-01\n")
+    result = run("scan", str(sbom), "-q", "--waivers", str(waivers))
+    assert result.exit_code == 2 and "not supported for an SBOM input" in result.output

@@ -20,7 +20,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
 from provenance import signatureset
-from provenance.commands import enrich as enrich_cli
+from provenance.cli import app
 from provenance.enrich import SbomError, enrich, looks_like_sbom, relabelling, sbom_facts
 from provenance.model import Attribution, Evidence, Relationship, Verdict
 from provenance.signatureset import SignatureSet
@@ -434,7 +434,7 @@ def test_looks_like_sbom_rejects(path: Path) -> None:
 
 
 def invoke(*args: str) -> Any:
-    return CliRunner().invoke(enrich_cli.app, list(args))
+    return CliRunner().invoke(app, ["enrich", *args])
 
 
 def test_cli_writes_enriched_sbom_and_exits_1_on_restricted(tmp_path: Path) -> None:

@@ -1,0 +1,189 @@
+"""`provenance scan PATH`: who made each part of one input, and what a policy flags.
+
+An SBOM input is enriched (`commands.enrich.run`), not unpacked. Exit codes (DESIGN §7): 0
+nothing at or above --fail-on; 1 findings at or above it; 2 usage error; 3 no verdict possible
+(input unreadable, signature set invalid, --require-complete with partial coverage).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from provenance.commands.common import (
+    EXIT_NO_VERDICT,
+    EXIT_USAGE,
+    AsOfOpt,
+    CacheDirOpt,
+    ContributedOpt,
+    FailOn,
+    FailOnOpt,
+    JobsOpt,
+    Judging,
+    NoCacheOpt,
+    PolicyOpt,
+    ReproducibleOpt,
+    SignaturesOpt,
+    WaiversOpt,
+    analysis_options,
+    exit_for,
+    exit_on_sigterm,
+    fail,
+    judging,
+    write_output,
+)
+from provenance.extract.limits import Limits
+
+if TYPE_CHECKING:
+    from provenance.model import ScanResult
+    from provenance.pipeline import ScanOptions
+
+_DEFAULT_LIMITS = Limits()
+
+
+class _DelayedProgress:
+    """A progress bar that appears only when a scan takes longer than a moment."""
+
+    DELAY = 0.7
+
+    def __init__(self, console: Console | None) -> None:
+        self.console = console
+        self.started = time.monotonic()
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.console is None or time.monotonic() - self.started < self.DELAY:
+            return
+        if self.progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), console=self.console, transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(phase, total=total)
+        self.progress.update(self.task, description=phase, completed=done, total=total)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def scan(
+    path: Annotated[Path, typer.Argument(help="Firmware image, installer, package, binary or "
+                                              "directory to scan.", show_default=False)],
+    output: Annotated[list[Path] | None, typer.Option(
+        "--output", "-o", help="Write a report here ('-' for stdout). Repeat with --format to "
+        "write several formats; they pair up in order.")] = None,
+    format: Annotated[list[str] | None, typer.Option(
+        "--format", "-f", help="Report format for the matching --output: cyclonedx-json, "
+        "cyclonedx-xml, sarif, html, markdown, table.")] = None,
+    fail_on: FailOnOpt = FailOn.restricted,
+    policy: PolicyOpt = None,
+    waivers: WaiversOpt = None,
+    signatures: SignaturesOpt = None,
+    as_of: AsOfOpt = None,
+    contributed_as_made_by: ContributedOpt = False,
+    require_complete: Annotated[bool, typer.Option(
+        help="Exit 3 when coverage is partial (something could not be unpacked or parsed).")]
+    = False,
+    reproducible: ReproducibleOpt = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No summary and no progress display.")] = False,
+    facts: Annotated[Path | None, typer.Option(
+        "--facts", help="Also write, as JSON, every fact identification read for each component "
+        "(a debugging aid).")] = None,
+    keep_extracted: Annotated[Path | None, typer.Option(
+        help="Keep the extracted tree in this directory for the analyst.")] = None,
+    max_depth: Annotated[int, typer.Option(help="Deepest nesting of containers to open.")]
+    = _DEFAULT_LIMITS.max_depth,
+    max_files: Annotated[int, typer.Option(help="Most files to extract in the whole scan.")]
+    = _DEFAULT_LIMITS.max_files,
+    max_total_bytes: Annotated[int, typer.Option(help="Most bytes to extract in the whole scan.")]
+    = _DEFAULT_LIMITS.max_total_bytes,
+    max_member_bytes: Annotated[int, typer.Option(help="Largest single extracted file.")]
+    = _DEFAULT_LIMITS.max_member_bytes,
+    max_ratio: Annotated[float, typer.Option(
+        help="Largest expansion of one container (bytes out / bytes in), past 64 MiB.")]
+    = _DEFAULT_LIMITS.max_ratio,
+    jobs: JobsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    seconds_per_format: Annotated[float, typer.Option(
+        help="Longest time to spend unpacking one container.")]
+    = _DEFAULT_LIMITS.seconds_per_format,
+) -> None:
+    """Scan PATH and report who made each component and what a policy flags."""
+    from provenance.commands import enrich
+    from provenance.enrich_read import looks_like_sbom
+
+    outputs = output or []
+    formats = format or ["cyclonedx-json"] * len(outputs)
+    sbom = path.is_file() and looks_like_sbom(path)
+    _check_formats(formats, outputs, sbom)
+    judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
+    if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
+        enrich.run(path, outputs[0] if outputs else None, None, judged, fail_on, quiet)
+    limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
+                    seconds_per_format=seconds_per_format)
+    options = judged.scan_options(
+        limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
+        analysis=analysis_options(jobs, cache_dir, no_cache), whole_scan_cache=facts is None)
+    out = Console(stderr=any(str(o) == "-" for o in outputs), highlight=False, soft_wrap=False)
+    result = _scan(path, judged, options, show=not quiet and out.is_terminal)
+    _write(result, formats, outputs, facts)
+    if not quiet:
+        from provenance.report.summary import summary
+
+        out.print(summary(result))
+    if require_complete and result.coverage.value != "complete":
+        raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
+                   EXIT_NO_VERDICT)
+    raise exit_for(result.verdict, fail_on)
+
+
+def _check_formats(formats: list[str], outputs: list[Path], sbom: bool) -> None:
+    from provenance.report import FORMATS
+
+    if sbom and (any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1):
+        raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise fail(f"unknown format {', '.join(bad)} (known: {', '.join(FORMATS)})", EXIT_USAGE)
+    if len(formats) != len(outputs):
+        raise fail("give one --output per --format", EXIT_USAGE)
+
+
+def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> ScanResult:
+    """Run the pipeline with a progress display; its errors become exit codes 2 and 3."""
+    from provenance import pipeline
+
+    progress = _DelayedProgress(Console(stderr=True, highlight=False, soft_wrap=True)
+                                if show else None)
+    exit_on_sigterm()
+    try:
+        return pipeline.scan(path, judged.sigset, options, progress)
+    except pipeline.UsageError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    except pipeline.InputError as exc:
+        raise fail(str(exc), EXIT_NO_VERDICT) from None
+    finally:
+        progress.stop()
+
+
+def _write(result: ScanResult, formats: list[str], outputs: list[Path],
+           facts: Path | None) -> None:
+    from provenance.facts_dump import facts_json
+    from provenance.report import FORMATS
+
+    for fmt, dest in zip(formats, outputs, strict=True):
+        write_output(FORMATS[fmt](result), dest)
+    if facts is not None:
+        try:
+            facts.write_text(facts_json(result), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write {facts}: {exc.strerror}", EXIT_NO_VERDICT) from None
