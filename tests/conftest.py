@@ -14,8 +14,28 @@ sys.path.insert(0, str(SAMPLES))  # samples/elfgen.py builds synthetic ELF files
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
-    """Keep the per-blob result cache of every test out of the user's cache directory."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    """Each test gets its own, empty result cache (and compiled-rule files), out of the user's
+    cache directory: no test is answered from another test's scans, so a test that scans
+    really scans whatever ran before it. A test that wants a warm cache warms it itself."""
+    where = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(where))
+    before = set(_cache_handles())
+    yield where
+    _close_cache_handles(before)
+
+
+def _cache_handles() -> dict:
+    """This process's open result-cache handles, if `provenance.cache` is loaded."""
+    module = sys.modules.get("provenance.cache")
+    return getattr(module, "_open_caches", {})
+
+
+def _close_cache_handles(keep: set) -> None:
+    """Close the cache handles a test opened: `open_cache` keeps one per directory for the life
+    of the process, and a directory per test would pile them up."""
+    handles = _cache_handles()
+    for key in set(handles) - keep:
+        handles.pop(key).close()
 
 
 @pytest.fixture(scope="session")
