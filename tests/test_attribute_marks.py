@@ -337,3 +337,12 @@ def test_a_few_vendor_calls_in_source_are_not_a_binding(tmp_path, sigset):
     path.write_text("sdk.NET_DVR_Init()\nsdk.NET_DVR_Login_V40(info)\nsdk.NET_DVR_Cleanup()\n")
     assert not {r for (v, r) in attributions(sigset, path) if v == "hikvision"} - {
         Relationship.MENTIONS, Relationship.SUPPORTS}
+
+
+def test_a_generic_api_prefix_needs_its_anchor_function(tmp_path, sigset):
+    generic = [f"CLIENT_Connect{i}" for i in range(8)]  # some RPC library's client API
+    attrs = attributions(sigset, elf(tmp_path, "librpc.so", soname="librpc.so", exports=generic))
+    assert made_by(attrs, "dahua") == 0
+    attrs = attributions(sigset, elf(tmp_path, "libnetsdk.so", soname="libnetsdk.so",
+                                     exports=[*generic, "CLIENT_Init"]))
+    assert made_by(attrs, "dahua") >= 0.7

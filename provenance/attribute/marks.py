@@ -134,6 +134,8 @@ def _strings(kind: str, value: str) -> list[tuple[str, str]]:
                 ("ascii", f'"{value}::"')]
     if kind == "java":  # class-file and dex internal names, source and reflection strings
         return [("ascii", '"' + value.replace(".", "/") + '/"'), ("ascii", f'"{value}."')]
+    if kind == "api":
+        value = value.partition("|")[0]
     exact = kind in ("config", "build", "firmware", "api")
     if exact and len(value) > 2 and value.startswith("/") and value.endswith("/"):
         return [("ascii", value)]  # a regular expression (same syntax in YARA and Python)
@@ -391,7 +393,9 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
     exports = _symbol_names(facts, "export")
     imports = _symbol_names(facts, "import")
     compiled = facts is not None and facts.format in COMPILED
-    for prefix in mark.values:
+    for value in mark.values:
+        # "PREFIX|ANCHOR": a generic prefix counts as the vendor's only with its anchor function
+        prefix, _, anchor = value.partition("|")
         # "__imp_" and "_" forms: import libraries and Mach-O symbols carry the C name inside
         def family(names: Iterable[str], p: str = prefix) -> list[str]:
             return [n for n in names if n.split("!", 1)[-1].lstrip("_").startswith(p)]
@@ -399,7 +403,8 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
         if not compiled:  # a binding in source: the functions it calls, by name
             used = sorted({m.group(0) for _, c in contexts
                            for m in re.finditer(re.escape(prefix) + r"\w+", c)})
-        if len(own) >= API_MIN:
+        anchored = not anchor or any(n.split("!", 1)[-1].lstrip("_") == anchor for n in own)
+        if len(own) >= API_MIN and anchored:
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
         elif len(used) >= BINDING_MIN:
             kind, rel, names, verb = ("marks:api:binding", Relationship.REQUIRES, used,
