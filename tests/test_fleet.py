@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from provenance import fleet
 from provenance.analysis import AnalysisOptions
-from provenance.commands.fleet import app
+from provenance.cli import app
 from provenance.pipeline import ScanOptions, UsageError
 
 
@@ -85,15 +85,61 @@ def test_dask_equals_local(images: Path, tmp_path: Path, sigset) -> None:
 
 def test_cli(images: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [str(images), "--out-dir", str(out), "--reproducible",
+    result = CliRunner().invoke(app, ["fleet", str(images), "--out-dir", str(out), "--reproducible",
                                       "--jobs", "1", "--cache-dir", str(tmp_path / "c")])
     assert result.exit_code == 1, result.output  # one input is restricted
     assert "3 input(s)" in result.output
     assert (out / fleet.SUMMARY_CSV).exists() and len(_reports(out)) == 3
-    bad = CliRunner().invoke(app, [str(images), "--out-dir", str(out), "--policy", "nope"])
+    bad = CliRunner().invoke(app, ["fleet", str(images), "--out-dir", str(out), "--policy", "nope"])
     assert bad.exit_code == 2
     clean = tmp_path / "clean"
     clean.mkdir()
     shutil.copy(images / "router-clean.zip", clean)
-    ok = CliRunner().invoke(app, [str(clean), "--out-dir", str(out), "--no-cache"])
+    ok = CliRunner().invoke(app, ["fleet", str(clean), "--out-dir", str(out), "--no-cache"])
     assert ok.exit_code == 0, ok.output
+
+
+WAIVER = ("waivers:\n  - path: '*/rootfs/*'\n    vendor: hisilicon\n"
+          "    justification: camera replaced in Q3, tracked in ticket 42\n"
+          "    approver: ciso@example.org\n    expires: 2999-01-01\n")
+
+
+def test_cli_verdict_options_as_for_scan(tmp_path: Path, restricted_sample: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(restricted_sample, images / restricted_sample.name)
+    waivers = tmp_path / "waivers.yml"
+    waivers.write_text(WAIVER)
+
+    def run(*args: str):
+        return CliRunner().invoke(app, ["fleet", str(images), "--out-dir", str(tmp_path / "o"),
+                                        "-j", "1", "--cache-dir", str(tmp_path / "c"), *args])
+
+    def verdicts() -> list[str | None]:
+        rows = json.loads((tmp_path / "o" / fleet.SUMMARY_JSON).read_text())
+        return [r["verdict"] for r in rows]
+
+    assert run().exit_code == 1
+    assert run("--fail-on", "never").exit_code == 0
+    assert verdicts() == ["restricted"]
+    assert run("--as-of", "2001-01-01").exit_code == 0  # before any list was in force
+    assert verdicts() == ["clear"]
+    done = run("--waivers", str(waivers))
+    assert done.exit_code == 0, done.output
+    assert verdicts() == ["clear"]
+    assert "waived" in (tmp_path / "o" / f"{restricted_sample.name}.cdx.json").read_text()
+    assert run("--as-of", "yesterday").exit_code == 2
+    (tmp_path / "bad.yml").write_text("waivers: [{vendor: x}]\n")
+    assert run("--waivers", str(tmp_path / "bad.yml")).exit_code == 2
+
+
+def test_cli_error_input_is_exit_3_unless_the_gate_fails(tmp_path: Path,
+                                                         restricted_sample: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{tmp_path / 'missing.bin'}\n")
+    common = ["--out-dir", str(tmp_path / "o"), "-j", "1", "--cache-dir", str(tmp_path / "c")]
+    assert CliRunner().invoke(app, ["fleet", str(listing), *common]).exit_code == 3
+    listing.write_text(f"{tmp_path / 'missing.bin'}\n{restricted_sample}\n")
+    assert CliRunner().invoke(app, ["fleet", str(listing), *common]).exit_code == 1
+    never = CliRunner().invoke(app, ["fleet", str(listing), *common, "--fail-on", "never"])
+    assert never.exit_code == 3

@@ -1,11 +1,10 @@
 """`provenance fleet INPUTS --out-dir DIR`: scan many images, one report each plus a summary.
 
-INPUTS is a directory of images or a list file (one path per line). `app` is a one-command
-typer app (for tests and standalone use); the main CLI registers the function itself:
-`app.command("fleet")(fleet.fleet)`.
+INPUTS is a directory of images or a list file (one path per line). The main CLI registers the
+function: `app.command("fleet")(fleet.fleet)`. The verdict options are those of `scan`.
 
-Exit codes: 0 every input clear or review; 1 some input restricted; 2 usage error; 3 some input
-had no verdict (unreadable) and none was restricted.
+Exit codes: 0 no input at or above --fail-on; 1 some input at or above it (default: restricted);
+2 usage error; 3 some input had no verdict (unreadable) and none was at or above --fail-on.
 """
 
 from __future__ import annotations
@@ -20,15 +19,25 @@ from provenance.commands.common import (
     EXIT_NO_VERDICT,
     EXIT_OK,
     EXIT_USAGE,
+    AsOfOpt,
+    CacheDirOpt,
+    ContributedOpt,
+    FailOn,
+    FailOnOpt,
+    JobsOpt,
+    NoCacheOpt,
+    PolicyOpt,
+    ReproducibleOpt,
+    SignaturesOpt,
+    WaiversOpt,
+    analysis_options,
+    exit_on_sigterm,
     fail,
+    fails,
+    judging,
 )
 
-app = typer.Typer(help="Scan many images: one CycloneDX report each plus a fleet summary.",
-                  add_completion=False, pretty_exceptions_enable=False)
 
-
-
-@app.command()
 def fleet(
     inputs: Annotated[Path, typer.Argument(help="A directory of images, or a file listing one "
                                                 "path per line.", show_default=False)],
@@ -38,37 +47,30 @@ def fleet(
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Run on this Dask distributed scheduler (tcp://host:8786), one task per "
         "image. Needs the dask extra.")] = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", help="Worker processes per local scan (default: one per core).",
-        min=1)] = None,
-    policy: Annotated[list[str] | None, typer.Option(
-        "--policy", "-p", help="Restricted-origin list to apply (repeatable).")] = None,
-    signatures: Annotated[list[Path] | None, typer.Option(
-        "--signatures", help="Extra signature directory (repeatable).")] = None,
-    reproducible: Annotated[bool, typer.Option(
-        help="Byte-identical reports for identical input: no timestamp, no timings.")] = False,
-    cache_dir: Annotated[Path | None, typer.Option(
-        help="Result cache directory (default: the user cache directory).")] = None,
-    no_cache: Annotated[bool, typer.Option(
-        "--no-cache", help="Neither read nor write the result cache.")] = False,
+    fail_on: FailOnOpt = FailOn.restricted,
+    policy: PolicyOpt = None,
+    waivers: WaiversOpt = None,
+    signatures: SignaturesOpt = None,
+    as_of: AsOfOpt = None,
+    contributed_as_made_by: ContributedOpt = False,
+    reproducible: ReproducibleOpt = False,
+    jobs: JobsOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Scan every image in INPUTS; write one CycloneDX report each and a fleet summary."""
     from provenance import fleet as fleet_mod
-    from provenance import pipeline, signatureset
-    from provenance.analysis import AnalysisOptions
+    from provenance import pipeline
+    from provenance.model import Verdict
 
     if not inputs.exists():
         raise fail(f"{inputs}: no such file or directory", EXIT_USAGE)
-    options = pipeline.ScanOptions(
-        policies=tuple(policy) if policy else pipeline.DEFAULT_POLICIES,
-        reproducible=reproducible,
-        analysis=AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache),
-    )
+    judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
+    options = judged.scan_options(reproducible=reproducible,
+                                  analysis=analysis_options(jobs, cache_dir, no_cache))
+    exit_on_sigterm()
     try:
-        sigset = signatureset.load(tuple(signatures or ()))
-        rows = fleet_mod.scan_many(inputs, out_dir, sigset, options, dask)
-    except signatureset.SignatureError as exc:
-        raise fail(f"invalid signature set: {exc}", EXIT_NO_VERDICT) from None
+        rows = fleet_mod.scan_many(inputs, out_dir, judged.sigset, options, dask)
     except pipeline.UsageError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except OSError as exc:
@@ -80,7 +82,9 @@ def fleet(
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     typer.echo(f"{len(rows)} input(s): {summary or 'none'}; summary in "
                f"{out_dir / fleet_mod.SUMMARY_CSV}")
-    if counts.get("restricted"):
+    worst = max((Verdict(r.verdict) for r in rows if r.verdict), key=lambda v: v.rank,
+                default=Verdict.CLEAR)
+    if fails(worst, fail_on):
         raise typer.Exit(EXIT_FINDINGS)
     if counts.get("error"):
         raise typer.Exit(EXIT_NO_VERDICT)
