@@ -171,11 +171,17 @@ def test_symlinked_input_is_followed(tmp_path, restricted_sample):
 
 
 def test_reproducible_reports_are_byte_identical(restricted_sample, tmp_path):
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
-    for out in (a, b):
-        run("scan", str(restricted_sample), "-o", str(out), "-q", "--reproducible")
-    assert a.read_bytes() == b.read_bytes()
-    assert not re.search(r'"timestamp"', a.read_text())
+    """Two real scans (a cold cache, then none) and a whole-scan cache hit: one report."""
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    outs = {"cold": cache, "uncached": ["--no-cache"], "warm": cache}
+    for name, how in outs.items():
+        result = run("scan", str(restricted_sample), "-o", str(tmp_path / f"{name}.json"), "-q",
+                     "--reproducible", *how)
+        assert result.exit_code == 1, result.output  # the sample is restricted
+    cold = (tmp_path / "cold.json").read_bytes()
+    assert (tmp_path / "uncached.json").read_bytes() == cold
+    assert (tmp_path / "warm.json").read_bytes() == cold
+    assert not re.search(r'"timestamp"', cold.decode())
 
 
 def test_keep_extracted(restricted_sample, tmp_path):
@@ -187,8 +193,19 @@ def test_keep_extracted(restricted_sample, tmp_path):
 def test_temporary_tree_is_removed(restricted_sample, tmp_path, monkeypatch):
     import tempfile
 
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     run("scan", str(restricted_sample), "-q")
+    trees = [Path(m) for m in made if Path(m).name.startswith("provenance-")]
+    assert trees, "the scan unpacked nothing (answered from a cache?)"
+    assert all(t.parent == tmp_path and not t.exists() for t in trees)
     assert not list(Path(tmp_path).glob("provenance-*"))
 
 
