@@ -7,6 +7,7 @@ import json
 from test_report_build import sample_result
 from typer.testing import CliRunner
 
+from provenance.cli import app
 from provenance.commands import policies, render
 from provenance.report import FORMATS, cyclonedx
 
@@ -23,7 +24,7 @@ def test_render_every_format_without_rescanning(tmp_path):
     report = _saved(tmp_path)
     for fmt in FORMATS:
         out = tmp_path / f"out.{fmt}"
-        done = runner.invoke(render.app, [str(report), "--format", fmt, "--output", str(out)])
+        done = runner.invoke(app, ["render", str(report), "--format", fmt, "--output", str(out)])
         assert done.exit_code == 0, (fmt, done.output)
         assert out.read_text(encoding="utf-8").strip(), fmt
     assert json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"][0][
@@ -34,23 +35,23 @@ def test_render_every_format_without_rescanning(tmp_path):
 
 
 def test_render_to_stdout_default_table(tmp_path):
-    done = runner.invoke(render.app, [str(_saved(tmp_path))])
+    done = runner.invoke(app, ["render", str(_saved(tmp_path))])
     assert done.exit_code == 0
     assert "verdict: RESTRICTED" in done.stdout and "hisilicon" in done.stdout
 
 
 def test_render_errors(tmp_path):
     report = _saved(tmp_path)
-    done = runner.invoke(render.app, [str(report), "--format", "pdf"])
+    done = runner.invoke(app, ["render", str(report), "--format", "pdf"])
     assert done.exit_code == 2 and "unknown format pdf" in done.output
-    done = runner.invoke(render.app, [str(tmp_path / "missing.json")])
+    done = runner.invoke(app, ["render", str(tmp_path / "missing.json")])
     assert done.exit_code == 3 and "cannot read" in done.output
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    assert runner.invoke(render.app, [str(bad)]).exit_code == 3
+    assert runner.invoke(app, ["render", str(bad)]).exit_code == 3
     spdx = tmp_path / "spdx.json"
     spdx.write_text(json.dumps({"spdxVersion": "SPDX-2.3"}))
-    done = runner.invoke(render.app, [str(spdx)])
+    done = runner.invoke(app, ["render", str(spdx)])
     assert done.exit_code == 3 and "not a CycloneDX" in done.output
 
 

@@ -1,8 +1,7 @@
 """`provenance render REPORT.json --format FMT [--output FILE]`: re-render a saved report.
 
 Reads a CycloneDX JSON report written by `provenance scan` and writes it in another format
-without rescanning. `app` is a one-command typer app (for tests and standalone use); the main
-CLI registers the function itself: `app.command("render")(render.render)`.
+without rescanning. The main CLI registers the function: `app.command("render")(render.render)`.
 """
 
 from __future__ import annotations
@@ -22,12 +21,7 @@ from provenance.commands.common import (
 from provenance.report import FORMATS
 from provenance.report.load import ReportError, from_cyclonedx
 
-app = typer.Typer(help="Re-render a saved CycloneDX report in another format.",
-                  add_completion=False, pretty_exceptions_enable=False)
 
-
-
-@app.command()
 def render(
     report: Annotated[Path, typer.Argument(help="A CycloneDX JSON report written by "
                                                 "`provenance scan`.", show_default=False)],
