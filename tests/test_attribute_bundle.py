@@ -77,7 +77,7 @@ def test_one_vendor_sibling_is_not_a_bundle(tmp_path):
 def test_two_vendor_families_lend_nothing(tmp_path):
     comps = _scan(_tar(tmp_path / "mixed.tar", {
         "lib/libhcnetsdk.so": _sdk("libhcnetsdk.so"), "lib/libHCCore.so": _sdk("libHCCore.so"),
-        "lib/libmv.so": _sdk("libmv.so", "MV_CC_"), "lib/libmv2.so": _sdk("libmv2.so", "CLIENT_"),
+        "lib/libmv.so": _sdk("libmv.so", "MV_CC_"), "lib/libhw.so": _sdk("libhw.so", "IHW265D_"),
         "lib/libapp.so": build(ElfSpec(soname="libapp.so", exports=["app_main"])),
     }), tmp_path)
     assert not comps["libapp.so"].attributions
