@@ -163,7 +163,11 @@ def test_maven_group_and_android_package_namespaces():
 
 
 def test_vendor_container_header_and_dt_prefix():
-    (a,) = resolve(facts(("updateapp.hardware_id", "HW7x27")), (), SIGSET, "UPDATE.APP")
+    # a validated container's declaration (identify/fwheaders.py), not a header field alone
+    assert resolve(facts(("updateapp.hardware_id", "HW7x27")), (), SIGSET, "UPDATE.APP") == ()
+    (a,) = resolve(facts(("container.format", "huawei-update-app"), ("container.vendor", "huawei"),
+                         ("container.relationship", "made-by"),
+                         ("updateapp.hardware_id", "HW7x27")), (), SIGSET, "UPDATE.APP")
     assert (a.vendor, a.relationship) == ("huawei", Relationship.MADE_BY)
     (b,) = resolve(facts(("dt.vendor_prefix", "hisilicon")), (), SIGSET, "board.dtb")
     assert (b.vendor, b.relationship) == ("hisilicon", Relationship.HARDWARE_ID)

@@ -128,11 +128,12 @@ _EMAIL_FACTS = {"manifest.author_email": 0.7, "manifest.publisher_email": 0.7,
                 "manifest.maintainer_email": 0.4}
 # code-signing identities: (pe|apk|jar|macho).signer.(O|CN)
 _SIGNER = re.compile(r"^(pe|apk|jar|macho)\.signer\.(O|CN)$")
-# vendor container headers that only parse when the structure is the vendor's own
-_CONTAINER_FACTS = {
-    "updateapp.hardware_id": "huawei", "digicap.device_class": "hikvision",
-    "dahua.hwid": "dahua", "zte.model": "zte",
-}
+# A vendor container's declaration (`container.*`, identify/fwheaders.py): written only when
+# the header validated with the extractor's own checks; the container's module names the vendor
+# and the relationship, so nothing here lists formats or vendors.
+CONTAINER_CONFIDENCE = 0.8
+# Until identify/zipped.py hands Dahua's DH zips to the container reader, its hwid still counts.
+_LEGACY_CONTAINER_FACTS = {"dahua.hwid": "dahua"}
 _NAMESPACE_FACTS = {"apk.package": "android", "maven.groupId": "maven", "go.module": "go"}
 SDK_PREFIXES = (("HI_MPI_", "hisilicon"),)  # exported API families that betray an SDK lineage
 MIN_SDK_EXPORTS = 5
@@ -178,10 +179,14 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
             add(index.domain(fact.value), Relationship.MADE_BY,
                 _ev("manifest-analysis", "string", fact.value, fact.location, "manifest.url",
                     0.3))
-        elif key in _CONTAINER_FACTS:
-            add(_CONTAINER_FACTS[key], Relationship.MADE_BY,
+        elif key == "container.vendor":
+            claim = _container_claim(facts, fact)
+            if claim is not None:
+                add(*claim)
+        elif key in _LEGACY_CONTAINER_FACTS and facts.first("container.vendor") is None:
+            add(_LEGACY_CONTAINER_FACTS[key], Relationship.MADE_BY,
                 _ev("binary-analysis", "container-format", f"{key} = {fact.value}",
-                    fact.location, key, 0.8))
+                    fact.location, key, CONTAINER_CONFIDENCE))
         elif key == "net.mac":
             # an address the device is configured with: its network chip's registrant
             hit = index.oui(fact.value)
@@ -208,6 +213,19 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
     out.extend(_modinfo_ids(facts, index, sigset))
     out.extend(_sdk_lineage(facts, sigset))
     return out
+
+
+def _container_claim(facts: Facts, fact: Fact) -> tuple[str, Relationship, Evidence] | None:
+    """(vendor, relationship, evidence) from a validated container's declaration."""
+    try:
+        rel = Relationship(facts.first("container.relationship") or Relationship.MADE_BY)
+    except ValueError:
+        return None
+    fmt = facts.first("container.format") or facts.format or "container"
+    said = next((f for f in facts.items if not f.key.startswith("container.")), None)
+    detail = f"{fmt} header" + (f": {said.key} = {said.value}" if said else "")
+    return fact.value, rel, _ev("binary-analysis", "container-format", detail, fact.location,
+                                f"container:{fmt}", CONTAINER_CONFIDENCE)
 
 
 def _modinfo_ids(facts: Facts, index: VendorIndex, sigset: SignatureSet) -> list[Found]:

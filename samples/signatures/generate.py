@@ -72,9 +72,9 @@ OPTION_KO = elf(
 )  # catalog §5: option.ko lists Huawei/ZTE USB ids; it is supports, never made-by
 
 
-def update_app(lone_magic: bool = False) -> bytes:
+def update_app(lone_magic: bool = False, name: bytes = b"SYSTEM") -> bytes:
     hdr = b"\x55\xaa\x5a\xa5" + struct.pack("<II", 98 + 4, 1) + b"HW7x27xx" + struct.pack("<II", 1, 16)
-    hdr += b"2015.01.01".ljust(16, b"\0") + b"12.00.00".ljust(16, b"\0") + b"SYSTEM".ljust(16, b"\0")
+    hdr += b"2015.01.01".ljust(16, b"\0") + b"12.00.00".ljust(16, b"\0") + name.ljust(16, b"\0")
     hdr += bytes(16) + struct.pack("<HHH", 0xBEEF, 0x1000, 0) + b"\x12\x34\x56\x78"
     if lone_magic:
         return bytes(92) + b"\x55\xaa\x5a\xa5" + filler(120, 3)
@@ -135,6 +135,12 @@ def build() -> Samples:
     add("huawei_update_app", "negative-falsefriend-lone-magic", update_app(lone_magic=True))
     add("huawei_update_app", "negative-falsefriend-dma-test-pattern",
         filler(64) + b"\x55\xaa\x5a\xa5" * 8 + filler(64, 9))
+    add("huawei_update_app", "negative-name-not-text", update_app(name=b"SYS\x01TEM"))
+    add("huawei_update_app", "negative-name-not-padded", update_app(name=b"SYSTEM\0\0junk"))
+    # architecture review §2.4 B: a RAM-test fill, then the magic at 92 and a plausible header
+    add("huawei_update_app", "negative-falsefriend-ram-test-pattern",
+        b"\xa5\x5a" * 46 + b"\x55\xaa\x5a\xa5" + struct.pack("<I", 200) + b"ABCDEFGH" + bytes(4)
+        + struct.pack("<I", 16) + bytes(4096))
     add("huawei_hwnp", "positive-hwnp", hwnp())
     add("huawei_hwnp", "negative-implausible-item-size", hwnp(item_size=0x01000000))
     add("huawei_hwnp", "negative-magic-in-text", b"usage: hwfw unpack HWNP image.bin\n")

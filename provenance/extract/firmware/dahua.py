@@ -10,9 +10,10 @@ import bisect
 import io
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.firmware._container import Container, FactSink, Header
 from provenance.extract.firmware._io import Blob, Corrupt
 from provenance.extract.saferoot import SafeRoot
 from provenance.extract.zip import extract_members
@@ -91,5 +92,23 @@ def extract(src: Path, out: SafeRoot) -> None:
             extract_members(zf, out)  # the same member handling as any zip
 
 
-FORMAT = Format("dahua-dhzip", "Dahua firmware: zip with DH signatures (catalog F17)", detect,
-                extract)
+def header(src: Path, sink: FactSink) -> Header:
+    """The first line of the `hwid` member, read through the same patched view. Only a file
+    whose zip directory reads is Dahua's: `DH\x03\x04` alone is four bytes."""
+    opened = False
+    with Blob(src) as blob:
+        try:
+            patches = _directory_patches(blob)
+            with zipfile.ZipFile(io.BufferedReader(Patched(blob, patches))) as zf:
+                opened = True
+                if "hwid" in zf.NameToInfo:
+                    with zf.open("hwid") as member:
+                        sink.add("dahua.hwid", member.read(4096).split(b"\n", 1)[0], "!/hwid")
+        except (Corrupt, zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
+                NotImplementedError, zlib.error) as exc:
+            sink.problem(f"zip: {exc}")
+    return Header(own=opened)
+
+
+FORMAT = Container("dahua-dhzip", "Dahua firmware: zip with DH signatures (catalog F17)", detect,
+                   extract, identified_as="dahua-fw", header=header, vendor="dahua")

@@ -11,7 +11,7 @@ import itertools
 import struct
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
 from provenance.extract.saferoot import SafeRoot
 
@@ -86,5 +86,21 @@ def _order(entries: list[tuple[bytes, int, int]], hlen: int, size: int) -> int |
     return min(ok)[1] if ok else None
 
 
-FORMAT = Format("hikvision-dav", "Hikvision digicap.dav: de-obfuscated header and file table "
-                "(catalog F14)", detect, extract)
+def header(src: Path, sink: FactSink) -> Header:
+    """The de-obfuscated fixed header (`detect` accepted it): device class, OEM code, language
+    and file count (catalog F14: magic, checksum, header length, file count, language, device
+    class, OEM code)."""
+    with Blob(src) as blob:
+        plain = deobfuscate(blob.read(0, 28))
+    magic, _, _, files, language, device_class, oem = struct.unpack_from("<4sIIIIII", plain)
+    sink.add("digicap.device_class", f"0x{device_class:x}", at(0x14))
+    sink.add("digicap.oem_code", str(oem), at(0x18))
+    sink.add("digicap.language", str(language), at(0x10))
+    sink.add("digicap.file_count", str(files), at(0xC))
+    sink.add("digicap.magic", magic, at(0))
+    return Header()
+
+
+FORMAT = Container("hikvision-dav", "Hikvision digicap.dav: de-obfuscated header and file table "
+                   "(catalog F14)", detect, extract, identified_as="digicap", header=header,
+                   vendor="hikvision")

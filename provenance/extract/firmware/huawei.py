@@ -1,22 +1,34 @@
 """Huawei UPDATE.APP (catalog F1) and HWNP ONT firmware (catalog F4).
 
 `55 AA 5A A5` alone is a common test pattern (catalog §6), so an UPDATE.APP is only accepted
-when the 92 leading zero bytes, header_len, data_len, bounds and the name field all agree.
+when the 92 leading zero bytes, the header version, header_len and the name and blank fields of
+its first block all check out; the same check decides whether identification reads its header.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance.extract.base import Format
+from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
 from provenance.extract.saferoot import SafeRoot
 
 APP_MAGIC = b"\x55\xaa\x5a\xa5"
 APP_BLOCK = struct.Struct("<4sII8sII16s16s16s16sHHH")  # 98 bytes, then the CRC table
+APP_START = 92
 MAX_BLOCKS = 4096
+
+
+class AppBlock(NamedTuple):
+    hlen: int
+    dlen: int
+    hardware_id: bytes
+    name: bytes
 
 
 def _name_ok(raw: bytes) -> bool:
@@ -24,49 +36,78 @@ def _name_ok(raw: bytes) -> bool:
     return bool(text) and all(0x20 < c < 0x7F for c in text) and not raw[len(text) :].strip(b"\0")
 
 
-def _block(head: bytes) -> tuple[int, int, bytes] | None:
-    """(header_len, data_len, name) of a block header if every field is plausible."""
+def _block(head: bytes) -> AppBlock | None:
+    """A block header if every field is plausible."""
     if len(head) < APP_BLOCK.size or not head.startswith(APP_MAGIC):
         return None
-    _, hlen, one, _, _, dlen, _, _, name, blank, _, _, _ = APP_BLOCK.unpack(head[: APP_BLOCK.size])
+    _, hlen, one, hwid, _, dlen, _, _, name, blank, _, _, _ = APP_BLOCK.unpack(
+        head[: APP_BLOCK.size])
     if one != 1 or not APP_BLOCK.size <= hlen <= 1 << 20 or blank.strip(b"\0"):
         return None
     if not _name_ok(name):
         return None
-    return hlen, dlen, name
+    return AppBlock(hlen, dlen, hwid, name)
+
+
+def _blocks(blob: Blob) -> Iterator[tuple[int, AppBlock | None]]:
+    """(offset, block) for each block header in file order, then (offset, None) where a block
+    was due and none is. Ends at the end of the file and after MAX_BLOCKS."""
+    pos = APP_START
+    for _ in range(MAX_BLOCKS):
+        if pos >= blob.size:
+            return
+        block = _block(blob.read(pos, min(APP_BLOCK.size, blob.size - pos)))
+        yield pos, block
+        if block is None:
+            return
+        pos = (pos + block.hlen + block.dlen + 3) & ~3
 
 
 def detect_app(head: bytes, name: str) -> bool:
-    return head[:92] == bytes(92) and _block(head[92:]) is not None
+    return head[:APP_START] == bytes(APP_START) and _block(head[APP_START:]) is not None
 
 
 def extract_app(src: Path, out: SafeRoot) -> None:
     names = Namer()
     with Blob(src) as blob:
-        pos, count = 92, 0
-        while pos < blob.size and count < MAX_BLOCKS:
-            block = _block(blob.read(pos, min(APP_BLOCK.size, blob.size - pos)))
+        count = 0
+        for pos, block in _blocks(blob):
             if block is None:
                 rest = blob.size - pos
                 if rest >= 4 and blob.read(pos, min(rest, 4096)).strip(b"\0\xff"):
                     out.problem(f"no block header at {pos:#x}; {rest} bytes left", "corrupt")
                 break
-            hlen, dlen, raw = block
-            label = names(ascii_name(raw, "block") + ".img")
-            if not blob.has(pos + hlen, dlen):
+            label = names(ascii_name(block.name, "block") + ".img")
+            if not blob.has(pos + block.hlen, block.dlen):
                 out.problem("block data runs past the end of the file", "truncated", label)
-                put(out, label, blob, pos + hlen, blob.size - pos - hlen)
+                put(out, label, blob, pos + block.hlen, blob.size - pos - block.hlen)
                 break
-            put(out, label, blob, pos + hlen, dlen)
-            pos = (pos + hlen + dlen + 3) & ~3
+            put(out, label, blob, pos + block.hlen, block.dlen)
             count += 1
             out.check_time()
         if count == 0:
             raise Corrupt("no valid UPDATE.APP block")
 
 
-UPDATE_APP = Format("huawei-update-app", "Huawei UPDATE.APP (block headers validated, catalog F1)",
-                    detect_app, extract_app)
+def app_header(src: Path, sink: FactSink) -> Header:
+    """Each block's hardware id (once per distinct id) and partition name."""
+    seen: set[bytes] = set()
+    with Blob(src) as blob:
+        for pos, block in _blocks(blob):
+            if block is None:
+                break
+            hwid = block.hardware_id.rstrip(b"\0\xff")
+            if hwid and hwid not in seen:
+                seen.add(hwid)
+                sink.add("updateapp.hardware_id", hwid, at(pos + 12))
+            sink.add("updateapp.partition", block.name.split(b"\0", 1)[0], at(pos + 60))
+    return Header()
+
+
+UPDATE_APP = Container("huawei-update-app",
+                       "Huawei UPDATE.APP (block headers validated, catalog F1)", detect_app,
+                       extract_app, identified_as="update.app", header=app_header,
+                       vendor="huawei", offset=APP_START)
 
 # -- HWNP ------------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.firmware._container import Container, FactSink, Header
 from provenance.extract.firmware._io import Blob, Corrupt, ascii_name, put, trailer
 from provenance.extract.saferoot import SafeRoot
 
@@ -15,6 +15,7 @@ HEADER = struct.Struct(">7I4B32s")  # magic hcrc time size load ep dcrc os arch 
 TYPE_MULTI = 4
 MAX_PARTS = 256
 # ih_comp -> suffix, so the walker's detectors see a familiar name as well as familiar bytes
+OS = {5: "linux", 17: "u-boot"}  # ih_os values named in facts; others stay numbers
 COMP = {0: "bin", 1: "gz", 2: "bz2", 3: "lzma", 4: "lzo", 5: "lz4", 6: "zst"}
 
 
@@ -79,5 +80,18 @@ def _multi(blob: Blob, out: SafeRoot, size: int, suffix: str) -> None:
         pos += (n + 3) & ~3
 
 
-FORMAT = Format("uimage", "U-Boot legacy uImage, single and multi-file (CRC checked)", detect,
-                extract)
+def header(src: Path, sink: FactSink) -> Header:
+    """The header's image name, OS, architecture, type and data size."""
+    with Blob(src) as blob:
+        _, _, _, size, _, _, _, os_id, arch, itype, _, raw_name = HEADER.unpack(blob.read(0, 64))
+    name = raw_name.split(b"\0", 1)[0]
+    sink.add("uimage.name", name, "#ih_name")
+    sink.add("uimage.os", OS.get(os_id, str(os_id)), "#ih_os")
+    sink.add("uimage.arch", str(arch), "#ih_arch")
+    sink.add("uimage.type", str(itype), "#ih_type")
+    sink.add("uimage.size", str(size), "#ih_size")
+    return Header(name=name.decode("utf-8", "replace") or None)
+
+
+FORMAT = Container("uimage", "U-Boot legacy uImage, single and multi-file (CRC checked)", detect,
+                   extract, header=header)

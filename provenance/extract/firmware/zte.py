@@ -11,7 +11,8 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from provenance.extract.base import Encrypted, Format
+from provenance.extract.base import Encrypted
+from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import (
     Blob,
     Corrupt,
@@ -52,14 +53,21 @@ def detect(head: bytes, name: str) -> bool:
     return False
 
 
+def _signature(blob: Blob) -> tuple[int, int, int]:
+    """(start of the signature block search, its offset or -1, its declared model length)."""
+    start = 128 if blob.read(0, min(16, blob.size)) == HEADER_MAGIC else 0
+    pos = blob.mm.find(SIG_MAGIC, start, min(blob.size, start + SEARCH))
+    if pos < 0 or not blob.has(pos, 12):
+        return start, -1, 0
+    return start, pos, blob.unpack(">I", pos + 8)[0]
+
+
 def extract(src: Path, out: SafeRoot) -> None:
     with Blob(src) as blob:
-        start = 128 if blob.read(0, min(16, blob.size)) == HEADER_MAGIC else 0
+        start, pos, n = _signature(blob)
         if start and blob.unpack(">I", 16 + 4 * 2)[0] != 4:
             out.problem("unexpected ZTE header version", "corrupt")
-        pos = blob.mm.find(SIG_MAGIC, start, min(blob.size, start + SEARCH))
-        if pos >= 0 and blob.has(pos, 12):
-            n = blob.unpack(">I", pos + 8)[0]
+        if pos >= 0:
             if not blob.has(pos + 12, n) or n > 4096:
                 out.problem("signature block runs past the end of the file", "corrupt")
             start = pos + 12 + min(n, 4096)
@@ -72,6 +80,22 @@ def extract(src: Path, out: SafeRoot) -> None:
         if ptype not in (0, 1):
             raise Corrupt(f"unknown payload type {ptype}")
         write_stream(out, "config.xml", _blocks(blob, payload + 8, out))
+
+
+def header(src: Path, sink: FactSink) -> Header:
+    """The model name in the signature block. ZTE's own layout is a signature block after the
+    128-byte header, or one at the start with the payload header after it; a header or a payload
+    header alone is only unpacked (the payload magic is four bytes)."""
+    with Blob(src) as blob:
+        start, pos, n = _signature(blob)
+        if pos < 0 or (start == 0 and pos > 0):  # headerless: the block must come first
+            return Header(own=False)
+        raw = blob.read(pos + 12, max(0, min(n, 64, blob.size - pos - 12))).split(b"\0", 1)[0]
+        model = raw.decode("utf-8", "replace")
+        sink.add("zte.model", raw, at(pos + 12))
+        end = pos + 12 + min(n, 4096)
+        payload = blob.mm.find(PAYLOAD_MAGIC, end, min(blob.size, end + SEARCH))
+        return Header(name=model or None, own=bool(raw) and (start > 0 or payload >= 0))
 
 
 def _blocks(blob: Blob, pos: int, out: SafeRoot) -> Iterator[bytes]:
@@ -91,5 +115,6 @@ def _blocks(blob: Blob, pos: int, out: SafeRoot) -> Iterator[bytes]:
         out.check_time()
 
 
-FORMAT = Format("zte-config", "ZTE config.bin: zlib payload (AES variants opaque, catalog F19)",
-                detect, extract)
+FORMAT = Container("zte-config",
+                   "ZTE config.bin: zlib payload (AES variants opaque, catalog F19)", detect,
+                   extract, header=header, vendor="zte")
