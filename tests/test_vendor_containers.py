@@ -30,6 +30,7 @@ from provenance.model import Fact, Facts, Relationship, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_APP_SAMPLE = ROOT / "samples/signatures/huawei_update_app/positive-update-app.bin"
+HWNP_SAMPLES = ROOT / "samples/signatures/huawei_hwnp"
 
 
 def ram_test_probe() -> bytes:
@@ -112,6 +113,7 @@ def _positives() -> dict[str, bytes]:
         "config.bin": ffx.zte_config()[0], "bare-config.bin": ffx.zte_config(1, header=False)[0],
         "dh.bin": ffx.dahua()[0], "id-update.app": ifx.update_app(), "id-digicap": ifx.digicap(),
         "id-config.bin": ifx.zte_config(),
+        "hwnp.bin": ffx.hwnp()[0], "hwnp-le.bin": (HWNP_SAMPLES / "positive-hwnp.bin").read_bytes(),
     }
 
 
@@ -124,7 +126,10 @@ def _look_alikes() -> dict[str, bytes]:
                                                    strict=True))
     return {"probe.bin": ram_test_probe(), "lone-magic.bin": lone, "bad-name.APP": bytes(bad_name),
             "bad-count.dav": bytes(bad_count), "dma-test.bin": b"\x55\xaa\x5a\xa5" * 64,
-            "swkh-text.txt": b"SWKH is the digicap magic\n" * 10}
+            "swkh-text.txt": b"SWKH is the digicap magic\n" * 10,
+            "hwnp-item-size.bin": (HWNP_SAMPLES / "negative-implausible-item-size.bin")
+            .read_bytes(),
+            "hwnp-text.txt": (HWNP_SAMPLES / "negative-magic-in-text.bin").read_bytes()}
 
 
 @pytest.mark.parametrize("name", sorted({**_positives(), **_look_alikes()}))
@@ -200,18 +205,38 @@ def test_unknown_relationship_or_vendor_is_ignored(sigset) -> None:
     assert resolve(claim("no-such-vendor", "made-by"), (), sigset, "f") == ()
 
 
+def test_hwnp_is_restricted_by_its_own_header(tmp_path: Path, sigset) -> None:
+    """HWNP as a vendor container: its module declares the vendor, nothing else changed. The
+    fixture is big-endian, which the huawei_hwnp YARA rule (little-endian only) does not see."""
+    data, members = ffx.hwnp()
+    path = tmp_path / "ont.bin"
+    path.write_bytes(data)
+    facts = read(tmp_path, "ont.bin", data)
+    assert (facts.format, facts.first("container.vendor")) == ("huawei-hwnp", "huawei")
+    assert facts.first("hwnp.products") == "164C|15AD|;E8C|COMMON|"
+    assert facts.values("hwnp.version") == ("V500R020",)
+    result = scan(path, sigset)
+    assert result.verdict == Verdict.RESTRICTED
+    assert result.root.kind == "huawei-hwnp" and len(result.root.children) == len(members)
+    made = next(a for a in result.root.attributions if a.vendor == "huawei")
+    assert [e.rule for e in made.evidence] == ["container:huawei-hwnp"]
+    cut = data[: 36 + 24 + 360]  # the item table runs past the end: unpacked, but not Huawei's
+    facts = read(tmp_path, "cut.bin", cut)
+    assert facts.format == "huawei-hwnp" and facts.first("container.vendor") is None
+
+
 # -- the registry ----------------------------------------------------------------------------------
 
 
 def test_every_vendor_container_names_a_catalog_vendor(sigset) -> None:
     vendors = {c.name: c.vendor for c in CONTAINERS}
-    assert vendors == {"uimage": None, "huawei-update-app": "huawei",
+    assert vendors == {"uimage": None, "huawei-update-app": "huawei", "huawei-hwnp": "huawei",
                        "hikvision-dav": "hikvision", "dahua-dhzip": "dahua", "zte-config": "zte"}
     for container in CONTAINERS:
         assert container.vendor is None or container.vendor in sigset.vendors
         assert isinstance(container.relationship, Relationship)
     read_as = fwheaders.KINDS
-    assert read_as == {"uimage", "update.app", "digicap", "zte-config", "dahua-fw"}
+    assert read_as == {"uimage", "update.app", "huawei-hwnp", "digicap", "zte-config", "dahua-fw"}
 
 
 def test_a_container_needs_a_header_reader() -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from provenance.extract.base import Format
 from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
 from provenance.extract.saferoot import SafeRoot
@@ -133,16 +132,21 @@ def detect_hwnp(head: bytes, name: str) -> bool:
     return _hwnp_header(head) is not None
 
 
+def _hwnp_table(blob: Blob) -> tuple[struct.Struct, int, int, int]:
+    """(item struct, item count, product-list size, item table offset); the table must fit."""
+    hdr = _hwnp_header(blob.read(0, min(blob.size, 36)))
+    if hdr is None:
+        raise Corrupt("bad HWNP header")
+    order, count, prod_sz, items = hdr
+    if not blob.has(items, count * ITEM_SIZE):
+        raise Corrupt("HWNP item table runs past the end of the file")
+    return struct.Struct(order + ITEM.format), count, prod_sz, items
+
+
 def extract_hwnp(src: Path, out: SafeRoot) -> None:
     names = Namer()
     with Blob(src) as blob:
-        hdr = _hwnp_header(blob.read(0, min(blob.size, 36)))
-        if hdr is None:
-            raise Corrupt("bad HWNP header")
-        order, count, _, items = hdr
-        if not blob.has(items, count * ITEM_SIZE):
-            raise Corrupt("HWNP item table runs past the end of the file")
-        item = struct.Struct(order + ITEM.format)
+        item, count, _, items = _hwnp_table(blob)
         for i in range(count):
             _, crc, off, size, path, section, _, _, _ = item.unpack(
                 blob.read(items + i * ITEM_SIZE, ITEM_SIZE))
@@ -159,5 +163,24 @@ def extract_hwnp(src: Path, out: SafeRoot) -> None:
             put(out, label, blob, off, size)
 
 
-HWNP = Format("huawei-hwnp", "Huawei HWNP ONT firmware: items by path (catalog F4)", detect_hwnp,
-              extract_hwnp)
+def hwnp_header(src: Path, sink: FactSink) -> Header:
+    """The product list (board ids) and the items' distinct versions. Only an image whose
+    item table fits in the file is the vendor's own."""
+    with Blob(src) as blob:
+        try:
+            item, count, prod_sz, items = _hwnp_table(blob)
+        except Corrupt:  # the walker reports why it cannot unpack it
+            return Header(own=False)
+        sink.add("hwnp.products", blob.read(36, prod_sz).split(b"\0", 1)[0], at(36))
+        seen: set[bytes] = set()
+        for i in range(count):
+            version = item.unpack(blob.read(items + i * ITEM_SIZE, ITEM_SIZE))[6]
+            version = version.split(b"\0", 1)[0]
+            if version and version not in seen:
+                seen.add(version)
+                sink.add("hwnp.version", version, at(items + i * ITEM_SIZE + 288))
+    return Header()
+
+
+HWNP = Container("huawei-hwnp", "Huawei HWNP ONT firmware: items by path (catalog F4)",
+                 detect_hwnp, extract_hwnp, header=hwnp_header, vendor="huawei")
