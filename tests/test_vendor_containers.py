@@ -174,6 +174,8 @@ def test_loose_variants_are_unpacked_but_name_no_maker(tmp_path: Path, sigset) -
     dh = b"DH\x03\x04" + ffx.blob(44, 300)  # the DH magic without a zip directory
     facts = read(tmp_path, "dh.bin", dh)
     assert facts.format == "dahua-fw" and facts.first("container.vendor") is None
+    facts = read(tmp_path, "dh-no-hwid.bin", ffx.dahua()[0])  # a DH zip that names no hardware
+    assert facts.format == "dahua-fw" and facts.first("container.vendor") is None
 
 
 def test_dahua_hwid_through_the_extractors_view(tmp_path: Path, sigset) -> None:

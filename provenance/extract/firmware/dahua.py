@@ -94,20 +94,20 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 def header(src: Path, sink: FactSink) -> Header:
     """The first line of the `hwid` member, read through the same patched view. Only a file
-    whose zip directory reads is Dahua's: `DH\x03\x04` alone is four bytes."""
-    opened = False
+    whose zip directory reads and names its hardware is Dahua's: `DH\x03\x04` is four bytes."""
+    hwid = b""
     with Blob(src) as blob:
         try:
             patches = _directory_patches(blob)
             with zipfile.ZipFile(io.BufferedReader(Patched(blob, patches))) as zf:
-                opened = True
                 if "hwid" in zf.NameToInfo:
                     with zf.open("hwid") as member:
-                        sink.add("dahua.hwid", member.read(4096).split(b"\n", 1)[0], "!/hwid")
+                        hwid = member.read(4096).split(b"\n", 1)[0]
         except (Corrupt, zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
                 NotImplementedError, zlib.error) as exc:
             sink.problem(f"zip: {exc}")
-    return Header(own=opened)
+    sink.add("dahua.hwid", hwid, "!/hwid")
+    return Header(own=bool(hwid.strip()))
 
 
 FORMAT = Container("dahua-dhzip", "Dahua firmware: zip with DH signatures (catalog F17)", detect,
