@@ -60,6 +60,8 @@ Every fact's location is the blob's path chain plus `#field` (a structure or mem
 | `digicap.magic` / `.language` / `.device_class` / `.oem_code` / `.file_count` | Hikvision digicap header (XOR-decoded) | `0x2f` |
 | `zte.model` | ZTE config.bin signature block model | `ZXHN H298N` |
 | `dahua.hwid` | first line of the `hwid` member of a Dahua "DH" zip | `IPC-HFW4431R-Z:...` |
+| `container.format` / `container.vendor` / `container.relationship` | a vendor container whose header passed the extractor's own strict validator, and the maker that structure declares (written first) | `huawei-update-app`, `huawei`, `made-by` |
+| `hwnp.products` / `hwnp.version` | Huawei HWNP ONT firmware: product list and version from the validated header | `HG8145V5` |
 | `sbom.format` / `sbom.spec_version` / `sbom.component_count` | SBOM document | `CycloneDX`, `1.6`, `3` |
 | `sbom.component` / `sbom.purl` / `sbom.supplier` | one per component (at most 5000), read by cyclonedx-python-lib / spdx-tools (identify/sbom_read.py); supplier is the bare name; location `#components[9]`, `#components[1].components[0]`, `#metadata.component` (CycloneDX JSON), `#component[i]` (XML, document order), `#packages[i]` (SPDX JSON), `#package[i]` (tag-value), `#@graph[i]` (SPDX 3) | `requests 2.31.0` |
 """
@@ -151,10 +153,9 @@ def is_text(head: bytes) -> bool:
 def _scan_content(facts: Facts, artifact: Artifact, head: bytes) -> bool:
     if facts.format in SCANNED_FORMATS:
         return True
-    known = {i.name for i in IDENTIFIERS} | {"dtb", "zip", "tar", "apk", "aar", "jar", "wheel",
-                                            "sdist", "npm", "deb", "ipk", "python-metadata",
-                                            "java-class", "uimage", "update.app", "digicap", "zte-config",
-                                            "dahua-fw"}
+    known = {i.name for i in IDENTIFIERS} | fwheaders.KINDS | {
+        "dtb", "zip", "tar", "apk", "aar", "jar", "wheel", "sdist", "npm", "deb", "ipk",
+        "python-metadata", "java-class"}
     return facts.format not in known and not artifact.children and not head.startswith(PACKED)
 
 
