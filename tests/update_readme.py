@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def blocks() -> dict[str, str]:
     from provenance.extract.formats_doc import formats_markdown
+    from provenance.identify.facts import facts_markdown
     from provenance.signature_tools import calibration_markdown, signatures_markdown
 
     table = signatures_markdown()
     # signatures_markdown() carries its own markers; formats_markdown() does not
     inner = re.sub(r"^<!-- signatures:start -->\n|<!-- signatures:end -->\n?$", "", table)
     return {"formats": formats_markdown(), "signatures": inner,
-            "calibration": calibration_markdown()}
+            "calibration": calibration_markdown(), "facts": facts_markdown()}
 
 
 def main() -> int:
