@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_file
 from provenance.extract.base import HEAD_SIZE
 from provenance.identify import identify
-from provenance.model import Artifact, Facts, Problem
+from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
 from provenance.signatureset import SignatureSet
 
 if TYPE_CHECKING:
@@ -56,7 +56,8 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     try:
         head = _read_head(artifact.local)
     except OSError as exc:
-        problem = Problem(artifact.path, "identify", f"cannot read: {exc.strerror}", "error")
+        problem = Problem(artifact.path, Stage.IDENTIFY, f"cannot read: {exc.strerror}",
+                          ProblemKind.ERROR)
         return Analysis(Facts(artifact.kind), (), (problem,))
     facts, found = identify(artifact, head)
     problems.extend(found)
@@ -66,7 +67,8 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     try:
         hits = scan_file(sigset, artifact.local)
     except Exception as exc:  # yara.TimeoutError and friends: record, go on
-        problems.append(Problem(artifact.path, "attribute", f"YARA scan failed: {exc}", "error"))
+        problems.append(Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
+                                ProblemKind.ERROR))
     return Analysis(facts, hits, tuple(problems))
 
 
@@ -279,8 +281,8 @@ class Analyser:
                     self._done(sha, analysis)
                 except BrokenProcessPool:
                     shutdown_pool()
-                    problem = Problem(artifact.path, "identify",
-                                      "analysis crashed its worker process", "corrupt")
+                    problem = Problem(artifact.path, Stage.IDENTIFY,
+                                      "analysis crashed its worker process", ProblemKind.CORRUPT)
                     self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (problem,))
         except BaseException:
             for future in self.futures:

@@ -34,7 +34,7 @@ from typing import Any
 from provenance import __version__
 from provenance.analysis import Analysis
 from provenance.attribute.yara_scan import Hit, StringMatch
-from provenance.model import Fact, Facts, Problem
+from provenance.model import Fact, Facts, Problem, ProblemKind, Stage
 
 DB_NAME = "results-v1.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -116,7 +116,7 @@ def decode(blob: bytes, base: str) -> Analysis:
                   name, version, purl, supplier)
     hits = tuple(Hit(rule, tuple(StringMatch(i, o, base64.b64decode(d)) for i, o, d in ms))
                  for rule, ms in data["h"])
-    problems = tuple(Problem(_loc_in(loc, base), stage, message, kind)
+    problems = tuple(Problem(_loc_in(loc, base), Stage(stage), message, ProblemKind(kind))
                      for loc, stage, message, kind in data["p"])
     return Analysis(facts, hits, problems)
 

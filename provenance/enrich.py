@@ -41,7 +41,9 @@ from provenance.model import (
     Facts,
     Finding,
     Problem,
+    ProblemKind,
     Relationship,
+    Stage,
     Verdict,
 )
 from provenance.policy import evaluate, rollup
@@ -523,8 +525,8 @@ def _finish(doc: dict[str, Any], sbom: SbomInput, overall: Verdict, findings: li
     clean = sbom.format == "CycloneDX JSON 1.6" and not sbom.problems
     errors = None if clean else validator("1.6").validate_str(json.dumps(doc), all_errors=True)
     if errors:  # what the input carried that 1.6 refuses: kept, and said
-        extra = [Problem(sbom.format, "report", f"output is not valid CycloneDX 1.6: "
-                         f"{getattr(e.data, 'message', e)}"[:300], "corrupt")
+        extra = [Problem(sbom.format, Stage.REPORT, f"output is not valid CycloneDX 1.6: "
+                         f"{getattr(e.data, 'message', e)}"[:300], ProblemKind.CORRUPT)
                  for e in list(errors)[:20]]
         problems.extend(extra)
         del props[base:]

@@ -53,15 +53,47 @@ class Coverage(StrEnum):
     PARTIAL = "partial"
 
 
+class Stage(StrEnum):
+    """The stage a Problem arose in. The values are what reports and the cache store."""
+
+    EXTRACT = "extract"
+    IDENTIFY = "identify"
+    ATTRIBUTE = "attribute"  # the YARA scan of a blob
+    REPORT = "report"  # writing the output (an enriched SBOM that CycloneDX 1.6 refuses)
+
+
+class ProblemKind(StrEnum):
+    """What kind of thing went wrong. The values are what reports and the cache store."""
+
+    CORRUPT = "corrupt"  # malformed: a bad header, checksum, offset or loop
+    TRUNCATED = "truncated"  # ends before what it declares
+    LIMIT = "limit"  # stopped at a size, count or depth bound
+    UNSUPPORTED = "unsupported"  # a known variant this tool does not read
+    UNSAFE = "unsafe"  # refused: a path escaping the tree, a special file
+    TOOL_MISSING = "tool-missing"  # the external program it needs is not installed
+    DUPLICATE = "duplicate"  # a member name seen twice; both copies kept
+    ENCRYPTED = "encrypted"  # a member or container that needs a password
+    ENCRYPTED_OR_COMPRESSED = "encrypted-or-compressed"  # high entropy, no known format
+    ERROR = "error"  # anything else: an I/O error, a reader or library failure
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something that could not be unpacked, parsed or evaluated. Errors are values."""
+    """Something that could not be unpacked, parsed or evaluated. Errors are values.
+
+    `stage` and `kind` are enums, so a typo is a type error. The constructor also takes their
+    string values (a report or cache entry read back) and stores the member: an unknown string
+    raises ValueError.
+    """
 
     location: str  # path chain of the blob concerned ("" for the scan as a whole)
-    stage: str  # extract | identify | attribute | policy | report
+    stage: Stage
     message: str  # one line, for a human
-    # corrupt | truncated | limit | unsupported | unsafe | tool-missing | duplicate | error
-    kind: str = "error"
+    kind: ProblemKind = ProblemKind.ERROR
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stage", Stage(self.stage))
+        object.__setattr__(self, "kind", ProblemKind(self.kind))
 
 
 @dataclass(frozen=True, slots=True)

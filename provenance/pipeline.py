@@ -29,8 +29,10 @@ from provenance.model import (
     Evidence,
     Facts,
     Problem,
+    ProblemKind,
     Relationship,
     ScanResult,
+    Stage,
     Stats,
     Verdict,
 )
@@ -206,9 +208,9 @@ def _leaves_a_gap(problem: Problem) -> bool:
     the first N symbol names or facts of a blob is a bound on the report, not a gap: the blob
     was still read and scanned whole. Nor is a duplicate member name: both copies were kept and
     examined (the problem is there so that the anomaly is seen)."""
-    if problem.kind == "duplicate":
+    if problem.kind == ProblemKind.DUPLICATE:
         return False
-    return not (problem.stage == "identify" and problem.kind == "limit")
+    return not (problem.stage == Stage.IDENTIFY and problem.kind == ProblemKind.LIMIT)
 
 
 def _now(options: ScanOptions) -> str | None:

@@ -13,7 +13,7 @@ from provenance.analysis import Analysis, AnalysisOptions, analyse_all
 from provenance.attribute.yara_scan import Hit, StringMatch
 from provenance.cache import DB_NAME, ResultCache, decode, encode, open_cache
 from provenance.extract import extract
-from provenance.model import Fact, Facts, Problem
+from provenance.model import Fact, Facts, Problem, ProblemKind, Stage
 
 BASE = "fw.bin!/rootfs.squashfs!/usr/lib/libmpi.so"
 
@@ -28,8 +28,8 @@ def sample() -> Analysis:
     hits = (Hit("hisilicon_mpp", (StringMatch("$a", 16, b"HI_MPI\x00\xff\x80"),
                                   StringMatch("$b", 1 << 40, b""))),
             Hit("zero_matches", ()))
-    problems = (Problem(BASE, "attribute", "YARA scan failed: timeout", "error"),
-                Problem("", "identify", "whole scan", "corrupt"))
+    problems = (Problem(BASE, Stage.ATTRIBUTE, "YARA scan failed: timeout", ProblemKind.ERROR),
+                Problem("", Stage.IDENTIFY, "whole scan", ProblemKind.CORRUPT))
     return Analysis(facts, hits, problems)
 
 

@@ -13,8 +13,10 @@ from provenance.model import (
     Manufacturer,
     PolicyEntry,
     Problem,
+    ProblemKind,
     Relationship,
     ScanResult,
+    Stage,
     Stats,
     Verdict,
 )
@@ -83,7 +85,8 @@ def sample_result(waived: bool = False) -> ScanResult:
     verdicts = rollup(root, findings)
     return ScanResult(
         root=root, findings=findings,
-        problems=(Problem(blob.path, "extract", "encrypted (high entropy)", "unsupported"),),
+        problems=(Problem(blob.path, Stage.EXTRACT, "encrypted (high entropy)",
+                          ProblemKind.UNSUPPORTED),),
         coverage=Coverage.PARTIAL, verdict=verdicts[root.ref], verdicts=verdicts,
         stats=Stats(files=5, bytes=99999, opaque=1, seconds=0.25), tool_version="0.1.0",
         signature_digest="sha256:" + "0123456789abcdef" * 4, policies=("us-ndaa-889",),

@@ -38,7 +38,7 @@ from provenance.extract import (
 from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot
-from provenance.model import Artifact, Problem, chain_str
+from provenance.model import Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
 # first; tar before gzip so a .tar.gz is read as one archive, not as a gzip holding a tar; the
@@ -145,7 +145,8 @@ class _Walk:
             return self.directory(local, chain, depth)
         if not stat.S_ISREG(st.st_mode):
             where = chain_str(chain)
-            self.problems.append(Problem(where, "extract", "not a regular file", "unsafe"))
+            self.problems.append(Problem(where, Stage.EXTRACT, "not a regular file",
+                                         ProblemKind.UNSAFE))
             return Artifact(chain, _EMPTY, 0, "special", depth, opaque="not a regular file")
         try:
             sha, size, head = hash_file(local)
@@ -156,7 +157,8 @@ class _Walk:
             return self.done(self.plain(local, chain, depth, sha, size))
         if depth >= self.budget.limits.max_depth:
             reason = f"nesting depth limit ({self.budget.limits.max_depth}) reached"
-            self.problems.append(Problem(chain_str(chain), "extract", reason, "limit"))
+            self.problems.append(Problem(chain_str(chain), Stage.EXTRACT, reason,
+                                         ProblemKind.LIMIT))
             return self.done(Artifact(chain, sha, size, fmt.name, depth, local=local,
                                       opaque=reason))
         return self.done(self.container(local, chain, depth, fmt, sha, size))
@@ -166,7 +168,7 @@ class _Walk:
         return Artifact(chain, sha, size, "file", depth, local=local)
 
     def unreadable(self, chain: tuple[str, ...], depth: int, reason: str) -> Artifact:
-        self.problems.append(Problem(chain_str(chain), "extract", reason, "error"))
+        self.problems.append(Problem(chain_str(chain), Stage.EXTRACT, reason, ProblemKind.ERROR))
         return Artifact(chain, _EMPTY, 0, "unreadable", depth, opaque=reason)
 
     def directory(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
@@ -191,18 +193,19 @@ class _Walk:
             fmt.extract(local, root)
         except LimitExceeded as exc:
             opaque = f"stopped at a limit: {exc}"
-            root.problem(str(exc), "limit")
+            root.problem(str(exc), ProblemKind.LIMIT)
         except FormatProblem as exc:
             opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
             root.problem(opaque, exc.kind)
         except RecursionError:
             opaque = f"cannot unpack as {fmt.name}: structure nested too deeply"
-            root.problem(opaque, "corrupt")
+            root.problem(opaque, ProblemKind.CORRUPT)
         except Exception as exc:  # a corrupt container must not stop the scan
             opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
-            root.problem(opaque, "corrupt")
+            root.problem(opaque, ProblemKind.CORRUPT)
         for rel in _link_loops(root.links):
-            root.problem("symlink loop (kept as metadata, never followed)", "corrupt", rel)
+            root.problem("symlink loop (kept as metadata, never followed)", ProblemKind.CORRUPT,
+                         rel)
         self.problems.extend(root.problems)
         children = []
         for rel, path in _files_under(dest):
@@ -291,7 +294,8 @@ def extract(
     root = walk.node(path, (path.name or str(path),), 0)
     opaque = _unknown_input(root)
     if opaque is not None:
-        walk.problems.append(Problem(root.path, "extract", opaque, "encrypted-or-compressed"))
+        walk.problems.append(Problem(root.path, Stage.EXTRACT, opaque,
+                                     ProblemKind.ENCRYPTED_OR_COMPRESSED))
         root = dataclasses.replace(root, kind="unknown", opaque=opaque)
     return root, tuple(walk.problems)
 

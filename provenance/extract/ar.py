@@ -12,12 +12,13 @@ from pathlib import Path
 from provenance.extract.base import Format, FormatProblem
 from provenance.extract.cpio import _Limited
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"!<arch>\n"
 
 
 class ArError(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 def detect(head: bytes, name: str) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 # Enough for every magic at a small offset (the ext superblock's is at 0x438); formats whose
 # marker lies further (ISO 9660 at 0x8001) look again with `confirm`.
@@ -29,11 +31,11 @@ class Format:
 class FormatProblem(Exception):
     """A container that cannot be opened for a known reason; `kind` goes into the Problem."""
 
-    kind = "error"
+    kind: ClassVar[ProblemKind] = ProblemKind.ERROR
 
 
 class ToolMissing(FormatProblem):
-    kind = "tool-missing"
+    kind = ProblemKind.TOOL_MISSING
 
     def __init__(self, program: str) -> None:
         super().__init__(f"external program {program!r} is not installed")
@@ -41,8 +43,8 @@ class ToolMissing(FormatProblem):
 
 
 class Unsupported(FormatProblem):
-    kind = "unsupported"
+    kind = ProblemKind.UNSUPPORTED
 
 
 class Encrypted(FormatProblem):
-    kind = "encrypted"
+    kind = ProblemKind.ENCRYPTED

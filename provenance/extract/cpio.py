@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from provenance.extract.base import Format, FormatProblem
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 _TRAILER = "TRAILER!!!"
 _MAX_NAME = 4096
@@ -19,7 +20,7 @@ _MAX_LINK = 4096
 
 
 class CpioError(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 def detect(head: bytes, name: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from provenance.extract.limits import LimitExceeded
 from provenance.extract.saferoot import CHUNK, SafeRoot
+from provenance.model import ProblemKind
 
 MAX_PATH_DEPTH = 256
 
@@ -64,7 +65,7 @@ def _copy(out: SafeRoot, path: str, stream: BinaryIO, size: int | None) -> None:
             if not writer.write(chunk):
                 return
     if size is not None and writer.size < size:
-        out.problem(f"member truncated: {writer.size} of {size} bytes", "truncated", path)
+        out.problem(f"member truncated: {writer.size} of {size} bytes", ProblemKind.TRUNCATED, path)
 
 
 class _ReadAhead:
@@ -116,7 +117,7 @@ class _ReadAhead:
         except LimitExceeded:
             raise
         except Exception as exc:  # reader errors on one member: record, keep the rest
-            out.problem(f"cannot read member: {exc}", "corrupt", path)
+            out.problem(f"cannot read member: {exc}", ProblemKind.CORRUPT, path)
 
     def close(self) -> None:
         for *_, future in self.queue:
@@ -142,7 +143,7 @@ def walk(root: Any, reader: Reader, out: SafeRoot) -> None:
     if expected is not None and len(reached) < expected:
         out.problem(
             f"{expected - len(reached)} of {expected} nodes in use were not reached from the "
-            "root (corrupt directories, or lost files)", "corrupt")
+            "root (corrupt directories, or lost files)", ProblemKind.CORRUPT)
 
 
 def _walk(root: Any, reader: Reader, out: SafeRoot, reached: set[Hashable],
@@ -152,12 +153,12 @@ def _walk(root: Any, reader: Reader, out: SafeRoot, reached: set[Hashable],
     while stack:
         prefix, directory = stack.pop()
         if prefix.count("/") >= MAX_PATH_DEPTH:
-            out.problem("directory nesting too deep; branch skipped", "limit", prefix)
+            out.problem("directory nesting too deep; branch skipped", ProblemKind.LIMIT, prefix)
             continue
         try:
             entries = list(reader.children(directory))
         except Exception as exc:  # one bad directory must not lose the rest of the image
-            out.problem(f"cannot list directory: {exc}", "corrupt", prefix or "/")
+            out.problem(f"cannot list directory: {exc}", ProblemKind.CORRUPT, prefix or "/")
             continue
         for name, node in entries:
             if name in (".", "..", "") or "/" in name:
@@ -173,7 +174,7 @@ def _walk(root: Any, reader: Reader, out: SafeRoot, reached: set[Hashable],
                 if kind == "dir":
                     key = reader.key(node)
                     if key in seen:
-                        out.problem("directory loop; not entered again", "corrupt", path)
+                        out.problem("directory loop; not entered again", ProblemKind.CORRUPT, path)
                         continue
                     seen.add(key)
                     out.mkdir(path)
@@ -190,4 +191,4 @@ def _walk(root: Any, reader: Reader, out: SafeRoot, reached: set[Hashable],
             except LimitExceeded:
                 raise
             except Exception as exc:  # reader errors on one member: record, keep the rest
-                out.problem(f"cannot read member: {exc}", "corrupt", path)
+                out.problem(f"cannot read member: {exc}", ProblemKind.CORRUPT, path)

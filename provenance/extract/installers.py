@@ -19,13 +19,14 @@ from pathlib import Path
 
 from provenance.extract.base import Format, FormatProblem, ToolMissing
 from provenance.extract.saferoot import SafeRoot, remove_tree
+from provenance.model import ProblemKind
 
 NSIS_MARK = b"\xef\xbe\xad\xdeNullsoftInst"
 INNO_MARKS = (b"Inno Setup Setup Data (", b"rDlPtS02\x87eVx", b"rDlPtS\xcd\xe6\xd7{\x0b*")
 
 
 class ToolFailed(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 def _is_pe(head: bytes, name: str) -> bool:
@@ -56,7 +57,7 @@ def _run(argv: list[str], out: SafeRoot, scratch: Path) -> None:
         message = f"{argv[0]} exited {proc.returncode}: {tail[-1] if tail else ''}"
         if not any(scratch.rglob("*")):
             raise ToolFailed(message)
-        out.problem(message, "corrupt")  # partial output: keep what it gave
+        out.problem(message, ProblemKind.CORRUPT)  # partial output: keep what it gave
 
 
 def _import(scratch: Path, out: SafeRoot) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from provenance.extract.base import Format
 from provenance.extract.fswalk import Reader, walk
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 
 def detect(head: bytes, name: str) -> bool:
@@ -47,7 +48,8 @@ def extract(src: Path, out: SafeRoot) -> None:
             actual = src.stat().st_size
             if actual < declared:
                 out.problem(f"image truncated: the volume declares {declared} bytes, the file "
-                            f"has {actual}; files at the end are short or missing", "truncated")
+                            f"has {actual}; files at the end are short or missing",
+                            ProblemKind.TRUNCATED)
             if iso.has_rock_ridge():
                 facet = "rr_path"
             elif iso.has_joliet():

@@ -16,6 +16,7 @@ from typing import Any
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # root-storage CLSIDs: installer package, merge module/patch, transform
@@ -162,7 +163,8 @@ def _unpack_cab(name: str, data: bytes, names: dict[str, str], out: SafeRoot) ->
     try:
         cab = CabArchive(data)
     except (NotSupportedError, CorruptionError) as exc:
-        out.problem(f"embedded cabinet not unpacked ({exc}); kept as is", "unsupported", name)
+        out.problem(f"embedded cabinet not unpacked ({exc}); kept as is",
+                    ProblemKind.UNSUPPORTED, name)
         return False
     used: set[str] = set()
     for key, cabfile in cab.items():
@@ -184,7 +186,7 @@ def extract(src: Path, out: SafeRoot) -> None:
         except (ValueError, IndexError, KeyError, OSError, struct.error) as exc:
             names = {}
             out.problem(f"cannot read the File table ({exc}); cabinet members keep their keys",
-                        "corrupt")
+                        ProblemKind.CORRUPT)
         for entry in ole.listdir(streams=True, storages=False):
             name = "/".join(decode_name(part) for part in entry)
             if name.startswith("!"):

@@ -12,13 +12,14 @@ from pathlib import Path
 from provenance.extract.base import Format, FormatProblem
 from provenance.extract.cpio import _Limited
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"-rom1fs-"
 _HARDLINK, _DIR, _FILE, _SYMLINK = 0, 1, 2, 3
 
 
 class RomfsError(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 def detect(head: bytes, name: str) -> bool:
@@ -57,9 +58,10 @@ def extract(src: Path, out: SafeRoot) -> None:
             while off:
                 if off in visited or off >= total or off % 16:
                     if off in visited:
-                        out.problem("header loop; chain not followed again", "corrupt", prefix)
+                        out.problem("header loop; chain not followed again",
+                                    ProblemKind.CORRUPT, prefix)
                     else:
-                        out.problem(f"bad header offset {off}", "corrupt", prefix)
+                        out.problem(f"bad header offset {off}", ProblemKind.CORRUPT, prefix)
                     break
                 visited.add(off)
                 out.check_time()
@@ -69,7 +71,8 @@ def extract(src: Path, out: SafeRoot) -> None:
                 if name in (".", ".."):
                     pass
                 elif data + size > total:
-                    out.problem("member runs past the end of the image", "truncated", path)
+                    out.problem("member runs past the end of the image", ProblemKind.TRUNCATED,
+                                path)
                 elif kind == _DIR:
                     out.mkdir(path)
                     stack.append((path + "/", spec))
@@ -80,7 +83,7 @@ def extract(src: Path, out: SafeRoot) -> None:
                     f.seek(data)
                     out.link(path, f.read(min(size, 4096)).decode("utf-8", "surrogateescape"))
                 elif kind == _HARDLINK:
-                    out.problem("hard link recorded, not extracted", "unsupported", path)
+                    out.problem("hard link recorded, not extracted", ProblemKind.UNSUPPORTED, path)
                 else:
                     out.refuse(path, "device node, FIFO or socket")
                 off = nxt & ~15

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from provenance.extract.base import Format, FormatProblem, Unsupported
 from provenance.extract.cpio import read_stream
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 LEAD_MAGIC = b"\xed\xab\xee\xdb"
 HEADER_MAGIC = b"\x8e\xad\xe8\x01"
@@ -25,7 +26,7 @@ _MAX_STORE = 64 << 20
 
 
 class RpmError(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 def detect(head: bytes, name: str) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from provenance.extract.limits import Budget, LimitExceeded
-from provenance.model import Problem
+from provenance.model import Problem, ProblemKind, Stage
 
 CHUNK = 1 << 20
 
@@ -63,12 +63,13 @@ class SafeRoot:
         self._inside: set[Path] = {self.base}  # directories already proved inside the root
 
     # -- recording ----------------------------------------------------------------------------
-    def problem(self, message: str, kind: str = "corrupt", member: str | None = None) -> None:
+    def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT,
+                member: str | None = None) -> None:
         where = f"{self.location}!/{member}" if member else self.location
-        self.problems.append(Problem(where, "extract", message, kind))
+        self.problems.append(Problem(where, Stage.EXTRACT, message, kind))
 
     def refuse(self, name: str, reason: str) -> None:
-        self.problem(f"refused {name!r}: {reason}", kind="unsafe")
+        self.problem(f"refused {name!r}: {reason}", kind=ProblemKind.UNSAFE)
 
     # -- paths --------------------------------------------------------------------------------
     def target(self, name: str) -> tuple[str, Path]:
@@ -125,8 +126,8 @@ class SafeRoot:
         if rel in self.links or os.path.lexists(self.base / rel):
             first = rel
             rel, _ = self._free_name(rel)
-            self.problem(f"duplicate member name; this link is kept as {rel!r}", "duplicate",
-                         first)
+            self.problem(f"duplicate member name; this link is kept as {rel!r}",
+                         ProblemKind.DUPLICATE, first)
         self.links[rel] = target
 
     def create(self, name: str, size: int | None = None) -> MemberWriter | None:
@@ -142,27 +143,27 @@ class SafeRoot:
             self.refuse(name, str(exc))
             return None
         if size is not None and size > self.budget.limits.max_member_bytes:
-            self.problem(f"member over the size limit ({size} bytes)", "limit", rel)
+            self.problem(f"member over the size limit ({size} bytes)", ProblemKind.LIMIT, rel)
             return None
         if dest.is_symlink():  # never write through a link, even one of our own making
-            self.problem("member collides with a link", "unsafe", rel)
+            self.problem("member collides with a link", ProblemKind.UNSAFE, rel)
             return None
         if dest.is_dir():
-            self.problem("member collides with a directory", "corrupt", rel)
+            self.problem("member collides with a directory", ProblemKind.CORRUPT, rel)
             return None
         if dest.exists() or rel in self.links:
             # A second member of the same name (a zip or tar can hold both; readers disagree on
             # which one wins): both are kept and examined, never one silently overwritten.
             first = rel
             rel, dest = self._free_name(rel)
-            self.problem(f"duplicate member name; this copy is kept as {rel!r}", "duplicate",
-                         first)
+            self.problem(f"duplicate member name; this copy is kept as {rel!r}",
+                         ProblemKind.DUPLICATE, first)
         self.budget.add_file()
         # a parent that is a file (member "a" then "a/b") makes mkdir fail: report, do not raise
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
-            self.problem("member path collides with a file", "corrupt", rel)
+            self.problem("member path collides with a file", ProblemKind.CORRUPT, rel)
             return None
         return MemberWriter(self, rel, dest)
 
@@ -234,7 +235,7 @@ class MemberWriter:
         if self.size + n > self.root.budget.limits.max_member_bytes:
             self.failed = True
             self._discard()
-            self.root.problem("member over the size limit", "limit", self.rel)
+            self.root.problem("member over the size limit", ProblemKind.LIMIT, self.rel)
             return False
         try:
             self.root._account(n)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 _TRAILER_PROBE = 64 << 10
 
@@ -56,17 +57,19 @@ def extract(src: Path, out: SafeRoot) -> None:
                 else:
                     out.refuse(member.name, "device node or FIFO")
         except (tarfile.ReadError, EOFError, OSError) as exc:
-            out.problem(f"archive truncated or corrupt: {exc}", "truncated")
+            out.problem(f"archive truncated or corrupt: {exc}", ProblemKind.TRUNCATED)
             return
         # tarfile ends quietly at the first bad header after the first: what follows the end
         # marker must be zero padding, or members were lost
         try:
             rest = tf.fileobj.read(_TRAILER_PROBE) if tf.fileobj is not None else b""
         except (EOFError, OSError, tarfile.ReadError) as exc:
-            out.problem(f"archive truncated or corrupt after its last member: {exc}", "truncated")
+            out.problem(f"archive truncated or corrupt after its last member: {exc}",
+                        ProblemKind.TRUNCATED)
             return
         if rest.strip(b"\0"):
-            out.problem("archive stops at a corrupt header; members after it are lost", "corrupt")
+            out.problem("archive stops at a corrupt header; members after it are lost",
+                        ProblemKind.CORRUPT)
 
 
 FORMAT = Format("tar", "tar, plain or gzip/bzip2/xz-compressed (stdlib tarfile)", detect, extract)

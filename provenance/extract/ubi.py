@@ -18,6 +18,7 @@ from typing import Any
 
 from provenance.extract.base import Format, FormatProblem
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 UBI_MAGIC = b"UBI#"
 UBIFS_MAGIC = b"\x31\x18\x10\x06"
@@ -25,7 +26,7 @@ _DATA_BLOCK = 4096
 
 
 class UbiError(FormatProblem):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 @contextlib.contextmanager
@@ -120,7 +121,7 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
             bad: list[int] = []
             walk.index(fs, fs.master_node.root_lnum, fs.master_node.root_offs, inodes, bad)
             if bad:
-                out.problem(f"bad blocks in LEBs {sorted(set(bad))[:20]}", "corrupt")
+                out.problem(f"bad blocks in LEBs {sorted(set(bad))[:20]}", ProblemKind.CORRUPT)
             if 1 not in inodes:
                 raise UbiError("no root inode")
             start_key = UBIFS_DATA_KEY << UBIFS_S_KEY_BLOCK_BITS
@@ -135,10 +136,11 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
                     node = inodes.get(dent.inum)
                     out.check_time()
                     if node is None:
-                        out.problem("directory entry without an inode", "corrupt", path)
+                        out.problem("directory entry without an inode", ProblemKind.CORRUPT, path)
                     elif dent.type == UBIFS_ITYPE_DIR:
                         if dent.inum in seen:
-                            out.problem("directory loop; not entered again", "corrupt", path)
+                            out.problem("directory loop; not entered again",
+                                        ProblemKind.CORRUPT, path)
                             continue
                         seen.add(dent.inum)
                         out.mkdir(path)
@@ -148,7 +150,7 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
                         # first so a forged key cannot make it allocate gigabytes
                         blocks = [d.key["khash"] - start_key for d in node.get("data", [])]
                         if node["ino"].size > limit or max(blocks, default=0) * _DATA_BLOCK > limit:
-                            out.problem("member over the size limit", "limit", path)
+                            out.problem("member over the size limit", ProblemKind.LIMIT, path)
                             continue
                         data = bytes(process_reg_file(fs, node, path, inodes) or b"")
                         out.write_bytes(path, data[: node["ino"].size])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 
 def detect(head: bytes, name: str) -> bool:
@@ -26,7 +27,7 @@ def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
     for index, info in enumerate(zf.infolist()):
         mode = info.external_attr >> 16
         if not info.filename:  # a NUL at the start of the name leaves nothing (is_dir would fail)
-            out.problem(f"member #{index} has an empty name", "corrupt")
+            out.problem(f"member #{index} has an empty name", ProblemKind.CORRUPT)
             continue
         if info.is_dir():
             out.mkdir(info.filename)
@@ -35,13 +36,13 @@ def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
             out.link(info.filename, zf.read(info)[:4096].decode("utf-8", "replace"))
             continue
         if info.flag_bits & 0x1:
-            out.problem("member is encrypted", "encrypted", info.filename)
+            out.problem("member is encrypted", ProblemKind.ENCRYPTED, info.filename)
             continue
         try:
             with zf.open(info) as member:
                 out.write(info.filename, member, info.file_size)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-            out.problem(f"corrupt member: {exc}", "corrupt", info.filename)
+            out.problem(f"corrupt member: {exc}", ProblemKind.CORRUPT, info.filename)
 
 
 FORMAT = Format("zip", "ZIP family: zip, jar, apk, aar, whl, ipa (stdlib zipfile)", detect, extract)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance.model import Fact, Facts, Problem
+from provenance.model import Fact, Facts, Problem, ProblemKind, Stage
 
 MAX_SYMBOLS = 4096  # exported/imported names kept per binary: enough for SDK families, bounded
 MAX_SCAN = 8 << 20  # bytes of a blob the content scanners (copyright, certificates) look at
@@ -45,9 +45,9 @@ class Sink:
             # keeps one copy each (a quarter of the analysis results' memory)
             self.facts.append(Fact(key, text, sys.intern(self.where + at)))
 
-    def problem(self, message: str, kind: str = "corrupt") -> None:
+    def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT) -> None:
         if len(self.problems) < 100:
-            self.problems.append(Problem(self.where, "identify", message[:300], kind))
+            self.problems.append(Problem(self.where, Stage.IDENTIFY, message[:300], kind))
 
     def result(self, fmt: str, **declared: str | None) -> tuple[Facts, tuple[Problem, ...]]:
         kept = {k: clean(v) or None for k, v in declared.items()}

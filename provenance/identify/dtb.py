@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.identify.base import Identifier, Sink, at, clean
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 MAGIC = b"\xd0\x0d\xfe\xed"
 MAX_TOKENS = 200_000
@@ -48,7 +48,7 @@ def _add_compatible(sink: Sink, value: str, where: str, vendors: set[str]) -> No
 def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
     """Read compatible/model properties from the FDT at the start of `data`."""
     if len(data) < 40 or not data.startswith(MAGIC):
-        sink.problem("device tree: header truncated", "truncated")
+        sink.problem("device tree: header truncated", ProblemKind.TRUNCATED)
         return
     (_, total, off_struct, off_strings, _, version, _, _, size_strings,
      size_struct) = struct.unpack_from(">10I", data, 0)
@@ -56,7 +56,7 @@ def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
         size_struct = max(0, total - off_struct)  # v16 and older have no size_dt_struct
     if total > len(data):
         sink.problem(f"device tree: totalsize {total} beyond the {len(data)} bytes present",
-                     "truncated")
+                     ProblemKind.TRUNCATED)
     end_struct = min(len(data), off_struct + size_struct)
     strings = data[off_strings : min(len(data), off_strings + size_strings)]
     sink.add("dt.version", str(version), at(base + 20))
@@ -70,13 +70,13 @@ def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
         if token == TOKEN_BEGIN:
             nul = data.find(b"\0", pos, end_struct)
             if nul < 0:
-                sink.problem("device tree: unterminated node name", "truncated")
+                sink.problem("device tree: unterminated node name", ProblemKind.TRUNCATED)
                 return
             path.append(data[pos:nul].decode("utf-8", "replace"))
             pos = (nul + 4) & ~3
             depth += 1
             if depth > MAX_DEPTH:
-                sink.problem("device tree: nesting deeper than 64", "limit")
+                sink.problem("device tree: nesting deeper than 64", ProblemKind.LIMIT)
                 return
         elif token == TOKEN_END:
             depth -= 1
@@ -84,14 +84,14 @@ def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
                 path.pop()
         elif token == TOKEN_PROP:
             if pos + 8 > end_struct:
-                sink.problem("device tree: property truncated", "truncated")
+                sink.problem("device tree: property truncated", ProblemKind.TRUNCATED)
                 return
             length, nameoff = struct.unpack_from(">II", data, pos)
             value_at = pos + 8
             value = data[value_at : value_at + length]
             pos = (value_at + length + 3) & ~3
             if value_at + length > end_struct:
-                sink.problem("device tree: property value truncated", "truncated")
+                sink.problem("device tree: property value truncated", ProblemKind.TRUNCATED)
                 return
             nul = strings.find(b"\0", nameoff)
             name = strings[nameoff:nul].decode("utf-8", "replace") if nul >= 0 else ""
@@ -117,7 +117,7 @@ def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
             sink.problem(f"device tree: unknown token 0x{token:x} at 0x{base + pos - 4:x}")
             return
     if tokens >= MAX_TOKENS:
-        sink.problem("device tree: more than 200000 tokens", "limit")
+        sink.problem("device tree: more than 200000 tokens", ProblemKind.LIMIT)
 
 
 def compatible_strings(data: bytes | Any, sink: Sink, base: int, where: str,

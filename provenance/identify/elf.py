@@ -9,7 +9,7 @@ from typing import Any
 
 from provenance.identify import dtb, gobuild, modinfo
 from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 MAX_RODATA = 4 << 20  # bytes of read-only data scanned for compatible strings
 
@@ -22,7 +22,8 @@ def _symbols(sink: Sink, key: str, symbols: Any, where: str) -> None:
     seen: set[str] = set()
     for symbol in symbols:
         if len(seen) >= MAX_SYMBOLS:
-            sink.problem(f"{key}: more than {MAX_SYMBOLS} names, the rest not kept", "limit")
+            sink.problem(f"{key}: more than {MAX_SYMBOLS} names, the rest not kept",
+                         ProblemKind.LIMIT)
             break
         name = symbol.name
         if name and name not in seen:

@@ -4,6 +4,7 @@ main package path, main module and dependencies (bounded)."""
 from __future__ import annotations
 
 from provenance.identify.base import Sink
+from provenance.model import ProblemKind
 
 MAGIC = b"\xff Go buildinf:"
 MAX_DEPS = 500
@@ -33,13 +34,14 @@ def parse(data: bytes, sink: Sink, where: str) -> tuple[str | None, str | None]:
     if not data.startswith(MAGIC) or len(data) < 32:
         return None, None
     if not data[15] & 0x2:
-        sink.problem("Go build info before Go 1.18 (pointer format) is not read", "unsupported")
+        sink.problem("Go build info before Go 1.18 (pointer format) is not read",
+                     ProblemKind.UNSUPPORTED)
         return None, None
     try:
         version, pos = _string(data, 32)
         modinfo, _ = _string(data, pos)
     except ValueError as exc:
-        sink.problem(f"Go build info: {exc}", "truncated")
+        sink.problem(f"Go build info: {exc}", ProblemKind.TRUNCATED)
         return None, None
     sink.add("go.version", version, where)
     if len(modinfo) >= 33:

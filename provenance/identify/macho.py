@@ -10,7 +10,7 @@ from typing import Any
 
 from provenance.identify import certs
 from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
           b"\xca\xfe\xba\xbe")
@@ -35,7 +35,7 @@ def code_signature(blob: bytes, sink: Sink, where: str) -> str | None:
     signer = None
     for i in range(min(count, 64)):
         if 12 + 8 * i + 8 > len(blob):
-            sink.problem("code signature: index truncated", "truncated")
+            sink.problem("code signature: index truncated", ProblemKind.TRUNCATED)
             break
         _, offset = struct.unpack_from(">II", blob, 12 + 8 * i)
         if offset + 8 > len(blob):
@@ -88,7 +88,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
             for kept, symbol in enumerate(symbols):
                 if kept >= MAX_SYMBOLS:
                     sink.problem(f"{key}: more than {MAX_SYMBOLS} names, the rest not kept",
-                                 "limit")
+                                 ProblemKind.LIMIT)
                     break
                 if symbol.name:
                     sink.add(key, symbol.name, f"{slice_at}/symbols")

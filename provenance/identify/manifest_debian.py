@@ -8,7 +8,7 @@ from pathlib import Path
 
 from provenance.identify import manifest
 from provenance.identify.base import MAX_MEMBER, Identifier, Sink
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 MAX_MEMBERS = 64
 
@@ -71,7 +71,7 @@ def _ar_members(data: bytes, sink: Sink) -> dict[str, bytes]:
             break
         body = data[pos + 60 : pos + 60 + size]
         if len(body) < size:
-            sink.problem(f"ar member {name} truncated", "truncated")
+            sink.problem(f"ar member {name} truncated", ProblemKind.TRUNCATED)
         out[name] = body
         pos += 60 + size + (size & 1)
     return out
@@ -105,7 +105,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                 sink.problem(f"ipk: {exc}")
     control = next((v for k, v in members.items() if k.startswith("control.tar")), None)
     if control is None:
-        sink.problem("no control.tar member", "corrupt")
+        sink.problem("no control.tar member", ProblemKind.CORRUPT)
         return sink.result(kind)
     text = _control_from_tar(control, sink)
     if text is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from provenance.identify.base import Sink
+from provenance.model import ProblemKind
 
 MAX_ENTRIES = 4096
 KEYS = ("author", "description", "license", "vermagic", "version", "srcversion", "name",
@@ -23,7 +24,7 @@ def parse(content: bytes, sink: Sink, where: str) -> None:
     seen: set[tuple[str, str]] = set()
     for count, raw in enumerate(content.split(b"\0")):
         if count >= MAX_ENTRIES:
-            sink.problem(".modinfo: more than 4096 entries", "limit")
+            sink.problem(".modinfo: more than 4096 entries", ProblemKind.LIMIT)
             break
         key, sep, value = raw.decode("utf-8", "replace").partition("=")
         key = key.strip()

@@ -8,7 +8,7 @@ from typing import Any
 
 from provenance.identify import certs
 from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 VERSION_KEYS = (
     "CompanyName", "ProductName", "FileDescription", "LegalCopyright", "OriginalFilename",
@@ -49,7 +49,7 @@ def _imports(binary: Any, sink: Sink) -> None:
         for entry in lib.entries:
             if kept >= MAX_SYMBOLS:
                 sink.problem(f"pe.import: more than {MAX_SYMBOLS} names, the rest not kept",
-                             "limit")
+                             ProblemKind.LIMIT)
                 return
             if entry.name:
                 kept += 1
@@ -62,7 +62,8 @@ def _exports(binary: Any, sink: Sink) -> None:
         return
     for kept, entry in enumerate(binary.get_export().entries):
         if kept >= MAX_SYMBOLS:
-            sink.problem(f"pe.export: more than {MAX_SYMBOLS} names, the rest not kept", "limit")
+            sink.problem(f"pe.export: more than {MAX_SYMBOLS} names, the rest not kept",
+                         ProblemKind.LIMIT)
             return
         if entry.name:
             sink.add("pe.export", entry.name, "#IMAGE_DIRECTORY_ENTRY_EXPORT")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from provenance.identify import manifest
 from provenance.identify.base import Identifier, Sink, at
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 LEAD = b"\xed\xab\xee\xdb"
 HEADER = b"\x8e\xad\xe8\x01"
@@ -29,16 +29,16 @@ def _header(f: object, offset: int, sink: Sink) -> tuple[dict[int, str], int]:
     f.seek(offset)  # type: ignore[attr-defined]
     intro = read(16)
     if len(intro) < 16 or not intro.startswith(HEADER):
-        sink.problem(f"RPM header magic missing at 0x{offset:x}", "corrupt")
+        sink.problem(f"RPM header magic missing at 0x{offset:x}", ProblemKind.CORRUPT)
         return {}, -1
     count, size = struct.unpack(">ii", intro[8:16])
     if not (0 <= count <= MAX_INDEX and 0 <= size <= MAX_STORE):
-        sink.problem(f"RPM header too large ({count} entries, {size} bytes)", "limit")
+        sink.problem(f"RPM header too large ({count} entries, {size} bytes)", ProblemKind.LIMIT)
         return {}, -1
     index = read(16 * count)
     store = read(size)
     if len(index) < 16 * count or len(store) < size:
-        sink.problem("RPM header truncated", "truncated")
+        sink.problem("RPM header truncated", ProblemKind.TRUNCATED)
     tags: dict[int, str] = {}
     for i in range(len(index) // 16):
         tag, typ, off, _ = struct.unpack_from(">iiii", index, 16 * i)

@@ -25,7 +25,7 @@ from provenance.identify.sbom_read import (
     read_sbom,
     walk,
 )
-from provenance.model import Facts, Problem
+from provenance.model import Facts, Problem, ProblemKind
 
 MAX_SBOM = MAX_SCAN_SBOM
 
@@ -80,7 +80,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     except SbomError as exc:
         sink.problem(f"SBOM unreadable: {str(exc).removeprefix(where + ': ')}", exc.kind)
     except Exception as exc:  # hostile input: a reader or library bug must not stop the scan
-        sink.problem(f"SBOM reader failed: {type(exc).__name__}: {exc}", "error")
+        sink.problem(f"SBOM reader failed: {type(exc).__name__}: {exc}", ProblemKind.ERROR)
     else:
         for problem in sbom.problems:
             if len(sink.problems) < 100:
@@ -88,7 +88,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
         try:
             count = facts(sbom, sink)
         except Exception as exc:  # the dict is the reader's; still, keep what was read
-            sink.problem(f"SBOM facts: {type(exc).__name__}: {exc}", "error")
+            sink.problem(f"SBOM facts: {type(exc).__name__}: {exc}", ProblemKind.ERROR)
     sink.add("sbom.component_count", str(count), "")
     return sink.result("sbom")
 

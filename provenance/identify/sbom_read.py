@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.model import Problem
+from provenance.model import Problem, ProblemKind, Stage
 
 SPEC = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -55,7 +55,7 @@ class SbomError(ValueError):
     """The input is not a valid SBOM: no verdict possible (exit code 3). `kind` is the Problem
     kind identification reports it as (`unsafe` for XML defusedxml refuses)."""
 
-    def __init__(self, message: str, kind: str = "corrupt") -> None:
+    def __init__(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT) -> None:
         super().__init__(message)
         self.kind = kind
 
@@ -85,8 +85,9 @@ def detect(head: bytes, name: str) -> bool:
     return start.startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in probe
 
 
-def _problem(source: str, message: str, kind: str = "corrupt", at: str = "") -> Problem:
-    return Problem(source + at, "identify", message[:300], kind)
+def _problem(source: str, message: str, kind: ProblemKind = ProblemKind.CORRUPT, at: str = ""
+             ) -> Problem:
+    return Problem(source + at, Stage.IDENTIFY, message[:300], kind)
 
 
 def _items(value: Any) -> list[Any]:
@@ -131,7 +132,7 @@ def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int) -> SbomIn
         if not scan:
             raise SbomError(f"{source}: {message}")
         problems.append(_problem(source, f"{message}: read as 1.6, not schema-checked",
-                                 "unsupported", "#specVersion"))
+                                 ProblemKind.UNSUPPORTED, "#specVersion"))
     shapes = [(key, list, "an array") for key in ("components", "dependencies", "services")]
     for key, kind, what in [*shapes, ("metadata", dict, "an object")]:
         if key in doc and not isinstance(doc[key], kind):
@@ -143,7 +144,7 @@ def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int) -> SbomIn
     if version in CDX_VERSIONS:
         if size > MAX_LIBRARY:
             problems.append(_problem(source, f"CycloneDX JSON larger than {MAX_LIBRARY >> 20} "
-                                             "MiB: not schema-checked", "limit"))
+                                             "MiB: not schema-checked", ProblemKind.LIMIT))
         else:
             problems.extend(_schema_problems(doc, version, source, scan))
     original = None if scan else json.loads(json.dumps(doc))
@@ -180,7 +181,8 @@ def _schema_problems(doc: dict[str, Any], version: str, source: str, scan: bool)
             found = validator(version).validate_str(json.dumps(doc), all_errors=True)
             errors = [e.data for e in itertools.islice(found or [], MAX_MESSAGES)]
     except Exception as exc:  # RecursionError on deep nesting, a validator bug: not fatal
-        return [_problem(source, f"CycloneDX {version} schema check failed: {exc}", "error")]
+        return [_problem(source, f"CycloneDX {version} schema check failed: {exc}",
+                         ProblemKind.ERROR)]
     out = []
     for error in errors:
         where = "/".join(str(p) for p in getattr(error, "absolute_path", ())) or "(document)"
@@ -250,7 +252,7 @@ def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
     try:
         root = ElementTree.fromstring(data)
     except DefusedXmlException as exc:  # entities, DTDs: billion laughs, external entities
-        raise SbomError(f"{source}: XML refused: {exc!r}", "unsafe") from None
+        raise SbomError(f"{source}: XML refused: {exc!r}", ProblemKind.UNSAFE) from None
     except Exception as exc:  # ParseError
         raise SbomError(f"{source}: not well-formed XML: {exc}") from None
     ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
@@ -275,7 +277,8 @@ def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
             if error is not None:
                 problems.append(_problem(source, f"CycloneDX XML {version} schema: {error}"))
         except Exception as exc:  # lxml missing or the validator refused: not fatal
-            problems.append(_problem(source, f"XML schema check skipped: {exc}", "tool-missing"))
+            problems.append(_problem(source, f"XML schema check skipped: {exc}",
+                                     ProblemKind.TOOL_MISSING))
         try:
             from cyclonedx.model.bom import Bom
             from cyclonedx.output.json import JsonV1Dot6
@@ -293,7 +296,7 @@ def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
     limit = MAX_COMPONENTS if scan else None
     if fallback is not None:  # scan mode: the components the XML names, read directly
         problems.append(_problem(source, f"{fallback}: components read without the library",
-                                 "limit" if "MiB" in fallback else "corrupt"))
+                                 ProblemKind.LIMIT if "MiB" in fallback else ProblemKind.CORRUPT))
         found = _xml_components(root, ns, limit)
         doc = {"bomFormat": "CycloneDX", "specVersion": SPEC, "version": 1,
                "components": [item for item, _ in found]}
@@ -454,24 +457,25 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
     for kind, key in (("package", "packages"), ("file", "files")):
         items = doc.get(key) or []
         if not isinstance(items, list):
-            problems.append(Problem(f"{source}#{key}", "identify", f"'{key}' is not a list",
-                                    "corrupt"))
+            problems.append(Problem(f"{source}#{key}", Stage.IDENTIFY, f"'{key}' is not a list",
+                                    ProblemKind.CORRUPT))
             continue
         if limit is not None and len(components) + len(items) > limit:
-            problems.append(Problem(f"{source}#{key}", "identify",
+            problems.append(Problem(f"{source}#{key}", Stage.IDENTIFY,
                                     f"{len(items)} {key}: only the first "
-                                    f"{max(0, limit - len(components))} read", "limit"))
+                                    f"{max(0, limit - len(components))} read", ProblemKind.LIMIT))
             items = items[:max(0, limit - len(components))]
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("SPDXID"):
-                problems.append(Problem(f"{source}#{key}[{i}]", "identify",
-                                        f"SPDX {kind} without SPDXID: skipped", "corrupt"))
+                problems.append(Problem(f"{source}#{key}[{i}]", Stage.IDENTIFY,
+                                        f"SPDX {kind} without SPDXID: skipped",
+                                        ProblemKind.CORRUPT))
                 continue
             comp = _spdx_element(item, kind)
             if comp["bom-ref"] in by_id:
-                problems.append(Problem(f"{source}#{key}[{i}]", "identify",
+                problems.append(Problem(f"{source}#{key}[{i}]", Stage.IDENTIFY,
                                         f"duplicate SPDXID {comp['bom-ref']}: kept once",
-                                        "corrupt"))
+                                        ProblemKind.CORRUPT))
                 continue
             by_id[comp["bom-ref"]] = comp
             components.append(comp)
@@ -492,8 +496,9 @@ def spdx2_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
         dst = str(rel.get("relatedSpdxElement", ""))
         holder = root if src == root_ref else by_id.get(src)
         if holder is None:
-            problems.append(Problem(f"{source}#relationships[{i}]", "identify",
-                                    f"relationship from unknown element {src}", "corrupt"))
+            problems.append(Problem(f"{source}#relationships[{i}]", Stage.IDENTIFY,
+                                    f"relationship from unknown element {src}",
+                                    ProblemKind.CORRUPT))
             holder = root
         holder["properties"].append(_prop("spdx-relationship", f"{src} {kind} {dst}"))
         if kind in _DEPENDS or (kind == "DESCRIBES" and src == root_ref):
@@ -539,7 +544,7 @@ def _spdx2(lenient: dict[str, Any], payload: str | dict[str, Any], size: int, ki
     doc, problems = _spdx_tools_read(payload, size, kind, source)
     if doc is None:
         doc = lenient
-        if problems and problems[0].kind != "limit":
+        if problems and problems[0].kind != ProblemKind.LIMIT:
             problems.append(_problem(source, "SPDX: spdx-tools could not read the document: "
                                              "read leniently"))
     locations: dict[str, str] = {}
@@ -558,7 +563,7 @@ def _spdx_tools_read(payload: str | dict[str, Any], size: int, kind: str, source
     writer would produce, with its parse and validation messages; None when it cannot read it."""
     if size > MAX_LIBRARY:
         return None, [_problem(source, f"SPDX larger than {MAX_LIBRARY >> 20} MiB: not "
-                                       "read with spdx-tools", "limit")]
+                                       "read with spdx-tools", ProblemKind.LIMIT)]
     document, problems = _spdx_tools_parse(payload, kind, source)
     if document is None:
         return None, problems

@@ -20,8 +20,10 @@ from provenance.model import (
     Manufacturer,
     PolicyEntry,
     Problem,
+    ProblemKind,
     Relationship,
     ScanResult,
+    Stage,
     Stats,
     Verdict,
 )
@@ -68,6 +70,11 @@ def _attribution(d: dict[str, Any]) -> Attribution:
         evidence=tuple(_evidence(e) for e in d["evidence"]),
         component=d.get("component"), version=d.get("version"),
     )
+
+
+def _problem(d: dict[str, Any]) -> Problem:
+    return Problem(str(d["location"]), Stage(d["stage"]), str(d["message"]),
+                   ProblemKind(d.get("kind", ProblemKind.ERROR)))
 
 
 def _manufacturer(d: dict[str, Any]) -> Manufacturer:
@@ -150,7 +157,7 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
         tools = (metadata.get("tools") or {}).get("components") or []
         tool: dict[str, Any] = next((t for t in tools if t.get("name") == "provenance"), {})
         digest = _first(_props(tool), "signature-digest") or ""
-        problems = tuple(Problem(**_loads("problem", v)) for k, v in props if k == "problem")
+        problems = tuple(_problem(_loads("problem", v)) for k, v in props if k == "problem")
         vendors = {m.vendor: m for m in (_manufacturer(_loads(k, v)) for k, v in props
                                          if k == "vendor-info")}
         verdict = Verdict(_first(props, "verdict") or "clear")

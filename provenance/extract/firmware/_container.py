@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from provenance.extract.base import Format
-from provenance.model import Relationship
+from provenance.model import ProblemKind, Relationship
 
 
 class FactSink(Protocol):
@@ -29,7 +29,7 @@ class FactSink(Protocol):
 
     def add(self, key: str, value: object, at: str = "") -> None: ...
 
-    def problem(self, message: str, kind: str = "corrupt") -> None: ...
+    def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from provenance.extract.base import FormatProblem
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 CHUNK = 1 << 20
 
@@ -28,7 +29,7 @@ CHUNK = 1 << 20
 class Corrupt(FormatProblem):
     """The container is unusable: the walker keeps it opaque with this reason."""
 
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 class Blob:
@@ -128,7 +129,8 @@ class Chunks(io.RawIOBase):
 def put(out: SafeRoot, name: str, blob: Blob, off: int, n: int) -> None:
     """Write blob[off:off+n] as member `name`, or record why not."""
     if not blob.has(off, n):
-        out.problem(f"member {off:#x}+{n:#x} runs past the end of the file", "truncated", name)
+        out.problem(f"member {off:#x}+{n:#x} runs past the end of the file",
+                    ProblemKind.TRUNCATED, name)
         n = max(0, min(n, blob.size - off))
         if n == 0 or off < 0 or off >= blob.size:
             return
@@ -259,7 +261,7 @@ def write_stream(out: SafeRoot, name: str, chunks: Iterator[bytes]) -> None:
     try:
         out.write(name, stream)
     except Corrupt as exc:
-        out.problem(str(exc), "corrupt", name)
+        out.problem(str(exc), ProblemKind.CORRUPT, name)
 
 
 PADDING = (0x00, 0xFF)

@@ -9,6 +9,7 @@ from pathlib import Path
 from provenance.extract.base import Format
 from provenance.extract.firmware._io import Blob, Corrupt, Range, put, trailer, write_stream
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 BOOT_MAGIC = b"ANDROID!"
 PAGE_SIZES = {2048, 4096, 8192, 16384, 32768, 65536, 131072}
@@ -65,7 +66,7 @@ def extract_boot(src: Path, out: SafeRoot) -> None:
             raise Corrupt("bad Android boot header")
         for name, off, size in layout:
             if not blob.has(off, size):
-                out.problem(f"{name} runs past the end of the file", "truncated", name)
+                out.problem(f"{name} runs past the end of the file", ProblemKind.TRUNCATED, name)
             put(out, name, blob, off, size)
         trailer(out, blob, boot_extent(blob.read(0, min(blob.size, 4096))))
 

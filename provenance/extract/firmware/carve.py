@@ -17,6 +17,7 @@ from provenance.extract.base import Format
 from provenance.extract.firmware import android, fdt, trx, uefi, uimage
 from provenance.extract.firmware._io import Blob, compressed_end, entropy, is_padding, put
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAX_HITS_PER_MAGIC = 1 << 16
 MAX_CANDIDATES = 1 << 18
@@ -257,7 +258,7 @@ def regions(blob: Blob, out: SafeRoot) -> list[tuple[int, int, str]]:
         out.check_time()
         lo = max(hi, cursor)
     if checked >= MAX_CANDIDATES:
-        out.problem(f"carving stopped after {MAX_CANDIDATES} candidates", "limit")
+        out.problem(f"carving stopped after {MAX_CANDIDATES} candidates", ProblemKind.LIMIT)
     return carved
 
 
@@ -308,7 +309,7 @@ def extract(src: Path, out: SafeRoot) -> None:
             put(out, name, blob, a, b - a)
             if h > HIGH_ENTROPY:
                 out.problem(f"unknown region of {b - a} bytes with entropy {h:.2f} bits/byte",
-                            "encrypted-or-compressed", name)
+                            ProblemKind.ENCRYPTED_OR_COMPRESSED, name)
 
 
 FORMAT = Format("flash", "Raw flash dump: known formats carved at any offset, gaps kept with "

@@ -14,6 +14,7 @@ from pathlib import Path
 from provenance.extract.base import Format
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put, trailer
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"\xd0\x0d\xfe\xed"
 HEADER = struct.Struct(">10I")
@@ -148,7 +149,7 @@ def _payloads(
     offset = _u32(blob, img.props.get("data-offset"))
     position = _u32(blob, img.props.get("data-position"))
     if size is None or (offset is None and position is None):
-        out.problem("image node without data", "corrupt", label)
+        out.problem("image node without data", ProblemKind.CORRUPT, label)
         return
     yield (position if position is not None else ext_base + (offset or 0)), size
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from provenance.extract.base import Format
 from provenance.extract.firmware._io import Corrupt
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAX_LINE = 1024
 MAX_SPAN = 16 << 20  # one padded image up to this span; segments beyond
@@ -83,7 +84,7 @@ def _lines(src: Path, out: SafeRoot) -> list[tuple[int, bytes]]:
     with open(src, "rb") as f:
         for no, line in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
             if len(line) > MAX_LINE and not line.endswith(b"\n"):
-                out.problem(f"line {no} longer than {MAX_LINE} bytes", "corrupt")
+                out.problem(f"line {no} longer than {MAX_LINE} bytes", ProblemKind.CORRUPT)
                 while (rest := f.readline(MAX_LINE)) and not rest.endswith(b"\n"):
                     pass
                 continue
@@ -98,7 +99,7 @@ def _bytes(no: int, hexpart: bytes, out: SafeRoot) -> bytes | None:
     try:
         return bytes.fromhex(hexpart.decode("ascii"))
     except (ValueError, UnicodeDecodeError):
-        out.problem(f"line {no}: not hexadecimal", "corrupt")
+        out.problem(f"line {no}: not hexadecimal", ProblemKind.CORRUPT)
         return None
 
 
@@ -112,7 +113,7 @@ def extract_ihex(src: Path, out: SafeRoot) -> None:
             bad += 1
             continue
         if sum(raw) & 0xFF:
-            out.problem(f"line {no}: checksum mismatch", "corrupt")
+            out.problem(f"line {no}: checksum mismatch", ProblemKind.CORRUPT)
         n, addr, rtype, data = raw[0], int.from_bytes(raw[1:3], "big"), raw[3], raw[4 : 4 + raw[0]]
         if rtype == 0 and n:
             image.put(base + addr, data)
@@ -123,7 +124,7 @@ def extract_ihex(src: Path, out: SafeRoot) -> None:
         elif rtype == 4 and n == 2:
             base = int.from_bytes(data, "big") << 16
     if bad:
-        out.problem(f"{bad} malformed record(s) skipped", "corrupt")
+        out.problem(f"{bad} malformed record(s) skipped", ProblemKind.CORRUPT)
     image.emit()
 
 
@@ -140,7 +141,7 @@ def extract_srec(src: Path, out: SafeRoot) -> None:
             bad += 1
             continue
         if (sum(raw) & 0xFF) != 0xFF:
-            out.problem(f"line {no}: checksum mismatch", "corrupt")
+            out.problem(f"line {no}: checksum mismatch", ProblemKind.CORRUPT)
         width = _SREC_ADDR.get(rtype)
         if width is not None and raw[0] >= width + 1:
             addr = int.from_bytes(raw[1 : 1 + width], "big")
@@ -148,7 +149,7 @@ def extract_srec(src: Path, out: SafeRoot) -> None:
             if data:
                 image.put(addr, data)
     if bad:
-        out.problem(f"{bad} malformed record(s) skipped", "corrupt")
+        out.problem(f"{bad} malformed record(s) skipped", ProblemKind.CORRUPT)
     image.emit()
 
 

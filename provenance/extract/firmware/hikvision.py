@@ -14,6 +14,7 @@ from pathlib import Path
 from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 KEY = bytes.fromhex("BACDBCFED6CADDD3BAB9A3ABBFCBB5BE")
 MAGIC = b"SWKH"
@@ -61,14 +62,16 @@ def extract(src: Path, out: SafeRoot) -> None:
 
         order = _order(entries, hlen, blob.size)
         if order is None:
-            out.problem("file table entries do not fit the file; kept those that do", "corrupt")
+            out.problem("file table entries do not fit the file; kept those that do",
+                        ProblemKind.CORRUPT)
             order = 0
         names = Namer()
         for raw, a, b in entries:
             off, size = (a, b) if order == 0 else (b, a)
             label = names(ascii_name(raw, "file"))
             if not blob.has(off, size) or off < hlen:
-                out.problem(f"entry {off:#x}+{size:#x} outside the file", "corrupt", label)
+                out.problem(f"entry {off:#x}+{size:#x} outside the file", ProblemKind.CORRUPT,
+                            label)
                 continue
             put(out, label, blob, off, size)
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from provenance.extract.firmware._container import Container, FactSink, Header, at
 from provenance.extract.firmware._io import Blob, Corrupt, Namer, ascii_name, put
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 APP_MAGIC = b"\x55\xaa\x5a\xa5"
 APP_BLOCK = struct.Struct("<4sII8sII16s16s16s16sHHH")  # 98 bytes, then the CRC table
@@ -74,11 +75,13 @@ def extract_app(src: Path, out: SafeRoot) -> None:
             if block is None:
                 rest = blob.size - pos
                 if rest >= 4 and blob.read(pos, min(rest, 4096)).strip(b"\0\xff"):
-                    out.problem(f"no block header at {pos:#x}; {rest} bytes left", "corrupt")
+                    out.problem(f"no block header at {pos:#x}; {rest} bytes left",
+                                ProblemKind.CORRUPT)
                 break
             label = names(ascii_name(block.name, "block") + ".img")
             if not blob.has(pos + block.hlen, block.dlen):
-                out.problem("block data runs past the end of the file", "truncated", label)
+                out.problem("block data runs past the end of the file", ProblemKind.TRUNCATED,
+                            label)
                 put(out, label, blob, pos + block.hlen, blob.size - pos - block.hlen)
                 break
             put(out, label, blob, pos + block.hlen, block.dlen)
@@ -155,11 +158,11 @@ def extract_hwnp(src: Path, out: SafeRoot) -> None:
             rel = (rest or scheme).lstrip("/") or ascii_name(section, f"item-{i}")
             label = names(f"{scheme}/{rel}" if rest else rel)
             if not blob.has(off, size):
-                out.problem(f"item {off:#x}+{size:#x} runs past the end of the file", "truncated",
-                            label)
+                out.problem(f"item {off:#x}+{size:#x} runs past the end of the file",
+                            ProblemKind.TRUNCATED, label)
                 continue
             if zlib.crc32(blob.mm[off : off + size]) != crc:
-                out.problem("item CRC32 mismatch", "corrupt", label)
+                out.problem("item CRC32 mismatch", ProblemKind.CORRUPT, label)
             put(out, label, blob, off, size)
 
 

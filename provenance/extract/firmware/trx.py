@@ -9,6 +9,7 @@ from pathlib import Path
 from provenance.extract.base import Format
 from provenance.extract.firmware._io import Blob, Corrupt, put, trailer
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"HDR0"
 NAMES = ("loader", "kernel", "rootfs", "binheader")
@@ -33,16 +34,16 @@ def extract(src: Path, out: SafeRoot) -> None:
         if length < hdr_len:
             raise Corrupt(f"TRX length {length} shorter than its header")
         if length > blob.size:
-            out.problem(f"TRX length {length} past the end of the file", "truncated")
+            out.problem(f"TRX length {length} past the end of the file", ProblemKind.TRUNCATED)
             length = blob.size
         # the TRX CRC is a plain CRC32 without the final inversion, over bytes 12..length
         elif zlib.crc32(blob.mm[12:length]) ^ 0xFFFFFFFF != crc:
-            out.problem("TRX CRC mismatch", "corrupt")
+            out.problem("TRX CRC mismatch", ProblemKind.CORRUPT)
         offsets = [o for o in blob.unpack(f"<{nparts}I", 16)]
         starts = sorted({o for o in offsets if hdr_len <= o < length})
         for o in offsets:
             if o and o not in starts:
-                out.problem(f"partition offset {o:#x} outside the image", "corrupt")
+                out.problem(f"partition offset {o:#x} outside the image", ProblemKind.CORRUPT)
         for i, o in enumerate(offsets):
             if o not in starts:
                 continue

@@ -22,6 +22,7 @@ from provenance.extract.firmware._io import (
     trailer,
 )
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 FVH = b"_FVH"
 MAX_FILES = 10_000
@@ -67,10 +68,11 @@ def extract_fv(src: Path, out: SafeRoot) -> None:
             raise Corrupt("bad firmware volume header")
         length, hlen, ext = hdr
         if length > blob.size:
-            out.problem(f"volume length {length:#x} past the end of the file", "truncated")
+            out.problem(f"volume length {length:#x} past the end of the file",
+                        ProblemKind.TRUNCATED)
             length = blob.size
         if sum(struct.unpack(f"<{hlen // 2}H", blob.read(0, hlen))) & 0xFFFF:
-            out.problem("volume header checksum mismatch", "corrupt")
+            out.problem("volume header checksum mismatch", ProblemKind.CORRUPT)
         first = hlen
         if ext and blob.has(ext, 20):
             first = max(first, ext + blob.unpack("<I", ext + 16)[0])
@@ -96,13 +98,13 @@ def _files(blob: Blob, out: SafeRoot, pos: int, end: int) -> None:
                 return
             size, hsize = blob.unpack("<Q", pos + 24)[0], 32
         if size < hsize or pos + size > end:
-            out.problem(f"file {guid} at {pos:#x} runs past the volume", "corrupt")
+            out.problem(f"file {guid} at {pos:#x} runs past the volume", ProblemKind.CORRUPT)
             return
         if ftype != FFS_PAD:
             _file(blob, out, names, str(guid), pos + hsize, pos + size)
         pos = (pos + size + 7) & ~7
         out.check_time()
-    out.problem(f"more than {MAX_FILES} files in one volume", "limit")
+    out.problem(f"more than {MAX_FILES} files in one volume", ProblemKind.LIMIT)
 
 
 def _sections(blob: Blob, pos: int, end: int) -> list[tuple[int, int, int]]:
@@ -168,7 +170,8 @@ def _emit(blob: Blob, out: SafeRoot, names: Namer, label: str,
             sub = _sections(blob, off + 5, off + n) if blob.mm[off + 4] == 0 else []
             if blob.mm[off + 4] != 0:
                 put(out, names(name + ".compressed"), blob, off, n)
-                out.problem("EFI/Tiano-compressed section kept as is", "unsupported", name)
+                out.problem("EFI/Tiano-compressed section kept as is", ProblemKind.UNSUPPORTED,
+                            name)
             elif sub and depth < MAX_NESTING:
                 _emit(blob, out, names, name, sub, depth + 1)
             else:
@@ -184,11 +187,11 @@ def _lzma(blob: Blob, out: SafeRoot, name: str, start: int, end: int) -> Blob | 
         for piece in decompress_stream(blob.mm, start, end, "lzma"):
             data += piece
             if len(data) > MAX_LZMA:
-                out.problem(f"LZMA section larger than {MAX_LZMA} bytes", "limit", name)
+                out.problem(f"LZMA section larger than {MAX_LZMA} bytes", ProblemKind.LIMIT, name)
                 return None
             out.check_time()
     except Corrupt as exc:
-        out.problem(str(exc), "corrupt", name)
+        out.problem(str(exc), ProblemKind.CORRUPT, name)
         return None
     return Blob.of(bytes(data))
 
@@ -220,7 +223,7 @@ def extract_capsule(src: Path, out: SafeRoot) -> None:
             raise Corrupt("bad capsule header")
         guid, hsize, isize = hdr
         if isize > blob.size:
-            out.problem("capsule image size past the end of the file", "truncated")
+            out.problem("capsule image size past the end of the file", ProblemKind.TRUNCATED)
             isize = blob.size
         if guid == FMP_GUID and _fmp(blob, out, hsize, isize):
             return
@@ -247,7 +250,7 @@ def _fmp(blob: Blob, out: SafeRoot, base: int, end: int) -> bool:
         version = blob.unpack("<I", start)[0] if blob.has(start, 4) else 0
         hlen = {1: 32, 2: 40}.get(version, 48)
         if not blob.has(start, hlen) or stop - start < hlen:
-            out.problem(f"payload {i} header truncated", "truncated")
+            out.problem(f"payload {i} header truncated", ProblemKind.TRUNCATED)
             continue
         size = blob.unpack("<I", start + 24)[0]
         type_id = uuid.UUID(bytes_le=blob.read(start + 4, 16))

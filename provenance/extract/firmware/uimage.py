@@ -9,6 +9,7 @@ from pathlib import Path
 from provenance.extract.firmware._container import Container, FactSink, Header
 from provenance.extract.firmware._io import Blob, Corrupt, ascii_name, put, trailer
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"\x27\x05\x19\x56"
 HEADER = struct.Struct(">7I4B32s")  # magic hcrc time size load ep dcrc os arch type comp name
@@ -43,12 +44,12 @@ def extract(src: Path, out: SafeRoot) -> None:
         hdr = blob.read(0, 64)
         _, hcrc, _, size, _, _, dcrc, _, _, itype, comp, raw_name = HEADER.unpack(hdr)
         if _hcrc(hdr) != hcrc:
-            out.problem("uImage header CRC mismatch", "corrupt")
+            out.problem("uImage header CRC mismatch", ProblemKind.CORRUPT)
         if not blob.has(64, size):
-            out.problem(f"data size {size} runs past the end of the file", "truncated")
+            out.problem(f"data size {size} runs past the end of the file", ProblemKind.TRUNCATED)
             size = blob.size - 64
         elif zlib.crc32(blob.mm[64 : 64 + size]) != dcrc:
-            out.problem("uImage data CRC mismatch", "corrupt")
+            out.problem("uImage data CRC mismatch", ProblemKind.CORRUPT)
         label = ascii_name(raw_name, "image")
         suffix = COMP.get(comp, "bin")
         if itype != TYPE_MULTI:
@@ -73,7 +74,8 @@ def _multi(blob: Blob, out: SafeRoot, size: int, suffix: str) -> None:
     end = 64 + size
     for i, n in enumerate(sizes):
         if pos + n > end:
-            out.problem(f"image {i} runs past the declared data", "truncated", f"image-{i}")
+            out.problem(f"image {i} runs past the declared data", ProblemKind.TRUNCATED,
+                        f"image-{i}")
             n = max(0, end - pos)
         if n:
             put(out, f"image-{i}.{suffix}", blob, pos, n)

@@ -21,6 +21,7 @@ from provenance.extract.firmware._io import (
     write_stream,
 )
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 HEADER_MAGIC = struct.pack(
     ">4I", 0x99999999, 0x44444444, 0x55555555, 0xAAAAAAAA
@@ -66,10 +67,10 @@ def extract(src: Path, out: SafeRoot) -> None:
     with Blob(src) as blob:
         start, pos, n = _signature(blob)
         if start and blob.unpack(">I", 16 + 4 * 2)[0] != 4:
-            out.problem("unexpected ZTE header version", "corrupt")
+            out.problem("unexpected ZTE header version", ProblemKind.CORRUPT)
         if pos >= 0:
             if not blob.has(pos + 12, n) or n > 4096:
-                out.problem("signature block runs past the end of the file", "corrupt")
+                out.problem("signature block runs past the end of the file", ProblemKind.CORRUPT)
             start = pos + 12 + min(n, 4096)
         payload = blob.mm.find(PAYLOAD_MAGIC, start, min(blob.size, start + SEARCH))
         if payload < 0 or not blob.has(payload, 8):
