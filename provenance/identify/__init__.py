@@ -38,7 +38,7 @@ from provenance.identify import (
     zipped,
 )
 from provenance.identify.base import MAX_FACTS, Identifier, Sink, mapped
-from provenance.model import Artifact, Facts, Problem
+from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
 
 # Order matters only where detections overlap: structural magics before name-based readers.
 IDENTIFIERS: tuple[Identifier, ...] = (
@@ -67,7 +67,8 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
             try:
                 facts, problems = ident.read(local, artifact.path)
             except Exception as exc:  # hostile input: a parser bug must not stop the scan
-                problem = Problem(artifact.path, "identify", f"{ident.name}: {exc}", "corrupt")
+                problem = Problem(artifact.path, Stage.IDENTIFY, f"{ident.name}: {exc}",
+                                  ProblemKind.CORRUPT)
                 facts, problems = Facts(format=ident.name), (problem,)
             break
     if _scan_content(facts, artifact, head):
@@ -81,7 +82,7 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
                 if facts.format not in SCANNED_FORMATS:  # configs and environments, not code
                     macaddr.scan(data, sink)
         except Exception as exc:  # OSError on mmap, or a scanner bug: keep what was read
-            sink.problem(f"content scan: {exc}", "error")
+            sink.problem(f"content scan: {exc}", ProblemKind.ERROR)
         if sink.facts:
             room = max(0, MAX_FACTS - len(facts.items))
             facts = dataclasses.replace(facts, items=facts.items + tuple(sink.facts[:room]))
