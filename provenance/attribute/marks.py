@@ -14,15 +14,16 @@ Here every occurrence is weighed by where it sits and how much of it there is:
   symbols of the namespace is a client.
 - `java`: Java/Kotlin packages. A class whose own name is in the package (`java.class`) is the
   vendor's; one that only refers to the package is a client.
-- `api`: exported function families (`NET_DVR_*`). Exporting the family is the SDK; importing it
-  is a client.
+- `api`: exported function families (`NET_DVR_*`; a generic prefix needs its anchor function,
+  `CLIENT_|CLIENT_Init`). Exporting the family is the SDK; importing or calling ten or more of
+  its functions is a binding that `requires` the SDK; fewer is a client.
 - `config`: vendor parameter prefixes in configuration (TR-069 `X_HW_…`), by distinct names.
 - `build`: toolchain tags and build-tree fragments. Third parties build for a vendor's chips with
   the vendor's toolchain, so these are weak on their own.
 - `firmware`: boot-loader prompts and board banners of a vendor's own SDK.
 
-The confidence of each kind is its measured precision on the labelled corpora (README,
-"Evidence kinds"), read from `signatures/calibration.yml`; the numbers here are the fallbacks.
+The confidence of each kind comes from its measured precision on the labelled corpora (README,
+"Calibrated confidence"), read from `signatures/calibration.yml`; DEFAULTS are the fallbacks.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from provenance.attribute.vendor_index import index_for
 from provenance.attribute.yara_scan import Hit
 from provenance.model import Evidence, Facts, Relationship
 from provenance.signatureset import MARK_KINDS as KINDS
@@ -91,14 +93,21 @@ def rule_name(vendor: str, kind: str) -> str:
     return f"{RULE_PREFIX}{vendor.replace('-', '_')}__{kind}"
 
 
+_marks_cache: dict[str, dict[str, Mark]] = {}
+
+
 def marks_of(sigset: SignatureSet) -> dict[str, Mark]:
-    """Generated rule name -> the vendor's marks of one kind (api marks need no rule)."""
+    """Generated rule name -> the vendor's marks of one kind (built once per signature set:
+    attribution asks for every blob)."""
+    if sigset.digest in _marks_cache:
+        return _marks_cache[sigset.digest]
     out: dict[str, Mark] = {}
     for vendor in sigset.vendors.values():
         for kind, items in vendor.marks.items():
             if items:
                 out[rule_name(vendor.id, kind)] = Mark(vendor.id, kind,
                                                        tuple(i.value for i in items))
+    _marks_cache[sigset.digest] = out
     return out
 
 
@@ -115,8 +124,7 @@ def _text(value: str, exact: bool = False) -> list[tuple[str, str]]:
         quoted = value.replace("\\", "\\\\").replace('"', '\\"')
         if exact:
             return [("ascii", f'"{quoted}" ascii wide')]
-        if len(value) < SHORT_NAME:  # any case; _tokens() keeps `g_zte_version`, not `ztest`
-            return [("ascii", f'"{quoted}" ascii wide nocase')]
+        # any case; for short names _tokens() then keeps `g_zte_version`, not `ztest`
         return [("ascii", f'"{quoted}" ascii wide nocase')]
     out = []
     for encoding in ENCODINGS:
@@ -187,8 +195,6 @@ def _is_text(facts: Facts | None) -> bool:
 def _declares(context: str, vendor: str, sigset: SignatureSet) -> bool:
     """Whether a rights statement or document author line names the vendor (or its family)
     as the holder, as a whole company name: not "zte-cfgs contributors"."""
-    from provenance.attribute.vendor_index import index_for
-
     index, family = index_for(sigset), set(sigset.family(vendor))
     found = DECLARATION.search(context)
     if found is None:
@@ -240,8 +246,6 @@ def _ev(kind: str, signal: str, detail: str, location: str, conf: float,
 
 def _other_maker(facts: Facts | None, vendor: str, sigset: SignatureSet) -> str | None:
     """A company other than `vendor` (and its family) that the blob declares as its maker."""
-    from provenance.attribute.vendor_index import index_for
-
     family = set(sigset.family(vendor))
     for key in DECLARED_MAKER:
         for value in facts.values(key) if facts else ():
@@ -252,8 +256,6 @@ def _other_maker(facts: Facts | None, vendor: str, sigset: SignatureSet) -> str 
 
 def _holder_read(facts: Facts | None, vendor: str, sigset: SignatureSet) -> bool:
     """Whether the copyright reader already found a statement naming this vendor's family."""
-    from provenance.attribute.vendor_index import index_for
-
     family = set(sigset.family(vendor))
     return any(index_for(sigset).company(v) in family
                for v in (facts.values("copyright.holder") if facts else ()))
