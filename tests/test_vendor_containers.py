@@ -186,15 +186,14 @@ def test_dahua_hwid_through_the_extractors_view(tmp_path: Path, sigset) -> None:
     assert facts.first("container.vendor") == "dahua"
     (made,) = resolve(facts, (), sigset, path.name)
     assert (made.vendor, made.relationship) == ("dahua", Relationship.MADE_BY)
-    # the hwid fact that identify/zipped.py still writes is not counted a second time
     assert [e.rule for e in made.evidence] == ["container:dahua-dhzip"]
 
 
-def test_legacy_dahua_hwid_still_counts_alone(sigset) -> None:
+def test_a_bare_hwid_fact_names_no_maker(sigset) -> None:
+    """Only the container reader's validated header names Dahua; zipped.py no longer claims DH
+    zips, so a lone hwid fact is not evidence on its own."""
     facts = Facts("dahua-fw", items=(Fact("dahua.hwid", "IPC-HFW4431R-Z", "fw!/hwid"),))
-    (made,) = resolve(facts, (), sigset, "fw")
-    assert (made.vendor, made.relationship, made.confidence) == (
-        "dahua", Relationship.MADE_BY, 0.8)
+    assert resolve(facts, (), sigset, "fw") == ()
 
 
 def test_unknown_relationship_or_vendor_is_ignored(sigset) -> None:

@@ -132,8 +132,6 @@ _SIGNER = re.compile(r"^(pe|apk|jar|macho)\.signer\.(O|CN)$")
 # the header validated with the extractor's own checks; the container's module names the vendor
 # and the relationship, so nothing here lists formats or vendors.
 CONTAINER_CONFIDENCE = 0.8
-# Until identify/zipped.py hands Dahua's DH zips to the container reader, its hwid still counts.
-_LEGACY_CONTAINER_FACTS = {"dahua.hwid": "dahua"}
 _NAMESPACE_FACTS = {"apk.package": "android", "maven.groupId": "maven", "go.module": "go"}
 SDK_PREFIXES = (("HI_MPI_", "hisilicon"),)  # exported API families that betray an SDK lineage
 MIN_SDK_EXPORTS = 5
@@ -183,10 +181,6 @@ def fact_evidence(facts: Facts | None, sigset: SignatureSet) -> list[Found]:
             claim = _container_claim(facts, fact)
             if claim is not None:
                 add(*claim)
-        elif key in _LEGACY_CONTAINER_FACTS and facts.first("container.vendor") is None:
-            add(_LEGACY_CONTAINER_FACTS[key], Relationship.MADE_BY,
-                _ev("binary-analysis", "container-format", f"{key} = {fact.value}",
-                    fact.location, key, CONTAINER_CONFIDENCE))
         elif key == "net.mac":
             # an address the device is configured with: its network chip's registrant
             hit = index.oui(fact.value)

@@ -6,7 +6,6 @@ files, pom, METADATA, hwid), each bounded to MAX_MEMBER bytes.
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -29,35 +28,8 @@ METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$|^EGG-INFO/PKG-INFO$")
 
 
 def detect(head: bytes, name: str) -> bool:
-    return head.startswith((b"PK\x03\x04", b"DH\x03\x04"))
-
-
-class _PK(io.RawIOBase):
-    """A Dahua firmware file seen with its first two bytes as "PK", so zipfile can read it."""
-
-    def __init__(self, f: Any) -> None:
-        self.f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return int(self.f.seek(offset, whence))
-
-    def tell(self) -> int:
-        return int(self.f.tell())
-
-    def readinto(self, buffer: Any) -> int:
-        pos = self.f.tell()
-        data = self.f.read(len(buffer))
-        if pos < 2 and data:
-            patch = b"PK"[pos:]
-            data = patch[: len(data)] + data[len(patch) :]
-        buffer[: len(data)] = data
-        return len(data)
+    # a Dahua "DH" zip is the firmware container's (extract/firmware/dahua.py), read there
+    return head.startswith(b"PK\x03\x04")
 
 
 def _member(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -111,31 +83,24 @@ def _pom_xml(data: bytes, sink: Sink, at: str) -> dict[str, str]:
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     sink = Sink(where)
     with open(path, "rb") as raw:
-        dahua = raw.read(2) == b"DH"
-        raw.seek(0)
         try:
-            zf = zipfile.ZipFile(_PK(raw) if dahua else raw)
+            zf = zipfile.ZipFile(raw)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             sink.problem(f"zip: {exc}")
-            return sink.result("dahua-fw" if dahua else "zip")
+            return sink.result("zip")
         with zf:
             try:
-                return _read_zip(zf, raw, path, sink, dahua)
+                return _read_zip(zf, raw, path, sink)
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError,
                     RuntimeError, NotImplementedError) as exc:
                 sink.problem(f"zip member: {exc}")
                 return sink.result("zip")
 
 
-def _read_zip(zf: zipfile.ZipFile, raw: Any, path: Path, sink: Sink,
-              dahua: bool) -> tuple[Facts, tuple[Problem, ...]]:
+def _read_zip(zf: zipfile.ZipFile, raw: Any, path: Path,
+              sink: Sink) -> tuple[Facts, tuple[Problem, ...]]:
     names = [info.filename for _, info in zip(range(MAX_ENTRIES), zf.infolist(), strict=False)]
     present = set(names)
-    if dahua:
-        if "hwid" in present:
-            hwid = _member(zf, "hwid").split(b"\n")[0]
-            sink.add("dahua.hwid", hwid, "!/hwid")
-        return sink.result("dahua-fw")
     fmt, name, version, supplier, purl = "zip", None, None, None, None
     if "AndroidManifest.xml" in present:
         fmt = "apk" if "classes.dex" in present or "resources.arsc" in present else "aar"
