@@ -483,7 +483,7 @@ Description: ZTE web panel
 """
 
 
-def _tar_bytes(members: dict[str, bytes], compress: str = "gz") -> bytes:
+def tar_bytes(members: dict[str, bytes], compress: str = "gz") -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode=f"w:{compress}") as tf:
         for name, data in members.items():
@@ -512,7 +512,7 @@ def build_packages(out: Path) -> dict[str, Path]:
         zf.writestr("huaweicloudsdkcore-3.1.219.dist-info/WHEEL", "Wheel-Version: 1.0\n")
     paths["wheel"] = whl
     sdist = out / "huaweicloudsdkcore-3.1.219.tar.gz"
-    sdist.write_bytes(_tar_bytes({"huaweicloudsdkcore-3.1.219/setup.py": b"",
+    sdist.write_bytes(tar_bytes({"huaweicloudsdkcore-3.1.219/setup.py": b"",
                                   "huaweicloudsdkcore-3.1.219/PKG-INFO": PY_METADATA.encode()}))
     paths["sdist"] = sdist
     (out / "METADATA").write_text(PY_METADATA)
@@ -521,22 +521,22 @@ def build_packages(out: Path) -> dict[str, Path]:
     (out / "package.json").write_bytes(pj)
     paths["package.json"] = out / "package.json"
     tgz = out / "huaweicloud-sdk-iam-3.1.172.tgz"
-    tgz.write_bytes(_tar_bytes({"package/package.json": pj, "package/index.js": b"//\n"}))
+    tgz.write_bytes(tar_bytes({"package/package.json": pj, "package/index.js": b"//\n"}))
     paths["npm"] = tgz
     (out / "control").write_text(DEB_CONTROL)
     paths["control"] = out / "control"
     deb = out / "hisi-osdrv_1.0.1.2-1_armhf.deb"
     deb.write_bytes(_ar({
         "debian-binary": b"2.0\n",
-        "control.tar.xz": _tar_bytes({"./control": DEB_CONTROL.encode()}, "xz"),
-        "data.tar.xz": _tar_bytes({"./usr/lib/x": b""}, "xz"),
+        "control.tar.xz": tar_bytes({"./control": DEB_CONTROL.encode()}, "xz"),
+        "data.tar.xz": tar_bytes({"./usr/lib/x": b""}, "xz"),
     }))
     paths["deb"] = deb
     ipk = out / "luci-app-zte_2.1-3_mips_24kc.ipk"
-    ipk.write_bytes(gzip.compress(_tar_bytes({
+    ipk.write_bytes(gzip.compress(tar_bytes({
         "./debian-binary": b"2.0\n",
-        "./control.tar.gz": _tar_bytes({"./control": OPKG_CONTROL.encode()}),
-        "./data.tar.gz": _tar_bytes({"./www/x": b""}),
+        "./control.tar.gz": tar_bytes({"./control": OPKG_CONTROL.encode()}),
+        "./data.tar.gz": tar_bytes({"./www/x": b""}),
     }, ""), mtime=0))
     paths["ipk"] = ipk
     paths["rpm"] = build_rpm(out)

@@ -3,9 +3,7 @@ of a generated tar, with near misses."""
 
 from __future__ import annotations
 
-import io
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,11 @@ from provenance.signatureset import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
 from elfgen import ElfSpec, build
-
-SDK = [f"NET_DVR_Fn{i}" for i in range(8)]
+from identify_fixtures import tar_bytes
 
 
 def _tar(path: Path, files: dict[str, bytes]) -> Path:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tf:
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    path.write_bytes(raw.getvalue())
+    path.write_bytes(tar_bytes(files, compress=""))
     return path
 
 

@@ -3,9 +3,7 @@ registered, and the README shows the table."""
 
 from __future__ import annotations
 
-import io
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from provenance.signatureset import load
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "samples"))
 from elfgen import ElfSpec, build  # noqa: E402
+from identify_fixtures import tar_bytes  # noqa: E402
 
 
 def _mixed(path: Path) -> Path:
@@ -33,13 +32,7 @@ def _mixed(path: Path) -> Path:
         "etc/ctree.xml": b"<cfg ethaddr=00:18:82:12:34:56 />\n",
         "pkg/package.json": b'{"name": "x", "version": "1.0.0", "author": "A <a@b.org>"}',
     }
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tf:
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    path.write_bytes(raw.getvalue())
+    path.write_bytes(tar_bytes(files, compress=""))
     return path
 
 
