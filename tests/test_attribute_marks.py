@@ -216,7 +216,7 @@ def test_name_density_in_a_file_declaring_another_maker_is_supports(sigset):
     from provenance.model import Fact, Facts
 
     hit = Hit("marks__hytera__names", tuple(
-        StringMatch("$ascii_0", i * 40, f"HyteraTagParameter_{i}".encode()) for i in range(25)))
+        StringMatch("$ascii__0", i * 40, f"HyteraTagParameter_{i}".encode()) for i in range(25)))
     third_party = Facts("pe", items=(Fact("pe.version.CompanyName", "B.P.G. Radiocomunicazioni",
                                           "x.dll#VS_VERSIONINFO/CompanyName"),))
     rels = {(v, r) for v, r, *_ in mark_evidence((hit,), third_party, sigset, "x.dll")}
@@ -265,7 +265,7 @@ def test_short_names_count_only_as_a_word_of_an_identifier(sigset, text, counted
     from provenance.attribute.marks import mark_evidence
     from provenance.attribute.yara_scan import Hit, StringMatch
 
-    hit = Hit("marks__zte__names", (StringMatch("$ascii_0", 0, text.encode()),))
+    hit = Hit("marks__zte__names", (StringMatch("$ascii__0", 0, text.encode()),))
     found = [v for v, *_ in mark_evidence((hit,), None, sigset, "x.bin")]
     assert (found == ["zte"]) is counted
 

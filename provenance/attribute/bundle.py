@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from provenance.attribute import marks
 from provenance.model import Attribution, Component, Evidence, Relationship
 from provenance.signatureset import SignatureSet
 
@@ -21,8 +22,8 @@ MIN_SIBLINGS = 2  # vendor-made files beside it
 SIBLING_CONFIDENCE = 0.7  # how sure each sibling's made-by must be
 # formats of code and code containers: documents and data beside an SDK are not attributed
 CODE_FORMATS = frozenset(("elf", "pe", "macho", "java-class", "jar", "aar", "apk"))
-DECLARED_MAKER = ("copyright.holder", "pe.version.CompanyName", "pe.signer.O", "macho.signer.O",
-                  "jar.signer.O", "apk.signer.O", "modinfo.author", "manifest.author",
+# who the file says made it: the declarations name density defers to, and rights statements
+DECLARED_MAKER = (*marks.DECLARED_MAKER, "copyright.holder", "manifest.author",
                   "jar.manifest.Implementation-Vendor")
 
 

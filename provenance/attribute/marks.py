@@ -34,13 +34,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provenance.attribute.vendor_index import index_for
-from provenance.attribute.yara_scan import Hit
+from provenance.attribute.yara_scan import MARKS_PREFIX, Hit
 from provenance.model import Evidence, Facts, Relationship
-from provenance.signatureset import MARK_KINDS as KINDS
 from provenance.signatureset import SignatureSet
 
-__all__ = ["KINDS", "mark_evidence", "marks_of", "yara_source"]
-RULE_PREFIX = "marks__"
+__all__ = ["mark_evidence", "marks_of", "yara_source"]
 SHORT_NAME = 5  # shorter names ("ZTE", "DJI", "Imou") count only as a word of an identifier
 
 # Extensions of source code and scripts: naming a vendor there is what a client does.
@@ -90,7 +88,7 @@ class Mark:
 
 
 def rule_name(vendor: str, kind: str) -> str:
-    return f"{RULE_PREFIX}{vendor.replace('-', '_')}__{kind}"
+    return f"{MARKS_PREFIX}{vendor.replace('-', '_')}__{kind}"
 
 
 _marks_cache: dict[str, dict[str, Mark]] = {}
@@ -163,7 +161,8 @@ def yara_source(sigset: SignatureSet) -> str:
     rules = []
     for name, mark in sorted(marks_of(sigset).items()):
         defs = dict.fromkeys(s for value in mark.values for s in _strings(mark.kind, value))
-        body = "\n".join(f"        ${enc.replace('-', '')}_{i} = {d}"
+        # named `$<codec>__<n>` (`utf_16le`): the scanner reads the text around a match in it
+        body = "\n".join(f"        ${enc.replace('-', '_')}__{i} = {d}"
                          for i, (enc, d) in enumerate(defs))
         rules.append(f"rule {name}\n{{\n    strings:\n{body}\n    condition:\n"
                      f"        any of them\n}}\n")
@@ -239,9 +238,8 @@ def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _ev(kind: str, signal: str, detail: str, location: str, conf: float,
-        technique: str = "binary-analysis") -> Evidence:
-    return Evidence(technique, signal, detail[:160], location, kind, conf)
+def _ev(kind: str, signal: str, detail: str, location: str, conf: float) -> Evidence:
+    return Evidence("binary-analysis", signal, detail[:160], location, kind, conf)
 
 
 def _other_maker(facts: Facts | None, vendor: str, sigset: SignatureSet) -> str | None:
@@ -313,7 +311,6 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, _confidence(sigset, kind))))
-    text.extend((o, c) for o, c in declared if not _declares(c, mark.vendor, sigset))
     declared = [(o, c) for o, c in declared if _declares(c, mark.vendor, sigset)]
     if declared and _holder_read(facts, mark.vendor, sigset):
         pass  # the copyright reader already weighs that statement: one source, counted once

@@ -126,9 +126,6 @@ def _context(data: bytes, start: int, end: int, encoding: str) -> bytes:
                               "replace").encode()
 
 
-_CODECS = {"ascii": "ascii", "utf8": "utf-8", "utf16le": "utf-16le", "utf16be": "utf-16be",
-           "gb18030": "gb18030"}
-
 
 def _mark_matches(match: Any, data: bytes) -> tuple[StringMatch, ...]:
     """Distinct strings around a mark's instances: their number is the evidence."""
@@ -139,8 +136,8 @@ def _mark_matches(match: Any, data: bytes) -> tuple[StringMatch, ...]:
             count += 1
             if count > MAX_MARK_INSTANCES or len(seen) >= MAX_MARK_CONTEXTS:
                 break
-            # marks strings are named by encoding: $ascii_0, $utf8_1, $utf16le_2, $gb18030_3
-            encoding = _CODECS.get(string.identifier.lstrip("$").split("_", 1)[0], "ascii")
+            # marks strings are named by encoding: $ascii__0, $utf_8__1, $utf_16le__2
+            encoding = string.identifier[1:].rsplit("__", 1)[0].replace("_", "-")
             text = _context(data, instance.offset, instance.offset + instance.matched_length,
                             encoding)
             seen.setdefault(text[:240], StringMatch(string.identifier, instance.offset,
