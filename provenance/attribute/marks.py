@@ -23,7 +23,8 @@ Here every occurrence is weighed by where it sits and how much of it there is:
 - `firmware`: boot-loader prompts and board banners of a vendor's own SDK.
 
 The confidence of each kind comes from its measured precision on the labelled corpora (README,
-"Calibrated confidence"), read from `signatures/calibration.yml`; DEFAULTS are the fallbacks.
+"Calibrated confidence"): resolve() applies `signatures/calibration.yml` to every evidence kind
+alike; DEFAULTS here are what a kind gets before it is measured.
 """
 
 from __future__ import annotations
@@ -172,10 +173,6 @@ def yara_source(sigset: SignatureSet) -> str:
 # -- reading the hits in context ----------------------------------------------------------------
 
 
-def _confidence(sigset: SignatureSet, kind: str) -> float:
-    return sigset.calibration.get(kind, DEFAULTS[kind])
-
-
 def _is_source(location: str) -> bool:
     name = location.rsplit("!/", 1)[-1].lower()
     return name.endswith(SOURCE_SUFFIXES)
@@ -310,7 +307,7 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
             sample = f"{sample}; the file declares its maker as {_clip(other, 40)}"
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
-                             where, _confidence(sigset, kind))))
+                             where, DEFAULTS[kind])))
     declared = [(o, c) for o, c in declared if _declares(c, mark.vendor, sigset)]
     if declared and _holder_read(facts, mark.vendor, sigset):
         pass  # the copyright reader already weighs that statement: one source, counted once
@@ -320,13 +317,13 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         rel = Relationship.SUPPORTS if other else Relationship.MADE_BY
         out.append((rel, _ev(kind, "copyright", f"rights statement names the vendor: "
                              f"{_clip(declared[0][1], 100)}", f"{location}@0x{declared[0][0]:x}",
-                             _confidence(sigset, kind))))
+                             DEFAULTS[kind])))
     if paths and not _is_text(facts):  # a list of paths (md5sums) is not a build trace
         kind = "marks:build-path:dense" if len(paths) >= PATHS_DENSE else "marks:build-path"
         out.append((Relationship.MADE_BY, _ev(
             kind, "build-path", f"{len(paths)} build paths in the vendor's tree: "
             + _clip(paths[0][1], 100), f"{location}@0x{paths[0][0]:x}",
-            _confidence(sigset, kind))))
+            DEFAULTS[kind])))
     return out
 
 
@@ -350,7 +347,7 @@ def _cxx(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
         return [(Relationship.SUPPORTS, _ev(
             "marks:cxx:client", "symbol", f"imports {len(imported)} symbols of namespace "
             f"{mark.values[0]}: {_clip(imported[0], 60)}", where,
-            _confidence(sigset, "marks:cxx:client")))]
+            DEFAULTS["marks:cxx:client"]))]
     if n >= CXX_DEFINED:
         kind, rel = "marks:cxx:defined", Relationship.MADE_BY
     elif n >= CXX_SOME:
@@ -358,7 +355,7 @@ def _cxx(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
     else:
         kind, rel = "marks:cxx:client", Relationship.SUPPORTS
     return [(rel, _ev(kind, "namespace", f"{n} distinct names in C++ namespace "
-                      f"{'/'.join(mark.values)}: {sample}", where, _confidence(sigset, kind)))]
+                      f"{'/'.join(mark.values)}: {sample}", where, DEFAULTS[kind]))]
 
 
 def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
@@ -369,7 +366,7 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, loca
     if own:
         return [(Relationship.MADE_BY, _ev(
             "marks:java:defined", "namespace", f"class {own[0].value} is in package "
-            f"{mark.values[0]}", own[0].location, _confidence(sigset, "marks:java:defined")))]
+            f"{mark.values[0]}", own[0].location, DEFAULTS["marks:java:defined"]))]
     # native methods of the package's classes: JNI exports Java_<package>_<Class>_<method>
     jni = tuple("Java_" + v.replace("_", "_1").replace(".", "_") + "_" for v in mark.values)
     native = [n for n in _symbol_names(facts, "export") if n.startswith(jni)]
@@ -377,13 +374,13 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, loca
         return [(Relationship.MADE_BY, _ev(
             "marks:java:native", "symbol", f"implements native methods of package "
             f"{mark.values[0]}: " + ", ".join(_clip(n, 60) for n in native[:2]),
-            location + "#symbols", _confidence(sigset, "marks:java:native")))]
+            location + "#symbols", DEFAULTS["marks:java:native"]))]
     if not contexts:
         return []
     sample = _clip(contexts[0][1], 60)
     return [(Relationship.SUPPORTS, _ev(
         "marks:java:client", "namespace", f"refers to package {mark.values[0]}: {sample}",
-        f"{location}@0x{contexts[0][0]:x}", _confidence(sigset, "marks:java:client")))]
+        f"{location}@0x{contexts[0][0]:x}", DEFAULTS["marks:java:client"]))]
 
 
 def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
@@ -414,7 +411,7 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
             continue
         out.append((rel, _ev(kind, "symbol", f"{verb} {len(names)} {prefix}* functions: "
                              + ", ".join(_clip(n, 40) for n in names[:3]), location + "#symbols",
-                             _confidence(sigset, kind))))
+                             DEFAULTS[kind])))
     return out
 
 
@@ -432,7 +429,7 @@ def _named_exports(mark: Mark, facts: Facts | None, location: str,
     return [(Relationship.MADE_BY, _ev(kind, "symbol", f"exports {len(own)} functions named "
                                        "after the vendor: " + ", ".join(_clip(n, 40)
                                                                         for n in own[:3]),
-                                       location + "#symbols", _confidence(sigset, kind)))]
+                                       location + "#symbols", DEFAULTS[kind]))]
 
 
 def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: str,
@@ -457,7 +454,7 @@ def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: s
         signal = kind
     return [(Relationship.MADE_BY, _ev(bucket, signal, detail,
                                        f"{location}@0x{contexts[0][0]:x}",
-                                       _confidence(sigset, bucket)))]
+                                       DEFAULTS[bucket]))]
 
 
 def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureSet,
