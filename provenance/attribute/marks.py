@@ -32,11 +32,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provenance.attribute.vendor_index import index_for
 from provenance.attribute.yara_scan import MARKS_PREFIX, Hit
-from provenance.model import Evidence, Facts, Relationship
+from provenance.model import Evidence, Fact, Facts, Relationship
 from provenance.signatureset import SignatureSet
 
 __all__ = ["mark_evidence", "marks_of", "yara_source"]
@@ -327,20 +327,51 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
     return out
 
 
-def _symbol_names(facts: Facts | None, role: str) -> tuple[str, ...]:
-    if facts is None:
-        return ()
-    keys = {"export": ("elf.export", "pe.export", "macho.export"),
-            "import": ("elf.import", "pe.import", "macho.import")}[role]
-    return tuple(f.value for f in facts.items if f.key in keys)
+@dataclass(frozen=True, slots=True)
+class _Symbols:
+    """A blob's symbol facts, gathered once per blob (every vendor's marks ask for them)."""
+
+    exports: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+    classes: tuple[Fact, ...] = ()  # java.class
+    heads: dict[str, list[str]] = field(default_factory=dict)  # first word -> exports
+    # the symbols of any vendor API family, and JNI exports: few, so each mark scans only them
+    api_exports: tuple[str, ...] = ()
+    api_imports: tuple[str, ...] = ()
+    jni: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, facts: Facts | None, api_prefixes: tuple[str, ...]) -> _Symbols:
+        if facts is None:
+            return cls()
+        exports = tuple(f.value for f in facts.items if f.key in EXPORT_KEYS)
+        imports = tuple(f.value for f in facts.items if f.key in IMPORT_KEYS)
+        heads: dict[str, list[str]] = {}
+        for name in exports:
+            bare = _bare(name)
+            if "_" in bare:
+                heads.setdefault(bare.split("_", 1)[0].lower(), []).append(name)
+        return cls(exports, imports, tuple(f for f in facts.items if f.key == "java.class"),
+                   heads, tuple(n for n in exports if _bare(n).startswith(api_prefixes)),
+                   tuple(n for n in imports if _bare(n).startswith(api_prefixes)),
+                   tuple(n for n in exports if n.startswith("Java_")))
 
 
-def _cxx(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
-         sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+def _bare(symbol: str) -> str:
+    """The C name in `dll!name`, `__imp_name` or Mach-O's `_name`."""
+    return symbol.split("!", 1)[-1].lstrip("_")
+
+
+EXPORT_KEYS = frozenset(("elf.export", "pe.export", "macho.export"))
+IMPORT_KEYS = frozenset(("elf.import", "pe.import", "macho.import"))
+
+
+def _cxx(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
+         location: str) -> list[tuple[Relationship, Evidence]]:
     n = len(contexts)
     mangled = tuple(f"N{len(v)}{v}" for v in mark.values)
-    exported = [s for s in _symbol_names(facts, "export") if any(m in s for m in mangled)]
-    imported = [s for s in _symbol_names(facts, "import") if any(m in s for m in mangled)]
+    exported = [s for s in syms.exports if any(m in s for m in mangled)]
+    imported = [s for s in syms.imports if any(m in s for m in mangled)]
     sample = " · ".join(_clip(c, 50) for _, c in contexts[:3])
     where = f"{location}@0x{contexts[0][0]:x}"
     if imported and not exported and n <= len(imported) + 2:
@@ -358,18 +389,17 @@ def _cxx(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
                       f"{'/'.join(mark.values)}: {sample}", where, DEFAULTS[kind]))]
 
 
-def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
-          sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+def _java(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
+          location: str) -> list[tuple[Relationship, Evidence]]:
     prefixes = tuple(v.replace(".", "/") + "/" for v in mark.values)
-    own = [f for f in (facts.items if facts else ()) if f.key == "java.class"
-           and f.value.startswith(prefixes)]
+    own = [f for f in syms.classes if f.value.startswith(prefixes)]
     if own:
         return [(Relationship.MADE_BY, _ev(
             "marks:java:defined", "namespace", f"class {own[0].value} is in package "
             f"{mark.values[0]}", own[0].location, DEFAULTS["marks:java:defined"]))]
     # native methods of the package's classes: JNI exports Java_<package>_<Class>_<method>
     jni = tuple("Java_" + v.replace("_", "_1").replace(".", "_") + "_" for v in mark.values)
-    native = [n for n in _symbol_names(facts, "export") if n.startswith(jni)]
+    native = [n for n in syms.jni if n.startswith(jni)]
     if native:
         return [(Relationship.MADE_BY, _ev(
             "marks:java:native", "symbol", f"implements native methods of package "
@@ -383,23 +413,20 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, loca
         f"{location}@0x{contexts[0][0]:x}", DEFAULTS["marks:java:client"]))]
 
 
-def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
-         sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: bool,
+         location: str) -> list[tuple[Relationship, Evidence]]:
     out: list[tuple[Relationship, Evidence]] = []
-    exports = _symbol_names(facts, "export")
-    imports = _symbol_names(facts, "import")
-    compiled = facts is not None and facts.format in COMPILED
+    exports, imports = syms.api_exports, syms.api_imports
     for value in mark.values:
         # "PREFIX|ANCHOR": a generic prefix counts as the vendor's only with its anchor function
         prefix, _, anchor = value.partition("|")
-        # "__imp_" and "_" forms: import libraries and Mach-O symbols carry the C name inside
         def family(names: Iterable[str], p: str = prefix) -> list[str]:
-            return [n for n in names if n.split("!", 1)[-1].lstrip("_").startswith(p)]
+            return [n for n in names if _bare(n).startswith(p)]
         own, used = family(exports), family(imports)
         if not compiled:  # a binding in source: the functions it calls, by name
             used = sorted({m.group(0) for _, c in contexts
                            for m in re.finditer(re.escape(prefix) + r"\w+", c)})
-        anchored = not anchor or any(n.split("!", 1)[-1].lstrip("_") == anchor for n in own)
+        anchored = not anchor or any(_bare(n) == anchor for n in own)
         if len(own) >= API_MIN and anchored:
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
         elif len(used) >= BINDING_MIN:
@@ -415,14 +442,11 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, locat
     return out
 
 
-def _named_exports(mark: Mark, facts: Facts | None, location: str,
-                   sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+def _named_exports(mark: Mark, syms: _Symbols,
+                   location: str) -> list[tuple[Relationship, Evidence]]:
     """Exported functions whose name starts with the vendor's name as a word (`DaHua_aacEnc`,
     `zte_rohm_camera_open`): the vendor's own API namespace, defined here."""
-    brands = {v.lower() for v in mark.values if v.isascii()}
-    own = [n for n in _symbol_names(facts, "export")
-           if n.split("!", 1)[-1].lstrip("_").split("_", 1)[0].lower() in brands
-           and "_" in n.lstrip("_")]
+    own = [n for v in mark.values if v.isascii() for n in syms.heads.get(v.lower(), ())]
     if not own:
         return []
     kind = "marks:names:exports" if len(own) >= API_MIN else "marks:names:exports:few"
@@ -457,6 +481,11 @@ def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: s
                                        DEFAULTS[bucket]))]
 
 
+def _api_prefixes(marks: dict[str, Mark]) -> tuple[str, ...]:
+    return tuple(v.partition("|")[0] for m in marks.values() if m.kind == "api"
+                 for v in m.values)
+
+
 def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureSet,
                   location: str) -> list[Found]:
     """(vendor, relationship, evidence, component, version) from every vendor's marks."""
@@ -470,21 +499,29 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
             contexts[hit.rule] = sorted(((o, c) for c, o in seen.items()))
     build_marks = defaultdict(tuple, {m.vendor: m.values for m in marks.values()
                                       if m.kind == "build"})
+    syms = _Symbols.of(facts, _api_prefixes(marks))
+    if not contexts and not (syms.exports or syms.imports or syms.classes):
+        return []  # most blobs: no mark and no symbol to weigh
+    compiled = facts is not None and facts.format in COMPILED
     out: list[Found] = []
     for name, mark in sorted(marks.items()):
         found = contexts.get(name)
         if mark.kind == "api":
-            pairs = _api(mark, found or [], facts, location, sigset)
+            if not (found or syms.api_exports or syms.api_imports):
+                continue
+            pairs = _api(mark, found or [], syms, compiled, location)
         elif mark.kind == "java":
-            pairs = _java(mark, found or [], facts, location, sigset)
+            if not (found or syms.classes or syms.jni):
+                continue
+            pairs = _java(mark, found or [], syms, location)
         elif mark.kind == "names":
-            pairs = _named_exports(mark, facts, location, sigset)
+            pairs = _named_exports(mark, syms, location) if syms.heads else []
             if found:
                 pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
         elif not found:
             continue
         elif mark.kind == "cxx":
-            pairs = _cxx(mark, found, facts, location, sigset)
+            pairs = _cxx(mark, found, syms, location)
         else:
             pairs = _counted(mark.kind, mark, found, location, sigset, facts)
         out.extend((mark.vendor, rel, ev, None, None) for rel, ev in pairs)
