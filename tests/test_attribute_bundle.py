@@ -72,3 +72,15 @@ def test_two_vendor_families_lend_nothing(tmp_path):
         "lib/libapp.so": build(ElfSpec(soname="libapp.so", exports=["app_main"])),
     }), tmp_path)
     assert not comps["libapp.so"].attributions
+
+
+def test_a_rootfs_folder_lends_only_what_a_vendor_library_loads(tmp_path):
+    others = {f"lib/libsys{i}.so": build(ElfSpec(soname=f"libsys{i}.so",
+                                                 exports=[f"sys{i}_open"])) for i in range(5)}
+    mpi = build(ElfSpec(soname="libhcnetsdk.so", needed=["libsys0.so"],
+                        exports=[f"NET_DVR_Fn{i}" for i in range(8)]))
+    comps = _scan(_tar(tmp_path / "rootfs.tar", {
+        **others, "lib/libhcnetsdk.so": mpi, "lib/libHCCore.so": _sdk("libHCCore.so")}),
+        tmp_path)
+    assert [a.vendor for a in comps["libsys0.so"].attributions] == ["hikvision"]  # NEEDed
+    assert not comps["libsys3.so"].attributions  # an unrelated system library

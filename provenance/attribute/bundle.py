@@ -1,8 +1,9 @@
 """Bundles: a file with no mark of its own, shipped beside files its vendor made.
 
 An SDK folder holds runtimes and renderers (Hikvision's `libhpr.so`, `libAudioRender.so`) that
-carry no vendor string at all. Beside two or more siblings that the vendor made, such a file gets
-a bounded attribution from them: `made-by` at BUNDLE_CONFIDENCE, which the default policies send
+carry no vendor string at all. Beside two or more siblings that the vendor made, in a folder that
+is at least half the vendor's files or loaded by one of them (DT_NEEDED), such a file gets a
+bounded attribution from them: `made-by` at BUNDLE_CONFIDENCE, which the default policies send
 to `review`, never to `restricted`. The evidence names the siblings. A file that declares a maker
 of its own (a copyright holder, a CompanyName, a signer, a module author: OpenSSL's libcrypto in
 the same folder) is left alone, and so is a folder where two vendor families made files.
@@ -53,9 +54,15 @@ def bundled(children: tuple[Component, ...], sigset: SignatureSet) -> tuple[Comp
     vendor = next(a.vendor for a in siblings[0].attributions
                   if a.relationship == Relationship.MADE_BY)
     names = ", ".join(s.name for s in siblings[:3]) + (" …" if len(siblings) > 3 else "")
+    unmarked = {id(c) for c in children if _unmarked(c)}
+    # an SDK folder is mostly the vendor's; a rootfs lib folder holding two vendor libraries
+    # among hundreds is not, and there only what a vendor library loads (DT_NEEDED) is lent
+    needed = {n for s in siblings if s.facts for n in s.facts.values("elf.needed")}
+    sdk_folder = len(siblings) >= len(unmarked)
     out = []
     for c in children:
-        if _unmarked(c):
+        if id(c) in unmarked and (sdk_folder or c.name in needed or (
+                c.facts is not None and c.facts.first("elf.soname") in needed)):
             ev = Evidence("context", "bundle", f"no mark of its own; ships beside "
                           f"{len(siblings)} files made by {vendor}: {names}", c.path,
                           "bundle:siblings", BUNDLE_CONFIDENCE)
