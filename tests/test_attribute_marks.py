@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.attribute.marks import _own_path, yara_source
+from provenance.attribute.marks import _own_path, _own_symbol, _Symbols, marks_of, yara_source
 from provenance.attribute.resolve import resolve
 from provenance.attribute.yara_scan import scan_file
 from provenance.identify import identify
@@ -346,3 +346,71 @@ def test_a_generic_api_prefix_needs_its_anchor_function(tmp_path, sigset):
     attrs = attributions(sigset, elf(tmp_path, "libnetsdk.so", soname="libnetsdk.so",
                                      exports=[*generic, "CLIENT_Init"]))
     assert made_by(attrs, "dahua") >= 0.7
+
+
+# -- banners, own symbols, module names ---------------------------------------------------------
+
+
+def test_a_boxed_banner_naming_the_vendor_is_its_program(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "t1", type=2, strings=[
+        "*" * 40, "*           HIKVISION DVS ", "           *", "BUILD: %s-%s"]))
+    assert made_by(attrs, "hikvision") >= 0.7
+
+
+@pytest.mark.parametrize("line", [
+    "protocol: HIKVISION",  # a table entry, not a banner
+    "*  connect to the HIKVISION camera at the address given on the command line  *",  # prose
+])
+def test_a_name_that_is_not_a_banner_title_stays_a_mention(tmp_path, sigset, line):
+    attrs = attributions(sigset, elf(tmp_path, "tool", type=2, strings=[line]))
+    assert made_by(attrs, "hikvision") == 0
+
+
+def test_a_banner_in_source_code_is_not_the_vendors_program(tmp_path, sigset):
+    path = tmp_path / "hello.c"
+    path.write_text('puts("*           HIKVISION DVS ");\n')
+    assert made_by(attributions(sigset, path), "hikvision") == 0
+
+
+def test_symbols_of_its_own_in_the_vendors_namespace(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "fw_flashing", type=2, strings=[
+        "g_zte_current_version_number", "g_zte_current_version_base_address"]))
+    assert 0 < made_by(attrs, "zte") < 0.7  # on its own: review
+    attrs = attributions(sigset, elf(tmp_path, "fw_flashing2", type=2, strings=[
+        "g_zte_current_version_number"], comment="GCC: (GNU) 4.1.2 ZTE Embsys-TSP V2.08"))
+    assert made_by(attrs, "zte") >= 0.7  # with the vendor's toolchain: two sources agree
+
+
+@pytest.mark.parametrize("symbol", [
+    "hmac_find_huawei_ie",  # code that handles the vendor's data
+    "vms_login_zte",
+    "ZTE",  # a bare table entry
+])
+def test_symbols_that_only_name_the_vendor_further_in_are_not_its_namespace(tmp_path, sigset,
+                                                                            symbol):
+    attrs = attributions(sigset, elf(tmp_path, "app", type=2, strings=[symbol]))
+    assert made_by(attrs, "zte") == 0 and made_by(attrs, "huawei") == 0
+
+
+def test_a_dynamic_symbol_is_not_counted_as_its_own(sigset):
+    mark = marks_of(sigset)["marks__zte__names"]
+    assert _own_symbol("g_zte_current_version", mark, _Symbols())
+    # imported (a client's call) or exported (weighed as the API it names): not counted here
+    assert not _own_symbol("zte_get_version", mark, _Symbols(linked=frozenset(
+        {"zte_get_version"})))
+
+
+def test_a_library_named_in_the_vendors_package_namespace(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "com.nubia.node.beauty.so",
+                                     soname="com.nubia.node.beauty.so",
+                                     strings=["com.nubia.node.beauty"]))
+    assert made_by(attrs, "nubia") >= 0.7
+
+
+def test_a_library_that_only_refers_to_the_vendors_namespace(tmp_path, sigset):
+    attrs = attributions(sigset, elf(tmp_path, "libbeauty.so", soname="libbeauty.so",
+                                     strings=["com.nubia.node.beauty"]))
+    assert made_by(attrs, "nubia") == 0
+    attrs = attributions(sigset, elf(tmp_path, "com.nubiafans.tool.so",  # another namespace
+                                     soname="com.nubiafans.tool.so"))
+    assert made_by(attrs, "nubia") == 0

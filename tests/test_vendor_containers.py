@@ -163,6 +163,28 @@ def test_container_facts_and_declaration(tmp_path: Path) -> None:
     assert facts.first("container.vendor") is None  # a generic format names no vendor
 
 
+def _bare_zte_payload(ptype: int, trailing: bytes = b"") -> bytes:
+    """ZTE's payload layout without its header or signature block (db_default_auto_cfg.bin):
+    a 60-byte payload header, then 12-byte block headers (plain size, stored size, offset of the
+    next block from the payload start, 0 on the last) each before its stored block."""
+    chunks = [ffx.blob(60 + i, 700) for i in range(3)]
+    body, offset = b"", 60
+    for i, chunk in enumerate(chunks):
+        offset += 12 + len(chunk)
+        following = 0 if i == len(chunks) - 1 else offset
+        body += struct.pack(">III", len(chunk) - 5, len(chunk), following) + chunk
+    return struct.pack(">II", 0x01020304, ptype) + bytes(52) + body + trailing
+
+
+def test_bare_zte_payload_with_its_block_chain_is_zte(tmp_path: Path, sigset) -> None:
+    facts = read(tmp_path, "db_default_auto_cfg.xml", _bare_zte_payload(3))
+    assert (facts.format, facts.first("container.vendor")) == ("zte-config", "zte")
+    # near miss: the same blocks with one byte after the last: the chain no longer accounts for
+    # every byte, and the four-byte magic alone names no maker
+    facts = read(tmp_path, "near.xml", _bare_zte_payload(3, trailing=b"\0"))
+    assert facts.format == "zte-config" and facts.first("container.vendor") is None
+
+
 def test_loose_variants_are_unpacked_but_name_no_maker(tmp_path: Path, sigset) -> None:
     bare_payload = struct.pack(">II", 0x01020304, 2) + ffx.blob(43, 200)  # ZTE AES payload only
     facts = read(tmp_path, "payload.bin", bare_payload)

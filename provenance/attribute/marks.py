@@ -9,11 +9,16 @@ Here every occurrence is weighed by where it sits and how much of it there is:
   distinct strings naming the vendor are the vendor's code; one or two are a mention. Strings
   that are paths, device-tree `vendor,chip` ids or toolchain tags are counted elsewhere or not
   at all, and source code that names a vendor is a client until something else says more.
+  In a compiled binary two placements say more than their number: a boxed banner title the
+  program prints about itself (`*   HIKVISION DVS   *`), and symbols of its own whose first
+  word is the vendor (`g_zte_current_version`; `vms_open_hikvision` handles the vendor's
+  devices, and dynamic symbols are weighed by `api` and exports).
 - `cxx`: C++ namespaces (Itanium `N5Dahua…`, MSVC `@Dahua@@`, demangled `Dahua::`). A module
   whose own symbols and type names live in the namespace defines it; one that only imports
   symbols of the namespace is a client.
 - `java`: Java/Kotlin packages. A class whose own name is in the package (`java.class`) is the
-  vendor's; one that only refers to the package is a client.
+  vendor's; one that only refers to the package is a client. A library that names itself in
+  the package (`com.nubia.node.beauty.so`, by its soname or install name) is the vendor's too.
 - `api`: exported function families (`NET_DVR_*`; a generic prefix needs its anchor function,
   `CLIENT_|CLIENT_Init`). Exporting the family is the SDK; importing or calling ten or more of
   its functions is a binding that `requires` the SDK; fewer is a client.
@@ -55,6 +60,7 @@ DEFAULTS: dict[str, float] = {
     "marks:names:dense": 0.8, "marks:names:some": 0.55, "marks:names:mention": 0.2,
     "marks:names:other-maker": 0.2,
     "marks:names:exports": 0.8, "marks:names:exports:few": 0.5, "marks:names:copyright": 0.7,
+    "marks:names:banner": 0.7, "marks:names:symbols": 0.4, "marks:java:module": 0.7,
     "marks:build-path": 0.5, "marks:build-path:dense": 0.7,
     "marks:cxx:defined": 0.9, "marks:cxx:some": 0.6, "marks:cxx:client": 0.2,
     "marks:java:defined": 0.9, "marks:java:client": 0.2, "marks:java:native": 0.7,
@@ -256,6 +262,13 @@ def _holder_read(facts: Facts | None, vendor: str, sigset: SignatureSet) -> bool
                for v in (facts.values("copyright.holder") if facts else ()))
 
 
+# a boxed title line a program prints about itself: `*     HIKVISION DVS     *`, `=== X ===`
+BANNER = re.compile(r"^\s*([*#=|~+])\1*\s{2,}(?P<title>[^*#=|~+]{2,60}?)\s*[*#=|~+]*\s*$")
+BANNER_WORDS = 6  # a title, not a sentence
+# a symbol name of the binary's own (`g_zte_current_version`)
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,80}")
+SCOPE = re.compile(r"^_*(?:[gsm]_|k(?=[A-Z]))?")  # g_ global, s_ static, m_ member, kConstant
+
 _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
@@ -265,12 +278,34 @@ def _tokens(text: str) -> set[str]:
     return {t.lower() for t in _TOKEN.findall(text)}
 
 
+def _banner(ctx: str, mark: Mark) -> bool:
+    found = BANNER.match(ctx)
+    if found is None or len(found["title"].split()) > BANNER_WORDS:
+        return False
+    title = found["title"].lower()
+    return any(v.lower() in title for v in mark.values)
+
+
+def _own_symbol(ctx: str, mark: Mark, syms: _Symbols) -> bool:
+    """A compound identifier in the vendor's own namespace that is not a dynamic symbol (an
+    import is a client's; an export counts as the API it names): the vendor's name is its first
+    word after a scope prefix (`g_zte_current_version`). A name further in
+    (`vms_open_hikvision`, `hmac_find_huawei_ie`) is code that handles the vendor's devices or
+    data, and a bare `DAHUA` is a table entry."""
+    if not IDENTIFIER.fullmatch(ctx) or _bare(ctx) in syms.linked:
+        return False
+    words = [w.lower() for w in _TOKEN.findall(SCOPE.sub("", ctx))]
+    return len(words) > 1 and any(words[0] == v.lower() for v in mark.values)
+
+
 def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, ...],
-           location: str, sigset: SignatureSet,
-           facts: Facts | None = None) -> list[tuple[Relationship, Evidence]]:
+           location: str, sigset: SignatureSet, facts: Facts | None = None,
+           syms: _Symbols | None = None) -> list[tuple[Relationship, Evidence]]:
     text: list[tuple[int, str]] = []
     paths: list[tuple[int, str]] = []
     declared: list[tuple[int, str]] = []
+    banners: list[tuple[int, str]] = []
+    compiled = facts is not None and facts.format in COMPILED
     short = {v.lower() for v in mark.values if v.isascii() and len(v) < SHORT_NAME}
     for offset, ctx in contexts:
         if short and not any(v.lower() in ctx.lower() for v in mark.values if v.lower()
@@ -278,6 +313,9 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
             continue  # "ZTE" inside "ztest" or "Aztech": another word
         if DECLARATION.search(ctx):
             declared.append((offset, ctx))  # a copyright line in any encoding, e.g. GBK
+            continue
+        if compiled and _banner(ctx, mark):
+            banners.append((offset, ctx))  # compiled code greets with its own product's name
             continue
         low = ctx.lower()
         if any(_found(b, ctx) for b in build_marks):
@@ -308,6 +346,18 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, DEFAULTS[kind])))
+        own = [(o, c) for o, c in text if syms is not None and _own_symbol(c, mark, syms)]
+        if compiled and rel == Relationship.MENTIONS and own:  # few names, but its own symbols
+            kind = "marks:names:symbols"
+            out.append((Relationship.MADE_BY, _ev(
+                kind, "symbol", f"{len(own)} symbols of its own named after the vendor: "
+                + " · ".join(_clip(c, 40) for _, c in own[:3]), f"{location}@0x{own[0][0]:x}",
+                DEFAULTS[kind])))
+    if banners and not _other_maker(facts, mark.vendor, sigset):
+        kind = "marks:names:banner"
+        out.append((Relationship.MADE_BY, _ev(
+            kind, "vendor-text", f"its banner names the vendor: {_clip(banners[0][1], 80)}",
+            f"{location}@0x{banners[0][0]:x}", DEFAULTS[kind])))
     declared = [(o, c) for o, c in declared if _declares(c, mark.vendor, sigset)]
     if declared and _holder_read(facts, mark.vendor, sigset):
         pass  # the copyright reader already weighs that statement: one source, counted once
@@ -339,6 +389,9 @@ class _Symbols:
     api_exports: tuple[str, ...] = ()
     api_imports: tuple[str, ...] = ()
     jni: tuple[str, ...] = ()
+    # bare names of the imports and exports (the dynamic symbols the other kinds weigh)
+    linked: frozenset[str] = frozenset()
+    modules: tuple[str, ...] = ()  # the module's own names: ELF soname, Mach-O install name
 
     @classmethod
     def of(cls, facts: Facts | None, api_prefixes: tuple[str, ...]) -> _Symbols:
@@ -354,7 +407,10 @@ class _Symbols:
         return cls(exports, imports, tuple(f for f in facts.items if f.key == "java.class"),
                    heads, tuple(n for n in exports if _bare(n).startswith(api_prefixes)),
                    tuple(n for n in imports if _bare(n).startswith(api_prefixes)),
-                   tuple(n for n in exports if n.startswith("Java_")))
+                   tuple(n for n in exports if n.startswith("Java_")),
+                   frozenset(_bare(n) for n in exports + imports),
+                   tuple(re.split(r"[/\\]", f.value)[-1] for f in facts.items
+                         if f.key in MODULE_KEYS))
 
 
 def _bare(symbol: str) -> str:
@@ -364,6 +420,7 @@ def _bare(symbol: str) -> str:
 
 EXPORT_KEYS = frozenset(("elf.export", "pe.export", "macho.export"))
 IMPORT_KEYS = frozenset(("elf.import", "pe.import", "macho.import"))
+MODULE_KEYS = frozenset(("elf.soname", "macho.install_name"))
 
 
 def _cxx(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
@@ -405,6 +462,14 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
             "marks:java:native", "symbol", f"implements native methods of package "
             f"{mark.values[0]}: " + ", ".join(_clip(n, 60) for n in native[:2]),
             location + "#symbols", DEFAULTS["marks:java:native"]))]
+    # a library named in the vendor's reverse-DNS namespace (`com.nubia.node.beauty.so`): the
+    # namespace belongs to the vendor, and the module names itself with it
+    named = [m for m in syms.modules if m.startswith(tuple(v + "." for v in mark.values))]
+    if named:
+        return [(Relationship.MADE_BY, _ev(
+            "marks:java:module", "namespace", f"the module names itself in package "
+            f"{mark.values[0]}: {_clip(named[0], 60)}", location + "#module",
+            DEFAULTS["marks:java:module"]))]
     if not contexts:
         return []
     sample = _clip(contexts[0][1], 60)
@@ -500,7 +565,7 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
     build_marks = defaultdict(tuple, {m.vendor: m.values for m in marks.values()
                                       if m.kind == "build"})
     syms = _Symbols.of(facts, _api_prefixes(marks))
-    if not contexts and not (syms.exports or syms.imports or syms.classes):
+    if not contexts and not (syms.exports or syms.imports or syms.classes or syms.modules):
         return []  # most blobs: no mark and no symbol to weigh
     compiled = facts is not None and facts.format in COMPILED
     out: list[Found] = []
@@ -511,13 +576,14 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
                 continue
             pairs = _api(mark, found or [], syms, compiled, location)
         elif mark.kind == "java":
-            if not (found or syms.classes or syms.jni):
+            if not (found or syms.classes or syms.jni or syms.modules):
                 continue
             pairs = _java(mark, found or [], syms, location)
         elif mark.kind == "names":
             pairs = _named_exports(mark, syms, location) if syms.heads else []
             if found:
-                pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts)
+                pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts,
+                                syms)
         elif not found:
             continue
         elif mark.kind == "cxx":

@@ -32,6 +32,7 @@ AES = {2: "zlib+AES-128-ECB", 3: "zlib+AES-256-CBC", 4: "zlib+AES-256-CBC"}
 SEARCH = 64 << 10  # the payload starts within this many bytes
 WINDOW = 128  # block header bytes allowed between two zlib streams
 MAX_BLOCKS = 1 << 16
+PAYLOAD_HEADER = 60  # magic, type, sizes, CRCs and padding: 15 big-endian words
 
 
 def _zlib_at(buf: bytes, i: int) -> bool:
@@ -89,6 +90,8 @@ def header(src: Path, sink: FactSink) -> Header:
     header alone is only unpacked (the payload magic is four bytes)."""
     with Blob(src) as blob:
         start, pos, n = _signature(blob)
+        if pos < 0 and start == 0 and _chained_to_end(blob):
+            return Header()  # a bare payload whose block lengths account for every byte
         if pos < 0 or (start == 0 and pos > 0):  # headerless: the block must come first
             return Header(own=False)
         raw = blob.read(pos + 12, max(0, min(n, 64, blob.size - pos - 12))).split(b"\0", 1)[0]
@@ -97,6 +100,26 @@ def header(src: Path, sink: FactSink) -> Header:
         end = pos + 12 + min(n, 4096)
         payload = blob.mm.find(PAYLOAD_MAGIC, end, min(blob.size, end + SEARCH))
         return Header(name=model or None, own=bool(raw) and (start > 0 or payload >= 0))
+
+
+def _chained_to_end(blob: Blob) -> bool:
+    """A payload header at offset 0 followed by ZTE's block chain (12-byte block headers: plain
+    length, stored length, 0 on the last block) that ends exactly at the end of the file: ZTE's
+    layout to the byte, where the four-byte magic alone would be a coincidence."""
+    if blob.read(0, 4) != PAYLOAD_MAGIC or not blob.has(0, PAYLOAD_HEADER + 12):
+        return False
+    pos = PAYLOAD_HEADER
+    for _ in range(MAX_BLOCKS):
+        if not blob.has(pos, 12):
+            return False
+        plain, stored, following = blob.unpack(">3I", pos)
+        end = pos + 12 + stored
+        if not 0 < stored <= plain + 64 or end > blob.size:
+            return False
+        if following == 0:
+            return end == blob.size
+        pos = end
+    return False
 
 
 def _blocks(blob: Blob, pos: int, out: SafeRoot) -> Iterator[bytes]:
