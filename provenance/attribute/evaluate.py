@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from provenance.model import Relationship, ScanResult, Verdict
+from provenance.report.terminal import printable as escape
 
 # score-corpus's FAMILY table (subsidiary or brand -> parent), kept identical
 SCORER_PARENTS: dict[str, str] = {
@@ -472,23 +473,6 @@ def fails(ev: Evaluation, min_recall: float | None, max_false_restricted: int | 
 
 
 # -- output ---------------------------------------------------------------------------------
-
-
-def escape(text: object) -> str:
-    """One line of printable text: control, format (bidi) and other unprintable characters of
-    a hostile input become visible escapes (\\x1b, \\u202e) instead of reaching the terminal."""
-    s = str(text)
-    if s.isprintable():
-        return s
-    out = []
-    for ch in s:
-        if ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else
-                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-    return "".join(out)
 
 
 def clip(text: str, width: int) -> str:

@@ -21,6 +21,7 @@ import typer
 
 from provenance.model import Verdict
 from provenance.policy import DEFAULT_POLICIES
+from provenance.report.terminal import printable
 
 if TYPE_CHECKING:
     from provenance.analysis import AnalysisOptions
@@ -69,8 +70,9 @@ NoCacheOpt = Annotated[bool, typer.Option(
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    """Print a one-line error and give the exit to raise."""
-    typer.secho(f"error: {message}", err=True, fg="red")
+    """Print a one-line error and give the exit to raise (what came from an input, such as a
+    path or a parser's message, is shown escaped)."""
+    typer.secho(f"error: {printable(message)}", err=True, fg="red")
     return typer.Exit(code)
 
 

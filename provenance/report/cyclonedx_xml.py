@@ -7,6 +7,7 @@ bom-1.6.xsd sequences; the library's strict XML validator checks the output in t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -14,6 +15,29 @@ from provenance.model import ScanResult
 from provenance.report import cyclonedx
 
 NS = "http://cyclonedx.org/schema/bom/1.6"
+# what XML 1.0 cannot carry at all, even as a character reference: C0 controls other than tab
+# and newlines, lone surrogates (undecodable file names), U+FFFE/U+FFFF
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+ESCAPED = "provenance:xml-escaped-characters"
+
+
+def _visible(found: re.Match[str]) -> str:
+    code = ord(found.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _xml_safe(root: ET.Element) -> int:
+    """Replace what XML cannot carry with a visible escape (`\\x19`), in place; the count of
+    replaced characters (the JSON report keeps the exact values)."""
+    count = 0
+    for node in root.iter():
+        if node.text:
+            node.text, n = NOT_XML.subn(_visible, node.text)
+            count += n
+        for key, value in node.attrib.items():
+            node.attrib[key], n = NOT_XML.subn(_visible, value)
+            count += n
+    return count
 
 
 def _el(parent: ET.Element, tag: str, text: object | None = None, **attrs: str) -> ET.Element:
@@ -133,6 +157,14 @@ def to_element(doc: dict[str, Any]) -> ET.Element:
 
 def render(result: ScanResult) -> str:
     root = to_element(cyclonedx.to_dict(result))
+    escaped = _xml_safe(root)
+    if escaped:  # say so: these values differ from the input's, unlike in the JSON report
+        meta = root.find("metadata")
+        assert meta is not None
+        at = list(meta).index(meta.find("component")) + 1  # type: ignore[arg-type]
+        props = ET.Element("properties")
+        _el(props, "property", str(escaped), name=ESCAPED)
+        meta.insert(at, props)
     ET.indent(root, space="  ")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             + ET.tostring(root, encoding="unicode") + "\n")

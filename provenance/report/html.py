@@ -8,12 +8,18 @@ carry a filter: `report.html#q=libmpi` or `report.html#flagged`.
 
 from __future__ import annotations
 
-from html import escape
+import html
 
 from provenance.model import Component, Finding, ScanResult, Verdict
 from provenance.report.cyclonedx import findings_by_ref
+from provenance.report.terminal import printable
 
 MAX_EVIDENCE_ROWS = 12
+
+
+def escape(text: str) -> str:
+    """HTML-safe and printable: control and bidi characters of an input are shown escaped."""
+    return html.escape(printable(text))
 
 _CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from provenance.model import Component, ScanResult, Verdict
+from provenance.report.terminal import printable
 
 MAX_ROWS = 200  # findings listed in full; a job page is not the place for thousands
 _ICON = {Verdict.RESTRICTED: "🔴", Verdict.REVIEW: "🟡", Verdict.CLEAR: "🟢"}
 
 
 def _cell(text: str) -> str:
-    """Table-cell safe: no pipes or newlines, code spans kept from breaking."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+    """Table-cell safe: no pipes, newlines or control characters, code spans kept from
+    breaking."""
+    text = printable(text.replace("\n", " "))
+    return text.replace("\\", "\\\\").replace("|", "\\|").strip()
 
 
 def _code(text: str) -> str:

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.model import Component, ScanResult, Verdict
+from provenance.report.terminal import printable as safe
 
 _STYLE = {Verdict.RESTRICTED: "bold red", Verdict.REVIEW: "bold yellow", Verdict.CLEAR: "green"}
 MAX_OPAQUE_ROWS = 20
@@ -28,7 +29,7 @@ def summary(result: ScanResult) -> Group:
     head.append(result.verdict.value.upper(), style=_STYLE[result.verdict])
     head.append(f"   coverage: {result.coverage.value}")
     head.append(f"   {result.stats.files} components, {_size(result.stats.bytes)} examined")
-    head.append(f"   policies: {', '.join(result.policies)}")
+    head.append(f"   policies: {safe(', '.join(result.policies))}")
     waived = sum(1 for f in result.findings if f.waiver is not None)
     if waived:
         head.append(f"   waived: {waived}")
@@ -46,18 +47,18 @@ def summary(result: ScanResult) -> Group:
                 line.append(f"{f.level.value.upper()} (waived)", style="dim")
             else:
                 line.append(f.level.value.upper(), style=_STYLE[f.level])
-            line.append(f"  {f.vendor} {f.relationship.value} {f.confidence:.2f}")
+            line.append(f"  {safe(f.vendor)} {f.relationship.value} {f.confidence:.2f}")
             if attribution is not None and attribution.component:
-                line.append(f"  ({attribution.component})")
+                line.append(f"  ({safe(attribution.component)})")
             parts.append(line)
-            parts.append(Text.assemble("      at: ", (f.location, "bold")))
+            parts.append(Text.assemble("      at: ", (safe(f.location), "bold")))
             if attribution is not None:
                 ev = attribution.evidence[0]
-                parts.append(Text(f"      evidence: {ev.rule}: {ev.detail}"))
-            lists = ", ".join(sorted({e.policy for e in f.entries}))
+                parts.append(Text(f"      evidence: {safe(ev.rule)}: {safe(ev.detail)}"))
+            lists = ", ".join(sorted({safe(e.policy) for e in f.entries}))
             parts.append(Text(f"      listed by: {lists}"))
             if f.waiver is not None:
-                parts.append(Text(f"      waived: {f.waiver}", style="dim"))
+                parts.append(Text(f"      waived: {safe(f.waiver)}", style="dim"))
     opaque = [c for c in result.components() if c.opaque]
     if opaque or result.problems:
         table = Table(title="Not fully examined", title_justify="left")
@@ -67,7 +68,7 @@ def summary(result: ScanResult) -> Group:
         rows += [(p.location, f"{p.stage}: {p.message}") for p in result.problems
                  if p.location not in {c.path for c in opaque}]
         for where, why in rows[:MAX_OPAQUE_ROWS]:
-            table.add_row(where, why)
+            table.add_row(safe(where), safe(why))
         if len(rows) > MAX_OPAQUE_ROWS:
             table.add_row("…", f"{len(rows) - MAX_OPAQUE_ROWS} more in the report")
         parts.append(table)
