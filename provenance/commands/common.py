@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -189,3 +190,47 @@ def write_output(text: str, dest: Path | None) -> None:
         dest.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
+
+
+# `-o FILE` without `-f`: the format its extension names (longest suffix first)
+FORMAT_BY_SUFFIX = {".cdx.json": "cyclonedx-json", ".sarif.json": "sarif",
+                    ".cdx.xml": "cyclonedx-xml", ".json": "cyclonedx-json",
+                    ".xml": "cyclonedx-xml", ".sarif": "sarif",
+                    ".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
+                    ".txt": "table"}
+
+
+def reports(formats: list[str], outputs: list[Path], known: Iterable[str]
+            ) -> list[tuple[str, Path | None]]:
+    """(format, destination) pairs from `-f` and `-o` as users of Trivy and Grype write them:
+    `-o report.html` takes its format from the extension, `-f sarif` alone writes to stdout,
+    and several of each pair up in order. Anything ambiguous is a usage error, never a guess:
+    an unknown extension, unequal counts, two reports on stdout."""
+    known = tuple(known)
+    bad = [f for f in formats if f not in known]
+    if bad:
+        raise fail(f"unknown format {', '.join(bad)} (known: {', '.join(known)})", EXIT_USAGE)
+    if not outputs:
+        if len(formats) > 1:
+            raise fail("two reports cannot both go to stdout: give each --format an --output",
+                       EXIT_USAGE)
+        return [(formats[0], None)] if formats else []
+    if not formats:
+        formats = [_format_of(dest) for dest in outputs]
+    if len(formats) != len(outputs):
+        raise fail("give one --output per --format", EXIT_USAGE)
+    if sum(1 for dest in outputs if str(dest) == "-") > 1:
+        raise fail("two reports cannot both go to stdout ('-')", EXIT_USAGE)
+    return [(fmt, None if str(dest) == "-" else dest) for fmt, dest in zip(formats, outputs,
+                                                                          strict=True)]
+
+
+def _format_of(dest: Path) -> str:
+    if str(dest) == "-":
+        return "cyclonedx-json"
+    name = dest.name.lower()
+    for suffix, fmt in FORMAT_BY_SUFFIX.items():
+        if name.endswith(suffix):
+            return fmt
+    raise fail(f"cannot tell the report format of {dest} from its extension: give --format "
+               f"(extensions: {', '.join(FORMAT_BY_SUFFIX)})", EXIT_USAGE)

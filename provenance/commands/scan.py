@@ -34,6 +34,7 @@ from provenance.commands.common import (
     exit_on_sigterm,
     fail,
     judging,
+    reports,
     write_output,
 )
 from provenance.extract.limits import Limits
@@ -77,11 +78,13 @@ def scan(
     path: Annotated[Path, typer.Argument(help="Firmware image, installer, package, binary or "
                                               "directory to scan.", show_default=False)],
     output: Annotated[list[Path] | None, typer.Option(
-        "--output", "-o", help="Write a report here ('-' for stdout). Repeat with --format to "
-        "write several formats; they pair up in order.")] = None,
+        "--output", "-o", metavar="FILE", help="Write a report here ('-' for stdout); without "
+        "--format its extension names the format (.cdx.json .json .xml .sarif .html .md .txt). "
+        "Repeat with --format to write several; they pair up in order.")] = None,
     format: Annotated[list[str] | None, typer.Option(
-        "--format", "-f", help="Report format for the matching --output: cyclonedx-json, "
-        "cyclonedx-xml, sarif, html, markdown, table.")] = None,
+        "--format", "-f", metavar="FORMAT", help="Report format for the matching --output, or "
+        "for stdout when there is none: cyclonedx-json, cyclonedx-xml, sarif, html, markdown, "
+        "table.")] = None,
     fail_on: FailOnOpt = FailOn.restricted,
     policy: PolicyOpt = None,
     waivers: WaiversOpt = None,
@@ -120,11 +123,13 @@ def scan(
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
     from provenance.enrich_read import looks_like_sbom
+    from provenance.report import FORMATS
 
-    outputs = output or []
-    formats = format or ["cyclonedx-json"] * len(outputs)
+    pairs = reports(format or [], output or [], FORMATS)
+    formats, outputs = [f for f, _ in pairs], [d or Path("-") for _, d in pairs]
     sbom = path.is_file() and looks_like_sbom(path)
-    _check_formats(formats, outputs, sbom)
+    if sbom and (any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1):
+        raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         enrich.run(path, outputs[0] if outputs else None, None, judged, fail_on, quiet)
@@ -144,18 +149,6 @@ def scan(
         raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
                    EXIT_NO_VERDICT)
     raise exit_for(result.verdict, fail_on)
-
-
-def _check_formats(formats: list[str], outputs: list[Path], sbom: bool) -> None:
-    from provenance.report import FORMATS
-
-    if sbom and (any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1):
-        raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise fail(f"unknown format {', '.join(bad)} (known: {', '.join(FORMATS)})", EXIT_USAGE)
-    if len(formats) != len(outputs):
-        raise fail("give one --output per --format", EXIT_USAGE)
 
 
 def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> ScanResult:

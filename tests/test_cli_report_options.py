@@ -1,0 +1,62 @@
+"""Report options as users of Trivy and Grype write them (issue 16): `-o FILE` takes its format
+from the extension, `-f X` alone writes to stdout, and what would be a guess is a usage error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+from typer.testing import CliRunner
+
+from provenance.cli import app
+
+SAMPLE = str(SAMPLES / "router-clean.zip")
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["scan", SAMPLE, "--no-cache", "-q", *args],
+                              catch_exceptions=False)
+
+
+@pytest.mark.parametrize(("name", "marker"), [
+    ("r.html", "<!doctype html"), ("r.sarif", '"$schema"'), ("r.cdx.json", '"bomFormat"'),
+    ("r.json", '"bomFormat"'), ("r.xml", "<bom "), ("r.md", "# provenance report"),
+    ("r.txt", "verdict: CLEAR"),
+])
+def test_output_extension_names_the_format(tmp_path: Path, name: str, marker: str) -> None:
+    result = run("-o", str(tmp_path / name))
+    assert result.exit_code == 0, result.output
+    assert marker.lower() in (tmp_path / name).read_text(encoding="utf-8")[:4000].lower()
+
+
+def test_a_sarif_report_named_json_is_sarif() -> None:
+    from provenance.commands.common import _format_of
+
+    assert _format_of(Path("x.sarif.json")) == "sarif"
+    assert _format_of(Path("X.HTML")) == "html"
+
+
+def test_unknown_extension_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("-o", str(tmp_path / "report.pdf"))
+    assert result.exit_code == 2 and "--format" in result.output
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_format_alone_writes_to_stdout() -> None:
+    result = run("-f", "sarif")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["version"] == "2.1.0"
+
+
+def test_two_reports_to_stdout_are_a_usage_error(tmp_path: Path) -> None:
+    assert run("-f", "sarif", "-f", "html").exit_code == 2
+    result = run("-o", "-", "-o", "-", "-f", "sarif", "-f", "html")
+    assert result.exit_code == 2 and "stdout" in result.output
+
+
+def test_explicit_format_wins_over_the_extension(tmp_path: Path) -> None:
+    dest = tmp_path / "report.html"
+    assert run("-o", str(dest), "-f", "sarif").exit_code == 0
+    assert json.loads(dest.read_text(encoding="utf-8"))["version"] == "2.1.0"
