@@ -70,3 +70,34 @@ def test_waived_finding_is_suppressed_not_dropped():
 def test_clean_scan_has_no_results():
     run = sarif.to_dict(clean_result())["runs"][0]
     assert run["results"] == [] and run["tool"]["driver"]["rules"] == []
+
+
+def test_rules_rank_by_security_severity_and_results_point_at_the_evidence():
+    doc = sarif.to_dict(sample_result())
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    severity = {r["id"]: r["properties"]["security-severity"] for r in rules}
+    levels = {r["ruleId"]: r["level"] for r in run["results"]}
+    for rid, level in levels.items():
+        assert severity[rid] == {"error": "9.0", "warning": "5.0"}[level]
+    assert "security" in run["tool"]["driver"]["rules"][0]["properties"]["tags"]
+    mpi = next(r for r in run["results"] if r["ruleId"] == "hisilicon/made-by")
+    where = mpi["locations"][0]["physicalLocation"]
+    # the deciding evidence sits at 0x1f40 in this very file: the result says where
+    assert where["artifactLocation"]["uri"].endswith("libmpi.so")
+    assert where["region"] == {"byteOffset": 0x1F40}
+    related = mpi["relatedLocations"]
+    assert [r["id"] for r in related] == list(range(1, len(related) + 1)) and len(related) == 3
+    assert all(r["physicalLocation"]["artifactLocation"]["uri"] == where["artifactLocation"]["uri"]
+               for r in related)
+    _validate(doc)
+
+
+def test_evidence_locations_become_physical_locations():
+    chain = "fw.bin!/rootfs/lib/libx.so"
+    assert sarif._physical("libx.so@0x10", chain) == {
+        "artifactLocation": {"uri": "fw.bin!/rootfs/lib/libx.so"}, "region": {"byteOffset": 16}}
+    assert sarif._physical("libx.so#symbols", chain) == {
+        "artifactLocation": {"uri": "fw.bin!/rootfs/lib/libx.so"}}
+    other = sarif._physical("fw.bin!/rootfs/etc/init.d/rcS@0x0", chain)
+    assert other["artifactLocation"]["uri"] == "fw.bin!/rootfs/etc/init.d/rcS"

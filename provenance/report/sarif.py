@@ -3,15 +3,19 @@
 One result per finding. The rule id is `<vendor>/<relationship>` (e.g. `hisilicon/made-by`),
 which is stable across scans and groups alike findings; the signature rule or fact that decided
 the attribution is in the result's properties. Level: `error` for restricted, `warning` for
-review. A waived finding stays, with an accepted external suppression carrying the waiver (code
-scanning shows it as dismissed). The location is the component's path chain as a relative URI.
-Validated against the vendored OASIS schema (schemas/sarif-schema-2.1.0.json) in tests.
+review; each rule carries the `security-severity` code scanning ranks by (9.0 when any of its
+findings is restricted, 5.0 for review only). A waived finding stays, with an accepted external
+suppression carrying the waiver (code scanning shows it as dismissed). The location is the
+component's path chain as a relative URI, with a byte-offset region where the deciding evidence
+has one; the other evidence is in related locations. Validated against the vendored OASIS schema
+(schemas/sarif-schema-2.1.0.json) in tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +24,10 @@ from provenance.model import Component, Finding, ScanResult, Verdict
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Verdict.RESTRICTED: "error", Verdict.REVIEW: "warning"}
+# GitHub code scanning's scale: 9.0 and above is critical, 4.0 to 6.9 medium
+_SEVERITY = {Verdict.RESTRICTED: "9.0", Verdict.REVIEW: "5.0"}
+MAX_RELATED = 20
+_AT = re.compile(r"^(?P<path>.*?)(?:@0x(?P<offset>[0-9a-fA-F]+)|#[^/]*)?$")
 
 
 def _uri(location: str) -> str:
@@ -30,6 +38,20 @@ def _uri(location: str) -> str:
 
 def _rule_id(f: Finding) -> str:
     return f"{f.vendor}/{f.relationship.value}"
+
+
+def _physical(location: str, component_path: str) -> dict[str, Any]:
+    """An evidence location (`chain@0xOFFSET` or `chain#field`) as a SARIF physical location;
+    a bare file name is the component's own path chain."""
+    found = _AT.match(location)
+    path = found["path"] if found and found["path"] else component_path
+    if path == component_path.rsplit("!/", 1)[-1].rsplit("/", 1)[-1] \
+            or component_path.endswith("!/" + path) or component_path.endswith("/" + path):
+        path = component_path
+    out: dict[str, Any] = {"artifactLocation": {"uri": _uri(path)}}
+    if found and found["offset"]:
+        out["region"] = {"byteOffset": int(found["offset"], 16)}
+    return out
 
 
 def _rule(f: Finding, result: ScanResult) -> dict[str, Any]:
@@ -46,7 +68,8 @@ def _rule(f: Finding, result: ScanResult) -> dict[str, Any]:
                          "source, date in force, scope). Check the evidence; waive with a "
                          "justified, approved and dated waiver if the use is allowed."},
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["supply-chain", "provenance", f.vendor, rel]},
+        "properties": {"tags": ["security", "supply-chain", "provenance", f.vendor, rel],
+                       "security-severity": _SEVERITY.get(f.level, "1.0")},
     }
 
 
@@ -76,19 +99,30 @@ def _result(f: Finding, rule_index: int, component: Component | None) -> dict[st
         props["sha256"] = component.sha256
     fingerprint = hashlib.sha256(
         f"{f.location}\0{f.vendor}\0{f.relationship.value}".encode()).hexdigest()
+    found = attribution.evidence if attribution else ()
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.location)}}
+    if found:
+        deciding_at = _physical(found[0].location, f.location)
+        if deciding_at["artifactLocation"] == physical["artifactLocation"]:
+            physical = deciding_at  # the same file, with the byte offset of the evidence
+    related = [{"id": i, "physicalLocation": _physical(ev.location, f.location),
+                "message": {"text": f"{ev.rule}: {ev.detail}"}}
+               for i, ev in enumerate(found[:MAX_RELATED], start=1)]
     out: dict[str, Any] = {
         "ruleId": _rule_id(f),
         "ruleIndex": rule_index,
         "level": _LEVEL.get(f.level, "note"),
         "message": {"text": text},
         "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": _uri(f.location)}},
+            "physicalLocation": physical,
             "logicalLocations": [{"name": component.name if component else f.location,
                                   "fullyQualifiedName": f.location, "kind": "module"}],
         }],
         "partialFingerprints": {"provenanceFinding/v1": fingerprint},
         "properties": props,
     }
+    if related:
+        out["relatedLocations"] = related
     if f.waiver is not None:
         out["suppressions"] = [{"kind": "external", "status": "accepted",
                                 "justification": f.waiver}]
@@ -105,6 +139,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         if rid not in index:
             index[rid] = len(rules)
             rules.append(_rule(f, result))
+        elif f.level == Verdict.RESTRICTED:  # the rule ranks as its worst finding
+            rules[index[rid]]["properties"]["security-severity"] = _SEVERITY[f.level]
         results.append(_result(f, index[rid], by_ref.get(f.component)))
     notifications = [{
         "level": "warning",
