@@ -154,3 +154,26 @@ def test_streamed_render_is_the_plain_dump(tmp_path: Path, indent: int | None) -
         else:
             expected = json.dumps(whole, indent=indent, ensure_ascii=False)
         assert cyclonedx.render(result, indent) == expected + "\n"
+
+
+def test_dependencies_mirror_the_containment():
+    result = sample_result()
+    doc = cyclonedx.to_dict(result)
+    graph = {d["ref"]: d["dependsOn"] for d in doc["dependencies"]}
+    for c in result.components():
+        if c.children:
+            assert graph[c.ref] == [child.ref for child in c.children]
+        else:
+            assert c.ref not in graph
+    refs = {doc["metadata"]["component"]["bom-ref"]}
+    stack = list(doc["components"])
+    while stack:
+        node = stack.pop()
+        assert node["bom-ref"] not in refs, "bom-refs are unique"
+        refs.add(node["bom-ref"])
+        stack.extend(node.get("components", []))
+    assert {r for deps in graph.values() for r in deps} | set(graph) <= refs
+    # the same graph in XML, where the schema puts it before compositions
+    xml = cyclonedx_xml.render(result)
+    assert xml.index("<dependencies>") < xml.index("<compositions>")
+    assert XmlValidator(SchemaVersion.V1_6).validate_str(xml) is None

@@ -218,6 +218,23 @@ def _incomplete(root: Component) -> set[str]:
 LEAF_SUFFIX = ":content"
 
 
+def dependencies(root: Component) -> list[dict[str, Any]]:
+    """The containment as a `dependencies` graph (each container depends on what it holds), for
+    importers such as Dependency-Track that flatten nested components and keep only this
+    graph. One pass, no recursion; a leaf input depends on its own content entry."""
+    if not root.children:
+        return [{"ref": root.ref, "dependsOn": [root.ref + LEAF_SUFFIX]}] \
+            if root.kind != "directory" else [{"ref": root.ref, "dependsOn": []}]
+    out: list[dict[str, Any]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.children:
+            out.append({"ref": node.ref, "dependsOn": [c.ref for c in node.children]})
+            stack.extend(reversed(node.children))
+    return out
+
+
 def _leaf_input(root: Component, result: ScanResult, index: Any) -> list[dict[str, Any]]:
     """An input with no parts (a single binary or package file) is also listed as the one
     component examined, so that readers of `components` see it and its flags; its bom-ref is
@@ -273,6 +290,7 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
         "components": ([_component(child, result, index) for child in root.children]
                        or _leaf_input(root, result, index)) if components else [],
     }
+    doc["dependencies"] = dependencies(root)
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))
     if incomplete:
@@ -358,8 +376,9 @@ def _chunks(result: ScanResult, indent: int | None) -> Iterator[str]:
         return
     index = findings_by_ref(result)
     doc = to_dict(result, components=False)
-    doc = {**{k: v for k, v in doc.items() if k != "compositions"}, "components": _HOLE,
-           "compositions": doc["compositions"]}
+    tail = ("dependencies", "compositions")
+    doc = {**{k: v for k, v in doc.items() if k not in tail}, "components": _HOLE,
+           **{k: doc[k] for k in tail}}
     before, pad, after = _with_hole(_dump(doc, indent), indent)
     yield before
     yield from _list(list(root.children), pad, indent,

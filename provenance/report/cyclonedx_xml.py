@@ -144,6 +144,12 @@ def to_element(doc: dict[str, Any]) -> ET.Element:
     comps = _el(bom, "components")
     for c in doc.get("components", []):
         _component(comps, c)
+    if doc.get("dependencies"):  # xs:sequence: components, ..., dependencies, compositions
+        dnode = _el(bom, "dependencies")
+        for dep in doc["dependencies"]:
+            one = _el(dnode, "dependency", ref=dep["ref"])
+            for ref in dep.get("dependsOn", []):
+                _el(one, "dependency", ref=ref)
     if doc.get("compositions"):
         cnode = _el(bom, "compositions")
         for comp in doc["compositions"]:
