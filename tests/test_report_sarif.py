@@ -60,7 +60,8 @@ def test_one_result_per_finding_with_levels_rules_and_entries():
 
 def test_waived_finding_is_suppressed_not_dropped():
     run = sarif.to_dict(sample_result(waived=True))["runs"][0]
-    first = run["results"][0]
+    first = next(r for r in run["results"] if r["ruleId"] == "hisilicon/made-by")
+    assert run["results"][-1] is first  # live groups come first
     assert first["level"] == "error"
     assert first["suppressions"] == [{"kind": "external", "status": "accepted",
                                       "justification": "Lab unit (approved by J. Doe, "

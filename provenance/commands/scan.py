@@ -144,7 +144,8 @@ def scan(
     if not quiet:
         from provenance.report.summary import summary
 
-        out.print(summary(result))
+        saved = [str(dest) for dest in outputs if str(dest) != "-"]
+        out.print(summary(result, saved[0] if saved else None))
     if require_complete and result.coverage.value != "complete":
         raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
                    EXIT_NO_VERDICT)

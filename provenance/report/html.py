@@ -12,6 +12,7 @@ import html
 
 from provenance.model import Component, Finding, ScanResult, Verdict
 from provenance.report.cyclonedx import findings_by_ref
+from provenance.report.groups import groups
 from provenance.report.terminal import printable
 
 MAX_EVIDENCE_ROWS = 12
@@ -152,20 +153,33 @@ def _tree(c: Component, result: ScanResult, index: dict[str, tuple[Finding, ...]
 
 def render(result: ScanResult) -> str:
     by_ref = {c.ref: c for c in result.components()}
+    grouped = groups(result)
     rows = []
-    for f in result.findings:
-        c = by_ref.get(f.component)
-        waived = f" {_badge('waived')}" if f.waiver is not None else ""
+    for g in grouped:
+        c = by_ref.get(g.lead.component)
+        waived = f" {_badge('waived')}" if g.waived else ""
+        where = (f"<a href='#{escape(g.lead.component)}'><code>{escape(g.lead.location)}</code>"
+                 "</a>")
+        if len(g.members) > 1:
+            where = (f"<code>{escape(g.unit)}</code>"
+                     + (f" (package {escape(g.package)})" if g.package else "")
+                     + f"<br>e.g. {where}")
         rows.append(
-            f"<tr><td>{_badge(f.level.value)}{waived}</td>"
-            f"<td><a href='#{escape(f.component)}'><code>{escape(f.location)}</code></a></td>"
-            f"<td>{escape(f.vendor)}</td><td>{escape(f.relationship.value)}</td>"
-            f"<td>{f.confidence:.2f}</td>"
-            f"<td>{escape(', '.join(sorted({e.policy for e in f.entries})))}</td>"
+            f"<tr><td>{_badge(g.level.value)}{waived}</td><td>{where}</td>"
+            f"<td>{len(g.members)}</td><td>{escape(g.vendor)}</td>"
+            f"<td>{escape('/'.join(g.relationships))}</td><td>{g.confidence:.2f}</td>"
+            f"<td>{escape(', '.join(g.policies))}</td>"
             f"<td>{escape(c.manufacturer.name if c and c.manufacturer else '')}</td></tr>")
-    findings = ("<table id='findings'><tr><th>level</th><th>component</th><th>vendor</th>"
-                "<th>relationship</th><th>confidence</th><th>policies</th><th>maker</th></tr>"
-                + "".join(rows) + "</table>") if rows else "<p>No component is flagged.</p>"
+    findings = ("<table id='findings'><tr><th>level</th><th>where</th><th>files</th>"
+                "<th>vendor</th><th>relationship</th><th>confidence</th><th>policies</th>"
+                "<th>maker</th></tr>" + "".join(rows) + "</table>"
+                ) if rows else "<p>No component is flagged.</p>"
+    makers: dict[str, int] = {}
+    for f in result.findings:
+        if f.level == Verdict.RESTRICTED and f.waiver is None:
+            makers[f.vendor] = makers.get(f.vendor, 0) + 1
+    restricted = ", ".join(f"{escape(result.vendors[v].name if v in result.vendors else v)}: {n}"
+                           for v, n in sorted(makers.items(), key=lambda kv: -kv[1]))
     problems = "".join(f"<li><code>{escape(p.location or '(scan)')}</code>: {escape(p.stage)} "
                        f"{escape(p.kind)}: {escape(p.message)}</li>" for p in result.problems)
     title = f"provenance: {result.root.path}"
@@ -181,8 +195,11 @@ def render(result: ScanResult) -> str:
         f"<span>coverage: <b>{escape(result.coverage.value)}</b></span>"
         f"<span>policies: {escape(', '.join(result.policies))}</span>"
         f"<span>{result.stats.files} components, {result.stats.bytes} bytes</span>"
-        f"<span>provenance {escape(result.tool_version)}</span></div></header><main>"
-        f"<h2>Findings ({len(result.findings)})</h2>{findings}"
+        f"<span>provenance {escape(result.tool_version)}</span></div>"
+        + (f"<div class='meta'><span>restricted makers (findings): {restricted}</span></div>"
+           if restricted else "")
+        + "</header><main>"
+        f"<h2>Findings ({len(result.findings)} in {len(grouped)} groups)</h2>{findings}"
         + (f"<h2>Not fully examined</h2><ul>{problems}</ul>" if problems else "")
         + "<h2>Components</h2><div id='controls'>"
         "<input id='filter' type='search' placeholder='filter: path, vendor, maker, policy'>"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from provenance.model import Component, ScanResult, Verdict
+from provenance.model import ScanResult, Verdict
+from provenance.report.groups import groups
 from provenance.report.terminal import printable
 
-MAX_ROWS = 200  # findings listed in full; a job page is not the place for thousands
+MAX_ROWS = 200  # groups listed in full; a job page is not the place for thousands
 _ICON = {Verdict.RESTRICTED: "🔴", Verdict.REVIEW: "🟡", Verdict.CLEAR: "🟢"}
 
 
@@ -38,28 +39,31 @@ def render(result: ScanResult) -> str:
                  f"{counts[Verdict.REVIEW]} review, {len(waived)} waived")
     lines.append(f"- tool: provenance {result.tool_version}, signatures "
                  f"{_code(result.signature_digest[:23])}")
-    by_ref: dict[str, Component] = {c.ref: c for c in result.components()}
+    grouped = groups(result)
     if result.findings:
         lines += ["", "## Findings", "",
-                  "| level | component | vendor | relationship | confidence | policy entries "
+                  f"{len(result.findings)} finding(s) in {len(grouped)} group(s): one row per "
+                  "package or folder and vendor.", "",
+                  "| level | where | files | vendor | relationship | confidence | lists "
                   "| evidence |",
-                  "|---|---|---|---|---:|---|---|"]
-        for f in result.findings[:MAX_ROWS]:
-            comp = by_ref.get(f.component)
-            att = next((a for a in comp.attributions if a.vendor == f.vendor
-                        and a.relationship == f.relationship), None) if comp else None
-            ev = f"{att.evidence[0].rule}: {att.evidence[0].detail}" if att else ""
-            entries = "<br>".join(
-                _cell(f"{e.policy}: {e.entity} (in force {e.in_force})") for e in f.entries)
-            level = f"{_ICON[f.level]} {f.level.value}"
-            if f.waiver is not None:
-                level = f"~~{level}~~ waived: {_cell(f.waiver)}"
-            maker = result.vendors.get(f.vendor)
-            vendor = f.vendor + (f" ({_cell(maker.name)})" if maker else "")
-            lines.append(f"| {level} | {_code(f.location)} | {vendor} | {f.relationship.value} "
-                         f"| {f.confidence:.2f} | {entries} | {_code(ev[:160])} |")
-        if len(result.findings) > MAX_ROWS:
-            lines.append(f"\n…and {len(result.findings) - MAX_ROWS} more in the full report.")
+                  "|---|---|---:|---|---|---:|---|---|"]
+        for g in grouped[:MAX_ROWS]:
+            ev = f"{g.evidence.rule}: {g.evidence.detail}" if g.evidence else ""
+            level = f"{_ICON[g.level]} {g.level.value}"
+            if g.waived:
+                level = f"~~{level}~~ waived: {_cell(g.lead.waiver or '')}"
+            maker = result.vendors.get(g.vendor)
+            vendor = g.vendor + (f" ({_cell(maker.name)})" if maker else "")
+            where = _code(g.lead.location) if len(g.members) == 1 else (
+                _code(g.unit) + (f" (package {_cell(g.package)})" if g.package else "")
+                + f", e.g. {_code(g.lead.location)}")
+            lines.append(f"| {level} | {where} | {len(g.members)} | {vendor} "
+                         f"| {'/'.join(g.relationships)} | {g.confidence:.2f} "
+                         f"| {', '.join(g.policies)} | {_code(ev[:160])} |")
+        if len(grouped) > MAX_ROWS:
+            rest = grouped[MAX_ROWS:]
+            lines.append(f"\n…and {len(rest)} more group(s), "
+                         f"{sum(len(g.members) for g in rest)} finding(s), in the full report.")
         scopes = sorted({(e.policy, e.entity, e.source, e.scope) for f in result.findings
                          for e in f.entries})
         lines += ["", "## Policy entries", ""]

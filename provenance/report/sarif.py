@@ -1,8 +1,10 @@
 """SARIF 2.1.0 for code-scanning services. Pure: ScanResult -> dict / text.
 
-One result per finding. The rule id is `<vendor>/<relationship>` (e.g. `hisilicon/made-by`),
-which is stable across scans and groups alike findings; the signature rule or fact that decided
-the attribution is in the result's properties. Level: `error` for restricted, `warning` for
+One result per finding group (report/groups.py: the package or folder, per vendor), located at
+its strongest member, with the other members as related locations. The rule id is
+`<vendor>/<relationship>` (e.g. `hisilicon/made-by`), which is stable across scans and groups
+alike findings; the signature rule or fact that decided the attribution is in the result's
+properties. Level: `error` for restricted, `warning` for
 review; each rule carries the `security-severity` code scanning ranks by (9.0 when any of its
 findings is restricted, 5.0 for review only). A waived finding stays, with an accepted external
 suppression carrying the waiver (code scanning shows it as dismissed). The location is the
@@ -20,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from provenance.model import Component, Finding, ScanResult, Verdict
+from provenance.report.groups import Group, groups
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -73,7 +76,8 @@ def _rule(f: Finding, result: ScanResult) -> dict[str, Any]:
     }
 
 
-def _result(f: Finding, rule_index: int, component: Component | None) -> dict[str, Any]:
+def _result(g: Group, rule_index: int, component: Component | None) -> dict[str, Any]:
+    f = g.lead
     attribution = None
     if component is not None:
         attribution = next((a for a in component.attributions if a.vendor == f.vendor
@@ -85,33 +89,43 @@ def _result(f: Finding, rule_index: int, component: Component | None) -> dict[st
                 "inForce": e.in_force, "scope": e.scope} for e in f.entries]
     deciding = evidence[0]["rule"] if evidence else None
     policies = sorted({e.policy for e in f.entries})
-    text = (f"{f.level.value}: {f.location}: {f.rationale}"
+    text = (f"{g.level.value}: {f.location}: {f.rationale}"
             + (f" (rule {deciding})" if deciding else ""))
+    if len(g.members) > 1:
+        text = (f"{g.level.value}: {len(g.members)} files in {g.unit} "
+                + (f"(package {g.package}) " if g.package else "")
+                + f"{'/'.join(g.relationships)} {f.vendor}; the strongest: {f.location}: "
+                + f.rationale + (f" (rule {deciding})" if deciding else ""))
     props: dict[str, Any] = {
         "vendor": f.vendor, "relationship": f.relationship.value,
         "confidence": round(f.confidence, 4), "verdict": f.level.value,
         "policies": policies, "policyEntries": entries, "evidence": evidence,
-        "componentRef": f.component,
+        "componentRef": f.component, "unit": g.unit, "unitKind": g.kind,
+        "members": len(g.members),
+        "memberLocations": [m.location for m in g.members[:MAX_RELATED]],
     }
     if deciding:
         props["signatureRule"] = deciding
     if component is not None and component.sha256:
         props["sha256"] = component.sha256
-    fingerprint = hashlib.sha256(
-        f"{f.location}\0{f.vendor}\0{f.relationship.value}".encode()).hexdigest()
+    fingerprint = hashlib.sha256(f"{g.unit}\0{g.vendor}".encode()).hexdigest()
     found = attribution.evidence if attribution else ()
     physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.location)}}
     if found:
         deciding_at = _physical(found[0].location, f.location)
         if deciding_at["artifactLocation"] == physical["artifactLocation"]:
             physical = deciding_at  # the same file, with the byte offset of the evidence
-    related = [{"id": i, "physicalLocation": _physical(ev.location, f.location),
-                "message": {"text": f"{ev.rule}: {ev.detail}"}}
-               for i, ev in enumerate(found[:MAX_RELATED], start=1)]
+    related: list[dict[str, Any]] = [{"physicalLocation": _physical(ev.location, f.location),
+                "message": {"text": f"{ev.rule}: {ev.detail}"}} for ev in found[:MAX_RELATED]]
+    related += [{"physicalLocation": {"artifactLocation": {"uri": _uri(m.location)}},
+                 "message": {"text": f"also {m.level.value}: {m.relationship.value} "
+                                     f"{m.vendor} {m.confidence:.2f}"}}
+                for m in g.members[1:MAX_RELATED + 1]]
+    related = [{"id": i, **r} for i, r in enumerate(related, start=1)]
     out: dict[str, Any] = {
         "ruleId": _rule_id(f),
         "ruleIndex": rule_index,
-        "level": _LEVEL.get(f.level, "note"),
+        "level": _LEVEL.get(g.level, "note"),
         "message": {"text": text},
         "locations": [{
             "physicalLocation": physical,
@@ -123,9 +137,9 @@ def _result(f: Finding, rule_index: int, component: Component | None) -> dict[st
     }
     if related:
         out["relatedLocations"] = related
-    if f.waiver is not None:
+    if g.waived:
         out["suppressions"] = [{"kind": "external", "status": "accepted",
-                                "justification": f.waiver}]
+                                "justification": f.waiver or ""}]
     return out
 
 
@@ -134,14 +148,15 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results = []
-    for f in result.findings:
+    for g in groups(result):
+        f = g.lead
         rid = _rule_id(f)
         if rid not in index:
             index[rid] = len(rules)
             rules.append(_rule(f, result))
-        elif f.level == Verdict.RESTRICTED:  # the rule ranks as its worst finding
-            rules[index[rid]]["properties"]["security-severity"] = _SEVERITY[f.level]
-        results.append(_result(f, index[rid], by_ref.get(f.component)))
+        if g.level == Verdict.RESTRICTED:  # the rule ranks as its worst finding
+            rules[index[rid]]["properties"]["security-severity"] = _SEVERITY[g.level]
+        results.append(_result(g, index[rid], by_ref.get(f.component)))
     notifications = [{
         "level": "warning",
         "message": {"text": f"{p.stage} {p.kind}: {p.message}"},

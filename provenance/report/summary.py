@@ -6,11 +6,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from provenance.model import Component, ScanResult, Verdict
+from provenance.model import ScanResult, Verdict
+from provenance.report.groups import groups
 from provenance.report.terminal import printable as safe
 
 _STYLE = {Verdict.RESTRICTED: "bold red", Verdict.REVIEW: "bold yellow", Verdict.CLEAR: "green"}
 MAX_OPAQUE_ROWS = 20
+MAX_GROUPS = 20
 
 
 def _size(n: int) -> str:
@@ -22,7 +24,9 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def summary(result: ScanResult) -> Group:
+def summary(result: ScanResult, report: str | None = None) -> Group:
+    """The verdict line, the finding groups (at most MAX_GROUPS; `report` names where the
+    rest are) and what was not fully examined."""
     parts: list[object] = []
     head = Text()
     head.append("verdict: ")
@@ -34,31 +38,37 @@ def summary(result: ScanResult) -> Group:
     if waived:
         head.append(f"   waived: {waived}")
     parts.append(head)
-    by_ref: dict[str, Component] = {c.ref: c for c in result.components()}
-    if result.findings:
-        # one block per finding, not a table: path chains are long and must stay readable
-        parts.append(Text("\nFlagged components", style="bold"))
-        for f in result.findings:
-            comp = by_ref[f.component]
-            attribution = next((a for a in comp.attributions if a.vendor == f.vendor
-                                and a.relationship == f.relationship), None)
+    grouped = groups(result)
+    if grouped:
+        # one block per group, not a table: path chains are long and must stay readable
+        parts.append(Text(f"\nFlagged: {len(result.findings)} finding(s) in {len(grouped)} "
+                          "group(s) (package or folder, per vendor)", style="bold"))
+        for g in grouped[:MAX_GROUPS]:
             line = Text("  ")
-            if f.waiver is not None:
-                line.append(f"{f.level.value.upper()} (waived)", style="dim")
+            if g.waived:
+                line.append(f"{g.level.value.upper()} (waived)", style="dim")
             else:
-                line.append(f.level.value.upper(), style=_STYLE[f.level])
-            line.append(f"  {safe(f.vendor)} {f.relationship.value} {f.confidence:.2f}")
-            if attribution is not None and attribution.component:
-                line.append(f"  ({safe(attribution.component)})")
+                line.append(g.level.value.upper(), style=_STYLE[g.level])
+            line.append(f"  {safe(g.vendor)} {'/'.join(g.relationships)} {g.confidence:.2f}")
+            size = len(g.members)
+            where = f"package {g.package}" if g.kind == "package" else "folder"
+            line.append(f"  {size} file{'s' if size > 1 else ''} in {safe(where)}")
             parts.append(line)
-            parts.append(Text.assemble("      at: ", (safe(f.location), "bold")))
-            if attribution is not None:
-                ev = attribution.evidence[0]
-                parts.append(Text(f"      evidence: {safe(ev.rule)}: {safe(ev.detail)}"))
-            lists = ", ".join(sorted({safe(e.policy) for e in f.entries}))
-            parts.append(Text(f"      listed by: {lists}"))
-            if f.waiver is not None:
-                parts.append(Text(f"      waived: {safe(f.waiver)}", style="dim"))
+            parts.append(Text.assemble("      at: ", (safe(g.unit if size > 1 else g.lead.location),
+                                                    "bold")))
+            if size > 1:
+                parts.append(Text(f"      e.g.: {safe(g.lead.location)}"))
+            if g.evidence is not None:
+                parts.append(Text(f"      evidence: {safe(g.evidence.rule)}: "
+                                  f"{safe(g.evidence.detail)}"))
+            parts.append(Text(f"      listed by: {safe(', '.join(g.policies))}"))
+            if g.lead.waiver is not None:
+                parts.append(Text(f"      waived: {safe(g.lead.waiver)}", style="dim"))
+        if len(grouped) > MAX_GROUPS:
+            rest = grouped[MAX_GROUPS:]
+            where = f" in {safe(report)}" if report else " in the report (-o FILE)"
+            parts.append(Text(f"  … {len(rest)} more group(s), "
+                              f"{sum(len(g.members) for g in rest)} finding(s){where}"))
     opaque = [c for c in result.components() if c.opaque]
     if opaque or result.problems:
         table = Table(title="Not fully examined", title_justify="left")
