@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from provenance import __version__
 from provenance.commands.common import EXIT_NO_VERDICT, EXIT_OK
+from provenance.report.terminal import printable
 
 app = typer.Typer(
     name="provenance",
@@ -23,7 +26,7 @@ app = typer.Typer(
     "and whether any of it falls under a restricted-origin list.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -44,18 +47,50 @@ def root(
     """provenance: a firmware and software-package provenance auditor."""
 
 
+class _Command(TyperCommand):
+    """A command whose options show readable metavars (`PATH`, `N`, `a|b`) instead of the
+    Python types typer prints (`<list[Path]>`, `<bool>`); flags show none."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperOption) and param.metavar is None:
+                param.metavar = _metavar(param)
+            elif isinstance(param, TyperArgument) and param.metavar is None:
+                param.metavar = (param.name or "arg").upper()
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+def _metavar(option: TyperOption) -> str:
+    if option.is_flag:
+        return ""
+    kind = option.type_descriptor
+    if kind.is_choice:
+        return "|".join(str(getattr(c, "value", c)) for c in kind.choices or ())
+    if kind.is_path:
+        return "PATH"
+    base = get_args(kind.annotation)[0] if kind.is_list else kind.annotation
+    return {int: "N", float: "NUM"}.get(base, "TEXT")
+
+
 def _register_commands() -> None:
     # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
     from provenance.commands import enrich, fleet, policies, render, scan, signatures
 
-    app.command("scan")(scan.scan)
-    app.command("render", help="Re-render a saved CycloneDX report (html, sarif, table, "
-                "markdown, cyclonedx-xml...) without rescanning.")(render.render)
-    app.command("enrich", help="Add makers and restricted-origin flags to an existing SBOM "
-                "(CycloneDX 1.2-1.6, SPDX 2.2/2.3, SPDX 3.0 best effort).")(enrich.enrich_command)
-    app.command("fleet", help="Scan many images (a directory of images or a list file): one "
-                "CycloneDX report each plus a fleet summary; optionally on a Dask cluster.")(
-        fleet.fleet)
+    app.command("scan", cls=_Command)(scan.scan)
+    app.command("render", cls=_Command, help="Re-render a saved CycloneDX report (html, "
+                "sarif, table, markdown, cyclonedx-xml...) without rescanning.")(render.render)
+    app.command("enrich", cls=_Command, help="Add makers and restricted-origin flags to an "
+                "existing SBOM (CycloneDX 1.2-1.6, SPDX 2.2/2.3, SPDX 3.0 best effort).")(
+        enrich.enrich_command)
+    app.command("fleet", cls=_Command, help="Scan many images (a directory of images or a list "
+                "file): one CycloneDX report each plus a fleet summary; optionally on a Dask "
+                "cluster.")(fleet.fleet)
     app.add_typer(policies.app, name="policies")
     app.add_typer(signatures.app, name="signatures")
 
@@ -72,7 +107,8 @@ def main() -> None:
     except Exception as exc:  # last resort: one line, not a traceback
         if os.environ.get("PROVENANCE_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+        err.print(Text.assemble(("internal error:", "bold red"),
+                                f" {type(exc).__name__}: {printable(exc)}"))
         sys.exit(EXIT_NO_VERDICT)
 
 

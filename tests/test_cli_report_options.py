@@ -60,3 +60,16 @@ def test_explicit_format_wins_over_the_extension(tmp_path: Path) -> None:
     dest = tmp_path / "report.html"
     assert run("-o", str(dest), "-f", "sarif").exit_code == 0
     assert json.loads(dest.read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
+@pytest.mark.parametrize("command", ["scan", "render", "enrich", "fleet"])
+def test_help_shows_readable_metavars(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "<list[" not in result.output and "<bool>" not in result.output
+    assert "<int>" not in result.output and "<str>" not in result.output
+
+
+def test_shell_completion_is_offered() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert "--show-completion" in result.output
