@@ -1,14 +1,19 @@
 """A self-contained HTML report: one file, inline CSS and JS, no network assets. Pure.
 
-The component tree of the input with flagged parts highlighted (and their ancestors opened),
-per component its maker, relationship, confidence, evidence and the policy entries that flag it,
-and a filter box (text match on path, vendor or maker; "flagged only" switch). A link may
-carry a filter: `report.html#q=libmpi` or `report.html#flagged`.
+The first screen holds the verdict, the restricted makers with their counts and the policies;
+then the finding groups (report/groups.py), each linking to its strongest member; then every
+component in a paged, sortable, filterable table that JavaScript draws from data embedded in the
+page, so that a 30,000-component report stays responsive: filtering scans an array of prepared
+search strings and draws one page. Identical blobs (same SHA-256) are one row with their
+occurrence count and paths. A row opens its details: maker, hashes, attributions with evidence,
+policy entries. A link may carry a filter: `report.html#q=libmpi`, `#flagged`, `#ref=<bom-ref>`.
+After each filter the page records its time in `body[data-filter-ms]` (the browser test reads it).
 """
 
 from __future__ import annotations
 
 import html
+import json
 
 from provenance.model import Component, Finding, ScanResult, Verdict
 from provenance.report.cyclonedx import findings_by_ref
@@ -16,6 +21,7 @@ from provenance.report.groups import groups
 from provenance.report.terminal import printable
 
 MAX_EVIDENCE_ROWS = 12
+MAX_GROUP_ROWS = 500  # finding groups listed before the component table
 
 
 def escape(text: str) -> str:
@@ -38,14 +44,15 @@ text-transform:uppercase}
 table{border-collapse:collapse;margin:6px 0 12px;background:#fff}
 td,th{border:1px solid #d5d9e0;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#eef0f4}
-ul.tree{list-style:none;padding-left:18px;margin:0}
-ul.tree>li{margin:2px 0}
-details>summary{cursor:pointer}
-.node{border-left:4px solid transparent;padding:2px 6px;background:#fff;margin:1px 0}
-.node.restricted{border-left-color:#c62828;background:#fdecea}
-.node.review{border-left-color:#f9a825;background:#fff8e1}
-.name{font-family:ui-monospace,Menlo,Consolas,monospace}
-.maker{color:#455a64;margin-left:8px}
+#components{width:100%}
+#components th{cursor:pointer;user-select:none}
+tr.row{cursor:pointer}
+tr.row.restricted td:first-child{border-left:4px solid #c62828}
+tr.row.restricted{background:#fdecea}
+tr.row.review td:first-child{border-left:4px solid #f9a825}
+tr.row.review{background:#fff8e1}
+tr.details>td{background:#fafbfc}
+.count{color:#455a64;font-weight:600}
 .info{margin:4px 0 8px 14px;font-size:13px}
 .opaque{color:#8d6e63;font-style:italic;margin-left:8px}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
@@ -54,27 +61,51 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break
 
 _JS = """
 (function(){
+  var D=JSON.parse(document.getElementById('data').textContent), PAGE=100;
   var box=document.getElementById('filter'), only=document.getElementById('flagged-only');
+  var body=document.getElementById('rows'), info=document.getElementById('match-count');
+  var RANK={restricted:0,review:1,clear:2}, order=null, page=0, key='v', dir=1, open={};
+  function esc(s){
+    return String(s).replace(/[&<>"']/g,function(c){return '&#'+c.charCodeAt(0)+';';});}
+  function cmp(a,b){var x=D[a][key],y=D[b][key];if(key==='v'){x=RANK[x];y=RANK[y];}
+    return (x<y?-1:x>y?1:(D[a].p<D[b].p?-1:1))*dir;}
+  function draw(){
+    var html=[], end=Math.min(order.length,(page+1)*PAGE);
+    for(var i=page*PAGE;i<end;i++){var r=D[order[i]];
+      html.push('<tr class="row '+r.v+'" data-i="'+order[i]+'" id="'+esc(r.r)+'"><td>'
+        +(r.v==='clear'?'':'<span class="badge '+r.v+'">'+r.v+'</span>')
+        +(r.w?' <span class="badge waived">waived</span>':'')+'</td><td><code>'+esc(r.p)+'</code>'
+        +(r.n>1?' <span class="count">&times;'+r.n+'</span>':'')+'</td><td>'+esc(r.a)
+        +'</td><td>'+esc(r.m)+'</td><td>'+esc(r.k)+'</td><td>'+r.s+'</td></tr>');
+      if(open[order[i]])html.push('<tr class="details"><td colspan="6">'+r.d+'</td></tr>');}
+    body.innerHTML=html.join('');
+    document.getElementById('page').textContent=order.length?('rows '+(page*PAGE+1)+'-'+end
+      +' of '+order.length):'no match';
+  }
   function apply(){
-    var q=box.value.trim().toLowerCase(), flagged=only.checked;
-    var items=Array.prototype.slice.call(document.querySelectorAll('ul.tree li')).reverse();
-    var shown=0;
-    items.forEach(function(li){
-      var own=(li.getAttribute('data-search')||'');
-      var hit=(!q||own.indexOf(q)>=0)&&(!flagged||li.getAttribute('data-flagged')==='1');
-      var child=li.querySelector(':scope>details>ul.tree>li:not(.hidden)');
-      var visible=hit||!!child;
-      li.classList.toggle('hidden',!visible);
-      if(visible&&child&&(q||flagged)){var d=li.querySelector(':scope>details');if(d)d.open=true;}
-      if(hit)shown++;
-    });
-    document.getElementById('match-count').textContent=(q||flagged)?shown+' match':'';
+    var t0=performance.now(), q=box.value.trim().toLowerCase(), flagged=only.checked;
+    order=[];for(var i=0;i<D.length;i++){var r=D[i];
+      if((!flagged||r.f)&&(!q||r.q.indexOf(q)>=0))order.push(i);}
+    order.sort(cmp);page=0;draw();
+    info.textContent=(q||flagged)?order.length+' match':'';
+    document.body.setAttribute('data-filter-ms',(performance.now()-t0).toFixed(1));
   }
   box.addEventListener('input',apply);only.addEventListener('change',apply);
-  // A link can carry a filter: report.html#q=libmpi or #flagged
-  var h=decodeURIComponent(location.hash.slice(1));
-  if(h==='flagged'){only.checked=true;apply();}
-  else if(h.indexOf('q=')===0){box.value=h.slice(2);apply();}
+  document.getElementById('prev').addEventListener('click',function(){if(page>0){page--;draw();}});
+  document.getElementById('next').addEventListener('click',function(){
+    if((page+1)*PAGE<order.length){page++;draw();}});
+  document.getElementById('head').addEventListener('click',function(e){
+    var k=e.target.getAttribute('data-k');if(!k)return;dir=(k===key)?-dir:1;key=k;order.sort(cmp);
+    page=0;draw();});
+  body.addEventListener('click',function(e){var tr=e.target.closest('tr.row');if(!tr)return;
+    var i=+tr.getAttribute('data-i');open[i]=!open[i];draw();});
+  function fromHash(){var h=decodeURIComponent(location.hash.slice(1));
+    if(h==='flagged'){only.checked=true;}
+    else if(h.indexOf('q=')===0){box.value=h.slice(2);}
+    else if(h.indexOf('ref=')===0){for(var i=0;i<D.length;i++)
+      if(D[i].refs.indexOf(h.slice(4))>=0){box.value=D[i].p;open[i]=true;break;}}
+    apply();}
+  window.addEventListener('hashchange',fromHash);fromHash();
   document.body.setAttribute('data-ready','1');
 })();
 """
@@ -125,41 +156,66 @@ def _details(c: Component, findings: tuple[Finding, ...], result: ScanResult) ->
     return "<div class='info'>" + "".join(out) + "</div>"
 
 
-def _tree(c: Component, result: ScanResult, index: dict[str, tuple[Finding, ...]]) -> str:
-    verdict = result.verdicts.get(c.ref, Verdict.CLEAR)
-    findings = index.get(c.ref, ())
-    own = [f for f in findings if f.waiver is None]
-    level = max((f.level for f in own), key=lambda v: v.rank, default=Verdict.CLEAR)
-    top = c.top
-    maker = c.manufacturer.name if c.manufacturer else ""
-    search = " ".join([c.path, c.name, maker, *(a.vendor for a in c.attributions),
-                       *(e.policy for f in findings for e in f.entries)]).lower()
-    label = (f"<span class='name'>{escape(c.name or c.path)}</span>"
-             + (f" {_badge(verdict.value)}" if verdict != Verdict.CLEAR else "")
-             + (f" {_badge('waived')}" if findings and not own else "")
-             + (f"<span class='maker'>{escape(top.vendor)} {escape(top.relationship.value)} "
-                f"{top.confidence:.2f}</span>" if top else "")
-             + (f"<span class='maker'>made by {escape(maker)}</span>" if maker else "")
-             + (f"<span class='opaque'>opaque: {escape(c.opaque)}</span>" if c.opaque else ""))
-    css = f"node {level.value}" if level != Verdict.CLEAR else "node"
-    children = "".join(_tree(child, result, index) for child in c.children)
-    body = _details(c, findings, result) if (c.attributions or findings or c.sha256) else ""
-    sub = f"<ul class='tree'>{children}</ul>" if children else ""
-    is_open = " open" if verdict != Verdict.CLEAR or c is result.root else ""
-    return (f"<li id='{escape(c.ref)}' data-flagged='{'1' if own else '0'}' "
-            f"data-search='{escape(search)}'><details{is_open}>"
-            f"<summary class='{css}'>{label}</summary>{body}{sub}</details></li>")
+MAX_PATHS = 50  # paths listed for a blob that occurs many times
+
+
+def _rows(result: ScanResult) -> list[dict[str, object]]:
+    """One row per distinct blob (components with the same SHA-256 are one row with their
+    count; a directory or an unhashed part is its own row), worst first."""
+    index = findings_by_ref(result)
+    rows: dict[str, dict[str, object]] = {}
+    paths: dict[str, list[str]] = {}
+    for c in result.components():
+        key = c.sha256 if c.sha256 and not c.children else c.ref
+        paths.setdefault(key, []).append(c.path)
+        if key in rows:
+            rows[key]["n"] = int(rows[key]["n"]) + 1  # type: ignore[call-overload]
+            rows[key]["refs"].append(c.ref)  # type: ignore[attr-defined]
+            continue
+        findings = index.get(c.ref, ())
+        live = [f for f in findings if f.waiver is None]
+        verdict = result.verdicts.get(c.ref, Verdict.CLEAR)
+        top = c.top
+        maker = c.manufacturer.name if c.manufacturer else ""
+        search = [c.path, c.name, maker, *(a.vendor for a in c.attributions),
+                  *(e.policy for f in findings for e in f.entries)]
+        rows[key] = {
+            "r": c.ref, "refs": [c.ref], "p": printable(c.path), "n": 1,
+            "v": verdict.value, "f": bool(live), "w": bool(findings) and not live,
+            "a": printable(f"{top.vendor} {top.relationship.value} {top.confidence:.2f}")
+            if top else "",
+            "m": printable(maker), "k": printable(c.kind), "s": c.size,
+            "d": _details(c, findings, result) if (c.attributions or findings or c.sha256)
+            else "",
+            "q": printable(" ".join(search)).lower(),  # what the reader sees is what matches
+        }
+    for key, row in rows.items():
+        if int(row["n"]) > 1:  # type: ignore[call-overload]
+            listed = paths[key][:MAX_PATHS]
+            more = len(paths[key]) - len(listed)
+            row["d"] = (f"<div class='info'>{len(paths[key])} occurrences: "
+                        + "<br>".join(f"<code>{escape(x)}</code>" for x in listed)
+                        + (f"<br>… {more} more" if more else "") + f"</div>{row['d']}")
+            row["q"] = str(row["q"]) + " " + printable(" ".join(paths[key])).lower()
+    return list(rows.values())
+
+
+def _data(rows: list[dict[str, object]]) -> str:
+    """The rows as JSON that is safe inside a <script> element."""
+    return (json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def render(result: ScanResult) -> str:
     by_ref = {c.ref: c for c in result.components()}
+    table = _rows(result)
     grouped = groups(result)
     rows = []
-    for g in grouped:
+    for g in grouped[:MAX_GROUP_ROWS]:
         c = by_ref.get(g.lead.component)
         waived = f" {_badge('waived')}" if g.waived else ""
-        where = (f"<a href='#{escape(g.lead.component)}'><code>{escape(g.lead.location)}</code>"
-                 "</a>")
+        where = (f"<a href='#ref={escape(g.lead.component)}'><code>{escape(g.lead.location)}"
+                 "</code></a>")
         if len(g.members) > 1:
             where = (f"<code>{escape(g.unit)}</code>"
                      + (f" (package {escape(g.package)})" if g.package else "")
@@ -173,6 +229,8 @@ def render(result: ScanResult) -> str:
     findings = ("<table id='findings'><tr><th>level</th><th>where</th><th>files</th>"
                 "<th>vendor</th><th>relationship</th><th>confidence</th><th>policies</th>"
                 "<th>maker</th></tr>" + "".join(rows) + "</table>"
+                + (f"<p>… {len(grouped) - MAX_GROUP_ROWS} more groups: filter the components "
+                   "below with “flagged only”.</p>" if len(grouped) > MAX_GROUP_ROWS else "")
                 ) if rows else "<p>No component is flagged.</p>"
     makers: dict[str, int] = {}
     for f in result.findings:
@@ -201,10 +259,16 @@ def render(result: ScanResult) -> str:
         + "</header><main>"
         f"<h2>Findings ({len(result.findings)} in {len(grouped)} groups)</h2>{findings}"
         + (f"<h2>Not fully examined</h2><ul>{problems}</ul>" if problems else "")
-        + "<h2>Components</h2><div id='controls'>"
+        + f"<h2>Components ({len(table)} distinct of {result.stats.files})</h2>"
+        "<div id='controls'>"
         "<input id='filter' type='search' placeholder='filter: path, vendor, maker, policy'>"
         " <label><input id='flagged-only' type='checkbox'> flagged only</label>"
-        " <span id='match-count'></span></div>"
-        f"<ul class='tree' id='tree'>{_tree(result.root, result, findings_by_ref(result))}</ul>"
+        " <span id='match-count'></span> <button id='prev'>&lsaquo; prev</button>"
+        " <span id='page'></span> <button id='next'>next &rsaquo;</button></div>"
+        "<table id='components'><thead id='head'><tr><th data-k='v'>verdict</th>"
+        "<th data-k='p'>path</th><th data-k='a'>attribution</th><th data-k='m'>maker</th>"
+        "<th data-k='k'>kind</th><th data-k='s'>bytes</th></tr></thead><tbody id='rows'>"
+        "</tbody></table>"
+        f"<script type='application/json' id='data'>{_data(table)}</script>"
         f"</main><script>{_JS}</script></body></html>\n"
     )
