@@ -278,8 +278,8 @@ def _artifact_index(root: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]
 
 def _analyse(path: Path, root: Path, sigset: SignatureSet) -> tuple[Facts, tuple[Any, ...], str,
                                                                     tuple[Problem, ...]]:
-    from provenance.analysis import analyse
     from provenance.model import Artifact
+    from provenance.pipeline.blobs import analyse
 
     data_sha = hashlib.sha256(path.read_bytes()).hexdigest()
     rel = path.relative_to(root).as_posix()

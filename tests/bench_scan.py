@@ -279,7 +279,7 @@ def _cpu() -> float:
 
 def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, object]:
     from provenance import pipeline, signatureset
-    from provenance.analysis import AnalysisOptions, shutdown_pool
+    from provenance.pipeline.blobs import AnalysisOptions, shutdown_pool
     from provenance.report import cyclonedx
 
     memory = _Memory()

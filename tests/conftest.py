@@ -25,8 +25,8 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 def _cache_handles() -> dict:
-    """This process's open result-cache handles, if `provenance.cache` is loaded."""
-    module = sys.modules.get("provenance.cache")
+    """This process's open result-cache handles, if `provenance.pipeline.cache` is loaded."""
+    module = sys.modules.get("provenance.pipeline.cache")
     return getattr(module, "_open_caches", {})
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from elfgen import ET_EXEC, ET_REL, ElfSpec, build
 
-from provenance import analysis, pipeline
-from provenance.analysis import AnalysisOptions, analyse_all
+from provenance import pipeline
 from provenance.extract import extract
+from provenance.pipeline import blobs
+from provenance.pipeline.blobs import AnalysisOptions, analyse_all
 from provenance.report import cyclonedx
 
 
@@ -71,9 +72,9 @@ def image(tmp_path: Path) -> Path:
 @pytest.fixture
 def force_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Take the pool even for this small tree (it would fall back to serial)."""
-    monkeypatch.setattr(analysis, "SERIAL_MAX_FILES", 0)
-    monkeypatch.setattr(analysis, "SERIAL_MAX_BYTES", 0)
-    monkeypatch.setattr(analysis, "BATCH_FILES", 7)  # several batches, out-of-order completion
+    monkeypatch.setattr(blobs, "SERIAL_MAX_FILES", 0)
+    monkeypatch.setattr(blobs, "SERIAL_MAX_BYTES", 0)
+    monkeypatch.setattr(blobs, "BATCH_FILES", 7)  # several batches, out-of-order completion
 
 
 def _nodes(image: Path, work: Path) -> list:
@@ -140,7 +141,7 @@ def test_small_trees_stay_in_process(image: Path, tmp_path: Path, sigset,
     def no_pool(*args: object) -> None:
         raise AssertionError("a pool was started for a tiny tree")
 
-    monkeypatch.setattr(analysis, "_get_pool", no_pool)
+    monkeypatch.setattr(blobs, "_get_pool", no_pool)
     nodes = _nodes(image, tmp_path / "x")[:5]
     assert analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
 
@@ -153,19 +154,19 @@ def test_a_crashing_parser_does_not_fail_the_scan(image: Path, tmp_path: Path, s
     nodes = _nodes(image, tmp_path / "x")
     serial = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
     victim = next(a for a in nodes if a.name == "libacme3.so")
-    real = analysis.analyse
+    real = blobs.analyse
 
     def crashing(artifact, sigset):  # type: ignore[no-untyped-def]
         if artifact.sha256 == victim.sha256:
             os._exit(1)  # what a segfault in native code looks like to the pool
         return real(artifact, sigset)
 
-    analysis.shutdown_pool()  # the next pool forks with the patched function
-    monkeypatch.setattr(analysis, "analyse", crashing)
+    blobs.shutdown_pool()  # the next pool forks with the patched function
+    monkeypatch.setattr(blobs, "analyse", crashing)
     try:
         pooled = analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
     finally:
-        analysis.shutdown_pool()
+        blobs.shutdown_pool()
     assert [p.message for p in pooled[victim.sha256].problems] == \
         ["analysis crashed its worker process"]
     del pooled[victim.sha256], serial[victim.sha256]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
 from provenance.model import Relationship
+from provenance.pipeline.blobs import AnalysisOptions
 from provenance.signatureset import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))

@@ -18,11 +18,11 @@ from elfgen import ET_DYN, ET_REL, ElfSpec, build
 from typer.testing import CliRunner
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
 from provenance.attribute import upstream
 from provenance.cli import app
 from provenance.model import Attribution, Component, Evidence, Fact, Facts, Relationship, Verdict
 from provenance.pipeline import contained, distributed
+from provenance.pipeline.blobs import AnalysisOptions
 from provenance.policy import contributed_as_made_by, evaluate
 from provenance.signatureset import SignatureSet, Vendor
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from test_analysis import make_tar, tree_files
 
-from provenance import cache as cache_mod
-from provenance.analysis import Analysis, AnalysisOptions, analyse_all
 from provenance.attribute.yara_scan import Hit, StringMatch
-from provenance.cache import DB_NAME, ResultCache, decode, encode, open_cache
 from provenance.extract import extract
 from provenance.model import Fact, Facts, Problem, ProblemKind, Stage
+from provenance.pipeline import cache as cache_mod
+from provenance.pipeline.blobs import Analysis, AnalysisOptions, analyse_all, decode, encode
+from provenance.pipeline.cache import DB_NAME, ResultCache, open_cache
 
 BASE = "fw.bin!/rootfs.squashfs!/usr/lib/libmpi.so"
 

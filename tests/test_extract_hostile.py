@@ -340,7 +340,7 @@ def test_scan_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.Monk
     # a container whose extraction is interrupted after the work area was created
     stub = replace(extract_module.EXTRACTORS[1], extract=interrupted)
     monkeypatch.setattr(extract_module, "EXTRACTORS", (stub,))
-    from provenance.analysis import AnalysisOptions
+    from provenance.pipeline.blobs import AnalysisOptions
 
     uncached = pipeline.ScanOptions(analysis=AnalysisOptions(use_cache=False))
     with pytest.raises(KeyboardInterrupt):  # (a cached result would not unpack it again)
@@ -388,8 +388,8 @@ def test_a_file_and_a_link_of_the_same_name_are_both_kept(tmp_path: Path) -> Non
 
 def test_a_duplicate_name_is_seen_but_is_no_coverage_gap(tmp_path: Path) -> None:
     from provenance import pipeline, signatureset
-    from provenance.analysis import AnalysisOptions
     from provenance.model import Coverage
+    from provenance.pipeline.blobs import AnalysisOptions
 
     path = tmp_path / "dup.zip"
     with zipfile.ZipFile(path, "w") as z, pytest.warns(UserWarning):

@@ -12,10 +12,9 @@ import pytest
 from test_analysis import make_tar, tree_files
 from typer.testing import CliRunner
 
-from provenance import fleet
-from provenance.analysis import AnalysisOptions
 from provenance.cli import app
-from provenance.pipeline import ScanOptions, UsageError
+from provenance.pipeline import ScanOptions, UsageError, fleet
+from provenance.pipeline.blobs import AnalysisOptions
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
 from provenance.attribute import bundle, marks
 from provenance.identify.facts import facts_markdown, registered
+from provenance.pipeline.blobs import AnalysisOptions
 from provenance.signatureset import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +39,7 @@ def _mixed(path: Path) -> Path:
 @pytest.mark.parametrize("name", ["ipcam-hi3516ev200.tar.gz", "router-clean.zip", "mixed"])
 def test_every_fact_a_reader_emits_is_registered(tmp_path, name):
     path = _mixed(tmp_path / "mixed.tar") if name == "mixed" else ROOT / "samples" / name
-    options = pipeline.ScanOptions(whole_scan_cache=False,
-                                   analysis=AnalysisOptions(jobs=1, cache_dir=tmp_path / "c"))
+    options = pipeline.ScanOptions(analysis=AnalysisOptions(jobs=1, cache_dir=tmp_path / "c"))
     result = pipeline.scan(path, load(), options)
     keys = {f.key for c in result.components() if c.facts for f in c.facts.items}
     assert keys, "the scan read no facts at all"

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
+from provenance.pipeline.blobs import AnalysisOptions
+from provenance.pipeline.facts_dump import facts_json
 from provenance.report import cyclonedx
 
 
@@ -48,16 +49,44 @@ def test_changed_input_name_or_options_miss_the_cache(
     assert len(calls) == 3
 
 
-def test_no_cache_and_facts_bypass_it(restricted_sample, sigset, options, monkeypatch):
+def test_no_cache_bypasses_it(restricted_sample, sigset, options, monkeypatch):
     pipeline.scan(restricted_sample, sigset, options)
     calls = []
     real = pipeline.extract
     monkeypatch.setattr(pipeline, "extract", lambda *a, **k: calls.append(1) or real(*a, **k))
     pipeline.scan(restricted_sample, sigset, replace(
         options, analysis=replace(options.analysis, use_cache=False)))
-    facts = pipeline.scan(restricted_sample, sigset, replace(options, whole_scan_cache=False))
-    assert len(calls) == 2
-    assert any(c.facts is not None and c.facts.items for c in facts.components())
+    assert len(calls) == 1
+
+
+def test_a_warm_scan_keeps_the_facts(restricted_sample, sigset, options, monkeypatch):
+    """The cache keeps the ScanResult itself, not a report: `--facts` needs no cold scan."""
+    cold = pipeline.scan(restricted_sample, sigset, options)
+    monkeypatch.setattr(pipeline, "extract", None)  # a warm scan that unpacked would fail
+    warm = pipeline.scan(restricted_sample, sigset, options)
+    assert warm == cold
+    assert facts_json(warm) == facts_json(cold)
+    assert sum(len(c.facts.items) for c in warm.components() if c.facts) > 20
+
+
+def test_facts_from_the_cli_are_the_same_warm_and_cold(restricted_sample, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    def facts(name: str) -> str:
+        out = tmp_path / name
+        result = CliRunner().invoke(app, [
+            "scan", str(restricted_sample), "--reproducible", "-q", "--jobs", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--facts", str(out)],
+            catch_exceptions=False)
+        assert result.exit_code == 1, result.output  # the sample is restricted
+        return out.read_text(encoding="utf-8")
+
+    cold = facts("cold.json")
+    monkeypatch.setattr(pipeline, "extract", None)  # `--facts` is answered from the cache
+    assert facts("warm.json") == cold
+    assert '"elf.soname"' in cold
 
 
 def test_a_bound_on_kept_facts_is_not_a_coverage_gap(tmp_path, sigset):

@@ -12,10 +12,9 @@ import pytest
 from test_report_build import sample_result
 
 from provenance import extract
-from provenance.analysis import Analysis
-from provenance.cache import decode, encode
 from provenance.extract.base import FormatProblem
 from provenance.model import Facts, Problem, ProblemKind, Stage
+from provenance.pipeline.blobs import Analysis, decode, encode
 from provenance.report import cyclonedx
 from provenance.report.load import ReportError, from_cyclonedx
 

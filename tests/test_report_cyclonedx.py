@@ -131,7 +131,7 @@ def test_streamed_render_is_the_plain_dump(tmp_path: Path, indent: int | None) -
     import zipfile
 
     from provenance import pipeline, signatureset
-    from provenance.analysis import AnalysisOptions
+    from provenance.pipeline.blobs import AnalysisOptions
 
     inner = tmp_path / "inner.zip"
     with zipfile.ZipFile(inner, "w") as z:

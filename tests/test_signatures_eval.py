@@ -328,8 +328,8 @@ def test_uncounted_relationships_and_outcome_from_a_scan(sigset, restricted_samp
     from dataclasses import replace
 
     from provenance import pipeline
-    from provenance.analysis import AnalysisOptions
     from provenance.model import Relationship
+    from provenance.pipeline.blobs import AnalysisOptions
 
     result = pipeline.scan(restricted_sample, sigset, pipeline.ScanOptions(
         analysis=AnalysisOptions(jobs=1, use_cache=False)))
@@ -352,7 +352,7 @@ def test_outcome_from_a_report_document_matches_the_scan(sigset, restricted_samp
     """The enriched-SBOM path reads a CycloneDX document the way score-corpus does; on the
     report of a scan it must say what reading the scan result says."""
     from provenance import pipeline
-    from provenance.analysis import AnalysisOptions
+    from provenance.pipeline.blobs import AnalysisOptions
     from provenance.report import cyclonedx
 
     result = pipeline.scan(restricted_sample, sigset, pipeline.ScanOptions(

@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
 from provenance.attribute.resolve import resolve
 from provenance.attribute.yara_scan import scan_bytes
 from provenance.extract import detect as extract_detect
@@ -27,6 +26,7 @@ from provenance.extract.firmware import CONTAINERS, huawei
 from provenance.extract.firmware._container import Container
 from provenance.identify import fwheaders
 from provenance.model import Fact, Facts, Relationship, Verdict
+from provenance.pipeline.blobs import AnalysisOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_APP_SAMPLE = ROOT / "samples/signatures/huawei_update_app/positive-update-app.bin"

@@ -25,8 +25,8 @@ from provenance.policy import DEFAULT_POLICIES
 from provenance.report.terminal import printable
 
 if TYPE_CHECKING:
-    from provenance.analysis import AnalysisOptions
     from provenance.pipeline import ScanOptions
+    from provenance.pipeline.blobs import AnalysisOptions
     from provenance.policy.waivers import Waiver
     from provenance.signatureset import SignatureSet
 
@@ -155,7 +155,7 @@ def judging(signatures: list[Path] | None, policy: list[str] | None, as_of: str 
 def analysis_options(jobs: int | None, cache_dir: Path | None, no_cache: bool
                      ) -> AnalysisOptions:
     """`--jobs`, `--cache-dir` and `--no-cache` as the pipeline takes them."""
-    from provenance.analysis import AnalysisOptions
+    from provenance.pipeline.blobs import AnalysisOptions
 
     return AnalysisOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache)
 

@@ -59,9 +59,9 @@ def fleet(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Scan every image in INPUTS; write one CycloneDX report each and a fleet summary."""
-    from provenance import fleet as fleet_mod
     from provenance import pipeline
     from provenance.model import Verdict
+    from provenance.pipeline import fleet as fleet_mod
 
     if not inputs.exists():
         raise fail(f"{inputs}: no such file or directory", EXIT_USAGE)

@@ -137,7 +137,7 @@ def scan(
                     seconds_per_format=seconds_per_format)
     options = judged.scan_options(
         limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
-        analysis=analysis_options(jobs, cache_dir, no_cache), whole_scan_cache=facts is None)
+        analysis=analysis_options(jobs, cache_dir, no_cache))
     out = Console(stderr=any(str(o) == "-" for o in outputs), highlight=False, soft_wrap=False)
     result = _scan(path, judged, options, show=not quiet and out.is_terminal)
     _write(result, formats, outputs, facts)
@@ -171,7 +171,7 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
 
 def _write(result: ScanResult, formats: list[str], outputs: list[Path],
            facts: Path | None) -> None:
-    from provenance.facts_dump import facts_json
+    from provenance.pipeline.facts_dump import facts_json
     from provenance.report import FORMATS
 
     for fmt, dest in zip(formats, outputs, strict=True):

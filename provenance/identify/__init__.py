@@ -1,9 +1,10 @@
 """Stage 2: read what a blob declares about itself, each fact tagged with where it was found.
 
 An identifier is a (name, detect, read) triple over the blob's head, file name and path. The first
-identifier whose `detect` accepts the blob reads it; then, for executables and unrecognised
-blobs that are not compressed or containers, the content scanners (copyright statements,
-embedded X.509 certificates) add their facts. Readers never raise on bad content: what they could
+identifier whose `detect` accepts the blob reads it; then the content scanners (copyright
+statements, embedded X.509 certificates, MAC addresses) add their facts where the identifier of
+the format declares `content_scan` (executables), and on unrecognised blobs that are not
+compressed or containers. Readers never raise on bad content: what they could
 not read becomes a Problem next to what they did read.
 
 Every fact's location is the blob's path chain plus `#field` (a structure or member path, with
@@ -47,12 +48,16 @@ IDENTIFIERS: tuple[Identifier, ...] = (
     rpm.IDENTIFIER, manifest_debian.IDENTIFIER, tarball.IDENTIFIER, fwheaders.IDENTIFIER,
     sbom.IDENTIFIER, manifest_python.IDENTIFIER, manifest_npm.IDENTIFIER,
 )
-SCANNED_FORMATS = {"elf", "pe", "macho"}
+# Facts.format -> whether the content scanners read a blob of that format, as its identifier
+# declares; a blob no identifier accepted is looked up by the kind the extractor gave it
+CONTENT_SCAN: dict[str, bool] = {fmt: i.content_scan for i in IDENTIFIERS
+                                 for fmt in (i.name, *sorted(i.formats))}
+SCANNED_FORMATS = frozenset(fmt for fmt, scanned in CONTENT_SCAN.items() if scanned)
 # Compressed or packed heads: scanning their bytes for text finds nothing worth a fact.
 PACKED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"]\x00\x00", b"7z\xbc\xaf",
           b"PK\x03\x04", b"hsqs", b"sqsh", b"UBI#", b"\x85\x19", b"Rar!", b"\x89PNG", b"\xff\xd8")
 
-__all__ = ["IDENTIFIERS", "facts_to_dict", "identify"]
+__all__ = ["CONTENT_SCAN", "IDENTIFIERS", "facts_to_dict", "identify"]
 
 
 def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...]]:
@@ -100,12 +105,10 @@ def is_text(head: bytes) -> bool:
 
 
 def _scan_content(facts: Facts, artifact: Artifact, head: bytes) -> bool:
-    if facts.format in SCANNED_FORMATS:
-        return True
-    known = {i.name for i in IDENTIFIERS} | fwheaders.KINDS | {
-        "dtb", "zip", "tar", "apk", "aar", "jar", "wheel", "sdist", "npm", "deb", "ipk",
-        "python-metadata", "java-class"}
-    return facts.format not in known and not artifact.children and not head.startswith(PACKED)
+    declared = CONTENT_SCAN.get(facts.format)
+    if declared is not None:
+        return declared
+    return not artifact.children and not head.startswith(PACKED)
 
 
 def facts_to_dict(facts: Facts) -> dict[str, Any]:

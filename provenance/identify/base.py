@@ -27,6 +27,13 @@ class Identifier:
     name: str
     detect: Callable[[bytes, str], bool]  # (head, file name) -> is it mine?
     read: Callable[[Path, str], tuple[Facts, tuple[Problem, ...]]]  # (file, path chain)
+    # the Facts.format values `read` writes besides `name` (a package zip may be an "apk")
+    formats: frozenset[str] = frozenset()
+    # Whether the content scanners (copyright statements, X.509 certificates, MAC addresses)
+    # also read the blobs of these formats. Yes for executables, whose strings carry the
+    # vendor's statements; no for packages, manifests and containers, which declare what they
+    # are and whose members are read one by one.
+    content_scan: bool = False
 
 
 @dataclass(slots=True)

@@ -113,4 +113,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     return Facts(facts.format, arch, facts.items, facts.name, facts.version, facts.purl), problems
 
 
-IDENTIFIER = Identifier("elf", detect, read)
+IDENTIFIER = Identifier("elf", detect, read, content_scan=True)

@@ -64,4 +64,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     return sink.result(container.facts_format, name=found.name)
 
 
-IDENTIFIER = Identifier("firmware-header", detect, read)
+IDENTIFIER = Identifier(FALLBACK, detect, read, formats=KINDS)

@@ -104,4 +104,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     return Facts(facts.format, arch, facts.items, facts.name, None, None, facts.supplier), problems
 
 
-IDENTIFIER = Identifier("macho", detect, read)
+IDENTIFIER = Identifier("macho", detect, read, content_scan=True)

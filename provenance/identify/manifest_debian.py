@@ -114,4 +114,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     return parse(text, sink, "!/control.tar!/control", kind)
 
 
-IDENTIFIER = Identifier("debian", detect, read)
+IDENTIFIER = Identifier("debian", detect, read, formats=frozenset({"deb", "ipk"}))

@@ -135,4 +135,4 @@ def _pdb(binary: Any, sink: Sink) -> None:
             sink.add("pe.pdb", entry.filename, "#IMAGE_DEBUG_TYPE_CODEVIEW")
 
 
-IDENTIFIER = Identifier("pe", detect, read)
+IDENTIFIER = Identifier("pe", detect, read, content_scan=True)

@@ -42,4 +42,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     return sink.result("tar")
 
 
-IDENTIFIER = Identifier("tarball", detect, read)
+IDENTIFIER = Identifier("tarball", detect, read, formats=frozenset({"tar", "sdist", "npm"}))

@@ -165,4 +165,4 @@ def _read_zip(zf: zipfile.ZipFile, raw: Any, path: Path,
     return sink.result(fmt, name=name, version=version, supplier=supplier, purl=purl)
 
 
-IDENTIFIER = Identifier("zip", detect, read)
+IDENTIFIER = Identifier("zip", detect, read, formats=frozenset({"apk", "aar", "jar", "wheel"}))

@@ -14,16 +14,14 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_file
 from provenance.extract.base import HEAD_SIZE
 from provenance.identify import identify
 from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
+from provenance.pipeline import codec
+from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.signatureset import SignatureSet
-
-if TYPE_CHECKING:
-    from provenance.cache import ResultCache
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -42,6 +40,16 @@ class Analysis:
     facts: Facts
     hits: tuple[Hit, ...]
     problems: tuple[Problem, ...]
+
+
+def encode(analysis: Analysis, base: str) -> bytes:
+    """An Analysis as the cache stores it, locations relative to the path chain `base`."""
+    return codec.dump_blob(analysis.facts, analysis.hits, analysis.problems, base)
+
+
+def decode(value: bytes, base: str) -> Analysis:
+    """The inverse of `encode`, rebased on the path chain `base`: an equal Analysis."""
+    return Analysis(*codec.load_blob(value, base))
 
 
 def _read_head(path: Path) -> bytes:
@@ -169,8 +177,6 @@ def _jobs(options: AnalysisOptions) -> int:
 def _open_cache(options: AnalysisOptions, sigset: SignatureSet) -> ResultCache | None:
     if not options.use_cache:
         return None
-    from provenance.cache import open_cache
-
     cache = open_cache(options.cache_dir, sigset.digest)
     return cache if cache.db is not None else None
 
@@ -197,7 +203,7 @@ class Analyser:
         self.futures: list[Future[list[tuple[str, Analysis]]]] = []
         self.cache = _open_cache(options, sigset)
         self.jobs = _jobs(options)
-        self.rules_dir = ((options.cache_dir or _default_cache_dir()) if options.use_cache
+        self.rules_dir = ((options.cache_dir or default_dir()) if options.use_cache
                           else None)
         self.pool: Executor | None = None
 
@@ -217,8 +223,6 @@ class Analyser:
         """The blobs of `work` the cache does not answer (answered ones are recorded)."""
         if self.cache is None or not work:
             return work
-        from provenance.cache import decode
-
         stored = self.cache.get_many((a.sha256, context(a)) for a in work)
         missing = []
         for artifact in work:
@@ -245,8 +249,6 @@ class Analyser:
     def _done(self, sha: str, analysis: Analysis) -> None:
         self.out[sha] = analysis
         if self.cache is not None:
-            from provenance.cache import encode
-
             artifact = self.first[sha]
             self.cache.put((sha, context(artifact)), encode(analysis, artifact.path))
         if self.progress:
@@ -304,9 +306,3 @@ def analyse_all(
     for artifact in nodes:
         analyser.submit(artifact)
     return analyser.finish()
-
-
-def _default_cache_dir() -> Path:
-    from provenance.cache import default_dir
-
-    return default_dir()

@@ -1,17 +1,19 @@
-"""The result cache: one Analysis per (blob, signature set, tool build), in SQLite.
+"""The result cache: bytes per (input, context, signature set, tool build), in SQLite.
 
-A re-scan of an unchanged image should cost little more than hashing it (DESIGN §8). Entries
-are keyed by (sha256, context, signature-set digest, tool key):
+A re-scan of an unchanged image should cost little more than hashing it (DESIGN §8). It holds
+two kinds of entry, both encoded by `pipeline.codec` (this module only stores bytes):
 
-- `context` is what identification reads besides the bytes: the blob's kind, its file name
-  (name-based readers such as `package.json`) and whether it was unpacked into children. Two
-  blobs with the same bytes and context always get the same Analysis.
-- the tool key is the version plus a digest of the package's own source and of the parser
-  libraries' versions (LIEF, yara-python), so neither a developer editing a reader nor an
-  upgrade ever gets stale facts from an older build.
+- one blob's Analysis (`pipeline.blobs`), whose `context` is what identification reads besides
+  the bytes: the blob's kind, its file name (name-based readers such as `package.json`) and
+  whether it was unpacked into children. Two blobs with the same bytes and context always get
+  the same Analysis;
+- one whole scan's ScanResult (`pipeline.scan`), whose context, `scan:<digest>`, names the
+  input's file name and the options that change the result.
 
-Locations inside an Analysis start with the blob's path chain; they are stored relative to it
-and rebased on load, so one entry serves the same blob wherever it sits.
+Entries are keyed by (sha256, context, signature-set digest, tool key). The tool key is the
+version plus a digest of the package's own source and of the parser libraries' versions (LIEF,
+yara-python), so neither a developer editing a reader nor an upgrade ever gets stale facts from
+an older build.
 
 Concurrency: WAL journal, a busy timeout, one connection per process, writes batched in
 transactions. Any database error disables or rebuilds the cache; it is never fatal to a scan.
@@ -19,22 +21,15 @@ transactions. Any database error disables or rebuilds the cache; it is never fat
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import json
 import os
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from provenance import __version__
-from provenance.analysis import Analysis
-from provenance.attribute.yara_scan import Hit, StringMatch
-from provenance.model import Fact, Facts, Problem, ProblemKind, Stage
 
 DB_NAME = "results-v1.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -66,7 +61,7 @@ def tool_key() -> str:
     if _tool_key is None:
         from importlib import metadata
 
-        top = Path(__file__).resolve().parent
+        top = Path(__file__).resolve().parent.parent  # the whole `provenance` package
         h = hashlib.sha256()
         for dist in ("lief", "yara-python", "dissect.squashfs"):
             with contextlib.suppress(metadata.PackageNotFoundError):
@@ -77,48 +72,6 @@ def tool_key() -> str:
                 h.update(path.read_bytes())
         _tool_key = f"{__version__}+{h.hexdigest()[:16]}"
     return _tool_key
-
-
-# -- serialisation --------------------------------------------------------------------------------
-# Compact JSON of the dataclasses: lists in field order, not objects. A location that starts with
-# the blob's path is stored as a one-element list holding the rest ("#field", "@0x10").
-
-
-def _loc_out(location: str, base: str) -> str | list[str]:
-    if base and location.startswith(base):
-        return [location[len(base):]]
-    return location
-
-
-def _loc_in(value: str | list[str], base: str) -> str:
-    return value if isinstance(value, str) else base + value[0]
-
-
-def encode(analysis: Analysis, base: str) -> bytes:
-    """Analysis -> compressed JSON, with locations relative to the path chain `base`."""
-    f = analysis.facts
-    data = {
-        "f": [f.format, f.arch, f.name, f.version, f.purl, f.supplier,
-              [[x.key, x.value, _loc_out(x.location, base)] for x in f.items]],
-        "h": [[h.rule, [[m.identifier, m.offset, base64.b64encode(m.data).decode()]
-                        for m in h.matches]] for h in analysis.hits],
-        "p": [[_loc_out(p.location, base), p.stage, p.message, p.kind] for p in analysis.problems],
-    }
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return zlib.compress(text.encode("utf-8"), 1)
-
-
-def decode(blob: bytes, base: str) -> Analysis:
-    """The inverse of `encode`, rebased on the path chain `base`: equal frozen values."""
-    data: dict[str, Any] = json.loads(zlib.decompress(blob).decode("utf-8"))
-    fmt, arch, name, version, purl, supplier, items = data["f"]
-    facts = Facts(fmt, arch, tuple(Fact(k, v, _loc_in(loc, base)) for k, v, loc in items),
-                  name, version, purl, supplier)
-    hits = tuple(Hit(rule, tuple(StringMatch(i, o, base64.b64decode(d)) for i, o, d in ms))
-                 for rule, ms in data["h"])
-    problems = tuple(Problem(_loc_in(loc, base), Stage(stage), message, ProblemKind(kind))
-                     for loc, stage, message, kind in data["p"])
-    return Analysis(facts, hits, problems)
 
 
 # -- the store ------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
-"""The only module that knows every stage: extract -> identify -> attribute -> policy.
+"""The only package that knows every stage: extract -> identify -> attribute -> policy.
 
-It returns a ScanResult; rendering and printing belong to the report stage and the CLI.
+This module is the wiring: `scan` returns a ScanResult; rendering and printing belong to the
+report stage and the CLI. Beside it: `blobs` (identify and YARA-scan each distinct blob once,
+pooled), `codec` (lossless compact JSON of a blob's analysis and of a whole ScanResult),
+`cache` (the SQLite store they go into), `fleet` (many inputs) and `facts_dump` (`--facts`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from provenance import __version__
-from provenance.analysis import Analyser, AnalysisOptions, Progress
 from provenance.attribute import resolve, upstream
 from provenance.attribute.bundle import bundled
 from provenance.attribute.maker import manufacturer
-from provenance.cache import open_cache
 from provenance.extract import Limits, extract, hash_file
 from provenance.model import (
     Artifact,
@@ -36,11 +37,15 @@ from provenance.model import (
     Stats,
     Verdict,
 )
+from provenance.pipeline import codec
+from provenance.pipeline.blobs import Analyser, AnalysisOptions, Progress
+from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
-from provenance.report import cyclonedx
-from provenance.report.load import from_cyclonedx
 from provenance.signatureset import SignatureSet
+
+__all__ = ["AnalysisOptions", "InputError", "Progress", "ScanOptions", "UsageError", "contained",
+           "distributed", "scan"]
 
 
 class UsageError(Exception):
@@ -60,7 +65,6 @@ class ScanOptions:
     keep_extracted: Path | None = None
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
     waivers: tuple[Waiver, ...] = ()
-    whole_scan_cache: bool = True  # off when the caller needs what a report does not keep (facts)
     # the policies count `contributed` wherever they count made-by: the caller passes a signature
     # set from `policy.contributed_as_made_by`; here it keys the whole-scan cache
     contributed_as_made_by: bool = False
@@ -168,7 +172,8 @@ def scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, progress: Progress | None = None
 ) -> ScanResult:
     """Scan one input. An unchanged file scanned with the same signatures, tool and options is
-    answered from the result cache without unpacking it again (the report is the same)."""
+    answered from the result cache without unpacking it again: the ScanResult kept there is
+    the one a scan would return, facts included."""
     unknown = [p for p in options.policies if p not in sigset.policies]
     if unknown:
         known = ", ".join(sorted(sigset.policies))
@@ -178,8 +183,7 @@ def scan(
     path = path.resolve()  # the user named this input: follow a link to it, not inside it
     started = time.monotonic()
     as_of = options.as_of or date.today()
-    cacheable = (options.analysis.use_cache and options.whole_scan_cache and path.is_file()
-                 and options.keep_extracted is None)
+    cacheable = options.analysis.use_cache and path.is_file() and options.keep_extracted is None
     if not cacheable:
         return _scan(path, sigset, options, as_of, started, progress)
     try:
@@ -190,15 +194,14 @@ def scan(
     stored = cache.get_many([key]).get(key)
     if stored is not None:
         try:
-            result = from_cyclonedx(json.loads(stored))
+            result = codec.load_scan(stored)
             return replace(result, started=_now(options), stats=replace(
                 result.stats, seconds=_elapsed(options, started)))
         except (ValueError, KeyError, TypeError):
             pass  # an entry this version cannot read: scan again and overwrite it
     result = _scan(path, sigset, options, as_of, started, progress)
     plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0))
-    # compact JSON: the C encoder (an indented dump runs in pure Python, ~5x slower)
-    cache.put(key, cyclonedx.render(plain, indent=None).encode())
+    cache.put(key, codec.dump_scan(plain))
     cache.flush()
     return result
 
