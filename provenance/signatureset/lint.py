@@ -1,9 +1,10 @@
-"""Signature-set tooling behind `provenance signatures list|lint|test` (DESIGN §5).
+"""`provenance signatures lint`: the soft checks of a signature set, one small class each.
 
-Pure functions over a loaded `SignatureSet` plus the rule samples on disk; the CLI only prints.
-Samples live in `<root>/<rule_id>/positive-*.bin` and `negative-*.bin`. The built-in rules use
-`samples/signatures/` of the source tree; a user directory `DIR` uses `DIR/samples/`. A
-`negative-falsefriend-*` sample encodes a false friend (catalog §6): no rule at all may fire on it.
+`load()` holds the hard schema (closed rule meta, vendor keys, references): a set that fails it
+cannot be read at all. The checks here read a loaded set, as capa's `scripts/lint.py` does its
+rules: each `Lint` has a name, a level, a recommendation and a `check` that yields one message
+per problem. A lint applies to a vendor, a rule, a rule's samples (run against the compiled
+set) or the set's directories; `LINTS` is the registry, in the order problems are reported.
 """
 
 from __future__ import annotations
@@ -11,26 +12,35 @@ from __future__ import annotations
 import re
 import stat
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from provenance.model import Relationship
 from provenance.signatureset import (
     NAMESPACE_ECOSYSTEMS,
+    SAMPLE_SPEC_SUFFIX,
     Rule,
     SignatureError,
     SignatureSet,
-    builtin_dir,
+    Vendor,
     load,
+)
+from provenance.signatureset import samples as samples_mod
+from provenance.signatureset.compile import compile_yara
+from provenance.signatureset.samples import (
+    MAX_SAMPLE_BYTES,
+    SAMPLE_NAME,
+    Sample,
+    SampleResult,
+    SpecError,
 )
 
 WEAK_MAX_CONFIDENCE = 0.3  # a name-only rule can never outvote structural evidence
 WEAK_RELATIONSHIPS = {Relationship.MENTIONS, Relationship.MADE_BY, Relationship.CONTAINS}
-MAX_SAMPLE_BYTES = 64 * 1024
 MIN_STRING_BYTES = 4
-README_START, README_END = "<!-- signatures:start -->", "<!-- signatures:end -->"
 
 _TEXT_STRING = re.compile(r'^\s*\$\w*\s*=\s*"((?:[^"\\]|\\.)*)"', re.M)
 _REGEX_STRING = re.compile(r"^\s*\$\w*\s*=\s*/(.*)/[is]*(?:\s|$)", re.M)
@@ -40,251 +50,424 @@ _OUI = re.compile(r"^([0-9A-F]{2}:){2}[0-9A-F]{2}(:[0-9A-F]{2}){0,3}(/\d{2})?$")
 _LEADING_WILDCARD = re.compile(r"^(\.|\\[wWsSdD]|\[[^\]]*\])[*+?{]")
 
 
+class Level(StrEnum):
+    FAIL = "fail"  # the set is invalid: `signatures lint` exits 3
+    WARN = "warn"  # reported; the set stays valid
+
+
+@dataclass
+class Context:
+    """What the lints of one run share: the set, and each rule's samples built once."""
+
+    sigset: SignatureSet
+    _samples: dict[str, list[Sample] | SpecError] = field(default_factory=dict)
+
+    def samples(self, rule: Rule) -> list[Sample] | SpecError:
+        if rule.id not in self._samples:
+            try:
+                self._samples[rule.id] = samples_mod.samples_of(self.sigset, rule)
+            except SpecError as exc:
+                self._samples[rule.id] = exc
+        return self._samples[rule.id]
+
+
 @dataclass(frozen=True, slots=True)
-class SampleResult:
-    rule: str
-    sample: Path
-    expected: bool  # True for a positive sample
-    fired: tuple[str, ...]  # every rule of the set that fired on it
+class Violation:
+    lint: Lint
+    message: str
 
     @property
-    def ok(self) -> bool:
-        if self.expected:
-            return self.rule in self.fired
-        if self.sample.name.startswith("negative-falsefriend-"):
-            return not self.fired
-        return self.rule not in self.fired
+    def level(self) -> Level:
+        return self.lint.level
+
+    def __str__(self) -> str:
+        return self.message
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    vendors: tuple[dict[str, str], ...]
-    rules: tuple[dict[str, str], ...]
-    counts: dict[str, int]
+class Lint:
+    name: ClassVar[str] = "lint"
+    level: ClassVar[Level] = Level.FAIL
+    recommendation: ClassVar[str] = ""
 
 
-def source_samples_dir() -> Path:
-    """Samples of the built-in rules (present in a source checkout, not in an installed wheel)."""
-    return builtin_dir().parent / "samples" / "signatures"
+class VendorLint(Lint):
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
+        raise NotImplementedError
 
 
-def sample_root(sigset: SignatureSet, rule: Rule) -> Path | None:
-    """Where the samples of `rule` live: by the signature directory that holds the rule."""
-    for top in sigset.directories:
-        try:
-            rule.path.resolve().relative_to(top.resolve())
-        except ValueError:
-            continue
-        builtin = top.resolve() == builtin_dir().resolve()
-        root = source_samples_dir() if builtin else top / "samples"
-        return root if root.is_dir() else None
-    return None
+class RuleLint(Lint):
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        raise NotImplementedError
 
 
-def samples_of(sigset: SignatureSet, rule: Rule) -> tuple[list[Path], list[Path]]:
-    root = sample_root(sigset, rule)
-    if root is None or not (root / rule.id).is_dir():
-        return [], []
-    folder = root / rule.id
-    return sorted(folder.glob("positive-*.bin")), sorted(folder.glob("negative-*.bin"))
+class SampleLint(Lint):
+    """Runs only once every rule compiles: `results` are the rule's samples against the set."""
+
+    def check(self, ctx: Context, rule: Rule, results: list[SampleResult]) -> Iterator[str]:
+        raise NotImplementedError
 
 
-def _compiled(sigset: SignatureSet) -> Any:
-    import yara
-
-    return yara.compile(filepaths={r.id: str(r.path) for r in sigset.rules})
-
-
-def test_rules(sigset: SignatureSet) -> list[SampleResult]:
-    """Run the whole rule set over every rule's samples."""
-    if not sigset.rules:
-        return []
-    rules = _compiled(sigset)
-    results = []
-    for rule in sigset.rules:
-        positives, negatives = samples_of(sigset, rule)
-        for path, expected in [(p, True) for p in positives] + [(n, False) for n in negatives]:
-            fired = tuple(sorted({m.rule for m in rules.match(data=path.read_bytes())}))
-            results.append(SampleResult(rule.id, path, expected, fired))
-    return results
+class DirectoryLint(Lint):
+    def check(self, ctx: Context, top: Path) -> Iterator[str]:
+        raise NotImplementedError
 
 
-test_rules.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+# -- vendors -----------------------------------------------------------------------------------
 
 
-def _rule_text_problems(rule: Rule) -> list[str]:
-    text = rule.path.read_text(encoding="utf-8")
-    body = text.split("strings:", 1)[-1].split("condition:", 1)[0] if "strings:" in text else ""
-    problems = []
-    for raw in _TEXT_STRING.findall(body):
-        value = re.sub(r"\\x[0-9a-fA-F]{2}|\\.", "_", raw)
-        if len(value) < MIN_STRING_BYTES:
-            problems.append(f"{rule.path}: string {raw!r} is shorter than {MIN_STRING_BYTES} bytes")
-    for raw in _REGEX_STRING.findall(body):
-        if _LEADING_WILDCARD.match(raw):
-            problems.append(f"{rule.path}: regex /{raw}/ starts with a wildcard (slow scan)")
-    return problems
+class MalformedIdentifier(VendorLint):
+    name = "malformed identifier"
+    recommendation = "Write USB and PCI ids as 4 lowercase hex digits, OUIs as AA:BB:CC[/NN]"
 
-
-def _compile_problems(rule: Rule) -> list[str]:
-    import yara
-
-    try:
-        compiled = yara.compile(filepath=str(rule.path), error_on_warning=True)
-    except yara.Error as exc:  # errors and, with error_on_warning, warnings
-        return [f"{rule.path}: YARA: {exc}"]
-    return [f"{rule.path}: YARA warning: {w}" for w in getattr(compiled, "warnings", []) or []]
-
-
-def _vendor_problems(sigset: SignatureSet) -> list[str]:
-    problems = []
-    for vendor in sigset.vendors.values():
-        facts = [*vendor.legal_names, *vendor.aliases, *vendor.signers, *vendor.usb_ids,
-                 *vendor.pci_ids, *vendor.ouis, *vendor.domains,
-                 *(f for items in vendor.namespaces.values() for f in items)]
-        for fact in facts:
-            if fact.source not in vendor.sources:
-                problems.append(f"{vendor.path}: {fact.value!r} cites unknown source {fact.source}")
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
         for key, pattern in (("usb_ids", _HEX16), ("pci_ids", _HEX16), ("ouis", _OUI)):
             for fact in getattr(vendor, key):
                 if not pattern.match(fact.value):
-                    problems.append(f"{vendor.path}: {key} {fact.value!r} is malformed")
+                    yield f"{vendor.path}: {key} {fact.value!r} is malformed"
+
+
+class UnknownCitation(VendorLint):
+    name = "citation of an unknown source"
+    recommendation = "Cite in ownership and notes only [keys] of this file's sources"
+
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
         for key in ("ownership", "notes"):
             for ref in _CITE.findall(getattr(vendor, key)):
                 if ref not in vendor.sources:
-                    problems.append(f"{vendor.path}: {key} cites [{ref}], which is not in sources")
-        unknown_eco = set(vendor.namespaces) - NAMESPACE_ECOSYSTEMS
-        if unknown_eco:
-            problems.append(f"{vendor.path}: unknown namespace ecosystems {sorted(unknown_eco)}")
+                    yield f"{vendor.path}: {key} cites [{ref}], which is not in sources"
+
+
+class UnknownEcosystem(VendorLint):
+    name = "unknown namespace ecosystem"
+    recommendation = f"Use namespaces of {', '.join(sorted(NAMESPACE_ECOSYSTEMS))}"
+
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
+        unknown = set(vendor.namespaces) - NAMESPACE_ECOSYSTEMS
+        if unknown:
+            yield f"{vendor.path}: unknown namespace ecosystems {sorted(unknown)}"
+
+
+class UnsourcedCountry(VendorLint):
+    name = "country without a source"
+    recommendation = "Add country_source: the key of the source that gives the country"
+
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
         if vendor.country and not vendor.country_source:
-            problems.append(f"{vendor.path}: country needs country_source (a key of sources)")
+            yield f"{vendor.path}: country needs country_source (a key of sources)"
+
+
+class UnsourcedParent(VendorLint):
+    name = "parent without a source"
+    recommendation = "Add parent_source: the key of the source that gives the parent"
+
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
         if vendor.parent and not vendor.parent_source:
-            problems.append(f"{vendor.path}: parent needs parent_source (a key of sources)")
+            yield f"{vendor.path}: parent needs parent_source (a key of sources)"
+
+
+class DuplicateOui(VendorLint):
+    name = "OUI listed twice"
+    recommendation = "List each OUI once"
+
+    def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
         seen = Counter(f.value for f in vendor.ouis)
-        problems += [f"{vendor.path}: OUI {v} listed twice" for v, n in seen.items() if n > 1]
-    return problems
+        yield from (f"{vendor.path}: OUI {v} listed twice" for v, n in seen.items() if n > 1)
 
 
-def _rule_problems(sigset: SignatureSet, rule: Rule) -> list[str]:
-    problems = _compile_problems(rule) + _rule_text_problems(rule)
-    if rule.path.parent.name != rule.vendor:
-        problems.append(f"{rule.path}: must live in yara/{rule.vendor}/ (its vendor)")
-    if rule.weak and rule.confidence > WEAK_MAX_CONFIDENCE:
-        problems.append(f"{rule.path}: a weak rule's confidence must be <= {WEAK_MAX_CONFIDENCE}")
-    if rule.weak and rule.relationship not in WEAK_RELATIONSHIPS:
-        problems.append(f"{rule.path}: a weak rule cannot claim {rule.relationship}")
-    if rule.version_regex:
+# -- rules -------------------------------------------------------------------------------------
+
+
+def _strings_block(rule: Rule) -> str:
+    text = rule.path.read_text(encoding="utf-8")
+    return text.split("strings:", 1)[-1].split("condition:", 1)[0] if "strings:" in text else ""
+
+
+class YaraProblem(RuleLint):
+    name = "YARA error or warning"
+    recommendation = "Fix the rule until it compiles alone without a YARA warning"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        import yara
+
         try:
-            re.compile(rule.version_regex)
-        except re.error as exc:
-            problems.append(f"{rule.path}: version_regex: {exc}")
-    if sample_root(sigset, rule) is None:
-        if sample_root_missing_is_ok(sigset, rule):
-            return problems
-        return [*problems, f"{rule.path}: no samples directory for this signature directory"]
-    positives, negatives = samples_of(sigset, rule)
-    if not positives:
-        problems.append(f"{rule.id}: no positive sample (positive-*.bin)")
-    if not negatives:
-        problems.append(f"{rule.id}: no near-miss negative sample (negative-*.bin)")
-    for path in positives + negatives:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
-            problems.append(f"{path}: a sample must not be executable")
-        if path.stat().st_size > MAX_SAMPLE_BYTES:
-            problems.append(f"{path}: a sample must stay under {MAX_SAMPLE_BYTES} bytes")
-    return problems
+            compile_yara({rule.id: rule.path.read_text(encoding="utf-8")}, strict=True)
+        except (yara.Error, OSError, UnicodeDecodeError) as exc:  # errors, and warnings
+            yield f"{rule.path}: YARA: {exc}"
 
 
-def sample_root_missing_is_ok(sigset: SignatureSet, rule: Rule) -> bool:
-    """Built-in rules of an installed wheel ship without samples (they are tested upstream)."""
-    builtin = builtin_dir().resolve()
-    return rule.path.resolve().is_relative_to(builtin) and not source_samples_dir().is_dir()
+class ShortString(RuleLint):
+    name = "short string"
+    recommendation = f"Match text of at least {MIN_STRING_BYTES} bytes: shorter fires anywhere"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        for raw in _TEXT_STRING.findall(_strings_block(rule)):
+            if len(re.sub(r"\\x[0-9a-fA-F]{2}|\\.", "_", raw)) < MIN_STRING_BYTES:
+                yield f"{rule.path}: string {raw!r} is shorter than {MIN_STRING_BYTES} bytes"
 
 
-def lint(sigset_dirs: Sequence[Path] = ()) -> list[str]:
-    """Every problem of the built-in set plus `sigset_dirs`; an empty list means valid."""
-    try:
-        sigset = load(tuple(Path(d) for d in sigset_dirs))
-    except SignatureError as exc:  # schema, closed meta, unique ids, references
-        return [str(exc)]
-    problems = _vendor_problems(sigset)
-    for rule in sigset.rules:
-        problems += _rule_problems(sigset, rule)
-    ids = {r.id for r in sigset.rules}
-    roots = {root for r in sigset.rules if (root := sample_root(sigset, r)) is not None}
-    for root in sorted(roots):
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._"):
+class LeadingWildcard(RuleLint):
+    name = "regex with a leading wildcard"
+    recommendation = "Anchor the regex on literal bytes: a leading wildcard scans slowly"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        for raw in _REGEX_STRING.findall(_strings_block(rule)):
+            if _LEADING_WILDCARD.match(raw):
+                yield f"{rule.path}: regex /{raw}/ starts with a wildcard (slow scan)"
+
+
+class RuleOutsideVendorFolder(RuleLint):
+    name = "rule outside its vendor's folder"
+    recommendation = "Move the rule to yara/<vendor>/"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        if rule.path.parent.name != rule.vendor:
+            yield f"{rule.path}: must live in yara/{rule.vendor}/ (its vendor)"
+
+
+class WeakRuleTooConfident(RuleLint):
+    name = "weak rule too confident"
+    recommendation = f"Give a weak (name-only) rule a confidence <= {WEAK_MAX_CONFIDENCE}"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        if rule.weak and rule.confidence > WEAK_MAX_CONFIDENCE:
+            yield f"{rule.path}: a weak rule's confidence must be <= {WEAK_MAX_CONFIDENCE}"
+
+
+class WeakRuleStrongRelationship(RuleLint):
+    name = "weak rule with a strong relationship"
+    recommendation = f"A weak rule claims only {', '.join(sorted(WEAK_RELATIONSHIPS))}"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        if rule.weak and rule.relationship not in WEAK_RELATIONSHIPS:
+            yield f"{rule.path}: a weak rule cannot claim {rule.relationship}"
+
+
+class BadVersionRegex(RuleLint):
+    name = "version_regex does not compile"
+    recommendation = "Write version_regex as a Python regular expression"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        if rule.version_regex:
+            try:
+                re.compile(rule.version_regex)
+            except re.error as exc:
+                yield f"{rule.path}: version_regex: {exc}"
+
+
+class BadSampleSpec(RuleLint):
+    name = "sample spec does not build"
+    recommendation = "Fix the parts of <rule>.samples.yml (see signatureset/samples.py)"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        found = ctx.samples(rule)
+        if isinstance(found, SpecError):
+            yield str(found)
+
+
+class MissingSamples(RuleLint):
+    name = "no samples"
+    recommendation = f"Add <rule>{SAMPLE_SPEC_SUFFIX} beside the rule"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        if not samples_mod.spec_path(rule).is_file() and samples_mod.sample_dir(
+                ctx.sigset, rule) is None:
+            yield f"{rule.path}: no samples: add {samples_mod.spec_path(rule).name} beside it"
+
+
+class MissingPositive(RuleLint):
+    name = "no positive sample"
+    recommendation = "Add a positive-* sample: bytes the rule must fire on"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        found = ctx.samples(rule)
+        if isinstance(found, list) and _has_samples(ctx, rule) and not any(
+                s.positive for s in found):
+            yield f"{rule.id}: no positive sample (positive-*)"
+
+
+class MissingNegative(RuleLint):
+    name = "no near-miss negative sample"
+    recommendation = "Add a negative-* sample: a near miss the rule must not fire on"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        found = ctx.samples(rule)
+        if isinstance(found, list) and _has_samples(ctx, rule) and all(s.positive for s in found):
+            yield f"{rule.id}: no near-miss negative sample (negative-*)"
+
+
+def _has_samples(ctx: Context, rule: Rule) -> bool:
+    """A rule with no samples at all is reported once, by `MissingSamples`."""
+    return samples_mod.spec_path(rule).is_file() or (
+        samples_mod.sample_dir(ctx.sigset, rule) is not None)
+
+
+class ExecutableSample(RuleLint):
+    name = "executable sample file"
+    recommendation = "chmod a-x the sample file"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        for path in _sample_files(ctx, rule):
+            if path.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
+                yield f"{path}: a sample must not be executable"
+
+
+class OversizedSample(RuleLint):
+    name = "oversized sample file"
+    recommendation = f"Keep a sample under {MAX_SAMPLE_BYTES} bytes: the smallest that shows it"
+
+    def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
+        for path in _sample_files(ctx, rule):
+            if path.stat().st_size > MAX_SAMPLE_BYTES:
+                yield f"{path}: a sample must stay under {MAX_SAMPLE_BYTES} bytes"
+
+
+def _sample_files(ctx: Context, rule: Rule) -> list[Path]:
+    folder = samples_mod.sample_dir(ctx.sigset, rule)
+    return samples_mod.sample_files(folder) if folder is not None else []
+
+
+# -- samples against the compiled set ----------------------------------------------------------
+
+
+class MissesPositive(SampleLint):
+    name = "rule misses its positive"
+    recommendation = "Fix the rule or the positive sample: the rule must fire on it"
+
+    def check(self, ctx: Context, rule: Rule, results: list[SampleResult]) -> Iterator[str]:
+        for r in results:
+            if r.expected and not r.ok:
+                yield f"{rule.id}: misses its positive {r.sample.name}"
+
+
+class FiresOnNegative(SampleLint):
+    name = "rule fires on its negative"
+    recommendation = "Tighten the rule: it must not fire on its near miss"
+
+    def check(self, ctx: Context, rule: Rule, results: list[SampleResult]) -> Iterator[str]:
+        for r in results:
+            if not r.expected and rule.id in r.fired:
+                yield f"{rule.id}: fires on its negative {r.sample.name}"
+
+
+class FalseFriendFires(SampleLint):
+    name = "a rule fires on a false friend"
+    recommendation = "Tighten the rules named: no rule may fire on a negative-falsefriend-*"
+
+    def check(self, ctx: Context, rule: Rule, results: list[SampleResult]) -> Iterator[str]:
+        for r in results:
+            if not r.ok and not r.expected and rule.id not in r.fired:
+                yield f"{rule.id}: false friend fires {', '.join(r.fired)} {r.sample.name}"
+
+
+# -- directories -------------------------------------------------------------------------------
+
+
+class OrphanSamples(DirectoryLint):
+    name = "samples of an unknown rule"
+    recommendation = "Remove them, or name them after the rule they test"
+
+    def check(self, ctx: Context, top: Path) -> Iterator[str]:
+        ids = {r.id for r in ctx.sigset.rules}
+        yara_dir = top / "yara"
+        specs = sorted(yara_dir.rglob(f"*{SAMPLE_SPEC_SUFFIX}")) if yara_dir.is_dir() else []
+        for spec in specs:
+            rule_id = spec.name.removesuffix(SAMPLE_SPEC_SUFFIX)
+            if not (spec.parent / f"{rule_id}.yar").is_file() or rule_id not in ids:
+                yield f"{spec}: samples for unknown rule {rule_id}"
+        for folder in _sample_folders(top):
             if folder.name not in ids:
-                problems.append(f"{folder}: samples for unknown rule {folder.name}")
+                yield f"{folder}: samples for unknown rule {folder.name}"
+
+
+class MisnamedSample(DirectoryLint):
+    name = "misnamed sample"
+    recommendation = "Name samples positive-<what> or negative-<what> (negative-falsefriend-*)"
+
+    def check(self, ctx: Context, top: Path) -> Iterator[str]:
+        for rule in ctx.sigset.rules:
+            found = ctx.samples(rule)
+            if samples_mod.top_of(ctx.sigset, rule) != top or not isinstance(found, list):
+                continue
+            for sample in found:
+                if sample.origin.suffix != ".bin" and not SAMPLE_NAME.match(
+                        sample.name.removesuffix(".bin")):
+                    yield (f"{sample.origin}: {sample.name.removesuffix('.bin')}: samples are "
+                           "named positive-* or negative-*")
+        for folder in _sample_folders(top):
             for path in sorted(folder.iterdir()):
                 if not re.match(r"^(positive|negative)-[\w.-]+\.bin$", path.name):
-                    problems.append(f"{path}: samples are named positive-*.bin or negative-*.bin")
-    if not any(": YARA: " in p for p in problems):  # the set compiles: run the samples
-        for result in test_rules(sigset):
-            if not result.ok:
-                if result.expected:
-                    what = "misses its positive"
-                elif result.rule in result.fired:
-                    what = "fires on its negative"
-                else:
-                    what = f"false friend fires {', '.join(result.fired)}"
-                problems.append(f"{result.rule}: {what} {result.sample.name}")
-    return problems
+                    yield f"{path}: samples are named positive-*.bin or negative-*.bin"
 
 
-def list_rows(sigset: SignatureSet) -> Listing:
-    rule_count = Counter(r.vendor for r in sigset.rules)
-    vendors = tuple(
-        {"id": v.id, "name": v.name, "country": v.country or "", "parent": v.parent or "",
-         "rules": str(rule_count[v.id]), "ouis": str(len(v.ouis)),
-         "usb": ",".join(f.value for f in v.usb_ids), "pci": ",".join(f.value for f in v.pci_ids)}
-        for v in sorted(sigset.vendors.values(), key=lambda v: v.id)
-    )
-    rules = tuple(
-        {"id": r.id, "vendor": r.vendor, "relationship": str(r.relationship),
-         "confidence": f"{r.confidence:.2f}", "weak": "yes" if r.weak else "",
-         "component": r.component}
-        for r in sigset.rules
-    )
-    counts = {"vendors": len(sigset.vendors), "rules": len(sigset.rules),
-              "weak_rules": sum(r.weak for r in sigset.rules), "policies": len(sigset.policies)}
-    return Listing(vendors, rules, counts)
+def _sample_folders(top: Path) -> list[Path]:
+    root = top / "samples"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# -- the registry and the run ------------------------------------------------------------------
+
+LINTS: tuple[Lint, ...] = (
+    MalformedIdentifier(), UnknownCitation(), UnknownEcosystem(), UnsourcedCountry(),
+    UnsourcedParent(), DuplicateOui(),
+    YaraProblem(), ShortString(), LeadingWildcard(), RuleOutsideVendorFolder(),
+    WeakRuleTooConfident(), WeakRuleStrongRelationship(), BadVersionRegex(), BadSampleSpec(),
+    MissingSamples(), MissingPositive(), MissingNegative(), ExecutableSample(), OversizedSample(),
+    OrphanSamples(), MisnamedSample(),
+    MissesPositive(), FiresOnNegative(), FalseFriendFires(),
+)
 
 
-def signatures_markdown(sigset: SignatureSet | None = None) -> str:
-    """The README signature table, generated from the rule files (kept in sync by a test)."""
-    sigset = sigset or load()
-    lines = [
-        README_START,
-        "<!-- generated by provenance.signature_tools.signatures_markdown(); do not edit -->",
-        "",
-        "| rule | vendor | relationship | confidence | description |",
-        "|---|---|---|---|---|",
-    ]
-    for r in sigset.rules:
-        conf = f"{r.confidence:.2f}" + (" (weak)" if r.weak else "")
-        lines.append(f"| `{r.id}` | {r.vendor} | {r.relationship} | {conf} | "
-                     f"{_cell(r.description)} |")
-    lines += ["", f"{len(sigset.rules)} rules, {len(sigset.vendors)} vendors.", README_END]
-    return "\n".join(lines) + "\n"
+def run_lints(sigset: SignatureSet, lints: Sequence[Lint] = LINTS) -> list[Violation]:
+    """Every violation in `sigset`: vendors, then rules, then directories, then samples."""
+    ctx = Context(sigset)
+    out: list[Violation] = []
+    for vendor in sigset.vendors.values():
+        for lint in lints:
+            if isinstance(lint, VendorLint):
+                out += [Violation(lint, m) for m in lint.check(ctx, vendor)]
+    for rule in sigset.rules:
+        for lint in lints:
+            if isinstance(lint, RuleLint):
+                out += [Violation(lint, m) for m in lint.check(ctx, rule)]
+    for top in sigset.directories:
+        for lint in lints:
+            if isinstance(lint, DirectoryLint):
+                out += [Violation(lint, m) for m in lint.check(ctx, top)]
+    sample_lints = [lint for lint in lints if isinstance(lint, SampleLint)]
+    if sample_lints and sigset.rules and not any(isinstance(v.lint, YaraProblem) for v in out):
+        out += _sample_violations(ctx, sample_lints)
+    return out
 
 
-def calibration_markdown() -> str:
-    """The README evidence-kind table, generated from the built-in `calibration.yml`."""
-    import yaml
+def _sample_violations(ctx: Context, lints: list[SampleLint]) -> list[Violation]:
+    import yara
 
-    path = builtin_dir() / "calibration.yml"
-    kinds = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("kinds") or {}
-    lines = ["<!-- generated by provenance.signature_tools.calibration_markdown(); do not edit -->",
-             "", "| evidence kind | positives | negatives | precision | confidence used |",
-             "|---|---|---|---|---|"]
-    for kind, row in sorted(kinds.items(), key=lambda kv: (-kv[1]["positives"], kv[0])):
-        used = f"{row['confidence']:.2f}" if "confidence" in row else "rule or code default"
-        lines.append(f"| `{kind}` | {row['positives']} | {row['negatives']} | "
-                     f"{row['precision']:.2f} | {used} |")
-    return "\n".join(lines) + "\n"
+    try:
+        compiled: Any = samples_mod.compiled_rules(ctx.sigset)
+    except (yara.Error, OSError) as exc:  # each rule compiles alone, but not the set together
+        return [Violation(YaraProblem(), f"YARA: the rules do not compile together: {exc}")]
+    out = []
+    for rule in ctx.sigset.rules:
+        found = ctx.samples(rule)
+        if not isinstance(found, list):
+            continue
+        results = samples_mod.run(compiled, found)
+        for lint in lints:
+            out += [Violation(lint, m) for m in lint.check(ctx, rule, results)]
+    return out
+
+
+def lint(sigset_dirs: Sequence[Path] = ()) -> list[Violation]:
+    """Every problem of the built-in set plus `sigset_dirs`; no FAIL among them means valid."""
+    try:
+        sigset = load(tuple(Path(d) for d in sigset_dirs))
+    except SignatureError as exc:  # the hard schema: closed meta, unique ids, references
+        return [Violation(SchemaError(), str(exc))]
+    return run_lints(sigset)
+
+
+class SchemaError(Lint):
+    name = "signature set does not load"
+    recommendation = "Fix the file named: the set cannot be read until it loads"
