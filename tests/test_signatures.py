@@ -456,3 +456,25 @@ def test_readme_has_the_evidence_kind_table() -> None:
 def test_readme_has_the_signature_table(sigset) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert sigdocs.signatures_markdown(sigset) in readme
+
+
+def test_yara_rules_are_compiled_in_one_place() -> None:
+    """Scanning, lint and the sample tests share `signatureset.compile.compile_yara`."""
+    calls = [p.relative_to(ROOT).as_posix() for p in (ROOT / "provenance").rglob("*.py")
+             if "yara.compile(" in p.read_text(encoding="utf-8")]
+    assert calls == ["provenance/signatureset/compile.py"]
+
+
+def test_cli_test_reports_a_broken_spec(tmp_path: Path) -> None:
+    top = _user_dir(tmp_path, _rule(), spec=GOOD_SPEC + "negative-x: {gzip: x}\n")
+    result = runner.invoke(app, ["test", "--signatures", str(top)])
+    assert result.exit_code == 3
+    assert "negative-x: unknown part 'gzip'" in result.output
+
+
+def test_write_keeps_samples_in_their_rule_folder(tmp_path: Path, monkeypatch) -> None:
+    top = _user_dir(tmp_path, _rule(), spec='positive-a: "Acme Banner v1"\n"../../escape": "x"\n')
+    monkeypatch.setattr(sigsamples, "builtin_dir", lambda: top)  # write() takes built-in rules
+    with pytest.raises(sigsamples.SpecError, match="not positive-"):
+        sigsamples.write(load((top,)), tmp_path / "out")
+    assert not (tmp_path / "escape.bin").exists()

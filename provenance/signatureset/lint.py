@@ -269,8 +269,7 @@ class MissingSamples(RuleLint):
     recommendation = f"Add <rule>{SAMPLE_SPEC_SUFFIX} beside the rule"
 
     def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
-        if not samples_mod.spec_path(rule).is_file() and samples_mod.sample_dir(
-                ctx.sigset, rule) is None:
+        if not _has_samples(ctx, rule):
             yield f"{rule.path}: no samples: add {samples_mod.spec_path(rule).name} beside it"
 
 
@@ -296,7 +295,7 @@ class MissingNegative(RuleLint):
 
 
 def _has_samples(ctx: Context, rule: Rule) -> bool:
-    """A rule with no samples at all is reported once, by `MissingSamples`."""
+    """A spec or a sample folder (a rule with neither is reported once, by `MissingSamples`)."""
     return samples_mod.spec_path(rule).is_file() or (
         samples_mod.sample_dir(ctx.sigset, rule) is not None)
 
@@ -459,6 +458,13 @@ def _sample_violations(ctx: Context, lints: list[SampleLint]) -> list[Violation]
     return out
 
 
+class SchemaError(Lint):
+    """Not a check of its own: how `lint` reports a set that `load()` refuses."""
+
+    name = "signature set does not load"
+    recommendation = "Fix the file named: the set cannot be read until it loads"
+
+
 def lint(sigset_dirs: Sequence[Path] = ()) -> list[Violation]:
     """Every problem of the built-in set plus `sigset_dirs`; no FAIL among them means valid."""
     try:
@@ -466,8 +472,3 @@ def lint(sigset_dirs: Sequence[Path] = ()) -> list[Violation]:
     except SignatureError as exc:  # the hard schema: closed meta, unique ids, references
         return [Violation(SchemaError(), str(exc))]
     return run_lints(sigset)
-
-
-class SchemaError(Lint):
-    name = "signature set does not load"
-    recommendation = "Fix the file named: the set cannot be read until it loads"

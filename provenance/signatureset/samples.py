@@ -333,6 +333,8 @@ def write(sigset: SignatureSet, out: Path) -> list[Path]:
         folder = out / rule.id
         folder.mkdir(parents=True, exist_ok=True)
         for sample in build_spec(spec_path(rule), rule.id):
+            if not SAMPLE_NAME.match(sample.name.removesuffix(".bin")):  # also keeps it in folder
+                raise SpecError(f"{sample.origin}: {sample.name}: not positive-* or negative-*")
             path = folder / sample.name
             path.write_bytes(sample.data)
             path.chmod(0o644)
