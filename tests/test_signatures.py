@@ -383,6 +383,7 @@ def test_spec_parts_build_the_bytes_they_say(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, error", [
     ("positive-a: {zeros: 65537}\n", "count up to"),
     ("positive-a: {repeat: [65536, {hex: abab}]}\n", "under 65536 bytes"),
+    ("positive-a: [{zeros: 40000}, {zeros: 40000}]\n", "under 65536 bytes"),
     ("positive-a: {pack: [\"<100000s\"]}\n", "too large"),
     ("positive-a: {pack: [\"<I\", -1]}\n", "pack"),
     ("positive-a: {gzip: x}\n", "unknown part 'gzip'"),

@@ -144,7 +144,7 @@ class _Builder:
         if isinstance(part, str):
             out = part.encode("utf-8")
         elif isinstance(part, list):
-            out = b"".join(self._sized(self.bytes_of(p)) for p in part)
+            out = b"".join(self._items(part))
         elif isinstance(part, dict) and len(part) == 1:
             ((op, arg),) = part.items()
             fn = self._ops().get(str(op))
@@ -163,7 +163,7 @@ class _Builder:
 
     def _ops(self) -> dict[str, Callable[[Any], bytes]]:
         return {
-            "hex": lambda a: _hex(a),
+            "hex": _hex,
             "wide": lambda a: _text(a).encode("utf-16-le"),
             "zeros": lambda a: bytes(_count(a)),
             "filler": self._filler,
@@ -193,9 +193,16 @@ class _Builder:
         return data * n
 
     def _items(self, arg: Any) -> list[bytes]:
+        """The parts of a list, their total bounded as it grows (not only once joined)."""
         if not isinstance(arg, list):
             raise SpecError(f"expected a list of parts, not {arg!r}")
-        return [self.bytes_of(p) for p in arg]
+        out, total = [], 0
+        for part in arg:
+            out.append(self.bytes_of(part))
+            total += len(out[-1])
+            if total > MAX_SAMPLE_BYTES:
+                raise SpecError(f"a sample must stay under {MAX_SAMPLE_BYTES} bytes")
+        return out
 
     def _pack(self, arg: Any) -> bytes:
         if not isinstance(arg, list) or not arg or not isinstance(arg[0], str):
