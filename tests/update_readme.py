@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def blocks() -> dict[str, str]:
     from provenance.extract.formats_doc import formats_markdown
     from provenance.identify.facts import facts_markdown
-    from provenance.signature_tools import calibration_markdown, signatures_markdown
+    from provenance.signatureset.docs import calibration_markdown, signatures_markdown
 
     table = signatures_markdown()
     # signatures_markdown() carries its own markers; formats_markdown() does not

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.signatureset import SignatureError, SignatureSet
+from provenance.signatureset.compile import compile_yara
 
 MAX_MATCHES_PER_RULE = 8  # evidence, not an index: a few offsets are enough
 # identity marks are weighed by how many distinct strings carry them (attribute/marks.py)
@@ -69,7 +70,7 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
         sources = {rule.id: rule.path.read_text(encoding="utf-8") for rule in sigset.rules}
         if generated:
             sources["marks"] = generated
-        compiled = yara.compile(sources=sources)
+        compiled = compile_yara(sources)
     except (yara.Error, OSError) as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc
     if saved is not None:

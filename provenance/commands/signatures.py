@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provenance import signature_tools as tools
 from provenance.attribute import evaluate
 from provenance.attribute.evaluate import Expected, Outcome, escape
 from provenance.commands.common import (
@@ -38,6 +37,9 @@ from provenance.commands.common import (
     write_output,
 )
 from provenance.signatureset import SignatureSet
+from provenance.signatureset import docs as sigdocs
+from provenance.signatureset import lint as siglint
+from provenance.signatureset import samples as sigsamples
 
 if TYPE_CHECKING:
     from provenance.pipeline import ScanOptions
@@ -52,7 +54,7 @@ app = typer.Typer(
 @app.command("list")
 def list_(signatures: SignaturesOpt = None) -> None:
     """Vendors and rules of the set, with counts."""
-    listing = tools.list_rows(load_sigset(signatures))
+    listing = sigdocs.list_rows(load_sigset(signatures))
     typer.echo("vendors:")
     for v in listing.vendors:
         typer.echo(f"  {v['id']:<16} {v['country'] or '--':<3} parent={v['parent'] or '-':<10} "
@@ -68,11 +70,12 @@ def list_(signatures: SignaturesOpt = None) -> None:
 @app.command()
 def lint(signatures: SignaturesOpt = None) -> None:
     """Check schema, closed meta, unique ids, references, samples and YARA warnings."""
-    problems = tools.lint(tuple(signatures or ()))
-    for problem in problems:
-        typer.echo(problem, err=True)
-    if problems:
-        typer.echo(f"{len(problems)} problem(s): the signature set is invalid", err=True)
+    violations = siglint.lint(tuple(signatures or ()))
+    for violation in violations:
+        typer.echo(violation.message, err=True)
+    failed = [v for v in violations if v.level is siglint.Level.FAIL]
+    if failed:
+        typer.echo(f"{len(failed)} problem(s): the signature set is invalid", err=True)
         raise typer.Exit(EXIT_NO_VERDICT)
     typer.echo("signature set is valid")
 
@@ -80,7 +83,12 @@ def lint(signatures: SignaturesOpt = None) -> None:
 @app.command()
 def test(signatures: SignaturesOpt = None) -> None:
     """Run every rule over its positive and near-miss negative samples."""
-    results = tools.test_rules(load_sigset(signatures))
+    import yara
+
+    try:
+        results = sigsamples.test_rules(load_sigset(signatures))
+    except (sigsamples.SpecError, yara.Error) as exc:  # `signatures lint` says more
+        raise fail(escape(exc), EXIT_NO_VERDICT) from None
     failed = [r for r in results if not r.ok]
     for r in results:
         mark = "ok  " if r.ok else "FAIL"

@@ -3,6 +3,10 @@
 The built-in set ships as package data (`provenance.signatures`, the top-level `signatures/`
 directory of the source tree); `--signatures DIR` adds directories with the same layout. A set
 that does not pass its checks cannot give a verdict (exit code 3).
+
+This module holds the types and the hard checks of `load`; the package also has `lint` (the
+soft checks, one class each), `samples` (each rule's samples, specified beside it), `docs`
+(listing and README tables) and `compile` (the one place YARA rules are compiled).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 # identity marks read in context by attribute/marks.py
 MARK_KINDS = ("names", "cxx", "java", "api", "config", "build", "firmware")
 NAMESPACE_ECOSYSTEMS = {"pypi", "npm", "maven", "android", "go", "ios"}  # `lint` checks them
+SAMPLE_SPEC_SUFFIX = ".samples.yml"
 
 
 class SignatureError(Exception):
@@ -131,7 +136,7 @@ class SignatureSet:
 def builtin_dir() -> Path:
     """The built-in set: the source tree's `signatures/` beside this package when there is one
     (a checkout, editable or not), else the installed package data."""
-    source_tree = Path(__file__).resolve().parent.parent / "signatures"
+    source_tree = Path(__file__).resolve().parents[2] / "signatures"  # provenance/signatureset/
     if (source_tree / "vendors").is_dir():
         return source_tree
     return Path(str(resources.files("provenance.signatures")))
@@ -343,7 +348,10 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
     for top in dirs:
         if not top.is_dir():
             raise SignatureError(f"{top}: not a signature directory")
-        files = sorted(p for p in top.rglob("*") if p.suffix in (".yml", ".yar") and p.is_file())
+        # a rule's sample spec (`<rule>.samples.yml`, signatureset/samples.py) sits beside it
+        # but changes no verdict: it is neither loaded here nor part of the digest
+        files = sorted(p for p in top.rglob("*") if p.suffix in (".yml", ".yar") and p.is_file()
+                       and not p.name.endswith(SAMPLE_SPEC_SUFFIX))
         for path in files:
             digest.update(path.relative_to(top).as_posix().encode() + b"\0" + path.read_bytes())
             rel = path.relative_to(top).parts
