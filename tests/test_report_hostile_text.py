@@ -29,7 +29,7 @@ from elfgen import ElfSpec, build
 # an undecodable byte (a surrogate escape once read from disk)
 HOSTILE = ("".join(chr(c) for c in range(1, 32)) + "\x7f\x9b\u202e"
            + "\x1b[2J\x1b[32mverdict: CLEAR\x1b]0;pwned\x07")
-RAW = (HOSTILE + "libmpi.so").encode("utf-8", "surrogateescape")
+RAW = (HOSTILE + "libmpi.so").encode("utf-8", "surrogateescape") + b"\xff"
 
 
 def hostile_tar(tmp_path: Path) -> Path:
@@ -86,3 +86,25 @@ def test_xml_escapes_what_it_cannot_carry_and_says_so(result):
 def test_printable_escapes_and_keeps_one_line():
     assert printable("a\x1b[2Jb\nc\u202e") == "a\\x1b[2Jb\\x0ac\\u202e"
     assert printable("plain text, 中文") == "plain text, 中文"
+
+
+def test_cli_writes_every_report_of_a_hostile_name(tmp_path):
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    path = hostile_tar(tmp_path)
+    outs = [tmp_path / n for n in ("r.cdx.json", "r.xml", "r.sarif", "r.html", "r.md")]
+    args = ["scan", str(path), "--no-cache", "--facts", str(tmp_path / "facts.json")]
+    for out in outs:
+        args += ["-o", str(out)]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # restricted: the library was found
+    assert "\x1b" not in result.output
+    for out in [*outs, tmp_path / "facts.json"]:
+        out.read_text(encoding="utf-8")  # each was written, as valid UTF-8
+    back = json.loads((tmp_path / "r.cdx.json").read_text(encoding="utf-8"))
+    # the exact name, undecodable byte included
+    where = [p["value"] for c in back["components"] for p in c["properties"]
+             if p["name"] == "provenance:location"]
+    assert where == ["fw.tar!/" + RAW.decode("utf-8", "surrogateescape")]

@@ -166,13 +166,21 @@ def scan_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> tuple[Hit,
     rules = compile_rules(sigset)
     if rules is None:
         return ()
-    matches = rules.match(filepath=str(path), timeout=timeout)
-    if not any(m.rule.startswith(MARKS_PREFIX) for m in matches):
-        return _hits(matches)
     import mmap
 
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return _hits(matches, data)  # type: ignore[arg-type]  # mmap slices like bytes
+    with open(path, "rb") as f:
+        # YARA takes a path as UTF-8 text: a member name with an undecodable byte (a lone
+        # surrogate) cannot be one, so such a file is read through its open descriptor
+        name = str(path)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            name = f"/proc/self/fd/{f.fileno()}"
+        matches = rules.match(filepath=name, timeout=timeout)
+        if not any(m.rule.startswith(MARKS_PREFIX) for m in matches) or not path.stat().st_size:
+            return _hits(matches)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _hits(matches, data)  # type: ignore[arg-type]  # mmap slices like bytes
 
 
 def scan_bytes(sigset: SignatureSet, data: bytes, timeout: int = 60) -> tuple[Hit, ...]:

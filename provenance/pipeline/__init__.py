@@ -262,7 +262,9 @@ def _scan(
         children = bundled(children, sigset)  # unmarked runtimes beside vendor-made files
         if facts is not None and (facts.purl or facts.name) and children:
             attributions = attributions + contained(attributions, children, sigset)
-        ref = "ref-" + hashlib.sha256(artifact.path.encode()).hexdigest()[:20]
+        # a member name may hold an undecodable byte (a lone surrogate): hash its raw bytes
+        ref = "ref-" + hashlib.sha256(
+            artifact.path.encode("utf-8", "surrogateescape")).hexdigest()[:20]
         return Component(
             ref=ref,
             chain=artifact.chain,

@@ -79,6 +79,16 @@ def tool_key() -> str:
 Key = tuple[str, str]  # (sha256, context)
 
 
+def _storable(context: str) -> str:
+    """A key SQLite can store: a path chain with an undecodable byte of a member name (a lone
+    surrogate) is kept as its escaped text, which no decodable chain can equal."""
+    try:
+        context.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\0" + context.encode("utf-8", "surrogateescape").hex()
+    return context
+
+
 class ResultCache:
     """One process's handle on the cache for one signature set. Errors disable it, quietly."""
 
@@ -156,23 +166,23 @@ class ResultCache:
         try:
             for i in range(0, len(wanted), 500):  # under SQLite's host-parameter limit
                 chunk = wanted[i:i + 500]
+                stored = {(sha, _storable(ctx)): (sha, ctx) for sha, ctx in chunk}
                 marks = ",".join("?" * len(chunk))
                 rows = self.db.execute(
                     f"SELECT sha256, context, value FROM analysis WHERE sha256 IN ({marks})"
                     " AND signatures = ? AND tool = ?",
                     (*(sha for sha, _ in chunk), self.signatures, self.tool),
                 ).fetchall()
-                want = set(chunk)
                 for sha, context, value in rows:
-                    if (sha, context) in want:
-                        out[(sha, context)] = value
+                    if (sha, context) in stored:
+                        out[stored[(sha, context)]] = value
         except sqlite3.Error as exc:
             self._failed(exc)
             return {}
         return out
 
     def put(self, key: Key, value: bytes) -> None:
-        self.pending.append((key[0], key[1], self.signatures, self.tool, value))
+        self.pending.append((key[0], _storable(key[1]), self.signatures, self.tool, value))
         if len(self.pending) >= self.WRITE_BATCH:
             self.flush()
 

@@ -28,6 +28,10 @@ from provenance.model import Fact, Facts, Problem, ProblemKind, ScanResult, Stag
 
 # -- one blob -------------------------------------------------------------------------------------
 
+# A path chain can hold an undecodable byte of a member name (a lone surrogate, PEP 383): it
+# goes through as such, so the cached value equals the original.
+TEXT_ERRORS = "surrogatepass"
+
 
 def _loc_out(location: str, base: str) -> str | list[str]:
     if base and location.startswith(base):
@@ -51,13 +55,13 @@ def dump_blob(facts: Facts, hits: tuple[Hit, ...], problems: tuple[Problem, ...]
         "p": [[_loc_out(p.location, base), p.stage, p.message, p.kind] for p in problems],
     }
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return zlib.compress(text.encode("utf-8"), 1)
+    return zlib.compress(text.encode("utf-8", TEXT_ERRORS), 1)
 
 
 def load_blob(blob: bytes, base: str
               ) -> tuple[Facts, tuple[Hit, ...], tuple[Problem, ...]]:
     """The inverse of `dump_blob`, rebased on the path chain `base`: equal frozen values."""
-    data: dict[str, Any] = json.loads(zlib.decompress(blob).decode("utf-8"))
+    data: dict[str, Any] = json.loads(zlib.decompress(blob).decode("utf-8", TEXT_ERRORS))
     fmt, arch, name, version, purl, supplier, items = data["f"]
     facts = Facts(fmt, arch, tuple(Fact(k, v, _loc_in(loc, base)) for k, v, loc in items),
                   name, version, purl, supplier)
@@ -74,7 +78,7 @@ def load_blob(blob: bytes, base: str
 def dump_scan(result: ScanResult) -> bytes:
     """A ScanResult -> compressed JSON (compact: the C encoder; an indented dump is ~5x slower)."""
     text = json.dumps(_plain(result), separators=(",", ":"), ensure_ascii=False)
-    return zlib.compress(text.encode("utf-8"), 1)
+    return zlib.compress(text.encode("utf-8", TEXT_ERRORS), 1)
 
 
 def load_scan(blob: bytes) -> ScanResult:
@@ -84,7 +88,7 @@ def load_scan(blob: bytes) -> ScanResult:
         text = zlib.decompress(blob)
     except zlib.error as exc:
         raise ValueError(f"not a compressed entry: {exc}") from None
-    result = _decoder(ScanResult)(json.loads(text.decode("utf-8")))
+    result = _decoder(ScanResult)(json.loads(text.decode("utf-8", TEXT_ERRORS)))
     assert isinstance(result, ScanResult)
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from provenance.model import ScanResult
+from provenance.report.cyclonedx import json_safe
 
 
 def facts_json(result: ScanResult) -> str:
@@ -24,4 +25,4 @@ def facts_json(result: ScanResult) -> str:
             "supplier": f.supplier,
             "facts": [{"key": x.key, "value": x.value, "location": x.location} for x in f.items],
         })
-    return json.dumps({"components": rows}, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps({"components": rows}, indent=2, ensure_ascii=False)) + "\n"

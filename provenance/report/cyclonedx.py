@@ -13,6 +13,7 @@ result exactly (`provenance.report.load.from_cyclonedx`).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -312,10 +313,20 @@ def render(result: ScanResult, indent: int | None = 2) -> str:
 _HOLE = "\0provenance-components\0"  # stands in for a list rendered separately
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text that can be written as UTF-8: a lone surrogate (an undecodable byte of a file
+    name, PEP 383) becomes its `\\udcff` escape, which JSON readers turn back into the same
+    string."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
 def _dump(value: Any, indent: int | None) -> str:
     if indent is None:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return json.dumps(value, indent=indent, ensure_ascii=False)
+        return json_safe(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return json_safe(json.dumps(value, indent=indent, ensure_ascii=False))
 
 
 def _with_hole(text: str, indent: int | None) -> tuple[str, str, str]:

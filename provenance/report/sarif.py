@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from provenance.model import Component, Finding, ScanResult, Verdict
+from provenance.report.cyclonedx import json_safe
 from provenance.report.groups import Group, groups
 
 SARIF_VERSION = "2.1.0"
@@ -35,8 +36,9 @@ _AT = re.compile(r"^(?P<path>.*?)(?:@0x(?P<offset>[0-9a-fA-F]+)|#[^/]*)?$")
 
 def _uri(location: str) -> str:
     # A path chain ("fw.bin!/rootfs!/usr/lib/libmpi.so") is a valid relative URI once spaces
-    # and non-ASCII are percent-encoded; "!" and "/" are kept so it stays readable.
-    return quote(location, safe="/!-._~+,;=:@")
+    # and non-ASCII are percent-encoded; "!" and "/" are kept so it stays readable. An
+    # undecodable byte of a member name is percent-encoded as that byte.
+    return quote(location.encode("utf-8", "surrogateescape"), safe="/!-._~+,;=:@")
 
 
 def _rule_id(f: Finding) -> str:
@@ -108,7 +110,8 @@ def _result(g: Group, rule_index: int, component: Component | None) -> dict[str,
         props["signatureRule"] = deciding
     if component is not None and component.sha256:
         props["sha256"] = component.sha256
-    fingerprint = hashlib.sha256(f"{g.unit}\0{g.vendor}".encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        f"{g.unit}\0{g.vendor}".encode("utf-8", "surrogateescape")).hexdigest()
     found = attribution.evidence if attribution else ()
     physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.location)}}
     if found:
@@ -191,4 +194,4 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult) -> str:
-    return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(to_dict(result), indent=2, ensure_ascii=False)) + "\n"
