@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from provenance.attribute.marks import _own_path, _own_symbol, _Symbols, marks_of, yara_source
+from provenance.attribute.marks import _own_path, _own_symbol, _Symbols
 from provenance.attribute.resolve import resolve
 from provenance.attribute.yara_scan import scan_file
 from provenance.identify import identify
 from provenance.model import Artifact, Relationship
 from provenance.signatureset import SignatureSet, load
+from provenance.signatureset.marks import marks_of, yara_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
 from elfgen import ElfSpec, build
@@ -48,11 +49,11 @@ def elf(tmp_path: Path, name: str, **spec: object) -> Path:
 
 
 def test_generated_rules_compile_for_the_builtin_set(sigset):
-    import yara
+    from provenance.signatureset.compile import compile_yara
 
     source = yara_source(sigset)
     assert "rule marks__dahua__cxx" in source
-    yara.compile(source=source)
+    compile_yara({"marks": source})
 
 
 # -- names: density in the binary's own text ---------------------------------------------------

@@ -9,10 +9,9 @@ from typing import Any
 
 from provenance.signatureset import SignatureError, SignatureSet
 from provenance.signatureset.compile import compile_yara
+from provenance.signatureset.marks import MARKS_PREFIX, yara_source
 
 MAX_MATCHES_PER_RULE = 8  # evidence, not an index: a few offsets are enough
-# identity marks are weighed by how many distinct strings carry them (attribute/marks.py)
-MARKS_PREFIX = "marks__"
 MAX_MARK_CONTEXTS = 64
 MAX_MARK_INSTANCES = 4096
 CONTEXT = 96  # bytes read either side of a mark to recover the string around it
@@ -47,7 +46,6 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
     if cache_dir is not None and sigset.rules:
         name = sigset.digest.removeprefix("sha256:")[:32]
         saved = cache_dir / f"rules-{name}-yara{yara.__version__}.yarc"
-    from provenance.attribute.marks import yara_source
 
     cached = _compiled.get(sigset.digest)
     if sigset.digest in _compiled:
