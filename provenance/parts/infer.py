@@ -217,6 +217,12 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def _line_text(text: str, offset: int) -> str:
+    """The whole line (a printable run, for a binary) holding `offset`."""
+    end = text.find("\n", offset)
+    return text[text.rfind("\n", 0, offset) + 1 : end if end >= 0 else len(text)].strip()
+
+
 def _where(blob: BlobView, text: str, offset: int) -> str:
     return f"{blob.location}#L{_line(text, offset)}" if blob.textual else blob.location
 
@@ -260,7 +266,7 @@ def _sdk(blob: BlobView, cat: Catalog) -> list[Signal]:
             found = [(c, m) for c, m in _chips(cat, raw, text) if c.maker == sdk.maker]
             chip, model = found[0] if found else (None, raw.upper())
             out.append(_signal(blob, SDK_VERSION, chip.part_class if chip else sdk.part_class,
-                               sdk.maker, model, match.group(0),
+                               sdk.maker, model, _line_text(text, match.start()),
                                _where(blob, text, match.start()),
                                family=chip.family if chip else None))
     return out
@@ -299,20 +305,20 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
 
     offset = 0
     for line in text.splitlines(keepends=True):
-        vendor = UDEV_VENDOR.search(line)
-        product = UDEV_PRODUCT.search(line)
-        if vendor:
-            vendors.add(vendor.group(1).lower())
-            if product:
-                add(vendor.group(1), product.group(1), offset)
+        udev_vendor = UDEV_VENDOR.search(line)
+        udev_product = UDEV_PRODUCT.search(line)
+        if udev_vendor:
+            vendors.add(udev_vendor.group(1).lower())
+            if udev_product:
+                add(udev_vendor.group(1), udev_product.group(1), offset)
         offset += len(line)
     pairs: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
     for match in MODESWITCH.finditer(text):
         pairs[match.group(1).lower()][match.group(2).lower()].append(
             (match.group(3), match.start()))
     for side in pairs.values():
-        for vendor, _ in side["vendor"]:
-            vendors.add(vendor.lower())
+        for named, _ in side["vendor"]:
+            vendors.add(named.lower())
         if len(side["vendor"]) == 1:
             for product, at in side["product"]:
                 add(side["vendor"][0][0], product, at)
@@ -337,8 +343,7 @@ def _usb(blob: BlobView, cat: Catalog) -> list[Signal]:
     for value, at in known.items():
         entry = cat.usb_id(value)
         where = _where(blob, text, at)
-        line = text[text.rfind("\n", 0, at) + 1 : text.find("\n", at) if "\n" in text[at:]
-                    else len(text)].strip()
+        line = _line_text(text, at)
         if entry:
             out.append(_signal(blob, USB_SELECTION, entry.part_class, entry.maker, entry.model,
                                f"{value}: {line}", where))
@@ -431,12 +436,12 @@ def _evidence(members: list[Signal]) -> tuple[Evidence, ...]:
     """The strongest evidence of each kind first, then the rest, without repeats."""
     ranked = sorted(members, key=lambda s: (not s.selecting, -s.weight, s.kind,
                                             s.evidence.location))
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     first: list[Evidence] = []
     rest: list[Evidence] = []
     kinds: set[str] = set()
     for s in ranked:
-        marker = (s.kind, s.evidence.location)
+        marker = (s.kind, s.evidence.location, s.evidence.detail)
         if marker in seen:
             continue
         seen.add(marker)
