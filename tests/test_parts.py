@@ -269,6 +269,15 @@ def test_text_sample_of_a_binary_is_its_printable_runs_and_of_a_text_its_head():
     assert textual and sample.endswith("insmod hi_gpon.ko\n")
 
 
+def test_text_sample_of_other_binaries_keeps_only_the_runs_around_catalog_anchors():
+    data = (b"\x7fELF\x01\x01\x00mpi sys init\x00\x01HI_VERSION=Hi3516EV200_MPP_V1.0.1.2 B030"
+            b"\x00\x02CPU : ZX279128S\x00" + b"\x00" * 64 + b"x_mpp_v2\x00")
+    sample, textual = text_sample(data)
+    assert not textual
+    assert sample.split("\n") == ["HI_VERSION=Hi3516EV200_MPP_V1.0.1.2 B030", "x_mpp_v2"]
+    assert text_sample(data, anchors=())[0] == ""
+
+
 # -- the catalog -----------------------------------------------------------------------------
 
 

@@ -32,14 +32,14 @@ Never counts on its own (supporting at most, or nothing):
   `MAX_CHOICES` SoCs (a distribution's /boot/dtbs).
 
 Several independent kinds agreeing raise confidence: the noisy-OR of the strongest signal of
-each kind (`infer.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and a U-Boot banner
+each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and a U-Boot banner
 (0.6) give 0.95, any one of them alone at most 0.7.
 """
 
 from __future__ import annotations
 
 from provenance.parts.catalog import Catalog, CatalogError, builtin, load
-from provenance.parts.infer import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
+from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
 from provenance.parts.model import BlobView, Part, PartClass
 from provenance.parts.sample import text_sample
 

@@ -16,8 +16,9 @@ A document:
     chips:                              # model names; `model` group + `prefix` = the model
       - {family: "...", class: soc, pattern: 'regex', prefix: "Hi", requires: 'regex',
          source: key}
-    sdk:                                # SDK version strings naming the chip (`model` group)
-      - {pattern: 'regex', class: soc, source: key}
+    sdk:                                # SDK version strings naming the chip (`model` group);
+      - {pattern: 'regex', anchor: "_MPP_V", class: soc, source: key}  # anchor: a literal
+                                        # every match holds, found fast before the regex runs
     modules:                            # kernel-module / firmware names that drive one part
       - {pattern: 'regex (full match, no .ko)', class: pon-dsl, model: null, source: key}
     prompts:                            # U-Boot prompts naming the maker, not the chip
@@ -82,6 +83,7 @@ class SdkString:
     pattern: re.Pattern[str]
     part_class: PartClass
     source: str
+    anchor: str = ""  # lower case; every match holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,10 @@ class Catalog:
     def usb_vendor(self, vendor: str) -> UsbVendor | None:
         return next((u for u in self.usb_vendors if u.id == vendor), None)
 
+    def anchors(self) -> tuple[str, ...]:
+        """The literals a binary's text sample must keep the runs of (SDK strings)."""
+        return tuple(dict.fromkeys(s.anchor for s in self.sdk))
+
     def dt_maker(self, prefix: str) -> str | None:
         return next((m.id for m in self.makers if prefix in m.dt_prefixes), None)
 
@@ -163,7 +169,7 @@ TOP_KEYS = {"maker", "name", "sources", "dt_prefixes", "chips", "sdk", "modules"
 ENTRY_KEYS: dict[str, tuple[set[str], set[str]]] = {  # section: (required, optional)
     "dt_prefixes": ({"value", "source"}, {"notes"}),
     "chips": ({"family", "class", "pattern", "source"}, {"prefix", "requires", "notes"}),
-    "sdk": ({"pattern", "class", "source"}, {"notes"}),
+    "sdk": ({"pattern", "anchor", "class", "source"}, {"notes"}),
     "modules": ({"pattern", "class", "source"}, {"model", "notes"}),
     "prompts": ({"value", "class", "source"}, {"notes"}),
     "usb": ({"id", "class", "source"}, {"model", "notes"}),
@@ -248,10 +254,13 @@ def parse(data: Any, maker_id: str, where: str = "") -> Catalog:
         if chip.pattern.groups:
             raise fail(f"chips[{n}]: capture groups other than (?P<model>...) are ambiguous")
     sdk = tuple(SdkString(m, regex(s["pattern"], f"sdk[{n}]"), part_class(s, f"sdk[{n}]"),
-                          str(s["source"])) for n, s in enumerate(entries("sdk")))
+                          str(s["source"]), text(s["anchor"], f"sdk[{n}].anchor").lower())
+                for n, s in enumerate(entries("sdk")))
     for n, s in enumerate(sdk):
         if "model" not in s.pattern.groupindex:
             raise fail(f"sdk[{n}]: the pattern needs a (?P<model>...) group")
+        if not s.anchor.isascii() or re.escape(s.anchor) not in s.pattern.pattern.lower():
+            raise fail(f"sdk[{n}]: the anchor must be an ASCII literal of the pattern")
     modules = tuple(
         ModuleName(m, regex(x["pattern"], f"modules[{n}]"), part_class(x, f"modules[{n}]"),
                    optional_text(x.get("model"), f"modules[{n}].model"), str(x["source"]))

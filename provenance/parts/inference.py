@@ -60,8 +60,7 @@ BANNER = re.compile(r"^[ \t]*(Board|CPU|SoC|Chip|Machine|Model)[ \t]*:[ \t]*(.{2
                     re.MULTILINE | re.IGNORECASE)
 ENV = re.compile(r"^(board|board_name|soc|cpu|chip|machine)=(\S{2,64})$",
                  re.MULTILINE | re.IGNORECASE)
-LOAD = re.compile(r"^[ \t]*(?:[^#\n]*?[;&|(][ \t]*)?(?:\S*/)?(insmod|modprobe)[ \t]+([^\n]+)$",
-                  re.MULTILINE)
+LOAD = re.compile(r"(?<![\w.-])(insmod|modprobe)[ \t]+([^\n;&|]+)")
 SENSOR_LIB = re.compile(r"^libsns_([a-z0-9]+)", re.IGNORECASE)
 HEX4 = r"(?:0x)?([0-9a-fA-F]{4})"
 UDEV_VENDOR = re.compile(r"idVendor\}?\s*==\s*\"?" + HEX4)
@@ -69,8 +68,9 @@ UDEV_PRODUCT = re.compile(r"idProduct\}?\s*==\s*\"?" + HEX4)
 MODESWITCH = re.compile(r"^\s*(Default|Target)(Vendor|Product)\s*=\s*\"?" + HEX4 + r"\"?\s*$",
                         re.MULTILINE | re.IGNORECASE)
 CLI_PAIR = re.compile(r"-v\s+" + HEX4 + r"\s+-p\s+" + HEX4)
-COLON_PAIR = re.compile(r"(?<![0-9A-Za-z:])(?:0x)?([0-9a-fA-F]{4}):(?:0x)?([0-9a-fA-F]{4})"
-                        r"(?![0-9A-Za-z:])")
+# vvvv:pppp; what precedes the match is checked in code (a look-behind first would make `re`
+# try every position of a long text)
+COLON_PAIR = re.compile(r"([0-9a-fA-F]{4}):(?:0x)?([0-9a-fA-F]{4})(?![0-9A-Za-z:])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +257,11 @@ def _u_boot(blob: BlobView, cat: Catalog) -> list[Signal]:
 def _sdk(blob: BlobView, cat: Catalog) -> list[Signal]:
     """SDK version strings that name the chip they were built for."""
     text = blob.text
+    lower = text.lower()
     out: list[Signal] = []
     for sdk in cat.sdk:
+        if sdk.anchor not in lower:
+            continue
         for n, match in enumerate(sdk.pattern.finditer(text)):
             if n >= MAX_HITS:
                 break
@@ -275,10 +278,15 @@ def _sdk(blob: BlobView, cat: Catalog) -> list[Signal]:
 def _init_modules(blob: BlobView, cat: Catalog) -> list[Signal]:
     """Kernel modules the product's own scripts load: `insmod /ko/hi_gpon.ko`, `modprobe x`."""
     text = blob.text
+    if "insmod" not in text and "modprobe" not in text:
+        return []
     out: list[Signal] = []
     for n, match in enumerate(LOAD.finditer(text)):
         if n >= 200:
             break
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if "#" in text[line_start : match.start()]:
+            continue  # commented out: `#insmod x.ko`, `echo x # insmod y`
         words = [w.strip("\"'") for w in match.group(2).split()]
         options = [w for w in words if w.startswith("-")]
         targets = [w for w in words if not w.startswith("-")]
@@ -304,7 +312,7 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
         vendors.add(vendor.lower())
 
     offset = 0
-    for line in text.splitlines(keepends=True):
+    for line in text.splitlines(keepends=True) if "idVendor" in text else ():
         udev_vendor = UDEV_VENDOR.search(line)
         udev_product = UDEV_PRODUCT.search(line)
         if udev_vendor:
@@ -313,7 +321,7 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
                 add(udev_vendor.group(1), udev_product.group(1), offset)
         offset += len(line)
     pairs: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
-    for match in MODESWITCH.finditer(text):
+    for match in MODESWITCH.finditer(text) if "Vendor" in text else ():
         pairs[match.group(1).lower()][match.group(2).lower()].append(
             (match.group(3), match.start()))
     for side in pairs.values():
@@ -325,6 +333,11 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
     for match in CLI_PAIR.finditer(text):
         add(match.group(1), match.group(2), match.start())
     for match in COLON_PAIR.finditer(text):
+        start = match.start()
+        if text[max(0, start - 2) : start].lower() == "0x":
+            start -= 2
+        if start and (text[start - 1].isalnum() or text[start - 1] == ":"):
+            continue  # inside a longer token: a MAC or IPv6 address, a hash
         add(match.group(1), match.group(2), match.start())
     return ids, vendors
 
@@ -332,6 +345,10 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
 def _usb(blob: BlobView, cat: Catalog) -> list[Signal]:
     """A udev rule, usb_modeswitch entry or modem config naming one module's USB id."""
     text = blob.text
+    lower = text.lower()
+    makers = {v.id for v in cat.usb_vendors} | {u.id[:4] for u in cat.usb}
+    if not any(v in lower for v in makers):
+        return []  # no modem maker's vendor id anywhere: nothing this file could select
     ids, vendors = _usb_ids(text)
     known = {i: at for i, at in ids.items()
              if cat.usb_id(i) or cat.usb_vendor(i.split(":")[0])}
@@ -358,9 +375,9 @@ def _usb(blob: BlobView, cat: Catalog) -> list[Signal]:
 def _at(blob: BlobView, cat: Catalog) -> list[Signal]:
     """A dial script speaking one maker's AT dialect (`AT^NDISDUP`, `AT^SYSCFGEX`)."""
     text = blob.text
-    upper = text.upper().replace("\\^", "^")  # chat scripts escape the caret
-    if "AT" not in upper:
+    if not any(p in text for p in ("AT^", "AT+", "AT\\^", "at^", "at+")):
         return []
+    upper = text.upper().replace("\\^", "^")  # chat scripts escape the caret
     hits = []
     for command in cat.at:
         at = upper.find(command.command)
