@@ -341,3 +341,16 @@ def test_an_inline_catalog_drives_inference():
     blob = BlobView("fw!/etc/rc", Facts(format="data"), "insmod ac9000_switch.ko\n", True)
     (part,) = infer([blob], cat)
     assert (part.part_class, part.maker, part.model) == (PartClass.SWITCH, "acme", "AC9000")
+
+
+def test_a_chip_name_alone_on_a_line_of_a_u_boot_image_names_the_soc(tmp_path):
+    from parts_fixtures import u_boot
+
+    u_boot(tmp_path, "boot/u-boot.bin", ["U-Boot 2010.06 (Aug 20 2016 - 11:05:49)",
+                                         "hisilicon # ", "HI3518EV200"])
+    soc = only(parts_of(tmp_path), PartClass.SOC, "hisilicon")
+    assert soc.model == "Hi3518EV200" and soc.kinds == ("u-boot",)
+    # a U-Boot built for a family lists its chips: a table, not a selection
+    u_boot(tmp_path, "boot/u-boot.bin", ["U-Boot 2010.06", "HI3518EV200", "HI3516CV200",
+                                         "HI3518EV201", "HI3516EV100"])
+    assert parts_of(tmp_path) == ()

@@ -245,6 +245,17 @@ def _u_boot(blob: BlobView, cat: Catalog) -> list[Signal]:
             out.append(_signal(blob, U_BOOT, chip.part_class, chip.maker, model,
                                match.group(0).strip(), _where(blob, text, match.start()),
                                family=chip.family))
+    if banner and not blob.textual:
+        # HiSilicon's U-Boot prints the chip alone on a line ("HI3518EV200"): a run that is
+        # nothing but a chip name, in a U-Boot image (a table of many is cut by the crowd rule)
+        for run in text.split("\n"):
+            if 4 <= len(run) <= 24:
+                for chip in cat.chips:
+                    if chip.pattern.fullmatch(run.strip()):
+                        model = chip.model(run.strip(), text)
+                        if model:
+                            out.append(_signal(blob, U_BOOT, chip.part_class, chip.maker, model,
+                                               run.strip(), blob.location, family=chip.family))
     if banner:
         for prompt in cat.prompts:
             at = text.find(prompt.value)
