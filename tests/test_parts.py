@@ -354,3 +354,26 @@ def test_a_chip_name_alone_on_a_line_of_a_u_boot_image_names_the_soc(tmp_path):
     u_boot(tmp_path, "boot/u-boot.bin", ["U-Boot 2010.06", "HI3518EV200", "HI3516CV200",
                                          "HI3518EV201", "HI3516EV100"])
     assert parts_of(tmp_path) == ()
+
+
+# -- real boot loaders, when the dev corpus is on this machine ------------------------------
+
+DEV_BINARIES = Path.home() / ".cache" / "provenance-dev-binaries"
+
+
+@pytest.mark.parametrize("item, maker, part_class, model", [
+    ("zte-zte-h3600-bootloader-bin", "sanechips", PartClass.PON_DSL, "ZX279128S"),
+    ("hisilicon-poplar-hi3798cv200-fastboot-bin", "hisilicon", PartClass.SOC, "Hi3798CV200"),
+    ("hisilicon-hi3518ev200-uboot-bin", "hisilicon", PartClass.SOC, "Hi3518EV200"),
+    ("hisilicon-hi3518-libsns-imx122-so", "sony", PartClass.IMAGE_SENSOR, "IMX122"),
+    ("hisilicon-hg8145v5-hi-gpon-ko", None, None, None),  # a driver alone: nothing
+])
+def test_real_binaries_from_the_dev_corpus(item, maker, part_class, model):
+    folder = DEV_BINARIES / item
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not on this machine")
+    parts = infer(views(folder, container=item))
+    if maker is None:
+        assert parts == ()
+    else:
+        assert only(parts, part_class, maker).model == model
