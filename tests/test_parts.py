@@ -377,3 +377,13 @@ def test_real_binaries_from_the_dev_corpus(item, maker, part_class, model):
         assert parts == ()
     else:
         assert only(parts, part_class, maker).model == model
+
+
+def test_a_hisilicon_prompt_in_a_goke_u_boot_does_not_make_a_hisilicon_soc(tmp_path):
+    """Goke's GK72xx SDK and U-Boot descend from HiSilicon's: the model named decides."""
+    from parts_fixtures import u_boot
+
+    u_boot(tmp_path, "boot/u-boot.bin", ["U-Boot 2016.11", "hisilicon # ", "GK7205V200"])
+    parts = parts_of(tmp_path)
+    assert [(p.part_class, p.maker, p.model) for p in parts] == [
+        (PartClass.SOC, "goke", "GK7205V200")]

@@ -29,7 +29,9 @@ Never counts on its own (supporting at most, or nothing):
   (usb-modeswitch's data, ModemManager's udev rules), a script speaking several makers' AT
   dialects, one file or one folder naming more than `MAX_CHOICES` models of one class (a load
   script with a case per sensor, usb_modeswitch.d, linux-firmware), device trees for more than
-  `MAX_CHOICES` SoCs (a distribution's /boot/dtbs).
+  `MAX_CHOICES` SoCs (a distribution's /boot/dtbs);
+- an SoC named only by its maker (a U-Boot prompt) beside another maker's SoC named by model:
+  boot loader and SDK sources travel (Goke's descend from HiSilicon's), the model decides.
 
 Several independent kinds agreeing raise confidence: the noisy-OR of the strongest signal of
 each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and a U-Boot banner

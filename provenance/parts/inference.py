@@ -454,6 +454,13 @@ def _combine(signals: list[Signal]) -> tuple[Part, ...]:
         confidence = round(min(0.99, 1.0 - miss), 3)
         parts.append(Part(part_class, maker, model, confidence, _evidence(members),
                           next((s.family for s in members if s.family), None)))
+    # an SoC named only by its maker (a U-Boot prompt, an SDK module) beside an SoC of another
+    # maker named by model: U-Boot and SDK sources travel (Goke's GK72xx SDK is HiSilicon's),
+    # the model decides
+    named = [p for p in parts if p.part_class is PartClass.SOC and p.model is not None]
+    parts = [p for p in parts if not (
+        p.part_class is PartClass.SOC and p.model is None
+        and any(n.maker != p.maker and n.confidence >= p.confidence for n in named))]
     order = list(PartClass)
     parts.sort(key=lambda p: (-p.confidence, order.index(p.part_class), p.maker,
                               p.model or ""))
