@@ -104,8 +104,9 @@ def test_zte_ont_on_a_sanechips_pon_soc(tmp_path):
     assert set(pon.kinds) == {"u-boot", "device-tree"}
     banner = {e.detail for e in pon.evidence if e.signal == "u-boot"}
     assert {"CPU : ZX279128S", "Board: ZTE zx279128sevb"} <= banner
-    # a PON SoC named in a device tree is a peripheral-class part: supporting, 0.3
-    assert pon.confidence == pytest.approx(1 - 0.4 * 0.7)
+    # the device tree's root node names the board's own chip, whatever its class
+    assert pon.confidence == pytest.approx(1 - 0.4 * 0.3)
+    assert any(e.location.endswith("zx279128s.dtb#/compatible") for e in pon.evidence)
 
 
 def test_huawei_ont_pon_chip_from_the_modules_its_init_script_loads(tmp_path):

@@ -148,12 +148,15 @@ def _device_tree(blob: BlobView, cat: Catalog) -> list[Signal]:
         return out
     for fact in values:
         matched = False
+        root = fact.location.endswith(("#/compatible", "#/model"))
         for chip, model in _chips(cat, fact.value):
             matched = True
-            soc = chip.part_class is PartClass.SOC
+            # the root node names the board's own chip (an ONT's PON SoC); an SoC's nodes come
+            # from its .dtsi; any other node names a peripheral, which may be disabled
+            decides = root or chip.part_class is PartClass.SOC
             out.append(_signal(blob, DEVICE_TREE, chip.part_class, chip.maker, model,
                                f"{fact.key.split('.')[-1]} = {fact.value}", fact.location,
-                               weight=None if soc else PERIPHERAL_NODE, selecting=soc,
+                               weight=None if decides else PERIPHERAL_NODE, selecting=decides,
                                technique="binary-analysis", family=chip.family))
         # the root node's compatible names the board and the SoC: a known SoC maker's prefix
         # there names its SoC even when the catalog has no pattern for the model
