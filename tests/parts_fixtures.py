@@ -17,7 +17,7 @@ from elfgen import ElfSpec, build
 
 from provenance.identify import identify
 from provenance.model import Artifact
-from provenance.parts import BlobView, text_sample
+from provenance.parts import BlobView, blob_view
 
 HAVE_DTC = shutil.which("dtc") is not None
 CONTAINER = "fw.bin!/rootfs.squashfs"
@@ -32,8 +32,7 @@ def views(root: Path, container: str = CONTAINER) -> list[BlobView]:
         data = path.read_bytes()
         artifact = Artifact(chain, "0" * 64, len(data), "file", len(chain) - 1, path)
         facts, _ = identify(artifact, data[:4096])
-        sample, textual = text_sample(data)
-        out.append(BlobView(artifact.path, facts, sample, textual))
+        out.append(blob_view(artifact.path, facts, data))
     return out
 
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from provenance.parts.catalog import Catalog, CatalogError, builtin, load
 from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
 from provenance.parts.model import BlobView, Part, PartClass
-from provenance.parts.sample import text_sample
+from provenance.parts.sample import blob_view, text_sample
 
 __all__ = ["MAX_CHOICES", "MAX_USB_IDS", "WEIGHTS", "BlobView", "Catalog", "CatalogError",
-           "Part", "PartClass", "builtin", "infer", "load", "text_sample"]
+           "Part", "PartClass", "blob_view", "builtin", "infer", "load", "text_sample"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from provenance.model import Evidence
 from provenance.parts.catalog import Catalog, builtin
@@ -35,6 +35,7 @@ MAX_USB_IDS = 4  # USB ids one file may name (one module's modes) and still sele
 MAX_EVIDENCE = 10
 MAX_HITS = 20  # matches of one pattern read from one blob
 DETAIL = 160
+MAX_TEXT = 1 << 20  # characters of one blob's sample read (text_sample keeps within this)
 
 # Kinds of signal and the weight of each (the strongest of a kind counts once).
 DEVICE_TREE = "device-tree"
@@ -102,6 +103,8 @@ def infer(blobs: Sequence[BlobView], catalog: Catalog | None = None) -> tuple[Pa
 
 
 def _blob_signals(blob: BlobView, cat: Catalog) -> list[Signal]:
+    if len(blob.text) > MAX_TEXT:  # a caller's sample larger than text_sample makes
+        blob = replace(blob, text=blob.text[:MAX_TEXT])
     out = _device_tree(blob, cat) + _names(blob, cat)
     if blob.text:
         out += _u_boot(blob, cat) + _sdk(blob, cat)

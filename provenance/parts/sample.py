@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from provenance.model import Facts
+from provenance.parts.model import BlobView
+
 TEXT_HEAD = 256 << 10  # scripts and configs that select parts are small; a log's head suffices
 SCAN_LIMIT = 16 << 20  # U-Boot, libraries and modules keep their strings well inside this
 SAMPLE_LIMIT = 1 << 20  # characters kept from one binary
@@ -87,3 +90,10 @@ def _anchored_runs(head: bytes, anchors: Sequence[str]) -> str:
             at = lower.find(needle, end)
     out = [head[s:e].decode("ascii") for s, e in sorted(spans.items())]
     return "\n".join(out)[:SAMPLE_LIMIT]
+
+
+def blob_view(location: str, facts: Facts, data: bytes | memoryview,
+              textual: bool | None = None) -> BlobView:
+    """The BlobView of one blob from its bytes (a leaf: a file, not a container)."""
+    sample, is_textual = text_sample(data, textual)
+    return BlobView(location, facts, sample, is_textual)
