@@ -388,3 +388,40 @@ def test_a_hisilicon_prompt_in_a_goke_u_boot_does_not_make_a_hisilicon_soc(tmp_p
     parts = parts_of(tmp_path)
     assert [(p.part_class, p.maker, p.model) for p in parts] == [
         (PartClass.SOC, "goke", "GK7205V200")]
+
+
+@pytest.mark.parametrize("value, maker, model", [
+    ("hisilicon,hi3516ev200", "hisilicon", "Hi3516EV200"),
+    ("hisilicon,hi3798cv200", "hisilicon", "Hi3798CV200"),
+    ("hi3881", "hisilicon", "Hi3881"),
+    ("hw_soc_sd5116_basic", "hisilicon", "SD5116"),
+    ("Balong V7R2", "hisilicon", "BALONG V7R2"),
+    ("zte,zx279128s-evb", "sanechips", "ZX279128S"),
+    ("zte,zx296718", "sanechips", "ZX296718"),
+    ("zx297520v3", "sanechips", "ZX297520V3"),
+    ("ingenic,t31", "ingenic", "T31"),
+    ("ingenic,x1000", "ingenic", "X1000"),
+    ("SSC335", "sigmastar", "SSC335"),
+    ("NT98566", "novatek", "NT98566"),
+    ("FH8852V100", "fullhan", "FH8852V100"),
+    ("gk7205v200", "goke", "GK7205V200"),
+    ("rockchip,rv1126", "rockchip", "RV1126"),
+    ("allwinner,sun8i-v3s", "allwinner", "V3S"),
+    ("mediatek,mt7621-soc", "mediatek", "MT7621"),
+    ("mt7601u", "mediatek", "MT7601U"),
+    ("8189fs", "realtek", "RTL8189FS"),
+    ("rtl9601d", "realtek", "RTL9601D"),
+    ("brcmfmac43455-sdio", "broadcom", "BCM43455"),
+    ("brcm,bcm63138", "broadcom", "BCM63138"),
+    ("qcom,ipq4019", "qualcomm", "IPQ4019"),
+    ("sony,imx335", "sony", "IMX335"),
+])
+def test_each_chip_name_reads_as_one_maker_and_model(value, maker, model):
+    found = {(chip.maker, m) for chip in builtin().chips if (m := chip.model(value))}
+    assert found == {(maker, model)}
+
+
+@pytest.mark.parametrize("value", ["t31", "hi", "mt", "board-v2", "x86_64", "imx", "sd card",
+                                   "rk", "hi35", "ipq", "zx2791"])
+def test_fragments_read_as_no_chip(value):
+    assert not [chip for chip in builtin().chips if chip.model(value)]
