@@ -425,3 +425,16 @@ def test_each_chip_name_reads_as_one_maker_and_model(value, maker, model):
                                    "rk", "hi35", "ipq", "zx2791"])
 def test_fragments_read_as_no_chip(value):
     assert not [chip for chip in builtin().chips if chip.model(value)]
+
+
+def test_the_readme_section_states_the_weights_the_code_uses():
+    import re as _re
+
+    from provenance.parts import MAX_CHOICES, MAX_USB_IDS, WEIGHTS
+
+    section = (Path(__file__).resolve().parent.parent / "provenance" / "parts"
+               / "README-section.md").read_text()
+    stated = sorted(float(w) for w in _re.findall(r"\| (0\.\d+) \|$", section, _re.MULTILINE))
+    assert stated == sorted(w for k, w in WEIGHTS.items() if k != "driver")
+    assert f"more than {MAX_USB_IDS} USB ids" in section
+    assert f"more than {MAX_CHOICES} models of one class" in section
