@@ -1,0 +1,49 @@
+"""Hardware parts: which chips and modules a firmware image is built for, and who makes them.
+
+A pure stage after identification: `infer(blobs)` reads, for every blob of one input, its
+location, its identify facts and a bounded text sample (`sample.text_sample`), and returns the
+parts (`Part`: class, maker, model, confidence, evidence with locations). The chip families,
+name patterns, modem USB ids and AT dialects are data (`signatures/parts/<maker>.yml`, each fact
+with its source), read by `catalog.load`.
+
+**The rule that keeps precision: what decides is the product selecting one device.**
+
+Counts (selecting signals):
+- a device tree's `compatible` / `model` naming the SoC (a compiled .dtb, not a driver's table);
+- a U-Boot banner or environment naming the board or CPU (`CPU : ZX279128S`), or a maker's
+  U-Boot prompt (`hisilicon # `), which names the maker but not the model;
+- an SDK version string built for one chip (`Hi3516EV200_MPP_V1.0.1.2`);
+- a sensor library for one sensor (`libsns_imx122.so`);
+- a firmware blob for one radio or PON chip (`hi1102`, `hi3881`);
+- a kernel module the product's own scripts load (`insmod hi_gpon.ko`), not a commented line;
+- a udev rule, usb_modeswitch entry or modem config naming ONE module's USB id (its modes);
+- a dial script speaking one maker's AT dialect (`AT^NDISDUP`, `AT^SYSCFGEX`).
+
+Never counts on its own (supporting at most, or nothing):
+- a kernel module merely present, or compatible strings in a driver's match table: a driver
+  names what it supports;
+- a device tree's peripheral node (it may be disabled);
+- the USB id tables of `option.ko` / `qmi_wwan.ko` and any binary's strings of USB ids or AT
+  commands (ModemManager's vendor plugins): ids are read from text configs only;
+- a database: a file naming more than `MAX_USB_IDS` USB ids or ids of more than one vendor
+  (usb-modeswitch's data, ModemManager's udev rules), a script speaking several makers' AT
+  dialects, one file or one folder naming more than `MAX_CHOICES` models of one class (a load
+  script with a case per sensor, usb_modeswitch.d, linux-firmware), device trees for more than
+  `MAX_CHOICES` SoCs (a distribution's /boot/dtbs);
+- an SoC named only by its maker (a U-Boot prompt) beside another maker's SoC named by model:
+  boot loader and SDK sources travel (Goke's descend from HiSilicon's), the model decides.
+
+Several independent kinds agreeing raise confidence: the noisy-OR of the strongest signal of
+each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and a U-Boot banner
+(0.6) give 0.95, any one of them alone at most 0.7.
+"""
+
+from __future__ import annotations
+
+from provenance.parts.catalog import Catalog, CatalogError, builtin, load
+from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
+from provenance.parts.model import BlobView, Part, PartClass
+from provenance.parts.sample import blob_view, text_sample
+
+__all__ = ["MAX_CHOICES", "MAX_USB_IDS", "WEIGHTS", "BlobView", "Catalog", "CatalogError",
+           "Part", "PartClass", "blob_view", "builtin", "infer", "load", "text_sample"]
