@@ -119,7 +119,7 @@ def scan(
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
-    from provenance.enrich_read import looks_like_sbom
+    from provenance.identify.sbom_read import looks_like_sbom
 
     outputs = output or []
     formats = format or ["cyclonedx-json"] * len(outputs)
