@@ -431,7 +431,7 @@ def sbom_component(items: Iterable[Fact]) -> Facts:
     """One SBOM component's facts, with its declared name, version, purl and supplier."""
     items = tuple(items)
     values = {f.key: f.value for f in reversed(items)}  # the first of each key
-    return Facts("sbom-component", items=items, name=values.get(SBOM_COMPONENT),
+    return Facts("sbom-component", items=items, name=values.get("sbom.name"),
                  version=values.get("sbom.version"), purl=values.get("sbom.purl"),
                  supplier=values.get("sbom.supplier") or values.get("sbom.manufacturer"))
 
@@ -451,7 +451,7 @@ def _listed(facts: Facts, sigset: SignatureSet) -> list[Found]:
                 best[key] = (a, where, component)
     out: list[Found] = []
     for (vendor, rel), (a, where, component) in best.items():
-        label = " ".join(x for x in (component.name, component.version) if x)
+        label = component.first(SBOM_COMPONENT) or where
         ev = _ev(a.evidence[0].technique, "component",
                  f"{label} is {a.relationship.value} {vendor} ({a.confidence:.2f}): "
                  f"{a.evidence[0].rule}", where, f"sbom.{rel.value}", a.confidence)
