@@ -76,8 +76,9 @@ def _org(value: Any, at: str, name_key: str, mail_key: str, url_key: str
 def component_facts(comp: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(key, value, where in the component) for what one CycloneDX component dict declares:
     `sbom.component` ("name version", the label that opens the component) first, then its
-    name (`@scope/name` for a scoped npm package), version, purl, supplier and manufacturer (`DECLARED_KEYS`), authors, publisher, URLs, copyright
-    holders, CPE, SHA-256 and file names. Values are as written (the caller cleans them)."""
+    name (`@scope/name` for a scoped npm package), version, purl, supplier and manufacturer
+    (`DECLARED_KEYS`), authors, publisher, URLs, copyright holders, CPE, SHA-256 and file
+    names. Values are as written (the caller cleans them)."""
     name = comp.get("name") if isinstance(comp.get("name"), str) else None
     group = comp.get("group") if isinstance(comp.get("group"), str) else None
     full = f"{group}/{name}" if group and name and group.startswith("@") else name
