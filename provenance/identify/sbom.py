@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from provenance.identify.base import Identifier, Sink, clean
+from provenance.identify.base import MAX_FACTS, Identifier, Sink, clean
 from provenance.identify.copyright import normalise
 from provenance.identify.sbom_read import (
     MAX_COMPONENTS,
@@ -143,6 +143,9 @@ def facts(sbom: SbomInput, sink: Sink) -> int:
                 sink.add(key, clean(value) or "(unnamed)", where)
             else:
                 sink.add(key, value, where + at)
+    if len(sink.facts) >= MAX_FACTS:  # the later components are weighed on what was kept
+        sink.problem(f"SBOM: only the first {MAX_FACTS} facts kept ({count} components)",
+                     ProblemKind.LIMIT)
     return count
 
 
