@@ -480,8 +480,10 @@ def test_tar_holding_an_sbom_first_is_not_an_sbom(tmp_path: Path) -> None:
     assert detect(fx.cdx_xml("1.4"), "x") and detect(b"\xef\xbb\xbf" + fx.cdx_xml("1.4"), "x")
 
 
-def test_enrich_and_identify_share_one_reader() -> None:
-    from provenance import enrich_read
+def test_enrich_and_identify_share_one_reader_and_one_mapping() -> None:
+    from provenance import enrich
+    from provenance.enrich import read
     from provenance.identify import sbom, sbom_read
 
-    assert enrich_read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect
+    assert read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect
+    assert enrich.component_facts is sbom.component_facts
