@@ -199,3 +199,16 @@ def test_components_nested_450_deep_are_read_and_judged(tmp_path: Path) -> None:
 def test_a_deeply_nested_sbom_gets_one_verdict_on_every_path(tmp_path: Path) -> None:
     got = three_paths(tmp_path, nested(450))
     assert set(got.values()) == {(1, "restricted")}, got
+
+
+def test_repeated_components_are_reported_in_one_pass(tmp_path: Path) -> None:
+    from provenance.identify.sbom_read import read_sbom
+
+    many = [dict(PLAIN, name=f"lib{i}", **{"bom-ref": f"r{i}"}) for i in range(3000)]
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps(sbom(*many)))
+    assert not read_sbom(bom).problems
+    bom.write_text(json.dumps(sbom(*many, many[1234])))  # the same component twice
+    problems = read_sbom(bom, scan=True).problems
+    assert [p.message for p in problems] == [
+        "CycloneDX 1.6 schema: array of 3001 items has non-unique elements"]

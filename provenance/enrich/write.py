@@ -10,12 +10,11 @@ evidence is added to the component's own.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from provenance import __version__
-from provenance.identify.sbom_read import SbomInput, structural_validator, validator
+from provenance.identify.sbom_read import SbomInput, schema_validator
 from provenance.model import Component, Finding, Problem, ProblemKind, Stage, Verdict
 from provenance.report.cyclonedx import (
     component_evidence,
@@ -86,13 +85,8 @@ def _output_problems(doc: dict[str, Any], source: str, strict: bool) -> list[Pro
     """What the output breaks of CycloneDX 1.6: the structure, or with `strict` also every
     `format` (an Earley-parsed IRI grammar per URL: seconds on a few hundred components)."""
     try:
-        if strict:
-            found = validator("1.6").validate_str(json.dumps(doc), all_errors=True)
-            errors = [getattr(e, "data", e) for e in itertools.islice(found or [],
-                                                                     MAX_OUTPUT_ERRORS)]
-        else:
-            errors = list(itertools.islice(structural_validator("1.6").iter_errors(doc),
-                                           MAX_OUTPUT_ERRORS))
+        errors = list(itertools.islice(schema_validator("1.6", strict).iter_errors(doc),
+                                       MAX_OUTPUT_ERRORS))
     except RecursionError:  # a document nested deeper than the validator recurses
         return [Problem(source, Stage.REPORT, "output not schema-checked: nested too deeply",
                         ProblemKind.LIMIT)]
