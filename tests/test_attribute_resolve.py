@@ -230,3 +230,82 @@ def test_a_certificate_inside_something_else_is_contains(f):
     attrs = resolve(f, (), SIGSET, "x")
     assert by(attrs, "huawei", Relationship.MADE_BY) is None
     assert by(attrs, "huawei", Relationship.CONTAINS) is not None
+
+
+# -- the fact-kind table and the SBOM components a blob lists -------------------------------
+
+
+def test_every_fact_kind_row_is_one_lookup_and_a_weight():
+    from provenance.attribute.resolve import FACT_KINDS
+
+    for key, rows in FACT_KINDS.items():
+        assert rows, key
+        for row in rows[:-1]:
+            assert row.when is not None, f"{key}: only the last row may apply unguarded"
+        for row in rows:
+            assert callable(row.weight) or 0.0 < row.weight < 1.0, key
+
+
+def test_a_certificate_file_is_its_subjects_and_an_embedded_one_a_part():
+    own = Facts("pem", items=(Fact("cert.subject", "O=Huawei", "c.pem@0x0"),
+                              Fact("cert.subject.O", "Huawei Technologies Co., Ltd.",
+                                   "c.pem@0x0")))
+    (a,) = resolve(own, (), SIGSET, "c.pem")
+    assert (a.relationship, a.confidence, a.evidence[0].rule) == (
+        Relationship.MADE_BY, 0.7, "cert.file.subject.O")
+    inside = Facts("elf", items=own.items)
+    (b,) = resolve(inside, (), SIGSET, "x")
+    assert (b.relationship, b.confidence) == (Relationship.CONTAINS, 0.5)
+
+
+def _sbom(*components: tuple[str, tuple[tuple[str, str, str], ...]]) -> Facts:
+    """An SBOM blob's facts: per component its location and (key, value, field) triples."""
+    items = [Fact("sbom.format", "CycloneDX", "img!/bom.json#specVersion")]
+    for where, fields in components:
+        for key, value, at in fields:
+            items.append(Fact(key, value, f"img!/bom.json{where}{at}"))
+    return Facts("sbom", items=tuple(items))
+
+
+HUAWEI_SDK = ("sbom.component", "huaweicloudsdkcore 3.1", ""), (
+    "sbom.name", "huaweicloudsdkcore", ""), ("sbom.purl", "pkg:pypi/huaweicloudsdkcore@3.1", ""), (
+    "sbom.supplier", "Huawei Technologies Co., Ltd.", ".supplier.name")
+
+
+def test_sbom_facts_are_grouped_by_the_component_they_are_about():
+    from provenance.attribute.resolve import sbom_components
+
+    blob = _sbom(("#components[1]", (("sbom.component", "app 1", ""),
+                                     ("sbom.supplier", "Acme", ".supplier.name"))),
+                 ("#components[1].components[0]", HUAWEI_SDK))
+    groups = dict(sbom_components(blob))
+    parent = groups["img!/bom.json#components[1]"]
+    child = groups["img!/bom.json#components[1].components[0]"]
+    assert parent.supplier == "Acme" and parent.name is None
+    assert (child.name, child.version, child.purl, child.supplier) == (
+        "huaweicloudsdkcore", None, "pkg:pypi/huaweicloudsdkcore@3.1",
+        "Huawei Technologies Co., Ltd.")
+    assert "sbom.format" not in {f.key for f in parent.items}
+
+
+def test_an_sbom_contains_what_its_components_are_made_of_at_their_confidence():
+    from provenance.attribute.resolve import sbom_components
+
+    blob = _sbom(("#components[0]", (("sbom.component", "six 1.17", ""),
+                                     ("sbom.supplier", "Benjamin Peterson", ".supplier.name"))),
+                 ("#components[1]", HUAWEI_SDK))
+    (where, component), = [g for g in sbom_components(blob) if g[0].endswith("[1]")]
+    (made,) = resolve(component, (), SIGSET, where)
+    assert made.relationship == Relationship.MADE_BY and made.confidence >= 0.8
+    (document,) = resolve(blob, (), SIGSET, "img!/bom.json")
+    # the document is not made by the vendor: it lists a part that is
+    assert (document.vendor, document.relationship, document.confidence) == (
+        "huawei", Relationship.CONTAINS, made.confidence)
+    assert document.evidence[0].location == where
+
+
+def test_an_sbom_naming_no_vendor_component_contains_nothing():
+    blob = _sbom(("#components[0]", (("sbom.component", "modem-tools 0.3", ""),
+                                     ("sbom.repository", "https://github.com/x/huawei-tools",
+                                      ".externalReferences[0].url"))))
+    assert resolve(blob, (), SIGSET, "img!/bom.json") == ()

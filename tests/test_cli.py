@@ -274,16 +274,6 @@ def test_directory_input_is_walked(tmp_path, restricted_sample, clean_sample):
     assert locations == {"delivery/cams/ipcam-hi3516ev200.tar.gz", "delivery/router-clean.zip"}
 
 
-def test_scan_on_an_sbom_refuses_waivers_it_cannot_apply(tmp_path):
-    sbom = Path(__file__).parent / "fixtures" / "sbom" / "npm-cdx-1.6.json"
-    waivers = tmp_path / "waivers.yml"
-    waivers.write_text(
-        "waivers:\n  - purl: 'pkg:npm/*'\n    vendor: huawei\n    justification: test\n"
-        "    approver: ciso@example.org\n    expires: 2999-01-01\n")
-    result = run("scan", str(sbom), "-q", "--waivers", str(waivers))
-    assert result.exit_code == 2 and "not supported for an SBOM input" in result.output
-
-
 def test_scan_enrich_and_fleet_agree_on_the_verdict_options():
     import typer.main
 
@@ -293,7 +283,7 @@ def test_scan_enrich_and_fleet_agree_on_the_verdict_options():
     for name in ("scan", "enrich", "fleet"):
         params = group.commands[name].params  # type: ignore[attr-defined]
         by_flag = {p.opts[0]: p for p in params if p.param_type_name == "option"}
-        wanted = shared | ({"--waivers"} if name != "enrich" else set())
+        wanted = shared | {"--waivers"}
         assert wanted <= set(by_flag), name
         for flag in wanted:
             helps.setdefault(flag, set()).add(by_flag[flag].help)

@@ -377,7 +377,8 @@ def test_sboms_inside_an_image_are_read_through_the_libraries(tmp_path: Path, ki
     assert xml12["sbom.component"] == [
         ("libhcnetsdk 6.1.9", "usr/share/sbom/app.cdx.xml#component[0]"),
         ("zlib 1.2.13", "usr/share/sbom/app.cdx.xml#component[1]")]
-    assert ("zlib project", "usr/share/sbom/app.cdx.xml#component[1]") in xml12["sbom.supplier"]
+    assert ("zlib project", "usr/share/sbom/app.cdx.xml#component[1].supplier.name") \
+        in xml12["sbom.supplier"]
     assert rows["usr/share/sbom/hik-bom.xml"]["sbom.purl"] == [
         ("pkg:generic/libhcnetsdk@6.1.9", "usr/share/sbom/hik-bom.xml#component[0]")]
     tv = rows["etc/sbom/fw.spdx"]
@@ -386,7 +387,7 @@ def test_sboms_inside_an_image_are_read_through_the_libraries(tmp_path: Path, ki
                                     ("busybox 1.36.1", "etc/sbom/fw.spdx#package[1]")]
     # spdx-tools' actor model: the supplier's name, not "Organization: ..."
     assert tv["sbom.supplier"] == [("Zhejiang Dahua Technology Co., Ltd.",
-                                    "etc/sbom/fw.spdx#package[0]")]
+                                    "etc/sbom/fw.spdx#package[0].supplier.name")]
     assert rows["opt/sdk/sdk.spdx.json"]["sbom.component"][1] == (
         "busybox 1.36.1", "opt/sdk/sdk.spdx.json#packages[1]")
     py = rows["opt/py/bom.json"]
@@ -479,8 +480,10 @@ def test_tar_holding_an_sbom_first_is_not_an_sbom(tmp_path: Path) -> None:
     assert detect(fx.cdx_xml("1.4"), "x") and detect(b"\xef\xbb\xbf" + fx.cdx_xml("1.4"), "x")
 
 
-def test_enrich_and_identify_share_one_reader() -> None:
-    from provenance import enrich_read
+def test_enrich_and_identify_share_one_reader_and_one_mapping() -> None:
+    from provenance import enrich
+    from provenance.enrich import read
     from provenance.identify import sbom, sbom_read
 
-    assert enrich_read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect
+    assert read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect
+    assert enrich.component_facts is sbom.component_facts

@@ -50,7 +50,7 @@ def test_every_key_attribution_reads_is_registered():
     import importlib
 
     resolve = importlib.import_module("provenance.attribute.resolve")
-    read = {*resolve._COMPANY_FACTS, *resolve._EMAIL_FACTS, *resolve._NAMESPACE_FACTS,
+    read = {*resolve.FACT_KINDS, "sbom.component", "sbom.name", "sbom.version", "sbom.purl",
             *marks.DECLARED_MAKER, *bundle.DECLARED_MAKER,
             "cert.subject", "cert.subject.O", "net.mac", "dt.vendor_prefix", "modinfo.usb_id",
             "modinfo.pci_id", "container.vendor", "java.class", "content.type", "elf.export",

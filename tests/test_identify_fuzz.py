@@ -193,8 +193,8 @@ def test_spdx_and_cyclonedx_dicts(doc: dict[str, Any]) -> None:
         sbom_read.spdx3_to_cdx(doc, "x", 50, {})
     for family in ("CycloneDX", "SPDX"):
         sink = Sink("x")
-        sbom.facts(sbom_read.SbomInput(doc, family, (), None, family, "1", locations), sink)
-        sbom.facts(sbom_read.SbomInput(out, family, (), None, family, "1", locations), sink)
+        sbom.facts(sbom_read.SbomInput(doc, family, (), family, "1", locations), sink)
+        sbom.facts(sbom_read.SbomInput(out, family, (), family, "1", locations), sink)
 
 
 @SETTINGS

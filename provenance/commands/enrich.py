@@ -1,9 +1,9 @@
 """`provenance enrich SBOM`: the SBOM a team already has, with makers and policy flags added.
 
 Register with `app.command("enrich")(enrich.enrich_command)`; `scan` hands an SBOM input
-(`enrich_read.looks_like_sbom(path)`) over to `run`. Exit codes as for scan: 0 nothing at or
-above --fail-on, 1 findings at or above it, 2 usage error, 3 no verdict (not an SBOM,
-unreadable, invalid signature set).
+(`identify.sbom_read.looks_like_sbom(path)`) over to `run`, with its `--waivers`. Exit codes as
+for scan: 0 nothing unwaived at or above --fail-on, 1 findings at or above it, 2 usage error, 3
+no verdict (not an SBOM, unreadable, invalid signature set).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from provenance.commands.common import (
     Judging,
     PolicyOpt,
     SignaturesOpt,
+    WaiversOpt,
     exit_for,
     fail,
     judging,
@@ -62,30 +63,34 @@ def enrich_command(
         "(or file name) and analysed for binary evidence.")] = None,
     policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
+    waivers: WaiversOpt = None,
     fail_on: FailOnOpt = FailOn.restricted,
     signatures: SignaturesOpt = None,
     contributed_as_made_by: ContributedOpt = False,
+    validate: Annotated[bool, typer.Option(
+        "--validate", help="Check the input and the output against the CycloneDX schema "
+        "strictly, every URL and e-mail format included (seconds per SBOM; by default only "
+        "the structure is checked).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
     """Add manufacturer, provenance properties, evidence and findings to an SBOM."""
-    judged = judging(signatures, policy, as_of, contributed_as_made_by=contributed_as_made_by)
-    run(sbom, output, artifacts, judged, fail_on, quiet)
+    judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
+    run(sbom, output, artifacts, judged, fail_on, quiet, strict=validate)
 
 
 def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging,
-        fail_on: FailOn, quiet: bool) -> NoReturn:
+        fail_on: FailOn, quiet: bool, *, strict: bool = False) -> NoReturn:
     """Enrich `sbom` into `output` and exit as `--fail-on` says (`enrich`, and `scan` of an
-    SBOM). Waivers are refused: `enrich.enrich` does not apply them yet."""
+    SBOM); waived findings do not count."""
     from provenance.enrich import SbomError, enrich
     from provenance.model import Verdict
 
-    if judged.waivers:
-        raise fail("--waivers: not supported for an SBOM input yet", EXIT_USAGE)
     if artifacts is not None and not artifacts.is_dir():
         raise fail(f"--artifacts {artifacts}: not a directory", EXIT_USAGE)
     try:
         doc, findings, _problems = enrich(sbom, judged.sigset, judged.policies,
-                                          judged.as_of or date.today(), artifacts)
+                                          judged.as_of or date.today(), artifacts,
+                                          judged.waivers, strict=strict)
     except SbomError as exc:
         raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
     write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)

@@ -122,7 +122,7 @@ def scan(
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
-    from provenance.enrich_read import looks_like_sbom
+    from provenance.identify.sbom_read import looks_like_sbom
     from provenance.report import FORMATS
 
     pairs = reports(format or [], output or [], FORMATS)

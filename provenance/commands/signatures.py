@@ -110,7 +110,7 @@ def _score_one(expected: Expected, sigset: SignatureSet, options: ScanOptions) -
     """Scan one labelled artifact as `provenance scan` would. Never raises on a bad input."""
     from provenance import pipeline
     from provenance.enrich import SbomError, enrich
-    from provenance.enrich_read import looks_like_sbom
+    from provenance.identify.sbom_read import looks_like_sbom
 
     started = time.monotonic()
 

@@ -66,7 +66,10 @@ FACT_TABLE = """\
 | `container.format` / `container.vendor` / `container.relationship` | a vendor container whose header passed the extractor's own strict validator, and the maker that structure declares (written first) | `huawei-update-app`, `huawei`, `made-by` |
 | `hwnp.products` / `hwnp.version` | Huawei HWNP ONT firmware: product list and version from the validated header | `HG8145V5` |
 | `sbom.format` / `sbom.spec_version` / `sbom.component_count` | SBOM document | `CycloneDX`, `1.6`, `3` |
-| `sbom.component` / `sbom.purl` / `sbom.supplier` | one per component (at most 5000), read by cyclonedx-python-lib / spdx-tools (identify/sbom_read.py); supplier is the bare name; location `#components[9]`, `#components[1].components[0]`, `#metadata.component` (CycloneDX JSON), `#component[i]` (XML, document order), `#packages[i]` (SPDX JSON), `#package[i]` (tag-value), `#@graph[i]` (SPDX 3) | `requests 2.31.0` |
+| `sbom.component` | one per component (at most 5000), read by cyclonedx-python-lib / spdx-tools (identify/sbom_read.py): its label, at its location `#components[9]`, `#components[1].components[0]`, `#metadata.component` (CycloneDX JSON), `#component[i]` (XML, document order), `#packages[i]` (SPDX JSON), `#package[i]` (tag-value), `#@graph[i]` (SPDX 3); the component's other facts are at that location or a field of it (`#components[9].supplier.name`) | `requests 2.31.0` |
+| `sbom.name` / `sbom.version` / `sbom.purl` / `sbom.cpe` / `sbom.sha256` / `sbom.file_name` | what a component is (`identify/sbom.component_facts`, the mapping `scan` and `enrich` share) | `@huaweicloud/huaweicloud-sdk-core` |
+| `sbom.supplier` / `sbom.manufacturer` / `sbom.supplier_email` / `sbom.supplier_url` | who the SBOM declares supplies or makes it (bare names) | `Huawei Technologies Co., Ltd.` |
+| `sbom.author` / `sbom.author_email` / `sbom.publisher` / `sbom.homepage` / `sbom.repository` / `sbom.copyright_holder` | who else it names, its URLs, its copyright holders | `https://github.com/huaweicloud/...` |
 """
 
 

@@ -13,8 +13,9 @@ bom-ref is its SPDX id, each checksum a hash (or a property when CycloneDX has n
 algorithm), and each relationship a `provenance:spdx-relationship` property on its source (plus
 a `dependencies` edge for the dependency kinds). SPDX 3.0 JSON-LD is read best effort.
 
-`scan=True` is the identification mode (run once per SBOM file found in an image): structural
-schema checks only (the strict check's per-URL IRI grammar costs seconds per document), shape
+Schema checks are structural by default: the strict check's per-URL IRI grammar costs seconds
+per document, and `strict=True` (`enrich --validate`) asks for it. `scan=True` is the
+identification mode (run once per SBOM file found in an image): shape
 defects and library refusals become problems next to what could still be read rather than
 errors, and at most `MAX_COMPONENTS` components. Data larger than `MAX_LIBRARY` is never handed
 to a library.
@@ -65,7 +66,6 @@ class SbomInput:
     doc: dict[str, Any]  # CycloneDX 1.6 shaped; for CycloneDX JSON input, the original dict
     format: str  # "CycloneDX JSON 1.4", "SPDX-2.3 tag-value", ...
     problems: tuple[Problem, ...]
-    original: dict[str, Any] | None = None  # the untouched source dict (JSON input, enrich only)
     family: str = ""  # "CycloneDX" or "SPDX"
     spec: str = ""  # the declared spec version: "1.4", "SPDX-2.3", "SPDX-3.0"
     # bom-ref -> where the component is in the source ("#packages[3]", "#component[2]") when
@@ -123,7 +123,8 @@ def looks_like_sbom(path: Path) -> bool:
 # -- CycloneDX ------------------------------------------------------------------------------
 
 
-def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int) -> SbomInput:
+def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int, strict: bool = False
+              ) -> SbomInput:
     problems: list[Problem] = []
     version = str(doc.get("specVersion", ""))
     if version not in CDX_VERSIONS:
@@ -146,12 +147,11 @@ def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int) -> SbomIn
             problems.append(_problem(source, f"CycloneDX JSON larger than {MAX_LIBRARY >> 20} "
                                              "MiB: not schema-checked", ProblemKind.LIMIT))
         else:
-            problems.extend(_schema_problems(doc, version, source, scan))
-    original = None if scan else json.loads(json.dumps(doc))
+            problems.extend(_schema_problems(doc, version, source, strict))
     doc["specVersion"] = SPEC
     if "$schema" in doc:
         doc["$schema"] = SCHEMA
-    return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems), original,
+    return SbomInput(doc, f"CycloneDX JSON {version}", tuple(problems),
                      "CycloneDX", version)
 
 
@@ -164,22 +164,48 @@ def validator(version: str) -> Any:
     return JsonStrictValidator(SchemaVersion.from_version(version))
 
 
-@functools.lru_cache(maxsize=8)
+def _unique_items(checker: Any, unique: Any, instance: Any, schema: Any) -> Any:
+    """`uniqueItems` in one pass: jsonschema compares every pair (6 minutes for 5000
+    components); equal items have equal canonical JSON, so a set of those finds a repeat."""
+    from jsonschema.exceptions import ValidationError
+
+    if not unique or not checker.is_type(instance, "array"):
+        return
+    seen: set[str] = set()
+    for item in instance:
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key in seen:
+            yield ValidationError(f"array of {len(instance)} items has non-unique elements")
+            return
+        seen.add(key)
+
+
+@functools.lru_cache(maxsize=16)
+def schema_validator(version: str, strict: bool = False) -> Any:
+    """cyclonedx-python-lib's JSON schema for a spec version as a jsonschema validator, with a
+    linear `uniqueItems`. `strict` checks every `format` too: an Earley-parsed IRI grammar per
+    URL (~50 ms each, seconds per SBOM), so it is asked for (`enrich --validate`), not run
+    by default."""
+    from jsonschema.validators import extend
+
+    base = validator(version)._validator
+    checker = extend(type(base), {"uniqueItems": _unique_items})
+    return checker(base.schema, registry=base._registry,
+                   format_checker=base.format_checker if strict else None)
+
+
 def structural_validator(version: str) -> Any:
-    """The same schema without `format` checks: the strict validator checks every URL with an
-    Earley-parsed IRI grammar (~50 ms each, seconds per SBOM), too slow for scanning."""
-    return validator(version)._validator.evolve(format_checker=None)
+    """The schema without `format` checks (`schema_validator(version)`)."""
+    return schema_validator(version)
 
 
-def _schema_problems(doc: dict[str, Any], version: str, source: str, scan: bool) -> list[Problem]:
-    """The input's own schema violations (against its declared version), as problems."""
+def _schema_problems(doc: dict[str, Any], version: str, source: str, strict: bool
+                     ) -> list[Problem]:
+    """The input's own schema violations (against its declared version), as problems: the
+    structure only, or with `strict` also every `format` (URLs, e-mail addresses, dates)."""
     try:
-        if scan:
-            errors = [e for e in itertools.islice(
-                structural_validator(version).iter_errors(doc), MAX_MESSAGES)]
-        else:
-            found = validator(version).validate_str(json.dumps(doc), all_errors=True)
-            errors = [e.data for e in itertools.islice(found or [], MAX_MESSAGES)]
+        errors = list(itertools.islice(schema_validator(version, strict).iter_errors(doc),
+                                       MAX_MESSAGES))
     except Exception as exc:  # RecursionError on deep nesting, a validator bug: not fatal
         return [_problem(source, f"CycloneDX {version} schema check failed: {exc}",
                          ProblemKind.ERROR)]
@@ -228,21 +254,33 @@ def _xml_key(comp: dict[str, Any]) -> tuple[str, ...]:
 
 def walk(doc: dict[str, Any], metadata: bool = True) -> list[tuple[dict[str, Any], str]]:
     """Every component dict of a CycloneDX dict with its path in it (`#components[1]`,
-    `#components[1].components[0]`, `#metadata.component`), depth-first, bounded."""
-    out: list[tuple[dict[str, Any], str]] = []
-    stack: list[tuple[Any, str]] = [(doc.get("components"), "#components")]
+    `#components[1].components[0]`, `#metadata.component`), at most `MAX_COMPONENTS`."""
+    return [(comp, path) for comp, path, _ in walk_tree(doc, metadata, MAX_COMPONENTS)]
+
+
+def walk_tree(doc: dict[str, Any], metadata: bool = True, limit: int | None = None
+              ) -> list[tuple[dict[str, Any], str, str | None]]:
+    """(component dict, its path, its parent's path or None) for every component: metadata's
+    first, then each `components` list whole before the lists nested in it. Iterative: a
+    hostile document nested hundreds of levels deep is walked like a flat one."""
+    out: list[tuple[dict[str, Any], str, str | None]] = []
     meta = doc.get("metadata")
     if metadata and isinstance(meta, dict) and isinstance(meta.get("component"), dict):
-        stack.append(([meta["component"]], "#metadata.component"))
-    while stack and len(out) < MAX_COMPONENTS:
-        items, where = stack.pop()
+        out.append((meta["component"], "#metadata.component", None))
+    stack: list[tuple[Any, str, str | None]] = [(doc.get("components"), "#components", None)]
+    while stack and (limit is None or len(out) < limit):
+        items, where, parent = stack.pop()
+        children = []
         for i, item in enumerate(items if isinstance(items, list) else []):
-            if not isinstance(item, dict) or len(out) >= MAX_COMPONENTS:
+            if not isinstance(item, dict):
                 continue
-            path = where if where == "#metadata.component" else f"{where}[{i}]"
-            out.append((item, path))
-            if len(stack) < 64:
-                stack.append((item.get("components"), f"{path}.components"))
+            if limit is not None and len(out) >= limit:
+                break
+            path = f"{where}[{i}]"
+            out.append((item, path, parent))
+            if isinstance(item.get("components"), list):
+                children.append((item["components"], f"{path}.components", path))
+        stack.extend(reversed(children))
     return out
 
 
@@ -304,7 +342,7 @@ def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
         for n, (item, where) in enumerate(found):
             item["bom-ref"] = ref = str(item.get("bom-ref") or f"provenance-xml-{n}")
             locations[ref] = where
-        return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), None, "CycloneDX",
+        return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), "CycloneDX",
                          version, locations)
     # the model keeps components sorted: find each one's place in the document again
     by_ref: dict[str, str] = {}
@@ -322,7 +360,7 @@ def _cdx_xml(data: bytes, source: str, scan: bool) -> SbomInput:
             locations[ref] = place
             if ref not in by_ref:
                 by_key[_xml_key(comp)].remove(place)
-    return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), None, "CycloneDX",
+    return SbomInput(doc, f"CycloneDX XML {version}", tuple(problems), "CycloneDX",
                      version, locations)
 
 
@@ -554,7 +592,7 @@ def _spdx2(lenient: dict[str, Any], payload: str | dict[str, Any], size: int, ki
                      for k, v in locations.items()}
     version = str(lenient.get("spdxVersion") or doc.get("spdxVersion") or "SPDX")
     name = f"{version} {'JSON' if kind == 'json' else 'tag-value'}"
-    return SbomInput(out, name, tuple(problems + more), None, "SPDX", version, locations)
+    return SbomInput(out, name, tuple(problems + more), "SPDX", version, locations)
 
 
 def _spdx_tools_read(payload: str | dict[str, Any], size: int, kind: str, source: str
@@ -778,9 +816,11 @@ def spdx3_to_cdx(doc: dict[str, Any], source: str, limit: int | None = None,
 # -- dispatch -------------------------------------------------------------------------------
 
 
-def read_sbom(path: Path, *, source: str | None = None, scan: bool = False) -> SbomInput:
+def read_sbom(path: Path, *, source: str | None = None, scan: bool = False,
+              strict: bool = False) -> SbomInput:
     """Read any supported SBOM; `SbomError` when the file is not one. `source` names it in
-    problems (default: the file name); `scan` is the identification mode (module docstring)."""
+    problems (default: the file name); `scan` is the identification mode (module docstring);
+    `strict` checks CycloneDX JSON against its schema's formats too (`enrich --validate`)."""
     label = str(path) if source is None else source
     source = path.name if source is None else source
     limit = MAX_SCAN_SBOM if scan else MAX_SBOM
@@ -801,7 +841,7 @@ def read_sbom(path: Path, *, source: str | None = None, scan: bool = False) -> S
         if not isinstance(doc, dict):
             raise SbomError(f"{source}: JSON top level is not an object")
         if doc.get("bomFormat") == "CycloneDX":
-            return _cdx_json(doc, source, scan, len(data))
+            return _cdx_json(doc, source, scan, len(data), strict and not scan)
         if "spdxVersion" in doc:
             if not str(doc["spdxVersion"]).startswith("SPDX-2."):
                 raise SbomError(f"{source}: spdxVersion {doc['spdxVersion']} is not supported")
@@ -810,7 +850,7 @@ def read_sbom(path: Path, *, source: str | None = None, scan: bool = False) -> S
             locations: dict[str, str] = {}
             out, problems = spdx3_to_cdx(doc, source, MAX_COMPONENTS if scan else None,
                                          locations)
-            return SbomInput(out, "SPDX 3.0 JSON-LD", tuple(problems), None, "SPDX", "SPDX-3.0",
+            return SbomInput(out, "SPDX 3.0 JSON-LD", tuple(problems), "SPDX", "SPDX-3.0",
                              locations)
         raise SbomError(f"{source}: JSON but not an SBOM (no bomFormat \"CycloneDX\", "
                         "no spdxVersion, no SPDX 3 @context)")

@@ -87,7 +87,9 @@ def manufacturer_dict(m: Manufacturer) -> dict[str, Any]:
     return {"vendor": m.vendor, "name": m.name, "country": m.country, "parent": m.parent}
 
 
-def _evidence(component: Component) -> dict[str, Any] | None:
+def component_evidence(component: Component) -> dict[str, Any] | None:
+    """A component's CycloneDX `evidence` (identity methods, occurrences, copyright), or None
+    (shared with `provenance enrich`)."""
     methods: list[dict[str, Any]] = []
     occurrences: dict[str, dict[str, Any]] = {}
     copyright: list[dict[str, str]] = []
@@ -128,9 +130,11 @@ def _evidence(component: Component) -> dict[str, Any] | None:
     return evidence
 
 
-def _properties(
+def component_properties(
     component: Component, verdict: Verdict, findings: tuple[Finding, ...]
 ) -> list[dict[str, str]]:
+    """A component's `provenance:*` properties, as `report.load` reads them back (shared with
+    `provenance enrich`)."""
     props = [prop("location", component.path), prop("kind", component.kind),
              prop("size", str(component.size))]
     top: Attribution | None = component.top
@@ -194,10 +198,10 @@ def _component(
     if c.purl:
         out["purl"] = c.purl
     findings = index.get(c.ref, ())
-    out["properties"] = _properties(c, result.verdicts.get(c.ref, Verdict.CLEAR), findings)
+    out["properties"] = component_properties(c, result.verdicts.get(c.ref, Verdict.CLEAR), findings)
     if nested and c.children:
         out["components"] = [_component(child, result, index) for child in c.children]
-    evidence = _evidence(c)
+    evidence = component_evidence(c)
     if evidence:
         out["evidence"] = evidence
     return out

@@ -1,8 +1,9 @@
 """Read back a CycloneDX JSON report written by `provenance.report.cyclonedx` into a ScanResult.
 
-This is what `provenance render` uses to re-render a saved report without rescanning. Only the
-fields cyclonedx.py writes are read; Facts (what identify read) are not in the report and come
-back as None. A document that is not one of ours raises ReportError.
+This is what `provenance render` uses to re-render a saved report without rescanning, and it
+reads an SBOM `provenance enrich` wrote the same way (its components carry the same
+properties). Only the fields cyclonedx.py writes are read; Facts (what identify read) are not in
+the report and come back as None. A document that is not one of ours raises ReportError.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class ReportError(ValueError):
 
 def _props(node: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
-    for p in node.get("properties") or []:
+    props = node.get("properties")
+    for p in props if isinstance(props, list) else []:
+        if not isinstance(p, dict):
+            continue
         name = str(p.get("name", ""))
         if name.startswith(PREFIX):
             out.append((name[len(PREFIX):], str(p.get("value", ""))))
@@ -95,16 +99,35 @@ class _Reader:
         self.findings: list[Finding] = []
         self.verdicts: dict[str, Verdict] = {}
 
-    def component(self, node: dict[str, Any], children: list[dict[str, Any]]) -> Component:
-        ref = node.get("bom-ref")
-        if not isinstance(ref, str):
-            raise ReportError(f"component {node.get('name')!r} has no bom-ref")
+    def component(self, node: dict[str, Any], children: list[Any]) -> Component:
+        """The component tree under `node` (whose parts are `children`), built bottom-up
+        without recursion: an enriched SBOM may nest components hundreds of levels deep."""
+        order: list[tuple[dict[str, Any], int | None]] = [(node, None)]  # (node, parent index)
+        pending: list[tuple[list[Any], int]] = [(children, 0)]
+        while pending:
+            items, at = pending.pop()
+            for child in items if isinstance(items, list) else []:
+                if isinstance(child, dict):
+                    order.append((child, at))
+                    pending.append((child.get("components") or [], len(order) - 1))
+        kids: dict[int, list[Component]] = {}
+        for index in range(len(order) - 1, 0, -1):
+            item, parent = order[index]
+            kids.setdefault(parent or 0, []).append(
+                self._one(item, tuple(reversed(kids.pop(index, [])))))
+        return self._one(node, tuple(reversed(kids.pop(0, []))))
+
+    def _one(self, node: dict[str, Any], children: tuple[Component, ...]) -> Component:
         props = _props(node)
         location = _first(props, "location")
         if location is None:
-            raise ReportError(f"component {ref}: no provenance:location (not a provenance report)")
+            raise ReportError(f"component {str(node.get('name'))!r}: no provenance:location "
+                              "(not a provenance report)")
+        ref = node.get("bom-ref")
+        # an enriched SBOM's components need no bom-ref: their location names them
+        ref = ref if isinstance(ref, str) else location
         sha256 = next((h["content"] for h in node.get("hashes") or []
-                       if h.get("alg") == "SHA-256"), "")
+                       if isinstance(h, dict) and h.get("alg") == "SHA-256"), "")
         attributions: list[Attribution] = []
         manufacturer: Manufacturer | None = None
         for key, value in props:
@@ -117,7 +140,7 @@ class _Reader:
         verdict = _first(props, "verdict")
         if verdict is not None:
             self.verdicts[ref] = Verdict(verdict)
-        supplier = (node.get("supplier") or {}).get("name")
+        supplier = node.get("supplier")
         return Component(
             ref=ref,
             chain=tuple(location.split(CHAIN_SEP)) if location else (),
@@ -126,14 +149,18 @@ class _Reader:
             sha256=str(sha256),
             size=int(_first(props, "size") or 0),
             type=str(node.get("type", "file")),
-            version=node.get("version"),
-            purl=node.get("purl"),
-            supplier=supplier,
+            version=_text(node.get("version")),
+            purl=_text(node.get("purl")),
+            supplier=_text(supplier.get("name")) if isinstance(supplier, dict) else None,
             attributions=tuple(attributions),
             manufacturer=manufacturer,
             opaque=_first(props, "opaque"),
-            children=tuple(self.component(c, c.get("components") or []) for c in children),
+            children=children,
         )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
@@ -152,10 +179,14 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
     reader = _Reader()
     try:
         parts = [c for c in doc.get("components") or []  # skip the copy of a leaf input
-                 if c.get("bom-ref") != f"{meta.get('bom-ref')}{LEAF_SUFFIX}"]
+                 if not isinstance(c, dict)
+                 or c.get("bom-ref") != f"{meta.get('bom-ref')}{LEAF_SUFFIX}"]
         root = reader.component(meta, parts)
-        tools = (metadata.get("tools") or {}).get("components") or []
-        tool: dict[str, Any] = next((t for t in tools if t.get("name") == "provenance"), {})
+        tools = metadata.get("tools") or {}
+        # an enriched SBOM may keep the legacy (1.2-1.4) tools array
+        tools = tools if isinstance(tools, list) else tools.get("components") or []
+        tool: dict[str, Any] = next((t for t in tools if isinstance(t, dict)
+                                     and t.get("name") == "provenance"), {})
         digest = _first(_props(tool), "signature-digest") or ""
         problems = tuple(_problem(_loads("problem", v)) for k, v in props if k == "problem")
         vendors = {m.vendor: m for m in (_manufacturer(_loads(k, v)) for k, v in props
