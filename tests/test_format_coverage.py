@@ -122,7 +122,7 @@ EXTRACT_POSITIVE: dict[str, Positive] = {
     "ubi": case("ubi", "ubinize"),
     "ubifs": case("ubifs", "lzo"),
     "ext": case("ext", "ext4"),
-    "fat": case("fat", "fat12"),
+    "fat": case("fat", "fat16"),
     "romfs": case("romfs", "genromfs"),
     "gzip": case("gzip", "gzip"),
     "bzip2": case("bzip2", "bzip2"),

@@ -44,6 +44,10 @@ EPOCH = 1_600_000_000  # 2020-09-13: every file time in a built image
 BUILD = Path("/tmp/provenance-golden-build")  # fixed, so paths a tool embeds do not vary
 # installers are built whatever the tool; pure-Python builders are skipped (tests run them)
 ALWAYS = {("innosetup", "inno-5.5.6-zlib")}
+# No golden file: test_extract_hostile's "corrupt" damage (every 97th byte from 512 on) misses the
+# few allocation-table bytes of a small FAT12 and leaves nothing detectable; fat16 and fat32
+# stand for FAT on a machine without mtools.
+NEVER = {("fat", "fat12")}
 
 _commands: list[list[str]] = []
 
@@ -128,7 +132,7 @@ def build_extract(only: set[str]) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for fmt, cases in ef.TOOL_BUILDERS.items():
         for case, builder in cases.items():
-            if only and fmt not in only:
+            if (only and fmt not in only) or (fmt, case) in NEVER:
                 continue
             scratch = BUILD / "x" / fmt / case
             shutil.rmtree(scratch, ignore_errors=True)
