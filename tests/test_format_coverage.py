@@ -42,7 +42,7 @@ from extract_fixtures import EXTRACT_TOOLS, TOOL_BUILDERS, Built, golden_built, 
 
 from provenance.extract import EXTRACTORS, extract
 from provenance.identify import IDENTIFIERS, identify
-from provenance.model import Artifact, Facts, Problem
+from provenance.model import Artifact, Facts, Problem, ProblemKind
 
 ABSENT, REFUSED = "absent", "refused"
 
@@ -313,10 +313,10 @@ def test_positive(fmt: str, tmp_path: Path) -> None:
     missing = [t for t in EXTRACT_TOOLS.get(fmt, ()) if shutil.which(t) is None]
     if missing:  # the installer's program is not here: recognised, opaque, and says why
         assert tree.opaque and missing[0] in tree.opaque
-        assert [p.kind for p in problems] == ["tool-missing"]
+        assert [p.kind for p in problems] == [ProblemKind.TOOL_MISSING]
         return
     if fmt == "flash":  # its noise region is a finding of its own
-        problems = [p for p in problems if p.kind != "encrypted-or-compressed"]
+        problems = [p for p in problems if p.kind != ProblemKind.ENCRYPTED_OR_COMPRESSED]
     assert tree.opaque is None and not problems, (tree.opaque, problems)
     if positive.top:
         found = top_members(tree)

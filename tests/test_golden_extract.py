@@ -13,7 +13,7 @@ import pytest
 from extract_fixtures import BUILDERS, EXTRACT_TOOLS, TOOL_BUILDERS, golden_built, sha
 
 from provenance.extract import extract
-from provenance.model import Artifact
+from provenance.model import Artifact, ProblemKind
 
 EXTRACT_KEYS = sorted(k for k in golden.manifest() if k.startswith("extract/"))
 MAX_FILE = 64 << 10
@@ -45,7 +45,7 @@ def test_golden_fixture_unpacks_to_its_manifest(key: str, tmp_path: Path) -> Non
     missing = [t for t in EXTRACT_TOOLS.get(fmt, ()) if shutil.which(t) is None]
     if missing:  # recognised, and opaque for the one reason that it cannot be run here
         assert tree.opaque and missing[0] in tree.opaque
-        assert [p.kind for p in problems] == ["tool-missing"]
+        assert [p.kind for p in problems] == [ProblemKind.TOOL_MISSING]
         return
     assert tree.opaque is None and not problems, (tree.opaque, problems)
     files, links = leaves(tree)
