@@ -42,7 +42,8 @@ from golden import GOLDEN_TREE, MANIFEST, STORE_RAW_MAX  # noqa: E402
 
 EPOCH = 1_600_000_000  # 2020-09-13: every file time in a built image
 BUILD = Path("/tmp/provenance-golden-build")  # fixed, so paths a tool embeds do not vary
-# installers are built whatever the tool; pure-Python builders are skipped (tests run them)
+# Pure-Python builders get no golden file (the tests run them anywhere), except the Inno Setup
+# installer (tests/inno_fixture.py): committed so that a drift of its generator shows.
 ALWAYS = {("innosetup", "inno-5.5.6-zlib")}
 # No golden file: test_extract_hostile's "corrupt" damage (every 97th byte from 512 on) misses the
 # few allocation-table bytes of a small FAT12 and leaves nothing detectable; fat16 and fat32
@@ -76,6 +77,8 @@ _real_populate = ef.populate
 
 def _package_of(program: str) -> str:
     """The Debian package and version that ships `program` (or "?" off Debian)."""
+    if program == "python3":  # the interpreter running this script wrote it
+        return f"Python {sys.version.split()[0]}"
     where = shutil.which(program)
     if where is None:
         return "?"
@@ -146,7 +149,7 @@ def build_extract(only: set[str]) -> dict[str, dict[str, object]]:
             if not _commands and (fmt, case) not in ALWAYS:
                 continue  # pure Python: built at test time on any machine
             if not _commands:
-                _commands.append(["inno_fixture.build(GOLDEN_TREE)", "(tests/inno_fixture.py)"])
+                _commands.append(["python3", "-c", "'inno_fixture.build(GOLDEN_TREE)'"])
             key = f"extract/{fmt}/{case}"
             out[key] = _entry(f"{key}/{built.path.name}", built.path.read_bytes(),
                               format=fmt, case=case, files=built.files, links=built.links,
