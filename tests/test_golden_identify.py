@@ -98,3 +98,18 @@ def test_macho_dylib(tmp_path: Path) -> None:
     assert facts.values("macho.platform") == ("MACOS",)
     assert facts.values("macho.minos") == ("11.0.0",)
     assert facts.values("macho.identifier") == ("libHwSdk.dylib",)
+
+
+def test_a_missing_toolchain_falls_back_to_the_golden_binaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import identify_fixtures as fx
+
+    monkeypatch.setattr(fx.shutil, "which", lambda _name: None)
+    exe = fx.build_pe(tmp_path)
+    assert exe.read_bytes() == golden.data("identify/pe/exe")
+    assert fx.sign_pe(exe, tmp_path).read_bytes() == golden.data("identify/pe/signed")
+    elfs = fx.build_elf(tmp_path)
+    assert sorted(elfs) == ["exe", "ko", "lib"] and elfs["exe"].name == "app"
+    with pytest.raises(fx.Missing, match="go not installed"):  # no golden Go binary
+        fx.build_go(tmp_path)

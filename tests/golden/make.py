@@ -191,12 +191,12 @@ def build_identify(only: set[str]) -> dict[str, dict[str, object]]:
             print(f"  identify/{key}/{role}: {path.stat().st_size} bytes")
 
     def pe(scratch: Path) -> dict[str, Path]:
-        exe = idf.build_pe(scratch)
-        return {"exe": exe, "signed": idf.sign_pe(exe, scratch)}
+        exe = idf.build_pe.tool(scratch)
+        return {"exe": exe, "signed": idf.sign_pe.tool(exe, scratch)}
 
     one("pe", pe)
-    one("elf", idf.build_elf)
-    one("dtb", lambda scratch: {"dtb": idf.build_dtb(scratch)})
+    one("elf", idf.build_elf.tool)
+    one("dtb", lambda scratch: {"dtb": idf.build_dtb.tool(scratch)})
     one("macho", lambda scratch: {"dylib": _macho(scratch)})
     return out
 
