@@ -1,8 +1,9 @@
 """Fixture builders for the identify tests: real toolchains at test time, nothing binary committed.
 
 Each builder writes into a directory it is given and returns the path it built. Builders that need
-an external tool raise `Missing(reason)`; tests turn that into a skip. Every fixture is described
-in samples/README-identify.md.
+an external tool raise `Missing(reason)`, which tests turn into a skip, unless a golden copy of
+what they build is committed (tests/golden/, see `or_golden`). Every fixture is described in
+samples/README-identify.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import struct
 import subprocess
 import tarfile
 import zipfile
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any
+
+import golden
 
 
 class Missing(Exception):
@@ -28,6 +34,30 @@ def _need(tool: str) -> str:
     if found is None:
         raise Missing(f"{tool} not installed (see tests/apt-packages-identify.txt)")
     return found
+
+
+def or_golden(*keys: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Without its tools, the builder gives the committed golden copies of what it builds
+    (`identify/<name>/<role>` in tests/golden/manifest.json; one key: a Path, several: a dict
+    by role), written into its output directory (its last argument). `.tool` is the builder
+    itself, for tests/golden/make.py."""
+
+    def wrap(build: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(build)
+        def built(*args: Any) -> Any:
+            try:
+                return build(*args)
+            except Missing:
+                if any(golden.entry(key) is None for key in keys):
+                    raise
+                out = Path(args[-1]) / "golden"
+                paths = {key.rsplit("/", 1)[1]: golden.materialize(key, out) for key in keys}
+                return paths if len(keys) > 1 else next(iter(paths.values()))
+
+        built.tool = build  # type: ignore[attr-defined]
+        return built
+
+    return wrap
 
 
 def _run(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> None:
@@ -72,6 +102,7 @@ func main() { fmt.Println("hi") }
 """
 
 
+@or_golden("identify/elf/lib", "identify/elf/exe", "identify/elf/ko")
 def build_elf(out: Path) -> dict[str, Path]:
     """libhi.so (SONAME, exports, .comment, RUNPATH), app (NEEDED, RPATH, interp, build-id), ko."""
     gcc = _need("gcc")
@@ -132,6 +163,7 @@ int main(void) { MessageBoxA(0, "hi", "hi", 0); return (int)GetTickCount(); }
 """
 
 
+@or_golden("identify/pe/exe")
 def build_pe(out: Path) -> Path:
     """A mingw-w64 executable with a version resource and a CodeView (PDB path) record."""
     gcc = _need("x86_64-w64-mingw32-gcc")
@@ -194,6 +226,7 @@ def make_ca(out: Path, org: str = "Huawei Technologies Co., Ltd.",
     return ca, leaf, key
 
 
+@or_golden("identify/pe/signed")
 def sign_pe(exe: Path, out: Path) -> Path:
     """Authenticode-sign `exe` with a throw-away certificate chain (osslsigncode)."""
     tool = _need("osslsigncode")
@@ -239,6 +272,7 @@ DTS = """/dts-v1/;
 """
 
 
+@or_golden("identify/dtb/dtb")
 def build_dtb(out: Path) -> Path:
     dtc = _need("dtc")
     out.mkdir(parents=True, exist_ok=True)
