@@ -286,6 +286,7 @@ class ScanResult:
     signature_digest: str
     policies: tuple[str, ...] = ()
     started: str | None = None  # ISO timestamp; None when --reproducible
+    as_of: str | None = None  # ISO date the policies were evaluated as of (--as-of, or the day)
     vendors: dict[str, Manufacturer] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # component ref -> verdict
 

@@ -58,3 +58,16 @@ def test_bundled_samples_render_in_every_format(sample, sigset):
     test_report_sarif._validate(json.loads(FORMATS["sarif"](result)))
     back = from_cyclonedx(json.loads(FORMATS["cyclonedx-json"](result)))
     assert back.findings == result.findings and back.verdict == result.verdict
+
+
+def test_every_format_records_the_as_of_date_and_policies(sigset):
+    sample = SAMPLES / "ipcam-hi3516ev200.tar.gz"
+    result = pipeline.scan(sample, sigset, pipeline.ScanOptions(as_of=date(2025, 7, 4),
+                                                                reproducible=True))
+    assert result.as_of == "2025-07-04"
+    for name, render in FORMATS.items():
+        text = render(result)
+        assert "2025-07-04" in text, name
+        assert result.policies[0] in text, name
+    back = from_cyclonedx(json.loads(FORMATS["cyclonedx-json"](result)))
+    assert back.as_of == "2025-07-04"

@@ -199,5 +199,5 @@ def enrich(
     if files is not None:
         counts["artifacts-matched"] = f"{sum(1 for i in items if i.matched)}/{len(items)}"
     summarise(doc, sbom, source, verdicts.get(root.ref, Verdict.CLEAR), findings, problems,
-              policy_ids, counts, strict)
+              policy_ids, counts, strict, as_of.isoformat())
     return doc, tuple(findings), tuple(problems)

@@ -97,7 +97,7 @@ def _output_problems(doc: dict[str, Any], source: str, strict: bool) -> list[Pro
 
 def summarise(doc: dict[str, Any], sbom: SbomInput, source: str, overall: Verdict,
               findings: Sequence[Finding], problems: list[Problem], policy_ids: Sequence[str],
-              counts: dict[str, str], strict: bool) -> None:
+              counts: dict[str, str], strict: bool, as_of: str | None = None) -> None:
     """Write the document's summary on metadata.component, then check the output: what the
     input carried that 1.6 refuses is kept, and said (`problems` grows)."""
     meta_component = doc["metadata"]["component"]
@@ -107,6 +107,7 @@ def summarise(doc: dict[str, Any], sbom: SbomInput, source: str, overall: Verdic
         return [prop("verdict", overall.value),
                 prop("coverage", "partial" if problems else "complete"),
                 prop("policies", ",".join(policy_ids)),
+                *([prop("as-of", as_of)] if as_of else []),
                 prop("sbom-format", sbom.format),
                 prop("findings", str(len(findings))),
                 prop("waived", str(sum(1 for f in findings if f.waiver is not None))),

@@ -317,4 +317,5 @@ def _scan(
         policies=options.policies,
         started=_now(options),
         vendors=vendors,
+        as_of=as_of.isoformat(),
     )

@@ -261,6 +261,7 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
         prop("verdict", result.verdict.value),
         prop("coverage", result.coverage.value),
         prop("policies", ",".join(result.policies)),
+        *([prop("as-of", result.as_of)] if result.as_of else []),
         prop("files", str(result.stats.files)),
         prop("bytes", str(result.stats.bytes)),
         prop("opaque-count", str(result.stats.opaque)),

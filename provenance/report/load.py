@@ -218,4 +218,5 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
         started=metadata.get("timestamp"),
         vendors=vendors,
         verdicts=reader.verdicts,
+        as_of=_first(props, "as-of"),
     )

@@ -28,7 +28,8 @@ def render(result: ScanResult) -> str:
         f"**Verdict: {_ICON[result.verdict]} {result.verdict.value.upper()}** · "
         f"coverage: **{result.coverage.value}** · input: {_code(result.root.path)}",
         "",
-        f"- policies: {', '.join(result.policies) or '(none)'}",
+        f"- policies: {', '.join(result.policies) or '(none)'}"
+        + (f", evaluated as of {result.as_of}" if result.as_of else ""),
         f"- components: {result.stats.files}, bytes examined: {result.stats.bytes}, "
         f"opaque: {result.stats.opaque}",
     ]

@@ -186,6 +186,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "verdict": result.verdict.value,
             "coverage": result.coverage.value,
             "policies": list(result.policies),
+            **({"asOf": result.as_of} if result.as_of else {}),
             "input": result.root.path,
             "inputSha256": result.root.sha256,
         },

@@ -33,7 +33,8 @@ def summary(result: ScanResult, report: str | None = None) -> Group:
     head.append(result.verdict.value.upper(), style=_STYLE[result.verdict])
     head.append(f"   coverage: {result.coverage.value}")
     head.append(f"   {result.stats.files} components, {_size(result.stats.bytes)} examined")
-    head.append(f"   policies: {safe(', '.join(result.policies))}")
+    head.append(f"   policies: {safe(', '.join(result.policies))}"
+                + (f" (as of {safe(result.as_of)})" if result.as_of else ""))
     waived = sum(1 for f in result.findings if f.waiver is not None)
     if waived:
         head.append(f"   waived: {waived}")
