@@ -251,6 +251,7 @@ class PolicyEntry:
     source: str  # legal source
     in_force: str  # ISO date the entry applies from
     scope: str = ""  # scope note ("video surveillance when used for public safety ...")
+    citations: tuple[str, ...] = ()  # the source's [key] references: "key: citation or URL"
 
 
 @dataclass(frozen=True, slots=True)

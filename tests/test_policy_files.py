@@ -135,3 +135,38 @@ def test_non_us_lists_in_force_from_their_date(pid, vendor, day):
     (f,) = _eval(pid, vendor, Relationship.MADE_BY, day)
     assert f.level is Verdict.RESTRICTED
     assert _eval(pid, vendor, Relationship.MADE_BY, date.fromordinal(day.toordinal() - 1)) == ()
+
+
+def test_legal_sources_resolve_to_their_citations(sigset):
+    for policy in sigset.policies.values():
+        for entity in policy.entities:
+            keys = re.findall(r"\[([A-Za-z0-9_]+)\]", entity.source)
+            assert [c.partition(": ")[0] for c in entity.citations] == keys, policy.id
+            assert all(c.partition(": ")[2] for c in entity.citations)
+    s889 = sigset.policies["us-ndaa-889"].entities[0]
+    assert any("acq.osd.mil" in c for c in s889.citations)
+
+
+def test_a_source_key_without_its_citation_is_refused(tmp_path):
+    from provenance.signatureset import SignatureError, load_policy
+
+    text = (Path(__file__).resolve().parent.parent / "signatures" / "policies"
+            / "us-ndaa-889.yml").read_text(encoding="utf-8")
+    broken = tmp_path / "us-ndaa-889.yml"
+    broken.write_text(text.replace("[s889_dars]", "[no_such_source]", 1), encoding="utf-8")
+    with pytest.raises(SignatureError, match=r"\[no_such_source\]"):
+        load_policy(broken)
+
+
+def test_reports_carry_the_citations(sigset):
+    from datetime import date
+
+    from conftest import SAMPLES
+
+    from provenance import pipeline
+    from provenance.report import FORMATS
+
+    result = pipeline.scan(SAMPLES / "ipcam-hi3516ev200.tar.gz", sigset,
+                           pipeline.ScanOptions(as_of=date(2026, 1, 1), reproducible=True))
+    for name in ("cyclonedx-json", "sarif", "markdown", "html"):
+        assert "acq.osd.mil/dpap/dars/section889" in FORMATS[name](result), name

@@ -91,7 +91,7 @@ def _finding(
             if applies(entity, family, as_of):
                 direct = direct or family[0] in entity.vendors
                 entries.append(PolicyEntry(policy.id, entity.entity, entity.source,
-                                           entity.in_force, entity.scope))
+                                           entity.in_force, entity.scope, entity.citations))
                 if best is None or level.rank > best.rank:
                     best = level
     if best is None:

@@ -72,7 +72,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "vendor": f.vendor, "level": f.level.value, "relationship": f.relationship.value,
         "confidence": f.confidence, "rationale": f.rationale,
         "entries": [{"policy": e.policy, "entity": e.entity, "source": e.source,
-                     "in_force": e.in_force, "scope": e.scope} for e in f.entries],
+                     "in_force": e.in_force, "scope": e.scope,
+                     **({"citations": list(e.citations)} if e.citations else {})}
+                    for e in f.entries],
     }
     if f.waiver is not None:
         out["waiver"] = f.waiver

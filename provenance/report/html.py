@@ -147,7 +147,8 @@ def _details(c: Component, findings: tuple[Finding, ...], result: ScanResult) ->
     for f in findings:
         entries = "".join(
             f"<tr><td>{escape(e.policy)}</td><td>{escape(e.entity)}</td>"
-            f"<td>{escape(e.in_force)}</td><td>{escape(e.source)}</td>"
+            f"<td>{escape(e.in_force)}</td><td>{escape(e.source)}"
+            + "".join(f"<br><small>{escape(c)}</small>" for c in e.citations) + "</td>"
             f"<td>{escape(e.scope)}</td></tr>" for e in f.entries)
         waived = (f" {_badge('waived')} {escape(f.waiver)}" if f.waiver is not None else "")
         out.append(f"<div class='finding'>{_badge(f.level.value)} {escape(f.rationale)}{waived}"

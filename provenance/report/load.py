@@ -87,7 +87,8 @@ def _manufacturer(d: dict[str, Any]) -> Manufacturer:
 
 def _finding(ref: str, location: str, d: dict[str, Any]) -> Finding:
     entries = tuple(PolicyEntry(str(e["policy"]), str(e["entity"]), str(e["source"]),
-                                str(e["in_force"]), str(e.get("scope", "")))
+                                str(e["in_force"]), str(e.get("scope", "")),
+                                tuple(str(c) for c in e.get("citations", ())))
                     for e in d["entries"])
     return Finding(ref, location, str(d["vendor"]), Verdict(d["level"]),
                    Relationship(d["relationship"]), float(d["confidence"]), entries,

@@ -65,11 +65,14 @@ def render(result: ScanResult) -> str:
             rest = grouped[MAX_ROWS:]
             lines.append(f"\n…and {len(rest)} more group(s), "
                          f"{sum(len(g.members) for g in rest)} finding(s), in the full report.")
-        scopes = sorted({(e.policy, e.entity, e.source, e.scope) for f in result.findings
-                         for e in f.entries})
+        scopes = sorted({(e.policy, e.entity, e.source, e.scope, e.citations)
+                         for f in result.findings for e in f.entries})
         lines += ["", "## Policy entries", ""]
         lines += [f"- **{p}** — {_cell(ent)}: {_cell(src)}"
-                  + (f"; scope: {_cell(sc)}" if sc else "") for p, ent, src, sc in scopes]
+                  + (f"; scope: {_cell(sc)}" if sc else "")
+                  + "".join(f"\n  - [{_cell(c.partition(': ')[0])}] {_cell(c.partition(': ')[2])}"
+                            for c in cites)
+                  for p, ent, src, sc, cites in scopes]
     else:
         lines += ["", "No component is flagged by the selected policies."]
     opaque = [c for c in result.components() if c.opaque]

@@ -88,7 +88,8 @@ def _result(g: Group, rule_index: int, component: Component | None) -> dict[str,
                  "location": ev.location, "confidence": ev.confidence}
                 for ev in (attribution.evidence if attribution else ())]
     entries = [{"policy": e.policy, "entity": e.entity, "source": e.source,
-                "inForce": e.in_force, "scope": e.scope} for e in f.entries]
+                "inForce": e.in_force, "scope": e.scope, "citations": list(e.citations)}
+               for e in f.entries]
     deciding = evidence[0]["rule"] if evidence else None
     policies = sorted({e.policy for e in f.entries})
     text = (f"{g.level.value}: {f.location}: {f.rationale}"

@@ -92,6 +92,7 @@ class PolicyEntity:
     scope: str = ""
     affiliates: bool = True  # subsidiaries and affiliates follow the vendor catalog's parents
     until: str | None = None
+    citations: tuple[str, ...] = ()  # "key: citation" for each [key] the source names
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +285,27 @@ def _threshold(path: Path, data: dict[str, Any], key: str) -> Threshold:
         raise SignatureError(f"{path}: {key}: {exc}") from exc
 
 
+_CITED = re.compile(r"\[([A-Za-z0-9_]+)\]")
+
+
+def _citations(path: Path, source: str, sources: dict[str, Any]) -> tuple[str, ...]:
+    """`[key]` references of a legal source, resolved through the policy file's `sources`."""
+    out = []
+    for key in _CITED.findall(source):
+        if key not in sources:
+            raise SignatureError(f"{path}: source [{key}] is not in this file's sources")
+        out.append(f"{key}: {sources[key]}")
+    return tuple(out)
+
+
 def load_policy(path: Path) -> Policy:
     data = _yaml(path)
     pid = data.get("id")
     if pid != path.stem:
         raise SignatureError(f"{path}: policy id must equal the file name")
+    sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise SignatureError(f"{path}: sources must map each source key to its citation")
     entities = []
     for item in data.get("entities") or []:
         if not isinstance(item, dict):
@@ -305,6 +322,7 @@ def load_policy(path: Path) -> Policy:
                 scope=str(item.get("scope", "")),
                 affiliates=bool(item.get("affiliates", True)),
                 until=str(item["until"]) if item.get("until") else None,
+                citations=_citations(path, str(item["source"]), sources),
             )
         )
     if not entities:
@@ -312,6 +330,7 @@ def load_policy(path: Path) -> Policy:
     for key in ("name", "jurisdiction", "source"):
         if not data.get(key):
             raise SignatureError(f"{path}: {key} is required")
+    _citations(path, str(data["source"]), sources)  # every [key] it cites is resolvable
     return Policy(
         id=str(pid), name=str(data["name"]), jurisdiction=str(data["jurisdiction"]),
         source=str(data["source"]), entities=tuple(entities),
