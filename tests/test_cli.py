@@ -259,7 +259,11 @@ def test_scan_on_an_sbom_enriches_it(tmp_path):
     assert result.exit_code == 1  # the @huaweicloud SDK is restricted
     doc = json.loads(out.read_text())
     assert props(doc["metadata"]["component"])["provenance:verdict"] == "restricted"
-    assert run("scan", str(sbom), "-f", "sarif", "-o", str(tmp_path / "x")).exit_code == 2
+    # any report format, drawn from the enriched document; two CycloneDX copies are refused
+    assert run("scan", str(sbom), "-q", "-f", "sarif", "-o", str(tmp_path / "x")).exit_code == 1
+    assert json.loads((tmp_path / "x").read_text())["version"] == "2.1.0"
+    assert run("scan", str(sbom), "-o", str(tmp_path / "a.json"),
+               "-o", str(tmp_path / "b.json")).exit_code == 2
 
 
 def test_directory_input_is_walked(tmp_path, restricted_sample, clean_sample):

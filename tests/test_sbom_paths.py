@@ -212,3 +212,15 @@ def test_repeated_components_are_reported_in_one_pass(tmp_path: Path) -> None:
     problems = read_sbom(bom, scan=True).problems
     assert [p.message for p in problems] == [
         "CycloneDX 1.6 schema: array of 3001 items has non-unique elements"]
+
+
+def test_scan_of_an_sbom_writes_any_report_format(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps(sbom(PLAIN, HUAWEI, MENTION)))
+    result = invoke("scan", str(bom), "-q", "-f", "html", *POLICY)  # alone: to stdout
+    assert result.exit_code == 1 and "<html" in result.stdout and "agconnect-core" in result.stdout
+    cdx, sarif = tmp_path / "e.cdx.json", tmp_path / "e.sarif"
+    result = invoke("scan", str(bom), "-q", "-o", str(cdx), "-o", str(sarif), *POLICY)
+    assert result.exit_code == 1, result.output
+    assert verdict(cdx) == "restricted"
+    assert json.loads(sarif.read_text())["runs"][0]["results"][0]["ruleId"] == "huawei/made-by"

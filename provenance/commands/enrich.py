@@ -9,6 +9,7 @@ no verdict (not an SBOM, unreadable, invalid signature set).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -79,9 +80,11 @@ def enrich_command(
 
 
 def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging,
-        fail_on: FailOn, quiet: bool, *, strict: bool = False) -> NoReturn:
+        fail_on: FailOn, quiet: bool, *, strict: bool = False,
+        rendered: Sequence[tuple[str, Path | None]] = ()) -> NoReturn:
     """Enrich `sbom` into `output` and exit as `--fail-on` says (`enrich`, and `scan` of an
-    SBOM); waived findings do not count."""
+    SBOM); waived findings do not count. `rendered`: other report formats (`scan bom.json
+    -f html`), drawn from the enriched document as `render` draws them."""
     from provenance.enrich import SbomError, enrich
     from provenance.model import Verdict
 
@@ -93,7 +96,20 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
                                           judged.waivers, strict=strict)
     except SbomError as exc:
         raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
-    write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
+    from provenance.report.cyclonedx import json_safe
+
+    if output is not None or not rendered:
+        write_output(json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", output)
+    if rendered:
+        from provenance.report import FORMATS
+        from provenance.report.load import ReportError, from_cyclonedx
+
+        try:
+            result = from_cyclonedx(doc)
+        except ReportError as exc:
+            raise fail(f"cannot render the enriched SBOM: {exc}", EXIT_NO_VERDICT) from None
+        for fmt, dest in rendered:
+            write_output(FORMATS[fmt](result), dest)
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     worst = max((f.level for f in findings if f.waiver is None), key=lambda v: v.rank,

@@ -128,11 +128,13 @@ def scan(
     pairs = reports(format or [], output or [], FORMATS)
     formats, outputs = [f for f, _ in pairs], [d or Path("-") for _, d in pairs]
     sbom = path.is_file() and looks_like_sbom(path)
-    if sbom and (any(f != "cyclonedx-json" for f in formats) or len(outputs) > 1):
-        raise fail("an SBOM input is enriched into one CycloneDX JSON --output", EXIT_USAGE)
+    if sbom and sum(1 for f in formats if f == "cyclonedx-json") > 1:
+        raise fail("an SBOM input is enriched into one CycloneDX JSON report", EXIT_USAGE)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
-        enrich.run(path, outputs[0] if outputs else None, None, judged, fail_on, quiet)
+        cdx = [dest for fmt, dest in pairs if fmt == "cyclonedx-json"]
+        enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
+                   rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"])
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
                     seconds_per_format=seconds_per_format)
     options = judged.scan_options(
