@@ -73,3 +73,12 @@ def test_help_shows_readable_metavars(command: str) -> None:
 def test_shell_completion_is_offered() -> None:
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert "--show-completion" in result.output
+
+
+def test_summary_in_a_log_is_not_wrapped() -> None:
+    result = CliRunner().invoke(app, ["scan", str(SAMPLES / "ipcam-hi3516ev200.tar.gz"),
+                                      "--no-cache", "--fail-on", "never"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    path = "ipcam-hi3516ev200.tar.gz!/rootfs/lib/modules/4.9.37/extra/hi3516ev200_sys.ko"
+    assert any(line.strip() == f"at: {path}" for line in result.output.splitlines())
+    assert "\x1b[" not in result.output  # no colour codes in a log

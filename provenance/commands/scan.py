@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from provenance.pipeline import ScanOptions
 
 _DEFAULT_LIMITS = Limits()
+LOG_WIDTH = 240  # the summary's width when it goes to a file or a CI log, not a terminal
 
 
 class _DelayedProgress:
@@ -140,7 +141,10 @@ def scan(
     options = judged.scan_options(
         limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
         analysis=analysis_options(jobs, cache_dir, no_cache))
-    out = Console(stderr=any(str(o) == "-" for o in outputs), highlight=False, soft_wrap=False)
+    to_stderr = any(str(o) == "-" for o in outputs)
+    out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
+    if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
+        out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
     result = _scan(path, judged, options, show=not quiet and out.is_terminal)
     _write(result, formats, outputs, facts)
     if not quiet:
