@@ -25,6 +25,9 @@ class Relationship(StrEnum):
     SIGNED_BY = "signed-by"
     CONTAINS = "contains"
     OEM = "oem"
+    # the device is built with the vendor's hardware part (its SoC, modem, PON chip), inferred
+    # from the firmware (provenance/parts): a procurement rule may bar the product for it
+    PART = "part"
     LINEAGE = "lineage"
     # the vendor's code shipped as upstream open source, built and shipped by someone else
     # (Huawei's hinic.ko in a distribution's kernel): worth a look, not the vendor's product
@@ -275,6 +278,51 @@ class Stats:
     seconds: float = 0.0
 
 
+class PartClass(StrEnum):
+    """What a hardware part is. The values are what reports and the signature data use."""
+
+    SOC = "soc"
+    CELLULAR_MODEM = "cellular-modem"
+    WIFI_BT = "wifi-bt"
+    PON_DSL = "pon-dsl"
+    IMAGE_SENSOR = "image-sensor"
+    SWITCH = "switch"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One hardware part the firmware is built for, with the evidence that it is there
+    (inferred by provenance/parts).
+
+    `maker` is a vendor id (`hisilicon`, `huawei`, `sony`); `model` is None when the evidence
+    names only the maker and class (a `hisilicon # ` U-Boot prompt, a Huawei AT dialect).
+    `confidence` is the noisy-OR of the strongest signal of each distinct kind.
+    """
+
+    part_class: PartClass
+    maker: str
+    model: str | None
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    family: str | None = None  # the catalog's family ("HiSilicon Hi35xx IP camera SoC")
+
+    def __post_init__(self) -> None:
+        if not self.evidence:
+            raise ValueError("a part needs evidence")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence out of range: {self.confidence}")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The distinct signal kinds behind this part, in evidence order."""
+        return tuple(dict.fromkeys(e.signal for e in self.evidence))
+
+    @property
+    def label(self) -> str:
+        return self.model or self.family or f"{self.maker} {self.part_class.value}"
+
+
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     root: Component
@@ -288,6 +336,7 @@ class ScanResult:
     policies: tuple[str, ...] = ()
     started: str | None = None  # ISO timestamp; None when --reproducible
     as_of: str | None = None  # ISO date the policies were evaluated as of (--as-of, or the day)
+    parts: tuple[Part, ...] = ()  # hardware the firmware is built for (provenance/parts)
     vendors: dict[str, Manufacturer] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # component ref -> verdict
 

@@ -118,12 +118,25 @@ def test_kaspersky_integration_is_restricted():
                  date(2024, 7, 19)) == ()
 
 
-def test_japan_is_review_only_and_says_it_names_no_vendor():
+def test_japan_restricts_products_and_parts_as_reported_and_says_it_names_no_vendor():
     policy = _policies()["jp-2018-procurement"]
-    assert policy.restricted.relationships == ()
+    assert set(policy.restricted.relationships) == {
+        Relationship.MADE_BY, Relationship.CONTAINS, Relationship.PART}
     assert "names no company" in policy.notes and "press" in policy.notes
-    (f,) = _eval("jp-2018-procurement", "huawei", Relationship.MADE_BY, date(2020, 1, 1), 1.0)
+    assert all("criteria-based" in e.scope for e in policy.entities)
+    for rel in (Relationship.MADE_BY, Relationship.PART):
+        (f,) = _eval("jp-2018-procurement", "huawei", rel, date(2020, 1, 1), 0.9)
+        assert f.level is Verdict.RESTRICTED
+    (f,) = _eval("jp-2018-procurement", "zte", Relationship.LINEAGE, date(2020, 1, 1), 0.9)
     assert f.level is Verdict.REVIEW
+    assert _eval("jp-2018-procurement", "huawei", Relationship.PART, date(2018, 1, 1), 0.9) == ()
+
+
+@pytest.mark.parametrize("pid", ["us-ndaa-889", "us-fcc-covered-list", "uk-huawei-designation",
+                                 "eu-5g-2023", "se-pts-2020"])
+def test_equipment_lists_restrict_parts_of_covered_makers(pid):
+    assert Relationship.PART in _policies()[pid].restricted.relationships
+    assert Relationship.PART not in _policies()["us-kaspersky-icts-2024"].review.relationships
 
 
 @pytest.mark.parametrize("pid, vendor, day", [

@@ -52,7 +52,10 @@ def test_findings_of_one_folder_are_one_group(result):
     assert (sdk.kind, sdk.vendor, len(sdk.members)) == ("folder", "hisilicon", 12)
     assert sdk.evidence is not None and sdk.level.value == "restricted"
     assert grouped[0] is sdk  # the largest restricted group first
-    assert len(grouped) == 1 + MAX_GROUPS + 3
+    # one per folder, and the input's own: built on the HiSilicon SoC these libraries are for
+    assert len(grouped) == 1 + MAX_GROUPS + 3 + 1
+    (device,) = [g for g in grouped if g.unit == "fw.tar"]
+    assert device.relationships == ("part",) and device.vendor == "hisilicon"
     listed = {f for g in grouped for f in g.members}
     assert all(f in listed for f in result.findings)
 
@@ -66,7 +69,7 @@ def test_terminal_caps_the_groups_and_names_the_report(result):
     Console(file=buf, width=200, color_system=None).print(summary(result, "out.cdx.json"))
     text = buf.getvalue()
     assert "12 files in folder" in text
-    assert "… 4 more group(s), 4 finding(s) in out.cdx.json" in text
+    assert "… 5 more group(s), 5 finding(s) in out.cdx.json" in text
     assert text.count("listed by:") == MAX_GROUPS
     assert len(table.render(result).splitlines()) < 8 * MAX_GROUPS
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.parts.catalog import builtin as parts_catalog
+from provenance.parts.sample import yara_source as parts_yara_source
 from provenance.signatureset import SignatureError, SignatureSet
 from provenance.signatureset.compile import compile_yara
 from provenance.signatureset.marks import MARKS_PREFIX, yara_source
@@ -68,6 +70,7 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
         sources = {rule.id: rule.path.read_text(encoding="utf-8") for rule in sigset.rules}
         if generated:
             sources["marks"] = generated
+        sources["parts"] = parts_yara_source(parts_catalog().anchors())
         compiled = compile_yara(sources)
     except (yara.Error, OSError) as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc

@@ -40,10 +40,38 @@ each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from provenance.model import Attribution, Manufacturer, Relationship
 from provenance.parts.catalog import Catalog, CatalogError, builtin, load
 from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
 from provenance.parts.model import BlobView, Part, PartClass
 from provenance.parts.sample import blob_view, text_sample
+from provenance.signatureset import SignatureSet
 
 __all__ = ["MAX_CHOICES", "MAX_USB_IDS", "WEIGHTS", "BlobView", "Catalog", "CatalogError",
-           "Part", "PartClass", "blob_view", "builtin", "infer", "load", "text_sample"]
+           "Part", "PartClass", "blob_view", "builtin", "infer", "load", "part_attributions",
+           "part_maker", "text_sample"]
+
+
+MAX_PART_EVIDENCE = 8
+
+
+def part_attributions(parts: Sequence[Part], sigset: SignatureSet) -> tuple[Attribution, ...]:
+    """The input's `part` attributions: one per inferred part whose maker is a vendor of the
+    signature set (so that policies can list it), with the part's confidence and evidence. A
+    part of another maker (a Sony sensor, a Rockchip SoC) stays in the parts list only."""
+    return tuple(
+        Attribution(p.maker, Relationship.PART, p.confidence, p.evidence[:MAX_PART_EVIDENCE],
+                    component=f"{p.part_class.value}: {p.label}")
+        for p in parts if p.maker in sigset.vendors)
+
+
+def part_maker(maker: str, sigset: SignatureSet) -> Manufacturer:
+    """How a report names a part's maker: the vendor file's entry, else the parts catalog's
+    name (Sony, Rockchip and others are in no policy and have no vendor file)."""
+    if maker in sigset.vendors:
+        return sigset.vendors[maker].maker()
+    named = next((m.name for m in builtin().makers if m.id == maker), maker)
+    return Manufacturer(maker, named, None, None)
+

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from provenance.model import Evidence, Facts
+from provenance.model import Facts, Part, PartClass
 
-
-class PartClass(StrEnum):
-    """What a hardware part is. The values are what reports and the signature data use."""
-
-    SOC = "soc"
-    CELLULAR_MODEM = "cellular-modem"
-    WIFI_BT = "wifi-bt"
-    PON_DSL = "pon-dsl"
-    IMAGE_SENSOR = "image-sensor"
-    SWITCH = "switch"
-    OTHER = "other"
+__all__ = ["BlobView", "Part", "PartClass"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,31 +37,3 @@ class BlobView:
         """The location up to the file name: what a directory of siblings shares."""
         head, sep, _ = self.location.rpartition("/")
         return head if sep else ""
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One hardware part the firmware is built for, with the evidence that it is there.
-
-    `maker` is a vendor id (`hisilicon`, `huawei`, `sony`); `model` is None when the evidence
-    names only the maker and class (a `hisilicon # ` U-Boot prompt, a Huawei AT dialect).
-    `confidence` is the noisy-OR of the strongest signal of each distinct kind.
-    """
-
-    part_class: PartClass
-    maker: str
-    model: str | None
-    confidence: float
-    evidence: tuple[Evidence, ...]
-    family: str | None = None  # the catalog's family ("HiSilicon Hi35xx IP camera SoC")
-
-    def __post_init__(self) -> None:
-        if not self.evidence:
-            raise ValueError("a part needs evidence")
-        if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence out of range: {self.confidence}")
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        """The distinct signal kinds behind this part, in evidence order."""
-        return tuple(dict.fromkeys(e.signal for e in self.evidence))

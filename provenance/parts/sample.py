@@ -97,3 +97,39 @@ def blob_view(location: str, facts: Facts, data: bytes | memoryview,
     """The BlobView of one blob from its bytes (a leaf: a file, not a container)."""
     sample, is_textual = text_sample(data, textual)
     return BlobView(location, facts, sample, is_textual)
+
+
+# -- choosing the blobs to sample -----------------------------------------------------------------
+
+RULE = "parts__anchors"  # the generated YARA rule: a binary worth a text sample
+# text under these folders documents software; it selects no part of the device
+DOC_DIRS = ("usr/share/doc/", "usr/share/man/", "usr/share/info/", "usr/share/locale/",
+            "usr/include/", "usr/share/licenses/")
+TEXT_MAX = 1 << 20  # a text file larger than this is a log or data dump, not a config
+
+
+def yara_source(anchors: Sequence[str]) -> str:
+    """One YARA rule matching a binary that holds a catalog anchor or a U-Boot mark: only such
+    binaries get a text sample (every blob is YARA-scanned anyway; reading them all again would
+    double the cost of a large image)."""
+    strings = [*(f'"{_quoted(a)}" nocase' for a in dict.fromkeys(anchors)),  # as text_sample
+               *(f"{{ {mark.hex(' ').upper()} }}" for mark in U_BOOT_MARKS)]
+    body = "\n".join(f"        $a{i} = {text}" for i, text in enumerate(strings))
+    return (f"rule {RULE}\n{{\n    strings:\n{body}\n    condition:\n        any of them\n}}\n")
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def wanted(location: str, facts: Facts, rule_hits: Sequence[str], size: int) -> bool | None:
+    """Whether a blob gets a text sample: True (a text file), False (a binary), None (no
+    sample: its facts and name are all parts inference reads of it)."""
+    if RULE in rule_hits:
+        return False
+    inner = location.rsplit("!/", 1)[-1]
+    if facts.first("content.type") == "text" and size <= TEXT_MAX \
+            and not any(d in inner for d in DOC_DIRS):
+        return True
+    return None
+

@@ -37,8 +37,10 @@ from provenance.model import (
     Stats,
     Verdict,
 )
+from provenance.parts import BlobView, infer, part_attributions, part_maker
+from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import codec
-from provenance.pipeline.blobs import Analyser, AnalysisOptions, Progress
+from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
 from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
@@ -224,6 +226,31 @@ def _elapsed(options: ScanOptions, started: float) -> float:
     return 0.0 if options.reproducible else round(time.monotonic() - started, 3)
 
 
+def _views(nodes: list[Artifact], by_sha: dict[str, Analysis]) -> list[BlobView]:
+    """What parts inference reads of each leaf blob: its facts and name, and a bounded text
+    sample of the few blobs that can select a part (configs and scripts, and binaries the
+    `parts__anchors` rule found a boot loader or SDK string in). Samples are read once per
+    distinct blob."""
+    samples: dict[str, tuple[str, bool]] = {}
+    views = []
+    for node in nodes:
+        analysis = by_sha.get(node.sha256)
+        if analysis is None or node.children or node.local is None:
+            continue
+        textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits], node.size)
+        if textual is not None and node.sha256 not in samples:
+            try:
+                with open(node.local, "rb") as f:
+                    data = f.read(TEXT_HEAD if textual else SCAN_LIMIT)
+            except OSError:
+                data = b""  # unreadable now: the analysis already recorded why
+            samples[node.sha256] = text_sample(data, textual)
+        text, is_text = samples.get(node.sha256, ("", False)) if textual is not None \
+            else ("", False)
+        views.append(BlobView(node.path, analysis.facts, text, is_text))
+    return views
+
+
 def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
@@ -244,6 +271,9 @@ def _scan(
             raise
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
         analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
+        if progress:
+            progress("parts", 0, 1)
+        parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
         all_problems = list(problems)
         for analysis in by_sha.values():
             all_problems.extend(analysis.problems)
@@ -256,6 +286,8 @@ def _scan(
         attributions = (
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
+        if is_root:  # the device is built with these parts: the input as a whole is
+            attributions = attributions + part_attributions(parts, sigset)
         children = tuple(build(child) for child in artifact.children)
         # a distribution's package: its vendor-authored parts are upstream contributions
         children = distributed(facts, attributions, children, sigset)
@@ -304,6 +336,8 @@ def _scan(
     )
     vendors = {a.vendor: sigset.vendors[a.vendor].maker() for c in components
                for a in c.attributions if a.vendor in sigset.vendors}
+    vendors.update({p.maker: part_maker(p.maker, sigset) for p in parts
+                    if p.maker not in vendors})
     return ScanResult(
         root=root,
         findings=findings,
@@ -318,4 +352,5 @@ def _scan(
         started=_now(options),
         vendors=vendors,
         as_of=as_of.isoformat(),
+        parts=parts,
     )

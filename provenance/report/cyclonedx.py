@@ -24,6 +24,7 @@ from provenance.model import (
     Evidence,
     Finding,
     Manufacturer,
+    Part,
     Problem,
     ScanResult,
     Verdict,
@@ -222,6 +223,37 @@ def _incomplete(root: Component) -> set[str]:
     return out
 
 
+PART_PREFIX = "part:"  # bom-ref of an inferred hardware part: part:<n>:<maker>
+
+
+def part_ref(index: int, part: Part) -> str:
+    return f"{PART_PREFIX}{index}:{part.maker}"
+
+
+def part_dict(index: int, part: Part, result: ScanResult) -> dict[str, Any]:
+    """An inferred hardware part as a CycloneDX `device` component."""
+    maker = result.vendors.get(part.maker)
+    out: dict[str, Any] = {"bom-ref": part_ref(index, part), "type": "device"}
+    out["manufacturer"] = {"name": maker.name if maker else part.maker,
+                           **({"address": {"country": maker.country}}
+                              if maker and maker.country else {})}
+    out["name"] = part.label
+    out["properties"] = [
+        prop("part-class", part.part_class.value), prop("vendor", part.maker),
+        prop("confidence", str(round(part.confidence, 4))),
+        *([prop("part-model", part.model)] if part.model else []),
+        *([prop("part-family", part.family)] if part.family else []),
+        prop("evidence", json_value([evidence_dict(e) for e in part.evidence])),
+        prop("inferred", "true")]
+    out["evidence"] = {"identity": [{
+        "field": "name", "confidence": _confidence(part.confidence),
+        "methods": [{"technique": "binary-analysis" if e.technique == "binary-analysis"
+                     else "other", "confidence": _confidence(e.confidence),
+                     "value": f"{e.rule}: {e.detail}"[:500]} for e in part.evidence]}],
+        "occurrences": [{"location": e.location} for e in part.evidence]}
+    return out
+
+
 LEAF_SUFFIX = ":content"
 
 
@@ -299,6 +331,12 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
                        or _leaf_input(root, result, index)) if components else [],
     }
     doc["dependencies"] = dependencies(root)
+    if result.parts:  # the device is built from its hardware parts: the root depends on them
+        refs = [part_ref(i, p) for i, p in enumerate(result.parts)]
+        doc["components"] += [part_dict(i, p, result) for i, p in enumerate(result.parts)]
+        doc["dependencies"] = [d for d in doc["dependencies"] if d["ref"] != root.ref] + [
+            {"ref": root.ref, "dependsOn": [*next((d["dependsOn"] for d in doc["dependencies"]
+                                                  if d["ref"] == root.ref), []), *refs]}]
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))
     if incomplete:
@@ -307,6 +345,8 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
         doc["compositions"] = [{"aggregate": "incomplete", "assemblies": [root.ref]}]
     else:
         doc["compositions"] = [{"aggregate": "complete", "assemblies": [root.ref]}]
+    if result.parts:  # inferred from the firmware: the hardware list is never known complete
+        doc["compositions"].append({"aggregate": "incomplete", "dependencies": [root.ref]})
     return doc
 
 
@@ -399,6 +439,12 @@ def _chunks(result: ScanResult, indent: int | None) -> Iterator[str]:
            **{k: doc[k] for k in tail}}
     before, pad, after = _with_hole(_dump(doc, indent), indent)
     yield before
-    yield from _list(list(root.children), pad, indent,
-                     lambda child, p: _component_chunks(child, p, result, index, indent))
+    parts = [part_dict(i, p, result) for i, p in enumerate(result.parts)]
+
+    def item(node: Component | dict[str, Any], p: str) -> Iterator[str]:
+        if isinstance(node, Component):
+            return _component_chunks(node, p, result, index, indent)
+        return iter([_indented(_dump(node, indent), p)])
+
+    yield from _list([*root.children, *parts], pad, indent, item)
     yield after

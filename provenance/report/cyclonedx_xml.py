@@ -155,9 +155,14 @@ def to_element(doc: dict[str, Any]) -> ET.Element:
         for comp in doc["compositions"]:
             one = _el(cnode, "composition")
             _el(one, "aggregate", comp["aggregate"])
-            assemblies = _el(one, "assemblies")
-            for ref in comp.get("assemblies", []):
-                _el(assemblies, "assembly", ref=ref)
+            if "assemblies" in comp:
+                assemblies = _el(one, "assemblies")
+                for ref in comp["assemblies"]:
+                    _el(assemblies, "assembly", ref=ref)
+            if "dependencies" in comp:
+                deps = _el(one, "dependencies")
+                for ref in comp["dependencies"]:
+                    _el(deps, "dependency", ref=ref)
     return bom
 
 

@@ -157,6 +157,24 @@ def _details(c: Component, findings: tuple[Finding, ...], result: ScanResult) ->
     return "<div class='info'>" + "".join(out) + "</div>"
 
 
+def _parts(result: ScanResult) -> str:
+    """The hardware parts section: what the firmware is built for, as inferred."""
+    if not result.parts:
+        return ""
+    rows = []
+    for p in result.parts:
+        maker = result.vendors.get(p.maker)
+        evidence = "<br>".join(f"<code>{escape(e.rule)}</code>: <code>{escape(e.detail)}</code>"
+                               f" @ <code>{escape(e.location)}</code>"
+                               for e in p.evidence[:MAX_EVIDENCE_ROWS])
+        rows.append(f"<tr><td>{escape(p.part_class.value)}</td><td>{escape(p.model or '-')}</td>"
+                    f"<td>{escape(maker.name if maker else p.maker)}</td>"
+                    f"<td>{p.confidence:.2f}</td><td>{evidence}</td></tr>")
+    return ("<h2>Hardware parts (inferred from the firmware)</h2><table id='parts'><tr>"
+            "<th>class</th><th>model</th><th>maker</th><th>confidence</th><th>evidence</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 MAX_PATHS = 50  # paths listed for a blob that occurs many times
 
 
@@ -260,6 +278,7 @@ def render(result: ScanResult) -> str:
            if restricted else "")
         + "</header><main>"
         f"<h2>Findings ({len(result.findings)} in {len(grouped)} groups)</h2>{findings}"
+        + _parts(result)
         + (f"<h2>Not fully examined</h2><ul>{problems}</ul>" if problems else "")
         + f"<h2>Components ({len(table)} distinct of {result.stats.files})</h2>"
         "<div id='controls'>"

@@ -19,6 +19,8 @@ from provenance.model import (
     Evidence,
     Finding,
     Manufacturer,
+    Part,
+    PartClass,
     PolicyEntry,
     Problem,
     ProblemKind,
@@ -28,7 +30,7 @@ from provenance.model import (
     Stats,
     Verdict,
 )
-from provenance.report.cyclonedx import LEAF_SUFFIX
+from provenance.report.cyclonedx import LEAF_SUFFIX, PART_PREFIX
 
 __all__ = ["ReportError", "from_cyclonedx"]
 
@@ -160,6 +162,15 @@ class _Reader:
         )
 
 
+def _part(c: dict[str, Any]) -> Part:
+    """An inferred hardware part from its `device` component (report.cyclonedx.part_dict)."""
+    props = _props(c)
+    evidence = tuple(_evidence(e) for e in _loads("evidence", _first(props, "evidence") or "[]"))
+    return Part(PartClass(_first(props, "part-class") or "other"),
+                _first(props, "vendor") or "", _first(props, "part-model"),
+                float(_first(props, "confidence") or 0), evidence, _first(props, "part-family"))
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -179,9 +190,13 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
                               "not a provenance report")
     reader = _Reader()
     try:
-        parts = [c for c in doc.get("components") or []  # skip the copy of a leaf input
+        listed = doc.get("components") or []
+        hardware = tuple(_part(c) for c in listed if isinstance(c, dict)
+                         and str(c.get("bom-ref", "")).startswith(PART_PREFIX))
+        parts = [c for c in listed  # skip the copy of a leaf input and the hardware parts
                  if not isinstance(c, dict)
-                 or c.get("bom-ref") != f"{meta.get('bom-ref')}{LEAF_SUFFIX}"]
+                 or (c.get("bom-ref") != f"{meta.get('bom-ref')}{LEAF_SUFFIX}"
+                     and not str(c.get("bom-ref", "")).startswith(PART_PREFIX))]
         root = reader.component(meta, parts)
         tools = metadata.get("tools") or {}
         # an enriched SBOM may keep the legacy (1.2-1.4) tools array
@@ -220,4 +235,5 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
         vendors=vendors,
         verdicts=reader.verdicts,
         as_of=_first(props, "as-of"),
+        parts=hardware,
     )

@@ -40,6 +40,15 @@ def render(result: ScanResult) -> str:
                  f"{counts[Verdict.REVIEW]} review, {len(waived)} waived")
     lines.append(f"- tool: provenance {result.tool_version}, signatures "
                  f"{_code(result.signature_digest[:23])}")
+    if result.parts:
+        lines += ["", "## Hardware parts (inferred)", "",
+                  "| class | model | maker | confidence | evidence |", "|---|---|---|---:|---|"]
+        for p in result.parts[:MAX_ROWS]:
+            maker = result.vendors.get(p.maker)
+            first = f"{p.evidence[0].rule}: {p.evidence[0].detail}"
+            lines.append(f"| {p.part_class.value} | {_cell(p.model or '-')} "
+                         f"| {_cell(maker.name if maker else p.maker)} | {p.confidence:.2f} "
+                         f"| {_code(first[:160])} |")
     grouped = groups(result)
     if result.findings:
         lines += ["", "## Findings", "",

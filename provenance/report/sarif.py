@@ -188,6 +188,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "coverage": result.coverage.value,
             "policies": list(result.policies),
             **({"asOf": result.as_of} if result.as_of else {}),
+            "hardwareParts": [{"class": p.part_class.value, "model": p.model, "maker": p.maker,
+                               "confidence": round(p.confidence, 4)} for p in result.parts],
             "input": result.root.path,
             "inputSha256": result.root.sha256,
         },

@@ -39,6 +39,13 @@ def summary(result: ScanResult, report: str | None = None) -> Group:
     if waived:
         head.append(f"   waived: {waived}")
     parts.append(head)
+    if result.parts:  # the hardware the firmware is built for, as inferred (provenance/parts)
+        parts.append(Text("\nHardware parts (inferred from the firmware)", style="bold"))
+        for p in result.parts[:MAX_GROUPS]:
+            maker = result.vendors.get(p.maker)
+            parts.append(Text(f"  {p.part_class.value}: {safe(p.label)} by "
+                              f"{safe(maker.name if maker else p.maker)} {p.confidence:.2f} "
+                              f"({safe(', '.join(p.kinds))})"))
     grouped = groups(result)
     if grouped:
         # one block per group, not a table: path chains are long and must stay readable
