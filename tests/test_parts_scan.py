@@ -107,3 +107,21 @@ def test_parts_are_device_components_in_every_report(tmp_path, sigset):
     for name in ("table", "markdown", "html"):
         assert "Hardware parts" in FORMATS[name](result) and "Hi3516EV200" in FORMATS[name](result)
     assert json.loads(FORMATS["sarif"](result))["runs"][0]["properties"]["hardwareParts"]
+
+
+def test_a_boot_loader_scanned_alone_lists_its_soc_but_is_not_a_product(tmp_path, sigset):
+    # third-party boot loaders and modules are built for a vendor's chips too: a part is
+    # a finding only for a product's firmware, an image or tree holding files in folders
+    boot = fx.u_boot(tmp_path, "u-boot.bin", ["U-Boot 2016.11 (Mar 02 2021 - 10:11:12 +0800)",
+                                              "CPU : ZX279128S", "hisilicon # "])
+    result = pipeline.scan(boot, sigset, pipeline.ScanOptions(
+        policies=POLICIES, as_of=date(2026, 1, 1), analysis=pipeline.AnalysisOptions(
+            use_cache=False)))
+    assert result.parts and not part_findings(result)
+
+
+def test_is_product():
+    from provenance.parts import is_product
+
+    assert is_product(["rootfs/etc/init.d/rcS", "u-boot.bin"])
+    assert not is_product(["0x0003f000-0x000b09c4_entropy6.33.unknown", "0x000b09c8.dtb"])

@@ -40,7 +40,7 @@ each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from provenance.model import Attribution, Manufacturer, Relationship
 from provenance.parts.catalog import Catalog, CatalogError, builtin, load
@@ -50,17 +50,26 @@ from provenance.parts.sample import blob_view, text_sample
 from provenance.signatureset import SignatureSet
 
 __all__ = ["MAX_CHOICES", "MAX_USB_IDS", "WEIGHTS", "BlobView", "Catalog", "CatalogError",
-           "Part", "PartClass", "blob_view", "builtin", "infer", "load", "part_attributions",
-           "part_maker", "text_sample"]
+           "Part", "PartClass", "blob_view", "builtin", "infer", "is_product", "load",
+           "part_attributions", "part_maker", "text_sample"]
 
 
 MAX_PART_EVIDENCE = 8
 
 
+def is_product(members: Iterable[str]) -> bool:
+    """Whether an input is a product's firmware (an image or tree holding files in folders), not
+    one component of it. A boot loader or a kernel module scanned alone names the chips it was
+    built for, as third-party code for those chips does too; only a product is built with
+    them. `members`: the path of each file inside its container (the last link of its chain)."""
+    return any("/" in member.strip("/") for member in members)
+
+
 def part_attributions(parts: Sequence[Part], sigset: SignatureSet) -> tuple[Attribution, ...]:
     """The input's `part` attributions: one per inferred part whose maker is a vendor of the
     signature set (so that policies can list it), with the part's confidence and evidence. A
-    part of another maker (a Sony sensor, a Rockchip SoC) stays in the parts list only."""
+    part of another maker (a Sony sensor, a Rockchip SoC) stays in the parts list only. The
+    caller gives them only to a product (`is_product`)."""
     return tuple(
         Attribution(p.maker, Relationship.PART, p.confidence, p.evidence[:MAX_PART_EVIDENCE],
                     component=f"{p.part_class.value}: {p.label}")

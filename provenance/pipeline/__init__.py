@@ -37,7 +37,7 @@ from provenance.model import (
     Stats,
     Verdict,
 )
-from provenance.parts import BlobView, infer, part_attributions, part_maker
+from provenance.parts import BlobView, infer, is_product, part_attributions, part_maker
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import codec
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
@@ -274,6 +274,8 @@ def _scan(
         if progress:
             progress("parts", 0, 1)
         parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
+        product = tree.kind == "directory" or is_product(a.chain[-1] for a in nodes
+                                                         if len(a.chain) > 1)
         all_problems = list(problems)
         for analysis in by_sha.values():
             all_problems.extend(analysis.problems)
@@ -286,7 +288,7 @@ def _scan(
         attributions = (
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
-        if is_root:  # the device is built with these parts: the input as a whole is
+        if is_root and product:  # the device is built with these parts: the input as a whole
             attributions = attributions + part_attributions(parts, sigset)
         children = tuple(build(child) for child in artifact.children)
         # a distribution's package: its vendor-authored parts are upstream contributions
