@@ -37,7 +37,7 @@ from provenance.extract import (
 )
 from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
-from provenance.extract.saferoot import SafeRoot
+from provenance.extract.saferoot import SafeRoot, excerpt
 from provenance.model import Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
@@ -192,16 +192,16 @@ class _Walk:
         try:
             fmt.extract(local, root)
         except LimitExceeded as exc:
-            opaque = f"stopped at a limit: {exc}"
-            root.problem(str(exc), ProblemKind.LIMIT)
+            opaque = f"stopped at a limit: {_one_line(exc, root)}"
+            root.problem(_one_line(exc, root), ProblemKind.LIMIT)
         except FormatProblem as exc:
-            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc, root)}"
             root.problem(opaque, exc.kind)
         except RecursionError:
             opaque = f"cannot unpack as {fmt.name}: structure nested too deeply"
             root.problem(opaque, ProblemKind.CORRUPT)
         except Exception as exc:  # a corrupt container must not stop the scan
-            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc, root)}"
             root.problem(opaque, ProblemKind.CORRUPT)
         for rel in _link_loops(root.links):
             root.problem("symlink loop (kept as metadata, never followed)", ProblemKind.CORRUPT,
@@ -215,6 +215,11 @@ class _Walk:
         for rel, target in sorted(root.links.items()):
             children.append(Artifact((*chain, rel), _EMPTY, 0, "symlink", depth + 1,
                                      symlink_target=target))
+        if opaque is None and not children:
+            # every member refused at a limit (a single-stream bomb): nothing of it was seen
+            limit = next((p for p in root.problems if p.kind == ProblemKind.LIMIT), None)
+            if limit is not None:
+                opaque = f"stopped at a limit: {limit.message}"
         if opaque and not children:
             return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=opaque)
         if fmt.name == "flash" and not children and not root.problems:
@@ -252,21 +257,33 @@ def _link_loops(links: dict[str, str]) -> list[str]:
     return loops
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, root: SafeRoot) -> str:
+    """The first line of an error, bounded and without local paths (an OSError names its
+    file, a library may quote the input)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    return excerpt(root.scrub(text[0] if text else type(exc).__name__))
 
 
 def _files_under(top: Path) -> list[tuple[str, Path]]:
-    """Every non-directory under `top` (symlinks included, never followed), sorted by path."""
+    """Every non-directory under `top` (symlinks included, never followed), sorted by path.
+
+    Iterative: an input directory tree may be thousands of levels deep (os.walk recurses)."""
     out: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        base = Path(dirpath)
-        # a symlink to a directory shows up in dirnames: keep it as an entry, do not descend
-        names = filenames + [d for d in dirnames if (base / d).is_symlink()]
-        for name in names:
-            path = base / name
-            out.append((path.relative_to(top).as_posix(), path))
+    stack = [(top, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), rel + "/"))
+            else:  # files, and links (to directories too): an entry, never descended into
+                out.append((rel, Path(entry.path)))
     out.sort()
     return out
 

@@ -15,7 +15,7 @@ class Limits:
     max_files: int = 200_000  # files written in the whole scan
     max_total_bytes: int = 16 * GiB  # bytes written in the whole scan
     max_member_bytes: int = 4 * GiB  # one extracted file
-    max_ratio: float = 250.0  # bytes out of one container / its size (zip bombs)
+    max_ratio: float = 250.0  # bytes out of one member / its container's size (zip bombs)
     ratio_floor: int = 64 * MiB  # the ratio is only enforced past this many bytes
     seconds_per_format: float = 600.0  # one container's extraction
 
@@ -37,8 +37,3 @@ class Budget:
         self.files += 1
         if self.files > self.limits.max_files:
             raise LimitExceeded(f"file count limit ({self.limits.max_files}) reached")
-
-    def add_bytes(self, n: int) -> None:
-        self.bytes += n
-        if self.bytes > self.limits.max_total_bytes:
-            raise LimitExceeded(f"total size limit ({self.limits.max_total_bytes} bytes) reached")

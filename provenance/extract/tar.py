@@ -12,6 +12,45 @@ from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
 _TRAILER_PROBE = 64 << 10
+# GNU long-name and PAX header data that tarfile would read whole into memory: real ones hold
+# a path or a few attributes. Past this the header is skipped (read through, never kept) and
+# the member it describes is refused; the archive goes on with the next member.
+MAX_HEADER_DATA = 1 << 20
+
+
+class _Bounded(tarfile.TarInfo):
+    """tarfile's TarInfo with the extended headers bounded (see MAX_HEADER_DATA)."""
+
+    refused: str | None = None
+
+    def _proc_gnulong(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.size <= MAX_HEADER_DATA:
+            return super()._proc_gnulong(tar)  # type: ignore[misc]
+        return self._skip_header(tar, "GNU long name")
+
+    def _proc_pax(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.size <= MAX_HEADER_DATA:
+            return super()._proc_pax(tar)  # type: ignore[misc]
+        return self._skip_header(tar, "PAX header")
+
+    def _skip_header(self, tar: tarfile.TarFile, what: str) -> tarfile.TarInfo:
+        left = self._block(self.size)  # type: ignore[attr-defined]
+        fileobj = tar.fileobj
+        assert fileobj is not None
+        while left > 0:
+            chunk = fileobj.read(min(left, 1 << 20))
+            if not chunk:
+                raise tarfile.ReadError(f"archive truncated inside a {what}")
+            left -= len(chunk)
+        try:
+            following = self.fromtarfile(tar)
+        except tarfile.HeaderError as exc:
+            raise tarfile.ReadError(str(exc)) from None
+        following.offset = self.offset
+        if self.type != tarfile.XGLTYPE:  # a global header describes no one member
+            following.refused = (f"its {what} of {self.size} bytes is over the "
+                                 f"{MAX_HEADER_DATA}-byte limit; skipped unread")
+        return following
 
 
 def detect(head: bytes, name: str) -> bool:
@@ -41,10 +80,15 @@ def _peek_ustar(head: bytes) -> bool:
 def extract(src: Path, out: SafeRoot) -> None:
     # "r|*" streams: members are read in order, never seeking, so a bomb cannot make us
     # decompress the whole archive twice.
-    with open(src, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+    with open(src, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*", tarinfo=_Bounded) as tf:
         try:
-            for member in tf:
-                if member.isdir():
+            while (member := tf.next()) is not None:
+                # tarfile keeps every header it read; a stream needs none of them
+                tf.members.clear()  # type: ignore[attr-defined]
+                refused = getattr(member, "refused", None)
+                if refused is not None:
+                    out.refuse(member.name, refused, ProblemKind.LIMIT)
+                elif member.isdir():
                     out.mkdir(member.name)
                 elif member.issym():
                     out.link(member.name, member.linkname)
