@@ -208,3 +208,88 @@ def test_overlapping_zip_entries_are_refused_and_the_rest_read(tmp_path: Path) -
     assert {"a.bin", "b.txt"} <= names
     assert not {f"{i}.bin" for i in range(1, 10)} & names
     assert any("9 entries overlap" in p.message for p in problems)
+
+
+# -- refuse before writing, and unpack once -------------------------------------------------------
+
+def cab_bytes(files: list[Member], folders: int = 1, share: bool = False) -> bytes:
+    """A stored (uncompressed) cabinet, by hand: every file in folder 0, `folders` folders;
+    with `share`, every folder points at folder 0's data (the overlapping-folder bomb)."""
+    data = b"".join(d for _, d in files)
+    blocks = [data[i:i + 32768] for i in range(0, len(data), 32768)] or [b""]
+    entries = b""
+    at = 0
+    for name, content in files:
+        entries += struct.pack("<IIHHHH", len(content), at, 0, 0x5821, 0, 0x20) + name.encode()
+        entries += b"\0"
+        at += len(content)
+    off_files = 36 + 8 * folders
+    off_data = off_files + len(entries)
+    payload = b"".join(struct.pack("<IHH", 0, len(b), len(b)) + b for b in blocks)
+    table = b""
+    for i in range(folders):
+        start = off_data if share or i == 0 else off_data + len(payload) * i
+        table += struct.pack("<IHH", start, len(blocks), 0)
+    size = off_data + len(payload) * (1 if share else folders)
+    head = struct.pack("<4sIIIIIBBHHHHH", b"MSCF", 0, size, 0, off_files, 0, 3, 1, folders,
+                       len(files), 0, 0, 0)
+    return head + table + entries + payload * (1 if share else folders)
+
+
+def test_cab_folders_sharing_data_are_refused_before_decoding(tmp_path: Path) -> None:
+    honest = tmp_path / "honest.cab"
+    honest.write_bytes(cab_bytes([(MARKER.replace("/", "\\"), LIBMPI), ("b.txt", b"bee")]))
+    tree, problems = extract(honest, tmp_path / "w1", LIMITS)
+    assert {"usr/lib/libmpi.so", "b.txt"} <= _names(tree), problems
+    bomb = tmp_path / "bomb.cab"
+    bomb.write_bytes(cab_bytes([("a.bin", bytes(60_000))], folders=500, share=True))
+    tree, problems = extract(bomb, tmp_path / "w2", LIMITS)
+    assert tree.opaque and "share their data" in tree.opaque
+
+
+def test_cab_declared_folder_data_past_the_bound_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.cab"
+    path.write_bytes(cab_bytes([("a.bin", bytes(3 * MiB))]))
+    limits = Limits(max_total_bytes=2 * MiB)
+    tree, problems = extract(path, tmp_path / "w", limits)
+    assert tree.opaque and f"declares {3 * MiB} bytes of folder data" in tree.opaque
+    assert [p.kind for p in problems] == ["limit"]
+
+
+def test_identical_containers_are_unpacked_once(tmp_path: Path) -> None:
+    """Eight copies of one zip inside a zip: one is unpacked and written, all eight appear in
+    the tree with their members, under their own paths."""
+    inner = tmp_path / "inner.zip"
+    _zip(inner, [(MARKER, LIBMPI), ("zeros.bin", bytes(8 * MiB))])
+    outer = tmp_path / "outer.zip"
+    _zip(outer, [(f"copy{i}.zip", inner.read_bytes()) for i in range(8)])
+    work = tmp_path / "work"
+    tree, problems = extract(outer, work, LIMITS)
+    copies = [c for c in tree.children if c.kind == "zip"]
+    assert len(copies) == 8
+    for i, copy in enumerate(copies):
+        assert [c.chain for c in copy.children] == [(outer.name, f"copy{i}.zip", MARKER)]
+    # the bomb member of each copy is reported under that copy's path, but written nowhere
+    limit = sorted(p.location for p in problems if p.kind == "limit")
+    assert limit == [f"outer.zip!/copy{i}.zip!/zeros.bin" for i in range(8)]
+    written = [p for p in work.rglob("*") if p.is_file()]
+    assert sum(p.name == "libmpi.so" for p in written) == 1
+    assert len(list(work.iterdir())) == 2  # the outer zip's tree and one inner zip's
+
+
+def test_7z_member_refused_on_its_declared_size_is_not_decoded(tmp_path: Path) -> None:
+    """The member's packed data is scrambled: decoding it at all would be a corrupt-data
+    Problem; refused on its declared size, it is never decoded, so the refusal is all."""
+    py7zr = pytest.importorskip("py7zr")
+    path = tmp_path / "one.7z"
+    with py7zr.SevenZipFile(path, "w", filters=[{"id": py7zr.FILTER_LZMA2}]) as archive:
+        archive.writestr(os.urandom(3 * MiB), "random.bin")
+    data = bytearray(path.read_bytes())
+    data[32 + MiB:32 + MiB + 4096] = os.urandom(4096)  # packed streams follow the 32-byte start
+    path.write_bytes(bytes(data))
+    _tree, problems = extract(path, tmp_path / "w", LIMITS)
+    assert [p.message for p in problems] == [
+        f"declared size {3 * MiB} bytes is over the member limit ({2 * MiB} bytes); "
+        "refused before writing"]
+    _tree, problems = extract(path, tmp_path / "w2", Limits())  # decoded: the damage shows
+    assert [p.kind for p in problems] == ["corrupt"]

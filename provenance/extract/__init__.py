@@ -38,7 +38,7 @@ from provenance.extract import (
 from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
 from provenance.extract.saferoot import SafeRoot, excerpt
-from provenance.model import Artifact, Problem, ProblemKind, Stage, chain_str
+from provenance.model import CHAIN_SEP, Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
 # first; tar before gzip so a .tar.gz is read as one archive, not as a gzip holding a tar; the
@@ -126,6 +126,8 @@ class _Walk:
     problems: list[Problem] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
     on_node: OnNode | None = None  # told of every finished blob, so analysis can start early
+    # containers unpacked so far, by SHA-256: their tree and the problems found inside
+    unpacked: dict[str, tuple[Artifact, list[Problem]]] = field(default_factory=dict)
 
     def done(self, artifact: Artifact) -> Artifact:
         if self.on_node is not None and artifact.local is not None and (
@@ -161,7 +163,25 @@ class _Walk:
                                          ProblemKind.LIMIT))
             return self.done(Artifact(chain, sha, size, fmt.name, depth, local=local,
                                       opaque=reason))
-        return self.done(self.container(local, chain, depth, fmt, sha, size))
+        first = self.unpacked.get(sha)
+        if first is not None and first[0].depth == depth:
+            return self.again(first, chain)
+        start = len(self.problems)
+        artifact = self.container(local, chain, depth, fmt, sha, size)
+        self.unpacked[sha] = (artifact, self.problems[start:])
+        return self.done(artifact)
+
+    def again(self, first: tuple[Artifact, list[Problem]], chain: tuple[str, ...]) -> Artifact:
+        """A container identical to one already unpacked at the same depth (same SHA-256): its
+        tree and problems, under this one's path; nothing is unpacked or written again (the
+        nested zip bomb is the same few containers many times over). Its blobs were analysed
+        with the first copy's: the analysis is keyed by content."""
+        tree, problems = first
+        old, new = chain_str(tree.chain), chain_str(chain)
+        for p in problems:
+            if p.location == old or p.location.startswith(old + CHAIN_SEP):
+                self.problems.append(dataclasses.replace(p, location=new + p.location[len(old):]))
+        return _rebase(tree, len(tree.chain), chain)
 
     def plain(self, local: Path, chain: tuple[str, ...], depth: int, sha: str, size: int
               ) -> Artifact:
@@ -233,6 +253,12 @@ class _Walk:
 
 
 _EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _rebase(tree: Artifact, cut: int, chain: tuple[str, ...]) -> Artifact:
+    """`tree` with the first `cut` parts of every chain replaced by `chain`."""
+    children = tuple(_rebase(c, cut, chain) for c in tree.children)
+    return dataclasses.replace(tree, chain=(*chain, *tree.chain[cut:]), children=children)
 
 
 def _link_loops(links: dict[str, str]) -> list[str]:
