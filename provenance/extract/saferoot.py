@@ -90,7 +90,8 @@ class SafeRoot:
         self.location = location  # path chain of the container, for Problems
         self.source_size = source_size
         self.written = 0
-        self.deadline = time.monotonic() + budget.limits.seconds_per_format
+        self.deadline = min(time.monotonic() + budget.limits.seconds_per_format,
+                            budget.deadline)
         self.problems: list[Problem] = []
         self.links: dict[str, str] = {}  # member -> link target, recorded not created
         self._inside: set[Path] = {self.base}  # directories already proved inside the root
@@ -154,9 +155,11 @@ class SafeRoot:
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise LimitExceeded(
-                f"time limit ({self.budget.limits.seconds_per_format:.0f} s) for one container"
-            )
+            limits = self.budget.limits
+            if self.deadline >= self.budget.deadline:
+                raise LimitExceeded(
+                    f"time limit ({limits.max_seconds:.0f} s) for the whole extraction")
+            raise LimitExceeded(f"time limit ({limits.seconds_per_format:.0f} s) for one container")
 
     # -- writes -------------------------------------------------------------------------------
     def mkdir(self, name: str) -> None:
