@@ -96,6 +96,7 @@ class SafeRoot:
         self.links: dict[str, str] = {}  # member -> link target, recorded not created
         self._inside: set[Path] = {self.base}  # directories already proved inside the root
         self._through: set[str] = set()  # links a member path was seen to run through
+        self._refused_links: dict[str, str] = {}  # links refused for pointing out of the root
         self._copies: dict[str, int] = {}  # name -> last N given to a duplicate, `name~N`
 
     # -- recording ----------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class SafeRoot:
     # -- paths --------------------------------------------------------------------------------
     def target(self, name: str) -> tuple[str, Path]:
         rel = clean_member_name(name)
-        if self.links:
+        if self.links or self._refused_links:
             self._through_link(rel)
         dest = self.base / rel
         # Resolve the member's directory once (the root never holds a link of ours, but a
@@ -144,13 +145,14 @@ class SafeRoot:
         parts = rel.split("/")
         for i in range(1, len(parts)):
             prefix = "/".join(parts[:i])
-            if prefix in self.links:
+            target = self.links.get(prefix, self._refused_links.get(prefix))
+            if target is not None:
                 if prefix not in self._through:
                     self._through.add(prefix)
                     self.problem(
                         f"member path runs through the symlink {excerpt(prefix)!r} (to "
-                        f"{excerpt(self.links[prefix])!r}); kept inside the root, the link not "
-                        "followed", ProblemKind.UNSAFE, rel)
+                        f"{excerpt(target)!r}); kept inside the root, the link not followed",
+                        ProblemKind.UNSAFE, rel)
                 return
 
     def check_time(self) -> None:
@@ -189,7 +191,8 @@ class SafeRoot:
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
         if resolved.startswith("..") or (hard and target.startswith("/")):
             kind = "hard link" if hard else "symlink"
-            self.refuse(name, f"{kind} points outside the root ({target!r})")
+            self.refuse(name, f"{kind} points outside the root ({excerpt(target)!r})")
+            self._refused_links[rel] = target
             return
         if rel in self.links or os.path.lexists(self.base / rel):
             first = rel
