@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 _SUFFIXES = (
     ".gz", ".bz2", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".tgz", ".tbz2", ".txz", ".tzst",
@@ -40,9 +41,31 @@ def _make(
 ) -> Format:
     def extract(src: Path, out: SafeRoot) -> None:
         with opener(src) as stream:
-            out.write(_member_name(src), stream)
+            written = out.write(_member_name(src), stream)
+        if written is None and out.problems and out.problems[-1].kind == ProblemKind.LIMIT:
+            _stream_archive(src, opener, out)
 
     return Format(name, doc, detect, extract)
+
+
+def _stream_archive(src: Path, opener: Callable[[Path], BinaryIO], out: SafeRoot) -> None:
+    """The one member was refused at a limit. When it is a cpio archive (an initramfs, an
+    rpm's payload), its members are read straight from the stream instead, each under the
+    limits alone, so that one oversized member does not hide the others (tar.gz is read as
+    tar from the start)."""
+    from provenance.extract import cpio
+
+    with opener(src) as stream:
+        head = stream.read(6)
+    if not cpio.detect(head, ""):
+        return
+    out.problem("the cpio archive inside is read as a stream, member by member",
+                ProblemKind.LIMIT)
+    with opener(src) as stream:
+        try:
+            cpio.read_stream(stream, out)
+        except cpio.CpioError as exc:
+            out.problem(f"cpio stream: {exc}", exc.kind)
 
 
 def _magic(magic: bytes) -> Callable[[bytes, str], bool]:
