@@ -105,16 +105,6 @@ def hash_file(path: Path) -> tuple[str, int, bytes]:
 
 
 OnNode = Callable[[Artifact], None]
-# Containers with nothing of their own worth searching once their members are out: archives,
-# compressions, filesystems, plain encodings, and the carver (its gaps become members). Their
-# bytes are members' bytes (or compressed noise), so YARA over the whole container would find
-# the members' strings again and pin them on the container. Not here: formats with headers or
-# code of their own (vendor firmware containers, FIT, Android boot, UEFI, installers, MSI, rpm).
-THROUGH_MEMBERS = frozenset({
-    "zip", "tar", "7z", "ar", "cpio", "cab", "iso9660", "squashfs", "cramfs", "jffs2", "ubi",
-    "ubifs", "ext", "fat", "romfs", "gzip", "bzip2", "xz", "zstd", "lz4", "lzma", "uimage",
-    "trx", "android-sparse", "ihex", "srec", "flash",
-})
 ENTROPY_OPAQUE = 7.5  # bits per byte: above this an unknown input is likely encrypted/compressed
 ENTROPY_MIN_SIZE = 64 << 10
 
@@ -246,7 +236,7 @@ class _Walk:
             # the carver found nothing it knows in this blob: it is a plain file, not a dump
             return self.plain(local, chain, depth, sha, size)
         children.sort(key=lambda a: a.chain)
-        unpacked = (fmt.name in THROUGH_MEMBERS and opaque is None and not root.problems
+        unpacked = (fmt.through_members and opaque is None and not root.problems
                     and bool(children))
         return Artifact(chain, sha, size, fmt.name, depth, local, tuple(children), opaque,
                         unpacked=unpacked)

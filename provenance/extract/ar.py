@@ -90,4 +90,4 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 
 FORMAT = Format("ar", "ar archives: Debian .deb, .ipk, static libraries (hand-written)",
-                detect, extract)
+                detect, extract, through_members=True)

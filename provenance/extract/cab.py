@@ -95,4 +95,5 @@ def extract(src: Path, out: SafeRoot) -> None:
         out.write_bytes(name, cabfile.buf or b"")
 
 
-FORMAT = Format("cab", "Microsoft Cabinet, stored and MSZIP (cabarchive)", detect, extract)
+FORMAT = Format("cab", "Microsoft Cabinet, stored and MSZIP (cabarchive)", detect, extract,
+                through_members=True)

@@ -45,7 +45,7 @@ def _make(
         if written is None and out.problems and out.problems[-1].kind == ProblemKind.LIMIT:
             _stream_archive(src, opener, out)
 
-    return Format(name, doc, detect, extract)
+    return Format(name, doc, detect, extract, through_members=True)
 
 
 def _stream_archive(src: Path, opener: Callable[[Path], BinaryIO], out: SafeRoot) -> None:

@@ -156,4 +156,5 @@ def extract(src: Path, out: SafeRoot) -> None:
         read_stream(stream, out)
 
 
-FORMAT = Format("cpio", "cpio: newc, crc, odc and old binary (hand-written)", detect, extract)
+FORMAT = Format("cpio", "cpio: newc, crc, odc and old binary (hand-written)", detect, extract,
+                through_members=True)

@@ -116,6 +116,7 @@ SQUASHFS = Format(
     "SquashFS 4: gzip, xz, lzma, lzo, lz4, zstd (dissect.squashfs)",
     _squashfs_detect,
     _squashfs_extract,
+    through_members=True,
 )
 
 # -- CramFS ---------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def _cramfs_extract(src: Path, out: SafeRoot) -> None:
 
 
 CRAMFS = Format("cramfs", "CramFS, little- and big-endian, padded or not (dissect.cramfs)",
-                _cramfs_detect, _cramfs_extract)
+                _cramfs_detect, _cramfs_extract, through_members=True)
 
 # -- JFFS2 ----------------------------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ def _jffs2_extract(src: Path, out: SafeRoot) -> None:
 
 
 JFFS2 = Format("jffs2", "JFFS2, little- and big-endian; zlib, lzo (dissect.jffs)",
-               _jffs2_detect, _jffs2_extract)
+               _jffs2_detect, _jffs2_extract, through_members=True)
 
 # -- ext2/3/4 -------------------------------------------------------------------------------------
 
@@ -225,7 +226,8 @@ def _ext_extract(src: Path, out: SafeRoot) -> None:
         walk(fs.root, reader, out)
 
 
-EXTFS = Format("ext", "ext2, ext3, ext4 (dissect.extfs)", _ext_detect, _ext_extract)
+EXTFS = Format("ext", "ext2, ext3, ext4 (dissect.extfs)", _ext_detect, _ext_extract,
+               through_members=True)
 
 # -- FAT ------------------------------------------------------------------------------------------
 
@@ -294,4 +296,4 @@ def _bound_chains(fat: Any) -> None:
 
 
 FAT = Format("fat", "FAT12, FAT16, FAT32 with long names (dissect.fat)", _fat_detect,
-             _fat_extract)
+             _fat_extract, through_members=True)

@@ -92,4 +92,4 @@ def extract(src: Path, out: SafeRoot) -> None:
         out.link(name, target.decode("utf-8", "surrogateescape"))
 
 
-FORMAT = Format("7z", "7z archives (py7zr)", detect, extract)
+FORMAT = Format("7z", "7z archives (py7zr)", detect, extract, through_members=True)

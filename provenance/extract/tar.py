@@ -171,4 +171,5 @@ def extract(src: Path, out: SafeRoot) -> None:
                         ProblemKind.CORRUPT)
 
 
-FORMAT = Format("tar", "tar, plain or gzip/bzip2/xz-compressed (stdlib tarfile)", detect, extract)
+FORMAT = Format("tar", "tar, plain or gzip/bzip2/xz-compressed (stdlib tarfile)", detect, extract,
+                through_members=True)

@@ -162,5 +162,7 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
             ufile.close()
 
 
-UBI = Format("ubi", "UBI images: each volume as an image (ubi-reader)", _ubi_detect, _ubi_extract)
-UBIFS = Format("ubifs", "UBIFS filesystems (ubi-reader)", _ubifs_detect, _ubifs_extract)
+UBI = Format("ubi", "UBI images: each volume as an image (ubi-reader)", _ubi_detect, _ubi_extract,
+             through_members=True)
+UBIFS = Format("ubifs", "UBIFS filesystems (ubi-reader)", _ubifs_detect, _ubifs_extract,
+               through_members=True)

@@ -87,4 +87,5 @@ def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
             out.problem(f"corrupt member: {exc}", ProblemKind.CORRUPT, info.filename)
 
 
-FORMAT = Format("zip", "ZIP family: zip, jar, apk, aar, whl, ipa (stdlib zipfile)", detect, extract)
+FORMAT = Format("zip", "ZIP family: zip, jar, apk, aar, whl, ipa (stdlib zipfile)", detect, extract,
+                through_members=True)

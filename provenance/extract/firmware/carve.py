@@ -313,4 +313,4 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 
 FORMAT = Format("flash", "Raw flash dump: known formats carved at any offset, gaps kept with "
-                "their entropy", detect, extract)
+                "their entropy", detect, extract, through_members=True)
