@@ -20,6 +20,7 @@ import lzma
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -852,11 +853,13 @@ def run(case: Case, where: Path, timeout: float = 300.0) -> Measure:
     peak = 0
     started = time.monotonic()
     with open(where / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        # its own session: a timeout kills the scan itself, not only /usr/bin/time
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                start_new_session=True)
         while proc.poll() is None:
             peak = max(peak, disk_usage(temp))
             if time.monotonic() - started > timeout:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
             time.sleep(0.05)
         peak = max(peak, disk_usage(temp))
     seconds = time.monotonic() - started

@@ -293,3 +293,22 @@ def test_7z_member_refused_on_its_declared_size_is_not_decoded(tmp_path: Path) -
         "refused before writing"]
     _tree, problems = extract(path, tmp_path / "w2", Limits())  # decoded: the damage shows
     assert [p.kind for p in problems] == ["corrupt"]
+
+
+def test_copies_of_copies_count_against_the_file_limit(tmp_path: Path) -> None:
+    """42.zip's shape, small: 8 copies per layer, 4 layers (4,096 leaves if all listed). Each
+    reused copy counts its blobs against the file limit, so the tree stays within it."""
+    data = b"leaf"
+    for layer in range(4):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_LZMA) as zf:
+            for i in range(8):
+                zf.writestr(f"l{layer}-{i}" + (".zip" if layer else ".txt"), data)
+        data = buf.getvalue()
+    path = tmp_path / "copies.zip"
+    path.write_bytes(data)
+    limits = Limits(max_files=300)
+    tree, problems = extract(path, tmp_path / "work", limits)
+    assert len(tree.walk()) <= limits.max_files
+    assert any("already unpacked; not listed again" in p.message for p in problems)
+    assert len(problems) <= limits.max_files

@@ -168,6 +168,17 @@ class _Walk:
         with the first copy's: the analysis is keyed by content."""
         tree, problems = first
         old, new = chain_str(tree.chain), chain_str(chain)
+        # a copy lists as much as the first: it counts against the file limit as if written
+        # (16 copies of 16 copies... would otherwise list 16^n blobs, and as many problems)
+        cost = len(tree.walk()) + len(problems)
+        limits = self.budget.limits
+        if self.budget.files + cost > limits.max_files:
+            reason = (f"identical to {excerpt(old)}, already unpacked; not listed again: the "
+                      f"file count limit ({limits.max_files}) would be passed")
+            self.problems.append(Problem(new, Stage.EXTRACT, reason, ProblemKind.LIMIT))
+            return Artifact(chain, tree.sha256, tree.size, tree.kind, tree.depth,
+                            local=tree.local, opaque=reason)
+        self.budget.files += cost
         for p in problems:
             if p.location == old or p.location.startswith(old + CHAIN_SEP):
                 self.problems.append(dataclasses.replace(p, location=new + p.location[len(old):]))
