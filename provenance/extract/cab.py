@@ -73,6 +73,18 @@ def _declared(buf: bytes) -> tuple[int, int]:
     return folders, files
 
 
+def check_declared(buf: bytes, out: SafeRoot) -> None:
+    """Raise (CabError, CabTooLarge) unless the cabinet's declarations fit: its folders share no
+    data, and what they and its files declare fits the in-memory bound and the bytes the scan
+    may still write."""
+    folders, files = _declared(buf)
+    bound = min(MAX_DECODED, out.budget.limits.max_total_bytes - out.budget.bytes)
+    if folders > bound or files > bound:
+        raise CabTooLarge(f"cabinet declares {folders} bytes of folder data and {files} bytes "
+                          f"of files, over the {bound}-byte bound for decoding in memory; "
+                          "refused before decoding")
+
+
 def extract(src: Path, out: SafeRoot) -> None:
     from cabarchive import CabArchive
     from cabarchive.errors import NotSupportedError
@@ -81,12 +93,7 @@ def extract(src: Path, out: SafeRoot) -> None:
     if src.stat().st_size > min(limits.max_member_bytes, MAX_DECODED):
         raise CabTooLarge("cabinet larger than the in-memory decoding bound; not loaded")
     buf = src.read_bytes()
-    folders, files = _declared(buf)
-    bound = min(MAX_DECODED, limits.max_total_bytes - out.budget.bytes)
-    if folders > bound or files > bound:
-        raise CabTooLarge(f"cabinet declares {folders} bytes of folder data and {files} bytes "
-                          f"of files, over the {bound}-byte bound for decoding in memory; "
-                          "refused before decoding")
+    check_declared(buf, out)
     try:
         cab = CabArchive(buf)
     except NotSupportedError as exc:
