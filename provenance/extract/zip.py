@@ -12,6 +12,8 @@ from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
+_MAX_LINK = 4096  # PATH_MAX: a longer symlink target is no path
+
 
 def detect(head: bytes, name: str) -> bool:
     return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
@@ -69,11 +71,15 @@ def extract_members(zf: zipfile.ZipFile, out: SafeRoot) -> None:
             continue
         if stat.S_ISLNK(mode):
             try:
-                with zf.open(info) as member:  # a link's target: its first 4 KiB, never more
-                    target = member.read(4096)
+                with zf.open(info) as member:  # a link's target: never more than PATH_MAX
+                    target = member.read(_MAX_LINK + 1)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
                     RuntimeError) as exc:
                 out.problem(f"corrupt member: {exc}", ProblemKind.CORRUPT, info.filename)
+                continue
+            if len(target) > _MAX_LINK:
+                out.refuse(info.filename, f"symlink target declared {info.file_size} bytes, "
+                           f"over {_MAX_LINK}; not read", ProblemKind.LIMIT)
                 continue
             out.link(info.filename, target.decode("utf-8", "replace"))
             continue
