@@ -361,8 +361,9 @@ class MemberWriter:
             raise
         if refused is not None:
             self.failed = True
+            kept = self.size
             self._discard()
-            self.root.problem(f"{refused}; member refused after {self.size} bytes, the rest "
+            self.root.problem(f"{refused}; member refused after {kept} bytes, the rest "
                               "of the container goes on", ProblemKind.LIMIT, self.rel)
             return False
         self.size += n
