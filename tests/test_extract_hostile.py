@@ -437,3 +437,36 @@ def test_big_endian_cramfs_rewrite_is_bounded(tmp_path: Path) -> None:
         path.write_bytes(data)
         tree, problems = scan(tmp_path / name, path)
         assert tree.kind == "cramfs" and problems
+
+
+def test_a_member_through_a_symlink_is_recorded_as_unsafe(tmp_path: Path, sigset) -> None:
+    """`link` -> /tmp, then `link/file`: kept inside the root (the link is never followed),
+    and recorded as an unsafe Problem once per link, so coverage is not `complete`."""
+    from provenance import pipeline
+    from provenance.analysis import AnalysisOptions
+    from provenance.model import Coverage
+
+    u = uuid.uuid4().hex[:8]
+    path = tmp_path / "through.tar"
+    with tarfile.open(path, "w") as tf:
+        for name, target in (("link", "/tmp"), ("up", "../..")):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tf.addfile(info)
+        for name in (f"link/escape-{u}.txt", f"link/escape2-{u}.txt", f"up/escape3-{u}.txt",
+                     "ok.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 4
+            tf.addfile(info, io.BytesIO(b"evil"))
+    tree, problems = scan(tmp_path, path)
+    _assert_no_escape(tmp_path, u)
+    assert not list(Path("/tmp").glob(f"escape*-{u}.txt"))
+    through = [p for p in problems if "runs through the symlink" in p.message]
+    assert [(p.kind, p.location) for p in through] == [
+        ("unsafe", f"through.tar!/link/escape-{u}.txt"),
+        ("unsafe", f"through.tar!/up/escape3-{u}.txt")]
+    assert "'/tmp'" in through[0].message
+    assert f"link/escape-{u}.txt" in {c.chain[-1] for c in tree.children}
+    result = pipeline.scan(path, sigset, pipeline.ScanOptions(
+        limits=SMALL, analysis=AnalysisOptions(use_cache=False)))
+    assert result.coverage == Coverage.PARTIAL

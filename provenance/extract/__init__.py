@@ -37,8 +37,8 @@ from provenance.extract import (
 )
 from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits
-from provenance.extract.saferoot import SafeRoot
-from provenance.model import Artifact, Problem, ProblemKind, Stage, chain_str
+from provenance.extract.saferoot import SafeRoot, excerpt
+from provenance.model import CHAIN_SEP, Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
 # first; tar before gzip so a .tar.gz is read as one archive, not as a gzip holding a tar; the
@@ -105,16 +105,6 @@ def hash_file(path: Path) -> tuple[str, int, bytes]:
 
 
 OnNode = Callable[[Artifact], None]
-# Containers with nothing of their own worth searching once their members are out: archives,
-# compressions, filesystems, plain encodings, and the carver (its gaps become members). Their
-# bytes are members' bytes (or compressed noise), so YARA over the whole container would find
-# the members' strings again and pin them on the container. Not here: formats with headers or
-# code of their own (vendor firmware containers, FIT, Android boot, UEFI, installers, MSI, rpm).
-THROUGH_MEMBERS = frozenset({
-    "zip", "tar", "7z", "ar", "cpio", "cab", "iso9660", "squashfs", "cramfs", "jffs2", "ubi",
-    "ubifs", "ext", "fat", "romfs", "gzip", "bzip2", "xz", "zstd", "lz4", "lzma", "uimage",
-    "trx", "android-sparse", "ihex", "srec", "flash",
-})
 ENTROPY_OPAQUE = 7.5  # bits per byte: above this an unknown input is likely encrypted/compressed
 ENTROPY_MIN_SIZE = 64 << 10
 
@@ -126,6 +116,8 @@ class _Walk:
     problems: list[Problem] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
     on_node: OnNode | None = None  # told of every finished blob, so analysis can start early
+    # containers unpacked so far, by SHA-256: their tree and the problems found inside
+    unpacked: dict[str, tuple[Artifact, list[Problem]]] = field(default_factory=dict)
 
     def done(self, artifact: Artifact) -> Artifact:
         if self.on_node is not None and artifact.local is not None and (
@@ -161,7 +153,36 @@ class _Walk:
                                          ProblemKind.LIMIT))
             return self.done(Artifact(chain, sha, size, fmt.name, depth, local=local,
                                       opaque=reason))
-        return self.done(self.container(local, chain, depth, fmt, sha, size))
+        first = self.unpacked.get(sha)
+        if first is not None and first[0].depth == depth:
+            return self.again(first, chain)
+        start = len(self.problems)
+        artifact = self.container(local, chain, depth, fmt, sha, size)
+        self.unpacked[sha] = (artifact, self.problems[start:])
+        return self.done(artifact)
+
+    def again(self, first: tuple[Artifact, list[Problem]], chain: tuple[str, ...]) -> Artifact:
+        """A container identical to one already unpacked at the same depth (same SHA-256): its
+        tree and problems, under this one's path; nothing is unpacked or written again (the
+        nested zip bomb is the same few containers many times over). Its blobs were analysed
+        with the first copy's: the analysis is keyed by content."""
+        tree, problems = first
+        old, new = chain_str(tree.chain), chain_str(chain)
+        # a copy lists as much as the first: it counts against the file limit as if written
+        # (16 copies of 16 copies... would otherwise list 16^n blobs, and as many problems)
+        cost = len(tree.walk()) + len(problems)
+        limits = self.budget.limits
+        if self.budget.files + cost > limits.max_files:
+            reason = (f"identical to {excerpt(old)}, already unpacked; not listed again: the "
+                      f"file count limit ({limits.max_files}) would be passed")
+            self.problems.append(Problem(new, Stage.EXTRACT, reason, ProblemKind.LIMIT))
+            return Artifact(chain, tree.sha256, tree.size, tree.kind, tree.depth,
+                            local=tree.local, opaque=reason)
+        self.budget.files += cost
+        for p in problems:
+            if p.location == old or p.location.startswith(old + CHAIN_SEP):
+                self.problems.append(dataclasses.replace(p, location=new + p.location[len(old):]))
+        return _rebase(tree, len(tree.chain), chain)
 
     def plain(self, local: Path, chain: tuple[str, ...], depth: int, sha: str, size: int
               ) -> Artifact:
@@ -192,16 +213,16 @@ class _Walk:
         try:
             fmt.extract(local, root)
         except LimitExceeded as exc:
-            opaque = f"stopped at a limit: {exc}"
-            root.problem(str(exc), ProblemKind.LIMIT)
+            opaque = f"stopped at a limit: {_one_line(exc, root)}"
+            root.problem(_one_line(exc, root), ProblemKind.LIMIT)
         except FormatProblem as exc:
-            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc, root)}"
             root.problem(opaque, exc.kind)
         except RecursionError:
             opaque = f"cannot unpack as {fmt.name}: structure nested too deeply"
             root.problem(opaque, ProblemKind.CORRUPT)
         except Exception as exc:  # a corrupt container must not stop the scan
-            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc)}"
+            opaque = f"cannot unpack as {fmt.name}: {_one_line(exc, root)}"
             root.problem(opaque, ProblemKind.CORRUPT)
         for rel in _link_loops(root.links):
             root.problem("symlink loop (kept as metadata, never followed)", ProblemKind.CORRUPT,
@@ -215,19 +236,30 @@ class _Walk:
         for rel, target in sorted(root.links.items()):
             children.append(Artifact((*chain, rel), _EMPTY, 0, "symlink", depth + 1,
                                      symlink_target=target))
+        if opaque is None and not children:
+            # every member refused at a limit (a single-stream bomb): nothing of it was seen
+            limit = next((p for p in root.problems if p.kind == ProblemKind.LIMIT), None)
+            if limit is not None:
+                opaque = f"stopped at a limit: {limit.message}"
         if opaque and not children:
             return Artifact(chain, sha, size, fmt.name, depth, local=local, opaque=opaque)
         if fmt.name == "flash" and not children and not root.problems:
             # the carver found nothing it knows in this blob: it is a plain file, not a dump
             return self.plain(local, chain, depth, sha, size)
         children.sort(key=lambda a: a.chain)
-        unpacked = (fmt.name in THROUGH_MEMBERS and opaque is None and not root.problems
+        unpacked = (fmt.through_members and opaque is None and not root.problems
                     and bool(children))
         return Artifact(chain, sha, size, fmt.name, depth, local, tuple(children), opaque,
                         unpacked=unpacked)
 
 
 _EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _rebase(tree: Artifact, cut: int, chain: tuple[str, ...]) -> Artifact:
+    """`tree` with the first `cut` parts of every chain replaced by `chain`."""
+    children = tuple(_rebase(c, cut, chain) for c in tree.children)
+    return dataclasses.replace(tree, chain=(*chain, *tree.chain[cut:]), children=children)
 
 
 def _link_loops(links: dict[str, str]) -> list[str]:
@@ -252,21 +284,33 @@ def _link_loops(links: dict[str, str]) -> list[str]:
     return loops
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, root: SafeRoot) -> str:
+    """The first line of an error, bounded and without local paths (an OSError names its
+    file, a library may quote the input)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    return excerpt(root.scrub(text[0] if text else type(exc).__name__))
 
 
 def _files_under(top: Path) -> list[tuple[str, Path]]:
-    """Every non-directory under `top` (symlinks included, never followed), sorted by path."""
+    """Every non-directory under `top` (symlinks included, never followed), sorted by path.
+
+    Iterative: an input directory tree may be thousands of levels deep (os.walk recurses)."""
     out: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        base = Path(dirpath)
-        # a symlink to a directory shows up in dirnames: keep it as an entry, do not descend
-        names = filenames + [d for d in dirnames if (base / d).is_symlink()]
-        for name in names:
-            path = base / name
-            out.append((path.relative_to(top).as_posix(), path))
+    stack = [(top, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), rel + "/"))
+            else:  # files, and links (to directories too): an entry, never descended into
+                out.append((rel, Path(entry.path)))
     out.sort()
     return out
 

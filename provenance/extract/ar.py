@@ -15,6 +15,10 @@ from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
 MAGIC = b"!<arch>\n"
+# Names are read into memory: a long-name table or a BSD name past these is not read, and the
+# members it names are refused (the archive goes on with the others).
+_MAX_NAME = 4096
+_MAX_TABLE = 16 << 20
 
 
 class ArError(FormatProblem):
@@ -27,7 +31,7 @@ def detect(head: bytes, name: str) -> bool:
 
 def extract(src: Path, out: SafeRoot) -> None:
     total = src.stat().st_size
-    long_names = b""
+    long_names: bytes | None = b""
     with open(src, "rb") as f:
         f.seek(len(MAGIC))
         while True:
@@ -45,30 +49,45 @@ def extract(src: Path, out: SafeRoot) -> None:
             if size < 0 or start + size > total:
                 raise ArError(f"member {raw_name!r} runs past the end of the archive")
             body_size = size
+            refused = None
             if raw_name == b"//":  # GNU long-name table
-                long_names = f.read(size)
+                long_names = f.read(size) if size <= _MAX_TABLE else None
+                if long_names is None:
+                    out.problem(f"long-name table of {size} bytes is over the {_MAX_TABLE}-byte "
+                                "limit; the members it names are refused", ProblemKind.LIMIT)
                 name = None
             elif raw_name in (b"/", b"/SYM64/", b"__.SYMDEF", b"__.SYMDEF SORTED"):
                 name = None  # symbol tables: index, not content
             elif raw_name.startswith(b"#1/"):  # BSD: name stored before the data
+                if not raw_name[3:].isdigit():
+                    raise ArError("bad BSD long name length")
                 n = int(raw_name[3:])
                 if n > size:
                     raise ArError("BSD long name longer than its member")
-                name = f.read(n).rstrip(b"\x00").decode("utf-8", "surrogateescape")
+                if n > _MAX_NAME:
+                    name = f"#1/{n}"
+                    refused = f"name of {n} bytes is over the {_MAX_NAME}-byte limit"
+                else:
+                    name = f.read(n).rstrip(b"\x00").decode("utf-8", "surrogateescape")
                 body_size = size - n
             elif raw_name.startswith(b"/") and raw_name[1:].isdigit():
                 off = int(raw_name[1:])
-                end = long_names.find(b"\n", off)
-                if off >= len(long_names):
-                    raise ArError("long name offset out of range")
-                name = long_names[off : end if end >= 0 else None].rstrip(b"/").decode(
-                    "utf-8", "surrogateescape")
+                if long_names is None:
+                    name, refused = raw_name.decode(), "its name is in the refused long-name table"
+                else:
+                    if off >= len(long_names):
+                        raise ArError("long name offset out of range")
+                    end = long_names.find(b"\n", off)
+                    name = long_names[off : end if end >= 0 else None].rstrip(b"/").decode(
+                        "utf-8", "surrogateescape")
             else:
                 name = raw_name.rstrip(b"/").decode("utf-8", "surrogateescape")
-            if name is not None:
+            if refused is not None:
+                out.refuse(name or "", refused, ProblemKind.LIMIT)
+            elif name is not None:
                 out.write(name, _Limited(f, body_size), body_size)
             f.seek(start + size + (size & 1))  # members are 2-byte aligned
 
 
 FORMAT = Format("ar", "ar archives: Debian .deb, .ipk, static libraries (hand-written)",
-                detect, extract)
+                detect, extract, through_members=True)

@@ -26,6 +26,12 @@ class Format:
     # (ISO 9660, NSIS, Inno Setup, MSI inside any OLE file); called only when `detect` accepted
     # the head.
     confirm: Callable[[Path], bool] | None = None
+    # Nothing of its own worth searching once its members are out (archives, compressions,
+    # filesystems, plain encodings, the carver, whose gaps become members): its bytes are its
+    # members' bytes (or compressed noise), so YARA over the whole container would find the
+    # members' strings again and pin them on the container. False for formats with headers or
+    # code of their own (vendor firmware containers, FIT, Android boot, UEFI, installers, MSI).
+    through_members: bool = False
 
 
 class FormatProblem(Exception):

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 _SUFFIXES = (
     ".gz", ".bz2", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".tgz", ".tbz2", ".txz", ".tzst",
@@ -40,9 +41,31 @@ def _make(
 ) -> Format:
     def extract(src: Path, out: SafeRoot) -> None:
         with opener(src) as stream:
-            out.write(_member_name(src), stream)
+            written = out.write(_member_name(src), stream)
+        if written is None and out.problems and out.problems[-1].kind == ProblemKind.LIMIT:
+            _stream_archive(src, opener, out)
 
-    return Format(name, doc, detect, extract)
+    return Format(name, doc, detect, extract, through_members=True)
+
+
+def _stream_archive(src: Path, opener: Callable[[Path], BinaryIO], out: SafeRoot) -> None:
+    """The one member was refused at a limit. When it is a cpio archive (an initramfs, an
+    rpm's payload), its members are read straight from the stream instead, each under the
+    limits alone, so that one oversized member does not hide the others (tar.gz is read as
+    tar from the start)."""
+    from provenance.extract import cpio
+
+    with opener(src) as stream:
+        head = stream.read(6)
+    if not cpio.detect(head, ""):
+        return
+    out.problem("the cpio archive inside is read as a stream, member by member",
+                ProblemKind.LIMIT)
+    with opener(src) as stream:
+        try:
+            cpio.read_stream(stream, out)
+        except cpio.CpioError as exc:
+            out.problem(f"cpio stream: {exc}", exc.kind)
 
 
 def _magic(magic: bytes) -> Callable[[bytes, str], bool]:
@@ -69,7 +92,13 @@ def _is_lzma_alone(head: bytes, name: str) -> bool:
 
 class _ZstdReader:
     """Frame-by-frame decoding that notices a stream cut short (zstandard's stream_reader just
-    returns EOF there). A .zst may hold several frames, as `zstd` writes for large inputs."""
+    returns EOF there). A .zst may hold several frames, as `zstd` writes for large inputs.
+
+    The decoder object returns all the output of what it is fed, and one 4-byte RLE block
+    stands for 128 KiB: input is fed in FEED-byte slices, so one call yields at most
+    FEED x 32 Ki bytes (64 MiB), whatever the stream (a whole 64 KiB read was 2 GiB at once)."""
+
+    FEED = 2048
 
     def __init__(self, src: Path) -> None:
         import zstandard
@@ -78,23 +107,37 @@ class _ZstdReader:
         self._raw = open(src, "rb")  # noqa: SIM115 - closed in close()
         self._obj = self._zstd.decompressobj()
         self._pending = b""
+        self._at = 0  # how much of _pending was returned already
+        self._tail = b""  # input after a finished frame: the next frame's start
         self._started = False
+        self._done = False
 
-    def read(self, n: int = -1) -> bytes:
-        want = n if n > 0 else 1 << 20
-        while len(self._pending) < want:
-            chunk = self._raw.read(1 << 16)
+    def _piece(self) -> bytes:
+        """The next decoded bytes, b"" at a clean end; EOFError when cut inside a frame."""
+        while True:
+            chunk, self._tail = (self._tail, b"") if self._tail else (
+                self._raw.read(self.FEED), b"")
             if not chunk:
                 if self._started and not self._obj.eof:
                     raise EOFError("zstd stream is truncated")
-                break
-            while chunk:
-                if self._obj.eof:  # the next frame starts here
-                    self._obj = self._zstd.decompressobj()
-                self._started = True
-                self._pending += self._obj.decompress(chunk)
-                chunk = self._obj.unused_data if self._obj.eof else b""
-        out, self._pending = self._pending[:want], self._pending[want:]
+                self._done = True
+                return b""
+            if self._obj.eof:  # the next frame starts here
+                self._obj = self._zstd.decompressobj()
+            self._started = True
+            piece = self._obj.decompress(chunk)
+            if self._obj.eof:
+                self._tail = self._obj.unused_data
+            if piece:
+                return piece
+
+    def read(self, n: int = -1) -> bytes:
+        want = n if n > 0 else 1 << 20
+        while len(self._pending) - self._at < want and not self._done:
+            piece = self._piece()
+            self._pending, self._at = self._pending[self._at:] + piece, 0
+        out = self._pending[self._at:self._at + want]
+        self._at += len(out)
         return out
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
 _TRAILER = "TRAILER!!!"
-_MAX_NAME = 4096
+_MAX_NAME = 4096  # longer names are skipped (never held) and their member refused
 _MAX_LINK = 4096
 
 
@@ -70,8 +70,9 @@ def _number(field: bytes, base: int) -> int:
     return int(field, base)
 
 
-def _header(stream: BinaryIO) -> tuple[str, int, int, int] | None:
-    """(name, mode, file size, alignment) of the next member, None at a clean end."""
+def _header(stream: BinaryIO) -> tuple[str | int, int, int, int] | None:
+    """(name, mode, file size, alignment) of the next member, None at a clean end. The name is
+    its size instead when it is too long to read: the member is refused, the archive goes on."""
     magic = stream.read(6)
     if not magic:
         return None
@@ -103,8 +104,11 @@ def _header(stream: BinaryIO) -> tuple[str, int, int, int] | None:
         pad_base = 26
     else:
         raise CpioError(f"bad magic {magic!r}")
-    if namesize == 0 or namesize > _MAX_NAME:
-        raise CpioError(f"implausible name size {namesize}")
+    if namesize == 0:
+        raise CpioError("empty member name")
+    if namesize > _MAX_NAME:
+        _skip(stream, namesize + (-(pad_base + namesize)) % align)
+        return namesize, mode, filesize, align
     raw = _read(stream, namesize)
     _skip(stream, (-(pad_base + namesize)) % align)
     name = raw.rstrip(b"\x00").decode("utf-8", "surrogateescape")
@@ -119,13 +123,19 @@ def read_stream(stream: BinaryIO, out: SafeRoot) -> None:
             return
         pad = (-size) % align
         kind = stat.S_IFMT(mode)
-        if kind == stat.S_IFDIR:
+        if isinstance(name, int):
+            out.problem(f"refused a member whose name is {name} bytes long (limit {_MAX_NAME}); "
+                        "skipped unread", ProblemKind.LIMIT)
+            _skip(stream, size)
+        elif kind == stat.S_IFDIR:
             if name not in (".", "./"):
                 out.mkdir(name)
             _skip(stream, size)
+        elif kind == stat.S_IFLNK and size > _MAX_LINK:
+            out.refuse(name, f"symlink target of {size} bytes (limit {_MAX_LINK}); skipped",
+                       ProblemKind.LIMIT)
+            _skip(stream, size)
         elif kind == stat.S_IFLNK:
-            if size > _MAX_LINK:
-                raise CpioError(f"implausible symlink target size {size}")
             target = _read(stream, size).decode("utf-8", "surrogateescape")
             out.link(name, target)
         elif kind == stat.S_IFREG or kind == 0:
@@ -146,4 +156,5 @@ def extract(src: Path, out: SafeRoot) -> None:
         read_stream(stream, out)
 
 
-FORMAT = Format("cpio", "cpio: newc, crc, odc and old binary (hand-written)", detect, extract)
+FORMAT = Format("cpio", "cpio: newc, crc, odc and old binary (hand-written)", detect, extract,
+                through_members=True)

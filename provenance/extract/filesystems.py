@@ -12,14 +12,15 @@ from __future__ import annotations
 import functools
 import io
 import stat
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from provenance.extract import cramfs_layout, jffs2_layout
-from provenance.extract.base import Format, Unsupported
+from provenance.extract.base import Format, FormatProblem, Unsupported
 from provenance.extract.fswalk import Reader, walk
 from provenance.extract.saferoot import SafeRoot
+from provenance.model import ProblemKind
 
 
 def _posix_kind(mode: int) -> str:
@@ -115,6 +116,7 @@ SQUASHFS = Format(
     "SquashFS 4: gzip, xz, lzma, lzo, lz4, zstd (dissect.squashfs)",
     _squashfs_detect,
     _squashfs_extract,
+    through_members=True,
 )
 
 # -- CramFS ---------------------------------------------------------------------------------------
@@ -137,7 +139,7 @@ def _cramfs_extract(src: Path, out: SafeRoot) -> None:
 
 
 CRAMFS = Format("cramfs", "CramFS, little- and big-endian, padded or not (dissect.cramfs)",
-                _cramfs_detect, _cramfs_extract)
+                _cramfs_detect, _cramfs_extract, through_members=True)
 
 # -- JFFS2 ----------------------------------------------------------------------------------------
 
@@ -191,7 +193,7 @@ def _jffs2_extract(src: Path, out: SafeRoot) -> None:
 
 
 JFFS2 = Format("jffs2", "JFFS2, little- and big-endian; zlib, lzo (dissect.jffs)",
-               _jffs2_detect, _jffs2_extract)
+               _jffs2_detect, _jffs2_extract, through_members=True)
 
 # -- ext2/3/4 -------------------------------------------------------------------------------------
 
@@ -224,7 +226,8 @@ def _ext_extract(src: Path, out: SafeRoot) -> None:
         walk(fs.root, reader, out)
 
 
-EXTFS = Format("ext", "ext2, ext3, ext4 (dissect.extfs)", _ext_detect, _ext_extract)
+EXTFS = Format("ext", "ext2, ext3, ext4 (dissect.extfs)", _ext_detect, _ext_extract,
+               through_members=True)
 
 # -- FAT ------------------------------------------------------------------------------------------
 
@@ -258,6 +261,7 @@ def _fat_extract(src: Path, out: SafeRoot) -> None:
 
     with open(src, "rb") as f:
         fs = FATFS(f)
+        _bound_chains(fs.fat)
         reader = Reader(
             children=children,
             kind=kind,
@@ -269,5 +273,27 @@ def _fat_extract(src: Path, out: SafeRoot) -> None:
         walk(fs.root, reader, out)
 
 
+class ChainLoop(FormatProblem):
+    kind = ProblemKind.CORRUPT
+
+
+def _bound_chains(fat: Any) -> None:
+    """dissect.fat follows a cluster chain until an end marker, and lists it whole before a
+    byte is read: a chain that loops back on itself never ends (22.9 GiB in an hour on a 1 MB
+    image). Here a chain that comes back to a cluster it passed, or runs longer than the table
+    has entries, stops with an error on that one file or directory (fswalk records it)."""
+    follow = fat.chain
+
+    def chain(cluster: int) -> Iterator[int]:
+        seen: set[int] = set()
+        for n in follow(cluster):
+            if n in seen or len(seen) >= fat.entry_count:
+                raise ChainLoop(f"cluster chain loops back to cluster {n}")
+            seen.add(n)
+            yield n
+
+    fat.chain = chain
+
+
 FAT = Format("fat", "FAT12, FAT16, FAT32 with long names (dissect.fat)", _fat_detect,
-             _fat_extract)
+             _fat_extract, through_members=True)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import mmap
 import os
+import resource
 import shutil
+import signal
 import stat
 import subprocess
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,20 +44,75 @@ def _contains(path: Path, marks: tuple[bytes, ...]) -> bool:
         return any(m.find(mark) >= 0 for mark in marks)
 
 
+def _usage(top: Path) -> int:
+    """Bytes the files under `top` take on disk (blocks, so sparse files count what they use)."""
+    total = 0
+    stack = [top]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+def _file_size_cap(limit: int) -> Callable[[], None]:
+    def cap() -> None:  # in the child: no single file past the member limit (SIGXFSZ/EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write fails with EFBIG instead
+
+    return cap
+
+
+POLL = 0.05  # seconds between looks at what the program wrote
+
+
 def _run(argv: list[str], out: SafeRoot, scratch: Path) -> None:
+    """Run the unpacker with the limits applied while it writes: no file past the member limit
+    (RLIMIT_FSIZE), no more in all than the scan may still write (watched, then killed), and
+    the time left for this container."""
     program = shutil.which(argv[0])
     if program is None:
         raise ToolMissing(argv[0])
-    timeout = out.budget.limits.seconds_per_format
-    try:
-        proc = subprocess.run(
-            [program, *argv[1:]], cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True,
-            timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolFailed(f"{argv[0]} timed out after {timeout:.0f} s") from exc
+    limits = out.budget.limits
+    allowed = limits.max_total_bytes - out.budget.bytes
+    deadline = out.deadline
+    stopped = None
+    # stderr to a file: a pipe nobody reads while we watch would stall a talkative program
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+        [program, *argv[1:]], cwd=scratch, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=errors, preexec_fn=_file_size_cap(limits.max_member_bytes),
+    ) as proc:
+        while True:
+            try:
+                proc.wait(timeout=POLL)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() > deadline:
+                stopped = f"{argv[0]} stopped at the time limit"
+            elif _usage(scratch) > allowed:
+                stopped = (f"{argv[0]} stopped: its output passed the {allowed} bytes the scan "
+                           "may still write")
+            if stopped is not None:
+                proc.kill()
+                proc.wait()
+                break
+        errors.seek(max(0, errors.tell() - (1 << 12)))
+        stderr = errors.read()
+    if stopped is not None:
+        out.problem(stopped + "; what it wrote before is kept", ProblemKind.LIMIT)
+        return
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()
         message = f"{argv[0]} exited {proc.returncode}: {tail[-1] if tail else ''}"
         if not any(scratch.rglob("*")):
             raise ToolFailed(message)
@@ -72,6 +131,7 @@ def _import(scratch: Path, out: SafeRoot) -> None:
                 out.link(rel, os.readlink(path))
             elif stat.S_ISREG(st.st_mode):
                 out.copy_file(rel, path)
+                path.unlink()  # the scratch copy goes as soon as it is in: disk holds one
             else:
                 out.refuse(rel, "device node, FIFO or socket")
 

@@ -102,4 +102,4 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 
 FORMAT = Format("iso9660", "ISO 9660 with Rock Ridge and Joliet names (pycdlib)", detect, extract,
-                confirm)
+                confirm, through_members=True)

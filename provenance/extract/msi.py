@@ -14,7 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from provenance.extract.base import Format
+from provenance.extract.base import Format, FormatProblem
+from provenance.extract.cab import check_declared
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
@@ -161,8 +162,9 @@ def _unpack_cab(name: str, data: bytes, names: dict[str, str], out: SafeRoot) ->
     from cabarchive.errors import CorruptionError, NotSupportedError
 
     try:
+        check_declared(data, out)
         cab = CabArchive(data)
-    except (NotSupportedError, CorruptionError) as exc:
+    except (NotSupportedError, CorruptionError, FormatProblem) as exc:
         out.problem(f"embedded cabinet not unpacked ({exc}); kept as is",
                     ProblemKind.UNSUPPORTED, name)
         return False

@@ -89,4 +89,5 @@ def extract(src: Path, out: SafeRoot) -> None:
                 off = nxt & ~15
 
 
-FORMAT = Format("romfs", "romfs, Linux ROM filesystem (hand-written)", detect, extract)
+FORMAT = Format("romfs", "romfs, Linux ROM filesystem (hand-written)", detect, extract,
+                through_members=True)

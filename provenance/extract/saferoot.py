@@ -28,22 +28,55 @@ class Readable(Protocol):
     def read(self, n: int = ..., /) -> bytes: ...
 
 
+# Member names past these are refused (a Problem), never handed to the OS: a component over
+# NAME_MAX or a path near PATH_MAX makes every later call fail with ENAMETOOLONG, and a path
+# hundreds of directories deep would make recursive helpers (mkdir's parents, os.walk) overflow.
+MAX_COMPONENT_BYTES = 255
+MAX_NAME_BYTES = 3072  # leaves room under PATH_MAX (4096) for the work directory
+MAX_NAME_DEPTH = 256
+EXCERPT = 200  # longest piece of input text quoted in a Problem
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """`text` cut to `limit` characters, saying how long it was: a Problem quotes input, and a
+    1 GiB name must not make a 1 GB report."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 class UnsafePath(Exception):
-    pass
+    kind: ProblemKind = ProblemKind.UNSAFE
+
+
+class NameTooLong(UnsafePath):
+    kind = ProblemKind.LIMIT
 
 
 def clean_member_name(name: str) -> str:
-    """Normalise an archive member name, or raise UnsafePath if it would leave the root."""
+    """Normalise an archive member name, or raise UnsafePath if it would leave the root (or
+    NameTooLong past the name limits)."""
+    shown = repr(excerpt(name))
     if "\x00" in name:
         raise UnsafePath("member name contains a NUL byte")
     unified = name.replace("\\", "/")
     if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
-        raise UnsafePath(f"absolute member path {name!r}")
+        raise UnsafePath(f"absolute member path {shown}")
     parts = [p for p in unified.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise UnsafePath(f"path traversal in member {name!r}")
+        raise UnsafePath(f"path traversal in member {shown}")
     if not parts:
-        raise UnsafePath(f"empty member name {name!r}")
+        raise UnsafePath(f"empty member name {shown}")
+    size = len(unified.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        raise NameTooLong(f"member name of {size} bytes is over the {MAX_NAME_BYTES}-byte limit")
+    if len(parts) > MAX_NAME_DEPTH:
+        raise NameTooLong(f"member path {len(parts)} directories deep is over the "
+                          f"{MAX_NAME_DEPTH}-level limit")
+    longest = max(len(p.encode("utf-8", "surrogateescape")) for p in parts)
+    if longest > MAX_COMPONENT_BYTES:
+        raise NameTooLong(f"a name component of {longest} bytes is over the "
+                          f"{MAX_COMPONENT_BYTES}-byte limit")
     return "/".join(parts)
 
 
@@ -57,23 +90,37 @@ class SafeRoot:
         self.location = location  # path chain of the container, for Problems
         self.source_size = source_size
         self.written = 0
-        self.deadline = time.monotonic() + budget.limits.seconds_per_format
+        self.deadline = min(time.monotonic() + budget.limits.seconds_per_format,
+                            budget.deadline)
         self.problems: list[Problem] = []
         self.links: dict[str, str] = {}  # member -> link target, recorded not created
         self._inside: set[Path] = {self.base}  # directories already proved inside the root
+        self._through: set[str] = set()  # links a member path was seen to run through
+        self._refused_links: dict[str, str] = {}  # links refused for pointing out of the root
+        self._copies: dict[str, int] = {}  # name -> last N given to a duplicate, `name~N`
 
     # -- recording ----------------------------------------------------------------------------
     def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT,
                 member: str | None = None) -> None:
-        where = f"{self.location}!/{member}" if member else self.location
-        self.problems.append(Problem(where, Stage.EXTRACT, message, kind))
+        where = f"{self.location}!/{excerpt(member)}" if member else self.location
+        self.problems.append(Problem(where, Stage.EXTRACT, excerpt(self.scrub(message), 400),
+                                     kind))
 
-    def refuse(self, name: str, reason: str) -> None:
-        self.problem(f"refused {name!r}: {reason}", kind=ProblemKind.UNSAFE)
+    def scrub(self, text: str) -> str:
+        """`text` without this machine's extraction paths (an OSError names the file it failed
+        on): a report says where in the input, never where in a temporary directory."""
+        base = str(self.base)
+        return text.replace(base + "/", "").replace(base, ".").replace(str(self.base.parent),
+                                                                       "<work>")
+
+    def refuse(self, name: str, reason: str, kind: ProblemKind = ProblemKind.UNSAFE) -> None:
+        self.problem(f"refused {excerpt(name)!r}: {reason}", kind=kind)
 
     # -- paths --------------------------------------------------------------------------------
     def target(self, name: str) -> tuple[str, Path]:
         rel = clean_member_name(name)
+        if self.links or self._refused_links:
+            self._through_link(rel)
         dest = self.base / rel
         # Resolve the member's directory once (the root never holds a link of ours, but a
         # directory must be proved inside before anything is written under it); the member
@@ -91,11 +138,30 @@ class SafeRoot:
             return rel, resolved
         return rel, dest
 
+    def _through_link(self, rel: str) -> None:
+        """A member whose path runs through a link of this archive (`link` -> /tmp, then
+        `link/file`) is written inside the root, the link never followed; but the archive meant
+        it elsewhere, so it is recorded, once per link."""
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            target = self.links.get(prefix, self._refused_links.get(prefix))
+            if target is not None:
+                if prefix not in self._through:
+                    self._through.add(prefix)
+                    self.problem(
+                        f"member path runs through the symlink {excerpt(prefix)!r} (to "
+                        f"{excerpt(target)!r}); kept inside the root, the link not followed",
+                        ProblemKind.UNSAFE, rel)
+                return
+
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise LimitExceeded(
-                f"time limit ({self.budget.limits.seconds_per_format:.0f} s) for one container"
-            )
+            limits = self.budget.limits
+            if self.deadline >= self.budget.deadline:
+                raise LimitExceeded(
+                    f"time limit ({limits.max_seconds:.0f} s) for the whole extraction")
+            raise LimitExceeded(f"time limit ({limits.seconds_per_format:.0f} s) for one container")
 
     # -- writes -------------------------------------------------------------------------------
     def mkdir(self, name: str) -> None:
@@ -104,16 +170,20 @@ class SafeRoot:
         try:
             _, dest = self.target(name)
         except UnsafePath as exc:
-            self.refuse(name, str(exc))
+            self.refuse(name, str(exc), exc.kind)
             return
-        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file of that name already: keep going with the others
+            self.problem(f"cannot create directory: {exc.strerror}", ProblemKind.CORRUPT,
+                         clean_member_name(name))
 
     def link(self, name: str, target: str, hard: bool = False) -> None:
         """Record a link. Links are metadata: never created, never followed."""
         try:
             rel, _ = self.target(name)
         except UnsafePath as exc:
-            self.refuse(name, str(exc))
+            self.refuse(name, str(exc), exc.kind)
             return
         if hard or target.startswith("/"):
             resolved = posixpath.normpath(target.lstrip("/"))
@@ -121,7 +191,8 @@ class SafeRoot:
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
         if resolved.startswith("..") or (hard and target.startswith("/")):
             kind = "hard link" if hard else "symlink"
-            self.refuse(name, f"{kind} points outside the root ({target!r})")
+            self.refuse(name, f"{kind} points outside the root ({excerpt(target)!r})")
+            self._refused_links[rel] = target
             return
         if rel in self.links or os.path.lexists(self.base / rel):
             first = rel
@@ -133,18 +204,50 @@ class SafeRoot:
     def create(self, name: str, size: int | None = None) -> MemberWriter | None:
         """Open one member for push-style writing (for readers that write rather than stream).
 
-        Returns None when the member was refused (the reason is recorded). Every write() goes
-        through the same limits as `write`.
+        Returns None when the member was refused (the reason is recorded), and the caller goes
+        on with the next member: a refused member never hides the ones after it. Every write()
+        goes through the same limits as `write`.
         """
         self.check_time()
         try:
             rel, dest = self.target(name)
         except UnsafePath as exc:
-            self.refuse(name, str(exc))
+            self.refuse(name, str(exc), exc.kind)
             return None
-        if size is not None and size > self.budget.limits.max_member_bytes:
-            self.problem(f"member over the size limit ({size} bytes)", ProblemKind.LIMIT, rel)
+        except OSError as exc:
+            self.problem(f"cannot place member: {exc.strerror}", ProblemKind.CORRUPT,
+                         excerpt(name))
             return None
+        if size is not None:
+            refused = self.declared_over(size)
+            if refused is not None:
+                self.problem(refused, ProblemKind.LIMIT, rel)
+                return None
+        try:
+            return self._open(rel, dest)
+        except OSError as exc:  # one member the OS will not take: record it, keep the rest
+            self.problem(f"cannot write member: {exc.strerror}", ProblemKind.CORRUPT, rel)
+            return None
+
+    def declared_over(self, size: int) -> str | None:
+        """Why a member of this declared size is refused before a byte is written, if it is:
+        it would pass the member limit, the scan's total, or the container's ratio."""
+        limits = self.budget.limits
+        if size > limits.max_member_bytes:
+            return (f"declared size {size} bytes is over the member limit "
+                    f"({limits.max_member_bytes} bytes); refused before writing")
+        left = limits.max_total_bytes - self.budget.bytes
+        if size > left:
+            return (f"declared size {size} bytes would pass the total limit "
+                    f"({limits.max_total_bytes} bytes, {max(left, 0)} left); refused before "
+                    "writing")
+        if self._over_ratio(size):
+            return (f"declared size {size} bytes would pass the compression ratio limit "
+                    f"({limits.max_ratio:.0f}x of {self.source_size} bytes); refused before "
+                    "writing")
+        return None
+
+    def _open(self, rel: str, dest: Path) -> MemberWriter | None:
         if dest.is_symlink():  # never write through a link, even one of our own making
             self.problem("member collides with a link", ProblemKind.UNSAFE, rel)
             return None
@@ -171,10 +274,12 @@ class SafeRoot:
         """`dir/name~N.ext`, the first N whose file does not exist yet."""
         head, _, base = rel.rpartition("/")
         stem, dot, ext = base.partition(".") if not base.startswith(".") else (base, "", "")
-        for n in itertools.count(2):
+        # start after the last copy of this name: 100,000 entries of one name stay linear
+        for n in itertools.count(self._copies.get(rel, 1) + 1):
             candidate = f"{head}/{stem}~{n}{dot}{ext}" if head else f"{stem}~{n}{dot}{ext}"
             dest = self.base / candidate
             if not os.path.lexists(dest) and candidate not in self.links:
+                self._copies[rel] = n
                 return candidate, dest
         raise AssertionError("unreachable")
 
@@ -198,19 +303,34 @@ class SafeRoot:
         with open(src, "rb") as f:
             return self.write(name, f, src.stat().st_size)
 
-    def _account(self, n: int) -> None:
-        self.written += n
-        self.budget.add_bytes(n)
+    def _over_ratio(self, member_size: int) -> bool:
+        """One member expanding past max_ratio times its whole container (beyond the floor).
+        Judged per member, so that a bomb member is refused and an ordinary one after it is not
+        (the total limit bounds what many members together may write)."""
         limits = self.budget.limits
-        if (
-            self.written > limits.ratio_floor
-            and self.written > limits.max_ratio * max(self.source_size, 1)
-        ):
-            raise LimitExceeded(
-                f"compression ratio limit ({limits.max_ratio:.0f}x) exceeded: "
-                f"{self.written} bytes out of {self.source_size}"
-            )
+        return member_size > limits.ratio_floor and member_size > limits.max_ratio * max(
+            self.source_size, 1)
+
+    def _account(self, n: int, member_size: int) -> str | None:
+        """Count `n` more bytes of a member now `member_size` bytes long; why they may not be
+        written, if they may not (the member is then refused, its bytes given back, and the
+        container goes on with its next member). Raises LimitExceeded when time is up: that
+        stops the whole container."""
         self.check_time()
+        limits = self.budget.limits
+        if self.budget.bytes + n > limits.max_total_bytes:
+            return f"total size limit ({limits.max_total_bytes} bytes) reached"
+        if self._over_ratio(member_size + n):
+            return (f"compression ratio limit ({limits.max_ratio:.0f}x) exceeded: "
+                    f"{member_size + n} bytes out of {self.source_size}")
+        self.written += n
+        self.budget.bytes += n
+        return None
+
+    def _give_back(self, n: int) -> None:
+        """A refused member's bytes are removed from disk: they no longer count."""
+        self.written -= n
+        self.budget.bytes -= n
 
 
 class MemberWriter:
@@ -232,16 +352,20 @@ class MemberWriter:
         if self.failed or self._fh is None:
             return False
         n = len(data)
-        if self.size + n > self.root.budget.limits.max_member_bytes:
-            self.failed = True
-            self._discard()
-            self.root.problem("member over the size limit", ProblemKind.LIMIT, self.rel)
-            return False
+        limit = self.root.budget.limits.max_member_bytes
         try:
-            self.root._account(n)
+            refused = (f"member over the size limit ({limit} bytes)"
+                       if self.size + n > limit else self.root._account(n, self.size))
         except BaseException:
             self._discard()
             raise
+        if refused is not None:
+            self.failed = True
+            kept = self.size
+            self._discard()
+            self.root.problem(f"{refused}; member refused after {kept} bytes, the rest "
+                              "of the container goes on", ProblemKind.LIMIT, self.rel)
+            return False
         self.size += n
         self._fh.write(data)
         return True
@@ -251,6 +375,8 @@ class MemberWriter:
             self._fh.close()
             self._fh = None
         self.dest.unlink(missing_ok=True)
+        self.root._give_back(self.size)
+        self.size = 0
 
     def close(self) -> None:
         if self._fh is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from provenance.extract.base import Encrypted, Format
 from provenance.extract.saferoot import MemberWriter, SafeRoot
+from provenance.model import ProblemKind
 
 MAGIC = b"7z\xbc\xaf\x27\x1c"
 
@@ -76,6 +77,13 @@ def extract(src: Path, out: SafeRoot) -> None:
             if info.is_symlink:
                 links[info.filename] = bytearray()  # the target is stored as the data
             else:
+                # refused on its declared size before anything is decoded: a member left out
+                # of the targets is not decompressed (unless a wanted one follows it in the
+                # same solid block, where it is decoded to reach that one, never written)
+                refused = out.declared_over(info.uncompressed or 0)
+                if refused is not None:
+                    out.problem(refused, ProblemKind.LIMIT, info.filename)
+                    continue
                 sizes[info.filename] = info.uncompressed
             wanted.append(info.filename)
         if wanted:
@@ -84,4 +92,4 @@ def extract(src: Path, out: SafeRoot) -> None:
         out.link(name, target.decode("utf-8", "surrogateescape"))
 
 
-FORMAT = Format("7z", "7z archives (py7zr)", detect, extract)
+FORMAT = Format("7z", "7z archives (py7zr)", detect, extract, through_members=True)

@@ -23,6 +23,7 @@ from provenance.model import ProblemKind
 UBI_MAGIC = b"UBI#"
 UBIFS_MAGIC = b"\x31\x18\x10\x06"
 _DATA_BLOCK = 4096
+MAX_DECODED = 256 << 20  # most one file ubi-reader may decode in memory
 
 
 class UbiError(FormatProblem):
@@ -109,7 +110,8 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
     from ubireader.ubifs.misc import process_reg_file
     from ubireader.utils import guess_leb_size
 
-    limit = out.budget.limits.max_member_bytes
+    # ubi-reader decodes a file whole in memory (and pads the gaps of a sparse one)
+    limit = min(out.budget.limits.max_member_bytes, MAX_DECODED)
     with _quiet():
         leb = guess_leb_size(str(src))
         if not leb:
@@ -149,11 +151,17 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
                         # process_reg_file pads gaps up to the highest block key: bound that
                         # first so a forged key cannot make it allocate gigabytes
                         blocks = [d.key["khash"] - start_key for d in node.get("data", [])]
-                        if node["ino"].size > limit or max(blocks, default=0) * _DATA_BLOCK > limit:
-                            out.problem("member over the size limit", ProblemKind.LIMIT, path)
+                        size = node["ino"].size
+                        padded = max(blocks, default=0) * _DATA_BLOCK
+                        refused = out.declared_over(max(size, padded))
+                        if refused is None and max(size, padded) > limit:
+                            refused = (f"declared size {max(size, padded)} bytes is over the "
+                                       f"{limit}-byte bound for decoding in memory")
+                        if refused is not None:
+                            out.problem(refused, ProblemKind.LIMIT, path)
                             continue
-                        data = bytes(process_reg_file(fs, node, path, inodes) or b"")
-                        out.write_bytes(path, data[: node["ino"].size])
+                        data = process_reg_file(fs, node, path, inodes) or b""
+                        out.write(path, io.BytesIO(memoryview(data)[:size]), min(size, len(data)))
                     elif dent.type == UBIFS_ITYPE_LNK:
                         out.link(path, bytes(node["ino"].data).decode("utf-8", "surrogateescape"))
                     else:
@@ -162,5 +170,7 @@ def _ubifs_extract(src: Path, out: SafeRoot) -> None:
             ufile.close()
 
 
-UBI = Format("ubi", "UBI images: each volume as an image (ubi-reader)", _ubi_detect, _ubi_extract)
-UBIFS = Format("ubifs", "UBIFS filesystems (ubi-reader)", _ubifs_detect, _ubifs_extract)
+UBI = Format("ubi", "UBI images: each volume as an image (ubi-reader)", _ubi_detect, _ubi_extract,
+             through_members=True)
+UBIFS = Format("ubifs", "UBIFS filesystems (ubi-reader)", _ubifs_detect, _ubifs_extract,
+               through_members=True)

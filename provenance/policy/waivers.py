@@ -134,17 +134,53 @@ def parse_waivers(data: object, where: str = "waivers") -> tuple[Waiver, ...]:
     return tuple(_one(f"{where}: waiver {i + 1}", item) for i, item in enumerate(data))
 
 
+# A waiver file is a list of flat mappings: two levels, three with the `waivers` key. Deeper
+# documents are refused before they are built (PyYAML builds them by recursion), and so are
+# files far larger than any list of exceptions a person approves.
+MAX_DEPTH = 16
+MAX_FILE_BYTES = 16 << 20
+
+
+def _nesting(text: str) -> int:
+    """How deep the document's collections nest, read from the parser's events (the event
+    parser keeps its own stack; only building the document recurses)."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
 def load_waivers(path: Path) -> tuple[Waiver, ...]:
     """Read a YAML or JSON waiver file (JSON is YAML). Raises WaiverError on any problem."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise WaiverError(f"{path}: {size} bytes, over the {MAX_FILE_BYTES}-byte limit for "
+                              "a waiver file")
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WaiverError(f"{path}: cannot read: {exc}") from None
     try:
+        if _nesting(text) > MAX_DEPTH:
+            raise WaiverError(f"{path}: nested more than {MAX_DEPTH} levels deep; a waiver file "
+                              "is a list of flat mappings")
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise WaiverError(f"{path}: not YAML or JSON: {exc}") from None
+        raise WaiverError(f"{path}: not YAML or JSON: {_first_line(exc)}") from None
+    except RecursionError:  # aliases can still build deep data from a shallow text
+        raise WaiverError(f"{path}: nested too deeply") from None
     return parse_waivers(data, str(path))
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def apply_waivers(

@@ -15,7 +15,7 @@ import os
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,12 +42,15 @@ class Blob:
         self.mm: mmap.mmap | bytes = (
             mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
         )
+        self.max_out = 1 << 30  # most a stream in it is decoded to when measured
+        self.check: Callable[[], None] | None = None  # raises when its container's time is up
 
     @classmethod
     def of(cls, data: bytes) -> Blob:
         """The same bounded view over bytes in memory (decompressed sections and the like)."""
         blob = cls.__new__(cls)
         blob.path, blob._file, blob.size, blob.mm = Path("<memory>"), None, len(data), data
+        blob.max_out, blob.check = 1 << 30, None
         return blob
 
     def __enter__(self) -> Blob:
@@ -236,13 +239,17 @@ def decompress_stream(buf: mmap.mmap | bytes, off: int, end: int, kind: str) -> 
 
 
 def compressed_end(
-    buf: mmap.mmap | bytes, off: int, end: int, kind: str, max_out: int = 1 << 30
+    buf: mmap.mmap | bytes, off: int, end: int, kind: str, max_out: int = 1 << 30,
+    check: Callable[[], None] | None = None,
 ) -> int | None:
-    """Where the compressed stream at `off` ends, by decompressing and discarding (bounded)."""
+    """Where the compressed stream at `off` ends, by decompressing and discarding (bounded in
+    output, and in time when `check` is given: it raises when the container's time is up)."""
     d: Any = decompressor(kind)
     pos, produced = off, 0
     try:
         while pos < end:
+            if check is not None:
+                check()
             chunk = bytes(buf[pos : min(end, pos + (1 << 16))])
             for piece in _feed(d, chunk):
                 produced += len(piece)

@@ -165,5 +165,5 @@ def extract_sparse(src: Path, out: SafeRoot) -> None:
 
 
 SPARSE_FORMAT = Format("android-sparse", "Android sparse image, unsparsed to the raw image",
-                       detect_sparse, extract_sparse)
+                       detect_sparse, extract_sparse, through_members=True)
 

@@ -32,7 +32,9 @@ def _hdr(blob: Blob, off: int, n: int) -> bytes:
 
 
 def _stream(kind: str) -> Measure:
-    return lambda blob, off: compressed_end(blob.mm, off, blob.size, kind)
+    # bounded by the blob's output bound and time check (the carver sets both from the limits)
+    return lambda blob, off: compressed_end(blob.mm, off, blob.size, kind, blob.max_out,
+                                            blob.check)
 
 
 def _uimage(blob: Blob, off: int) -> int | None:
@@ -298,6 +300,9 @@ def extract(src: Path, out: SafeRoot) -> None:
     with Blob(src) as blob:
         if blob.size < 64:
             return
+        # a stream longer than a member may be would be refused anyway: do not decode it all
+        blob.max_out = min(blob.max_out, out.budget.limits.max_member_bytes)
+        blob.check = out.check_time
         carved = regions(blob, out)
         if not carved:
             return  # not a flash dump we understand: write nothing, claim nothing
@@ -313,4 +318,4 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 
 FORMAT = Format("flash", "Raw flash dump: known formats carved at any offset, gaps kept with "
-                "their entropy", detect, extract)
+                "their entropy", detect, extract, through_members=True)

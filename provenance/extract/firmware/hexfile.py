@@ -153,5 +153,7 @@ def extract_srec(src: Path, out: SafeRoot) -> None:
     image.emit()
 
 
-IHEX = Format("ihex", "Intel HEX, converted to binary", detect_ihex, extract_ihex)
-SREC = Format("srec", "Motorola S-record, converted to binary", detect_srec, extract_srec)
+IHEX = Format("ihex", "Intel HEX, converted to binary", detect_ihex, extract_ihex,
+              through_members=True)
+SREC = Format("srec", "Motorola S-record, converted to binary", detect_srec, extract_srec,
+              through_members=True)

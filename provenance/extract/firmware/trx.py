@@ -52,4 +52,5 @@ def extract(src: Path, out: SafeRoot) -> None:
         trailer(out, blob, length)
 
 
-FORMAT = Format("trx", "Broadcom TRX v1/v2 (CRC checked, partitions by offset)", detect, extract)
+FORMAT = Format("trx", "Broadcom TRX v1/v2 (CRC checked, partitions by offset)", detect, extract,
+                through_members=True)

@@ -96,4 +96,4 @@ def header(src: Path, sink: FactSink) -> Header:
 
 
 FORMAT = Container("uimage", "U-Boot legacy uImage, single and multi-file (CRC checked)", detect,
-                   extract, header=header)
+                   extract, header=header, through_members=True)
