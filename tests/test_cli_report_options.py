@@ -82,3 +82,9 @@ def test_summary_in_a_log_is_not_wrapped() -> None:
     path = "ipcam-hi3516ev200.tar.gz!/rootfs/lib/modules/4.9.37/extra/hi3516ev200_sys.ko"
     assert any(line.strip() == f"at: {path}" for line in result.output.splitlines())
     assert "\x1b[" not in result.output  # no colour codes in a log
+
+
+def test_byte_limits_accept_sizes_as_people_write_them() -> None:
+    assert run("--max-total-bytes", "4G", "--max-member-bytes", "512M").exit_code == 0
+    result = run("--max-total-bytes", "4Q")
+    assert result.exit_code == 2 and "not a size" in result.output

@@ -37,13 +37,22 @@ from provenance.commands.common import (
     reports,
     write_output,
 )
-from provenance.extract.limits import Limits
+from provenance.extract.limits import Limits, parse_size
 
 if TYPE_CHECKING:
     from provenance.model import ScanResult
     from provenance.pipeline import ScanOptions
 
 _DEFAULT_LIMITS = Limits()
+
+
+def _size(text: str) -> int:
+    """`--max-total-bytes 4G`: a size as a person writes it; anything else is a usage error."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
 LOG_WIDTH = 240  # the summary's width when it goes to a file or a CI log, not a terminal
 
 
@@ -107,9 +116,11 @@ def scan(
     = _DEFAULT_LIMITS.max_depth,
     max_files: Annotated[int, typer.Option(help="Most files to extract in the whole scan.")]
     = _DEFAULT_LIMITS.max_files,
-    max_total_bytes: Annotated[int, typer.Option(help="Most bytes to extract in the whole scan.")]
-    = _DEFAULT_LIMITS.max_total_bytes,
-    max_member_bytes: Annotated[int, typer.Option(help="Largest single extracted file.")]
+    max_total_bytes: Annotated[int, typer.Option(
+        metavar="SIZE", parser=_size, help="Most bytes to extract in the whole scan (4096, 512M, "
+        "4G).")] = _DEFAULT_LIMITS.max_total_bytes,
+    max_member_bytes: Annotated[int, typer.Option(
+        metavar="SIZE", parser=_size, help="Largest single extracted file (4096, 512M, 1G).")]
     = _DEFAULT_LIMITS.max_member_bytes,
     max_ratio: Annotated[float, typer.Option(
         help="Largest expansion of one container (bytes out / bytes in), past 64 MiB.")]
