@@ -443,8 +443,8 @@ def test_a_member_through_a_symlink_is_recorded_as_unsafe(tmp_path: Path, sigset
     """`link` -> /tmp, then `link/file`: kept inside the root (the link is never followed),
     and recorded as an unsafe Problem once per link, so coverage is not `complete`."""
     from provenance import pipeline
-    from provenance.analysis import AnalysisOptions
     from provenance.model import Coverage
+    from provenance.pipeline import AnalysisOptions
 
     u = uuid.uuid4().hex[:8]
     path = tmp_path / "through.tar"

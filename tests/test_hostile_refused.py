@@ -20,9 +20,9 @@ import pytest
 from generate import ipcam_files
 
 from provenance import pipeline
-from provenance.analysis import AnalysisOptions
 from provenance.extract import Limits, extract
 from provenance.model import Coverage
+from provenance.pipeline import AnalysisOptions
 
 MiB = 1 << 20
 LIMITS = Limits(max_depth=6, max_files=500, max_total_bytes=40 * MiB, max_member_bytes=2 * MiB,
