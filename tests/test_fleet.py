@@ -100,6 +100,10 @@ def test_cli(images: Path, tmp_path: Path) -> None:
 
 WAIVER = ("waivers:\n  - path: '*/rootfs/*'\n    vendor: hisilicon\n"
           "    justification: camera replaced in Q3, tracked in ticket 42\n"
+          "    approver: ciso@example.org\n    expires: 2999-01-01\n"
+          # the camera as a whole is built on a HiSilicon SoC (its `part` finding)
+          "  - path: '*.tar.gz'\n    vendor: hisilicon\n"
+          "    justification: camera replaced in Q3, tracked in ticket 42\n"
           "    approver: ciso@example.org\n    expires: 2999-01-01\n")
 
 
