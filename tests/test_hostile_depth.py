@@ -56,9 +56,34 @@ def test_input_directory_1500_levels_deep(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     (top / "top.txt").write_bytes(b"top")
-    tree, _problems = extract(top, tmp_path / "work", Limits())
-    names = {a.chain[-1].rsplit("/", 1)[-1] for a in tree.walk()}
-    assert {"top.txt", "leaf.txt"} <= names
+    try:
+        tree, _problems = extract(top, tmp_path / "work", Limits())
+        names = {a.chain[-1].rsplit("/", 1)[-1] for a in tree.walk()}
+        assert {"top.txt", "leaf.txt"} <= names
+    finally:
+        _flatten(top)  # pytest removes old temporary trees with a recursive rmtree
+
+
+def _flatten(top: Path) -> None:
+    """Move each level of a `d/d/d/...` chain up to `top` (one descriptor at a time), so that
+    removing the tree no longer recurses 1,500 levels deep."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        parent, i = "d", 0
+        while True:
+            try:
+                pfd = os.open(parent, os.O_RDONLY, dir_fd=fd)
+            except FileNotFoundError:
+                return
+            try:
+                os.rename("d", f"level{i}", src_dir_fd=pfd, dst_dir_fd=fd)
+            except FileNotFoundError:
+                return
+            finally:
+                os.close(pfd)
+            parent, i = f"level{i}", i + 1
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize("form", ["json", "yaml-flow", "yaml-block"])
