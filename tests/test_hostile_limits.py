@@ -45,3 +45,21 @@ def test_the_whole_extraction_has_a_deadline(tmp_path: Path) -> None:
     tree, problems = extract(path, tmp_path / "work", Limits(max_seconds=0.0))
     assert tree.opaque and "for the whole extraction" in tree.opaque
     assert [p.kind for p in problems] == ["limit"]
+
+
+def test_the_carver_decodes_no_more_than_a_member_may_hold(tmp_path: Path) -> None:
+    """A flash dump carrying a bzip2 stream of 96 MiB of zeros, with a 64 MiB member limit:
+    measuring the stream stops at the limit, and the dump says why nothing was carved."""
+    import bz2
+
+    comp = bz2.BZ2Compressor(9)
+    stream = b"".join(comp.compress(bytes(MiB)) for _ in range(96)) + comp.flush()
+    dump = bytearray(b"\xff" * (4 * MiB))
+    dump[MiB:MiB + len(stream)] = stream
+    path = tmp_path / "flash.bin"
+    path.write_bytes(bytes(dump))
+    tree, problems = extract(path, tmp_path / "work", Limits(max_member_bytes=64 * MiB))
+    assert tree.kind == "flash" and tree.opaque
+    assert [p.message for p in problems] == [
+        f"a compressed stream at 0x{MiB:x} decodes past {64 * MiB} bytes (the member limit); "
+        "not carved"]

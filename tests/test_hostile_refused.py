@@ -312,3 +312,26 @@ def test_copies_of_copies_count_against_the_file_limit(tmp_path: Path) -> None:
     assert len(tree.walk()) <= limits.max_files
     assert any("already unpacked; not listed again" in p.message for p in problems)
     assert len(problems) <= limits.max_files
+
+
+def test_nsis_member_over_the_limit_does_not_stop_the_installer(tmp_path: Path) -> None:
+    """7z stops at the first file it may not write; the installer's oversized first member is
+    refused on its listed size and left out, so the library after it is still unpacked."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("makensis") and shutil.which("7z")):
+        pytest.skip("needs makensis and 7z")
+    with open(tmp_path / "zeros.bin", "wb") as f:
+        f.truncate(3 * MiB)
+    (tmp_path / "libmpi.so").write_bytes(LIBMPI)
+    (tmp_path / "b.nsi").write_text(
+        'OutFile "setup.exe"\nSetCompressor /SOLID lzma\nInstallDir "$PROGRAMFILES\\B"\n'
+        'RequestExecutionLevel user\nSection\n SetOutPath "$INSTDIR"\n File "zeros.bin"\n'
+        ' File "libmpi.so"\nSectionEnd\n')
+    subprocess.run(["makensis", "-V1", "b.nsi"], cwd=tmp_path, check=True, capture_output=True)
+    tree, problems = extract(tmp_path / "setup.exe", tmp_path / "work", LIMITS)
+    assert "libmpi.so" in _names(tree)
+    assert [p.message for p in problems] == [
+        f"declared size {3 * MiB} bytes is over the member limit ({2 * MiB} bytes); refused "
+        "before writing"]

@@ -137,7 +137,8 @@ def _import(scratch: Path, out: SafeRoot) -> None:
 
 
 def _make(
-    name: str, doc: str, marks: tuple[bytes, ...], argv: Callable[[Path, Path], list[str]]
+    name: str, doc: str, marks: tuple[bytes, ...], argv: Callable[[Path, Path], list[str]],
+    plan: Callable[[Path, SafeRoot, Path], list[str]] | None = None,
 ) -> Format:
     def confirm(path: Path) -> bool:
         return _contains(path, marks)
@@ -145,13 +146,47 @@ def _make(
     def extract(src: Path, out: SafeRoot) -> None:
         scratch = out.base.parent / (out.base.name + ".tool")
         scratch.mkdir(parents=True, exist_ok=True)
+        notes = out.base.parent / (out.base.name + ".plan")  # outside scratch: never imported
         try:
-            _run(argv(src.resolve(), scratch), out, scratch)
+            extra = plan(src.resolve(), out, notes) if plan is not None else []
+            _run([*argv(src.resolve(), scratch), *extra], out, scratch)
             _import(scratch, out)
         finally:
             remove_tree(scratch)
+            notes.unlink(missing_ok=True)
 
     return Format(name, doc, _is_pe, extract, confirm)
+
+
+def _nsis_plan(src: Path, out: SafeRoot, notes: Path) -> list[str]:
+    """Members refused on the sizes 7z lists, before anything is unpacked: 7z stops at the first
+    file it cannot write (a member over the file-size cap), so a bomb first in a solid block
+    would hide every file after it. Their names go to an exclusion list file."""
+    program = shutil.which("7z")
+    if program is None:
+        raise ToolMissing("7z")
+    try:
+        listing = subprocess.run(
+            [program, "l", "-slt", "-ba", "-sccUTF-8", str(src)], stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=max(1.0, out.deadline - time.monotonic()), check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolFailed("7z timed out listing the installer") from exc
+    refused: list[str] = []
+    path = None
+    for line in listing.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("Path = "):
+            path = line[7:]
+        elif line.startswith("Size = ") and path is not None:
+            size = line[7:].strip()
+            why = out.declared_over(int(size)) if size.isdigit() else None
+            if why is not None:
+                out.problem(why, ProblemKind.LIMIT, path)
+                refused.append(path)
+            path = None
+    if not refused:
+        return []
+    notes.write_text("".join(f"{name}\n" for name in refused), encoding="utf-8")
+    return ["-scsUTF-8", f"-x@{notes}"]
 
 
 NSIS = _make(
@@ -161,6 +196,7 @@ NSIS = _make(
     # -snld: keep links as links (7z refuses ../ links otherwise); -aou: never prompt, and a
     # second file of the same name is renamed ("name_1"), not written over the first
     lambda src, scratch: ["7z", "x", "-aou", "-snld", "-bd", f"-o{scratch}", str(src)],
+    _nsis_plan,
 )
 INNO = _make(
     "innosetup",

@@ -44,13 +44,14 @@ class Blob:
         )
         self.max_out = 1 << 30  # most a stream in it is decoded to when measured
         self.check: Callable[[], None] | None = None  # raises when its container's time is up
+        self.over: list[int] = []  # offsets of streams that decoded past max_out
 
     @classmethod
     def of(cls, data: bytes) -> Blob:
         """The same bounded view over bytes in memory (decompressed sections and the like)."""
         blob = cls.__new__(cls)
         blob.path, blob._file, blob.size, blob.mm = Path("<memory>"), None, len(data), data
-        blob.max_out, blob.check = 1 << 30, None
+        blob.max_out, blob.check, blob.over = 1 << 30, None, []
         return blob
 
     def __enter__(self) -> Blob:
@@ -240,10 +241,11 @@ def decompress_stream(buf: mmap.mmap | bytes, off: int, end: int, kind: str) -> 
 
 def compressed_end(
     buf: mmap.mmap | bytes, off: int, end: int, kind: str, max_out: int = 1 << 30,
-    check: Callable[[], None] | None = None,
+    check: Callable[[], None] | None = None, over: list[int] | None = None,
 ) -> int | None:
     """Where the compressed stream at `off` ends, by decompressing and discarding (bounded in
-    output, and in time when `check` is given: it raises when the container's time is up)."""
+    output, and in time when `check` is given: it raises when the container's time is up).
+    None when it is no stream, or decodes past `max_out` (then `off` is added to `over`)."""
     d: Any = decompressor(kind)
     pos, produced = off, 0
     try:
@@ -254,6 +256,8 @@ def compressed_end(
             for piece in _feed(d, chunk):
                 produced += len(piece)
                 if produced > max_out:
+                    if over is not None:
+                        over.append(off)
                     return None
             if d.eof:
                 return pos + len(chunk) - len(d.unused_data)

@@ -34,7 +34,7 @@ def _hdr(blob: Blob, off: int, n: int) -> bytes:
 def _stream(kind: str) -> Measure:
     # bounded by the blob's output bound and time check (the carver sets both from the limits)
     return lambda blob, off: compressed_end(blob.mm, off, blob.size, kind, blob.max_out,
-                                            blob.check)
+                                            blob.check, blob.over)
 
 
 def _uimage(blob: Blob, off: int) -> int | None:
@@ -304,6 +304,9 @@ def extract(src: Path, out: SafeRoot) -> None:
         blob.max_out = min(blob.max_out, out.budget.limits.max_member_bytes)
         blob.check = out.check_time
         carved = regions(blob, out)
+        for off in blob.over[:20]:
+            out.problem(f"a compressed stream at 0x{off:x} decodes past {blob.max_out} bytes "
+                        "(the member limit); not carved", ProblemKind.LIMIT)
         if not carved:
             return  # not a flash dump we understand: write nothing, claim nothing
         for start, end, ext in carved:
