@@ -28,6 +28,8 @@ import golden
 import inno_fixture
 import pytest
 
+from provenance.model import Artifact
+
 TREE: dict[str, bytes] = {
     "hello.txt": b"hello provenance\n",
     "bin/blob.bin": random.Random(7).randbytes(70_000),
@@ -570,3 +572,18 @@ BUILDERS: dict[str, dict[str, Callable[[Path], Built]]] = {
     fmt: {case: _or_golden(fmt, case, build) for case, build in cases.items()}
     for fmt, cases in TOOL_BUILDERS.items()
 }
+
+
+def members(root: Artifact) -> tuple[dict[str, str], dict[str, str]]:
+    """Leaf files and symlinks under `root`, keyed by their chain below it joined with "!/"."""
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for node in root.walk():
+        if node is root or node.children or node.kind == "directory":
+            continue
+        key = "!/".join(node.chain[1:])
+        if node.kind == "symlink":
+            links[key] = node.symlink_target or ""
+        else:
+            files[key] = node.sha256
+    return files, links

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import inno_fixture
 import pytest
-from extract_fixtures import BUILDERS, TREE, Built, fake_inno, need, sha
+from extract_fixtures import BUILDERS, TREE, Built, fake_inno, members, need, sha
 
 from provenance.extract import EXTRACTORS, Limits, extract, firmware, installers
 from provenance.model import Artifact
@@ -17,19 +17,6 @@ FIXTURES: frozenset[str] = frozenset(BUILDERS)
 CASES = [(fmt, case) for fmt, cases in BUILDERS.items() for case in cases]
 
 
-def members(root: Artifact) -> tuple[dict[str, str], dict[str, str]]:
-    """Leaf files and symlinks under `root`, keyed by their chain below it joined with "!/"."""
-    files: dict[str, str] = {}
-    links: dict[str, str] = {}
-    for node in root.walk():
-        if node is root or node.children or node.kind == "directory":
-            continue
-        key = "!/".join(node.chain[1:])
-        if node.kind == "symlink":
-            links[key] = node.symlink_target or ""
-        else:
-            files[key] = node.sha256
-    return files, links
 
 
 def check(built: Built, tree: Artifact) -> None:

@@ -38,7 +38,7 @@ import firmware_fixtures as fw
 import golden
 import identify_fixtures as idf
 import pytest
-from extract_fixtures import EXTRACT_TOOLS, TOOL_BUILDERS, Built, golden_built, sha
+from extract_fixtures import EXTRACT_TOOLS, TOOL_BUILDERS, Built, golden_built, members, sha
 
 from provenance.extract import EXTRACTORS, extract
 from provenance.identify import IDENTIFIERS, identify
@@ -287,18 +287,6 @@ def top_members(tree: Artifact) -> dict[str, str]:
             if a is not tree and len(a.chain) == len(tree.chain) + 1 and a.kind != "directory"}
 
 
-def leaves(tree: Artifact) -> tuple[dict[str, str], dict[str, str]]:
-    files: dict[str, str] = {}
-    links: dict[str, str] = {}
-    for node in tree.walk():
-        if node is tree or node.children or node.kind == "directory":
-            continue
-        key = "!/".join(node.chain[1:])
-        if node.kind == "symlink":
-            links[key] = node.symlink_target or ""
-        else:
-            files[key] = node.sha256
-    return files, links
 
 
 @pytest.mark.parametrize("fmt", REGISTERED_FORMATS)
@@ -325,7 +313,7 @@ def test_positive(fmt: str, tmp_path: Path) -> None:
         else:
             assert set(built.files) <= set(found), sorted(found)
         return
-    files, links = leaves(tree)
+    files, links = members(tree)
     if built.by_hash:
         assert set(built.files.values()) <= set(files.values()), sorted(files)
     elif built.exact:

@@ -10,28 +10,16 @@ import extract_fixtures
 import golden
 import inno_fixture
 import pytest
-from extract_fixtures import BUILDERS, EXTRACT_TOOLS, TOOL_BUILDERS, golden_built, sha
+from extract_fixtures import BUILDERS, EXTRACT_TOOLS, TOOL_BUILDERS, golden_built, members, sha
 
 from provenance.extract import extract
-from provenance.model import Artifact, ProblemKind
+from provenance.model import ProblemKind
 
 EXTRACT_KEYS = sorted(k for k in golden.manifest() if k.startswith("extract/"))
 MAX_FILE = 64 << 10
 MAX_TOTAL = 1 << 20
 
 
-def leaves(tree: Artifact) -> tuple[dict[str, str], dict[str, str]]:
-    files: dict[str, str] = {}
-    links: dict[str, str] = {}
-    for node in tree.walk():
-        if node is tree or node.children or node.kind == "directory":
-            continue
-        key = "!/".join(node.chain[1:])
-        if node.kind == "symlink":
-            links[key] = node.symlink_target or ""
-        else:
-            files[key] = node.sha256
-    return files, links
 
 
 @pytest.mark.parametrize("key", EXTRACT_KEYS,
@@ -48,7 +36,7 @@ def test_golden_fixture_unpacks_to_its_manifest(key: str, tmp_path: Path) -> Non
         assert [p.kind for p in problems] == [ProblemKind.TOOL_MISSING]
         return
     assert tree.opaque is None and not problems, (tree.opaque, problems)
-    files, links = leaves(tree)
+    files, links = members(tree)
     if built.by_hash:
         assert set(built.files.values()) <= set(files.values()), sorted(files)
     elif built.exact:
