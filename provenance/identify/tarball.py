@@ -6,6 +6,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+from provenance.extract.tar import members, open_stream
 from provenance.identify import manifest_npm, manifest_python
 from provenance.identify.base import MAX_MEMBER, Identifier, Sink
 from provenance.model import Facts, Problem
@@ -23,8 +24,10 @@ def detect(head: bytes, name: str) -> bool:
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     sink = Sink(where)
     try:
-        with tarfile.open(path, mode="r|*") as tf:  # streaming: no seeks, no member index
-            for count, member in enumerate(tf):
+        # extract.tar's bounded stream: it stops at the data's end (tarfile's own iterator
+        # follows a base-256 size to a 2^60 offset) and decodes each member once
+        with open_stream(path) as tf:
+            for count, member in enumerate(members(tf)):
                 if count >= MAX_MEMBERS:
                     break
                 parts = member.name.lstrip("./").split("/")
