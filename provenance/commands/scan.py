@@ -123,7 +123,8 @@ def scan(
         metavar="SIZE", parser=_size, help="Largest single extracted file (4096, 512M, 1G).")]
     = _DEFAULT_LIMITS.max_member_bytes,
     max_ratio: Annotated[float, typer.Option(
-        help="Largest expansion of one container (bytes out / bytes in), past 64 MiB.")]
+        help="Largest expansion of one member against its container (bytes out / bytes in), "
+        "past 64 MiB; a member past it is refused alone.")]
     = _DEFAULT_LIMITS.max_ratio,
     jobs: JobsOpt = None,
     cache_dir: CacheDirOpt = None,
@@ -131,6 +132,9 @@ def scan(
     seconds_per_format: Annotated[float, typer.Option(
         help="Longest time to spend unpacking one container.")]
     = _DEFAULT_LIMITS.seconds_per_format,
+    max_seconds: Annotated[float, typer.Option(
+        help="Longest time for the whole extraction, every container together.")]
+    = _DEFAULT_LIMITS.max_seconds,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
@@ -148,7 +152,7 @@ def scan(
         enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
                    rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"])
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
-                    seconds_per_format=seconds_per_format)
+                    seconds_per_format=seconds_per_format, max_seconds=max_seconds)
     options = judged.scan_options(
         limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
         analysis=analysis_options(jobs, cache_dir, no_cache))

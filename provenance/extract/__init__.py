@@ -193,10 +193,15 @@ class _Walk:
         return Artifact(chain, _EMPTY, 0, "unreadable", depth, opaque=reason)
 
     def directory(self, local: Path, chain: tuple[str, ...], depth: int) -> Artifact:
+        unreadable: list[tuple[str, str]] = []
         children = tuple(
             self.node(path, (*chain[:-1], f"{chain[-1]}/{rel}"), depth)
-            for rel, path in _files_under(local)
+            for rel, path in _files_under(local, unreadable)
         )
+        for rel, reason in unreadable:  # a gap the verdict cannot see into: said, never skipped
+            where = (*chain[:-1], f"{chain[-1]}/{rel}".rstrip("/"))
+            self.problems.append(Problem(chain_str(where), Stage.EXTRACT,
+                                         f"cannot read directory: {reason}", ProblemKind.ERROR))
         digest = hashlib.sha256()
         for child in children:
             digest.update(f"{child.chain[-1]}\0{child.sha256}\n".encode())
@@ -293,8 +298,10 @@ def _one_line(exc: BaseException, root: SafeRoot) -> str:
     return excerpt(root.scrub(text[0] if text else type(exc).__name__))
 
 
-def _files_under(top: Path) -> list[tuple[str, Path]]:
-    """Every non-directory under `top` (symlinks included, never followed), sorted by path.
+def _files_under(top: Path, unreadable: list[tuple[str, str]] | None = None
+                 ) -> list[tuple[str, Path]]:
+    """Every non-directory under `top` (symlinks included, never followed), sorted by path; a
+    directory that cannot be listed goes to `unreadable` as (relative path, reason).
 
     Iterative: an input directory tree may be thousands of levels deep (os.walk recurses)."""
     out: list[tuple[str, Path]] = []
@@ -303,7 +310,9 @@ def _files_under(top: Path) -> list[tuple[str, Path]]:
         directory, prefix = stack.pop()
         try:
             entries = list(os.scandir(directory))
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((prefix, exc.strerror or type(exc).__name__))
             continue
         for entry in entries:
             rel = prefix + entry.name

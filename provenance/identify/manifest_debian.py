@@ -54,8 +54,10 @@ def _control_from_tar(blob: bytes, sink: Sink) -> str | None:
     return None
 
 
-def _ar_members(data: bytes, sink: Sink) -> dict[str, bytes]:
-    """Members of a System V ar archive (the .deb outer layer), bounded."""
+def _ar_members(data: bytes, sink: Sink, size_on_disk: int | None = None) -> dict[str, bytes]:
+    """Members of a System V ar archive (the .deb outer layer), from its first `len(data)`
+    bytes. A member that runs past them but not past `size_on_disk` was cut by this bounded
+    read, not by the file (a large data.tar.xz): it is kept partial, and no problem."""
     out: dict[str, bytes] = {}
     pos = 8
     while pos + 60 <= len(data) and len(out) < MAX_MEMBERS:
@@ -71,7 +73,10 @@ def _ar_members(data: bytes, sink: Sink) -> dict[str, bytes]:
             break
         body = data[pos + 60 : pos + 60 + size]
         if len(body) < size:
-            sink.problem(f"ar member {name} truncated", ProblemKind.TRUNCATED)
+            if size_on_disk is None or pos + 60 + size > size_on_disk:
+                sink.problem(f"ar member {name} truncated", ProblemKind.TRUNCATED)
+            out[name] = body
+            break  # the rest lies past what was read
         out[name] = body
         pos += 60 + size + (size & 1)
     return out
@@ -87,7 +92,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
             return parse(f.read(MAX_MEMBER).decode("utf-8", "replace"), sink, "", kind)
         if head.startswith(b"!<arch>\n"):
             # control.tar.* comes before data.tar.*; read only as far as it goes
-            members = _ar_members(f.read(MAX_MEMBER * 4), sink)
+            members = _ar_members(f.read(MAX_MEMBER * 4), sink, path.stat().st_size)
         else:
             outer = f.read(MAX_MEMBER * 16)
             members = {}

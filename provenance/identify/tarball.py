@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
-from provenance.extract.tar import members, open_stream
+from provenance.extract.tar import BROKEN, members, open_stream
 from provenance.identify import manifest_npm, manifest_python
 from provenance.identify.base import MAX_MEMBER, Identifier, Sink
 from provenance.model import Facts, Problem
@@ -40,7 +39,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                         return manifest_python.facts_from(data.decode("utf-8", "replace"), sink,
                                                           f"!/{member.name}", "sdist")
                     return manifest_npm.facts_from(data, sink, f"!/{member.name}")
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+    except (*BROKEN, ValueError) as exc:
         sink.problem(f"tar: {exc}")
     return sink.result("tar")
 

@@ -1,0 +1,74 @@
+"""What could not be read is said, and makes the scan partial (issue 16, item 5)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from provenance import pipeline
+from provenance.model import Coverage, ProblemKind
+
+
+def test_an_unreadable_folder_is_a_problem_and_the_scan_is_partial(tmp_path, sigset,
+                                                                    monkeypatch):
+    top = tmp_path / "delivery"
+    (top / "ok").mkdir(parents=True)
+    (top / "ok" / "a.txt").write_text("hello\n")
+    (top / "secret").mkdir()
+    (top / "secret" / "b.txt").write_text("hidden\n")
+    # the tests run as root, which reads any folder: the folder refuses to be listed here as
+    # it does for a non-root user (os.scandir raises PermissionError)
+    real = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if not isinstance(path, int) and Path(path).name == "secret":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = pipeline.scan(top, sigset, pipeline.ScanOptions(
+        as_of=date(2026, 1, 1), analysis=pipeline.AnalysisOptions(use_cache=False)))
+    assert result.coverage is Coverage.PARTIAL
+    (problem,) = [p for p in result.problems if "cannot read directory" in p.message]
+    assert problem.location == "delivery/secret" and problem.kind is ProblemKind.ERROR
+    assert "Permission denied" in problem.message
+    assert any(c.path.endswith("ok/a.txt") for c in result.components())
+
+
+def _deb(data_size: int) -> bytes:
+    import io
+    import tarfile
+
+    def tar(members: dict[str, bytes], mode: str) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as tf:  # type: ignore[call-overload]
+            for name, body in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(body)
+                tf.addfile(info, io.BytesIO(body))
+        return buf.getvalue()
+
+    control = tar({"./control": b"Package: big-data\nVersion: 1.0\nArchitecture: all\n"
+                                b"Maintainer: A <a@example.org>\nDescription: big\n"}, "w:gz")
+    data = tar({"./usr/share/big.bin": os.urandom(data_size)}, "w")
+    out = b"!<arch>\n"
+    for name, body in ((b"debian-binary", b"2.0\n"), (b"control.tar.gz", control),
+                       (b"data.tar", data)):
+        out += name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6) \
+            + b"100644".ljust(8) + str(len(body)).encode().ljust(10) + b"`\n" + body
+        out += b"\n" if len(body) % 2 else b""
+    return out
+
+
+def test_a_large_deb_is_read_whole_not_reported_truncated(tmp_path):
+    from provenance.identify.manifest_debian import read
+
+    big = tmp_path / "big-data_1.0_all.deb"
+    big.write_bytes(_deb(17 << 20))  # past the 16 MiB the reader takes of the ar layer
+    facts, problems = read(big, big.name)
+    assert facts.name == "big-data" and not problems
+    cut = tmp_path / "cut.deb"
+    cut.write_bytes(big.read_bytes()[: 8 << 20])  # really cut short
+    _, problems = read(cut, cut.name)
+    assert [p.kind for p in problems] == [ProblemKind.TRUNCATED]
