@@ -72,3 +72,23 @@ def test_a_large_deb_is_read_whole_not_reported_truncated(tmp_path):
     cut.write_bytes(big.read_bytes()[: 8 << 20])  # really cut short
     _, problems = read(cut, cut.name)
     assert [p.kind for p in problems] == [ProblemKind.TRUNCATED]
+
+
+def test_an_sbom_past_enrichs_bound_is_scanned_as_a_file(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+    from provenance.identify import sbom_read
+
+    bom = tmp_path / "bom.cdx.json"
+    bom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                               "components": [{"type": "library", "name": "six",
+                                               "version": "1.17.0"}]}))
+    monkeypatch.setattr(sbom_read, "MAX_SBOM", 16)  # stands in for a 256 MiB SBOM
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["scan", str(bom), "-q", "--no-cache", "-o", str(out)])
+    assert result.exit_code == 0, result.output  # a report, not "not a valid SBOM" (exit 3)
+    doc = json.loads(out.read_text())
+    assert doc["metadata"]["component"]["name"] == "bom.cdx.json"

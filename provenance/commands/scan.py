@@ -138,12 +138,14 @@ def scan(
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
-    from provenance.identify.sbom_read import looks_like_sbom
+    from provenance.identify.sbom_read import MAX_SBOM, looks_like_sbom
     from provenance.report import FORMATS
 
     pairs = reports(format or [], output or [], FORMATS)
     formats, outputs = [f for f, _ in pairs], [d or Path("-") for _, d in pairs]
-    sbom = path.is_file() and looks_like_sbom(path)
+    # an SBOM is enriched; one past enrich's size bound is scanned as a file like any other,
+    # so the report says what was not read instead of refusing the input
+    sbom = path.is_file() and looks_like_sbom(path) and path.stat().st_size <= MAX_SBOM
     if sbom and sum(1 for f in formats if f == "cyclonedx-json") > 1:
         raise fail("an SBOM input is enriched into one CycloneDX JSON report", EXIT_USAGE)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
