@@ -203,3 +203,24 @@ def test_a_container_with_a_problem_or_a_header_of_its_own_is_still_searched(
     dav.write_bytes((sample / "positive-digicap.bin").read_bytes())
     nodes, hits = _hits_by_path(dav, tmp_path / "w2", sigset)
     assert not nodes["digicap.dav"].unpacked and "hikvision_digicap" in hits["digicap.dav"]
+
+
+def test_a_blob_of_one_repeated_byte_is_read_in_chunks_and_not_scanned(tmp_path: Path,
+                                                                      sigset) -> None:
+    from provenance.extract.base import uniform_byte
+    from provenance.model import Artifact
+
+    erased = tmp_path / "erased.bin"
+    erased.write_bytes(b"\xff" * (3 << 20))
+    assert uniform_byte(erased) == 0xFF
+    near = tmp_path / "near.bin"  # one other byte at the very end: an ordinary blob
+    near.write_bytes(b"\xff" * (3 << 20) + b"HI_VERSION=Hi3516EV200_MPP_V1.0.1.2")
+    assert uniform_byte(near) is None
+    for path, uniform in ((erased, "ff"), (near, None)):
+        artifact = Artifact((path.name,), "0" * 64, path.stat().st_size, "file", 0, path)
+        analysis = blobs.analyse(artifact, sigset)
+        assert analysis.facts.first("content.uniform") == uniform
+        assert bool(analysis.hits) is (uniform is None)  # the near miss is scanned, and hit
+    result = pipeline.scan(erased, sigset, pipeline.ScanOptions(
+        analysis=AnalysisOptions(use_cache=False)))
+    assert not result.root.children  # not carved as a flash dump either

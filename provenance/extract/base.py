@@ -54,3 +54,20 @@ class Unsupported(FormatProblem):
 
 class Encrypted(FormatProblem):
     kind = ProblemKind.ENCRYPTED
+
+
+def uniform_byte(path: Path, chunk: int = 1 << 20) -> int | None:
+    """The byte a file is made of when it is one repeated byte (erased flash, padding), else
+    None. Read in chunks and never mapped, so a 1 GiB run costs neither memory nor a scan;
+    stops at the first other byte."""
+    with open(path, "rb") as f:
+        first = f.read(1)
+        if not first:
+            return None
+        run = first * chunk
+        f.seek(0)
+        while data := f.read(chunk):
+            if data != run[: len(data)]:
+                return None
+    return first[0]
+

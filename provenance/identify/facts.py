@@ -39,6 +39,7 @@ FACT_TABLE = """\
 | `macho.cpu` / `macho.install_name` / `macho.dylib` | Mach-O slice CPU, LC_ID_DYLIB, LC_LOAD_DYLIB | `/usr/lib/libhi.dylib` |
 | `macho.export` / `macho.import` | exported and imported symbol names (each at most 4096) | `_MV_CC_CreateHandle` |
 | `content.type` | `text` for a blob of no structured format whose head is text (documents, lists, configs) | `text` |
+| `content.uniform` | the one byte value a blob of 1 MiB or more is made of, hex (erased flash, padding); such a blob is not YARA-scanned | `ff` |
 | `java.class` | a Java class file's own name (`this_class`) | `com/hikvision/netsdk/HCNetSDK` |
 | `macho.platform` / `macho.minos` / `macho.sdk` | LC_BUILD_VERSION | `MACOS`, `11.0.0` |
 | `macho.identifier` / `macho.team_id` | code signature CodeDirectory | `ABCDE12345` |

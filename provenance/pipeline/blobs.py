@@ -12,16 +12,18 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_file
-from provenance.extract.base import HEAD_SIZE
+from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.identify import identify
-from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
+from provenance.model import Artifact, Fact, Facts, Problem, ProblemKind, Stage
 from provenance.pipeline import codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.signatureset import SignatureSet
+
+UNIFORM_MIN = 1 << 20  # smaller blobs are cheap to scan whatever they hold
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -72,6 +74,10 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     hits: tuple[Hit, ...] = ()
     if artifact.unpacked:  # its members are scanned; the whole would only repeat them
         return Analysis(facts, hits, tuple(problems))
+    byte = uniform_byte(artifact.local) if artifact.size >= UNIFORM_MIN else None
+    if byte is not None:  # erased flash or padding: nothing to find, and no need to map it
+        fact = Fact("content.uniform", f"{byte:02x}", f"{artifact.path}#content")
+        return Analysis(replace(facts, items=(*facts.items, fact)), hits, tuple(problems))
     try:
         hits = scan_file(sigset, artifact.local)
     except Exception as exc:  # yara.TimeoutError and friends: record, go on

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from provenance.extract.base import Format
+from provenance.extract.base import Format, uniform_byte
 from provenance.extract.firmware import android, fdt, trx, uefi, uimage
 from provenance.extract.firmware._io import Blob, compressed_end, entropy, is_padding, put
 from provenance.extract.saferoot import SafeRoot
@@ -297,6 +297,8 @@ def _trim(blob: Blob, a: int, b: int) -> tuple[int, int]:
 
 
 def extract(src: Path, out: SafeRoot) -> None:
+    if uniform_byte(src) is not None:
+        return  # erased flash or padding: nothing to carve, and no need to map it all
     with Blob(src) as blob:
         if blob.size < 64:
             return
