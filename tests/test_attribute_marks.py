@@ -261,6 +261,8 @@ def test_vendor_like_register_names_in_code_are_not_configuration(tmp_path, sigs
 @pytest.mark.parametrize(("text", "counted"), [
     ("IsChildZTEProduct", True), ("g_zte_current_version", True), ("ZTE Corporation", True),
     ("ztest_runner", False), ("Aztech router", False), ("AZTEC code", False),
+    # three letters alone, or beside punctuation and digits, are what random bytes hold too
+    ("ZTE", False), ("+Zte", False), ("&zte9", False),
 ])
 def test_short_names_count_only_as_a_word_of_an_identifier(sigset, text, counted):
     from provenance.attribute.marks import mark_evidence

@@ -229,8 +229,12 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
     short = {v.lower() for v in mark.values if v.isascii() and len(v) < SHORT_NAME}
     for offset, ctx in contexts:
         if short and not any(v.lower() in ctx.lower() for v in mark.values if v.lower()
-                             not in short) and not short & _tokens(ctx):
-            continue  # "ZTE" inside "ztest" or "Aztech": another word
+                             not in short):
+            words = _tokens(ctx)
+            if not short & words:
+                continue  # "ZTE" inside "ztest" or "Aztech": another word
+            if not any(len(w) > 1 and w.isalpha() for w in words - short):
+                continue  # "+Zte", "ZTE" alone: three letters that random bytes hold too
         if DECLARATION.search(ctx):
             declared.append((offset, ctx))  # a copyright line in any encoding, e.g. GBK
             continue
