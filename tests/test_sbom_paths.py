@@ -224,3 +224,20 @@ def test_scan_of_an_sbom_writes_any_report_format(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert verdict(cdx) == "restricted"
     assert json.loads(sarif.read_text())["runs"][0]["results"][0]["ruleId"] == "huawei/made-by"
+
+
+def test_components_past_the_enrich_bound_are_kept_and_said(tmp_path: Path, monkeypatch) -> None:
+    import provenance.enrich as enrich_module
+
+    monkeypatch.setattr(enrich_module, "MAX_ENRICHED", 2)  # stands in for 50,000
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps(sbom(PLAIN, MENTION, HUAWEI)))
+    out = tmp_path / "o.json"
+    result = invoke("enrich", str(bom), "-q", "-o", str(out), *POLICY)
+    assert result.exit_code == 0, result.output  # the Huawei component is past the bound
+    doc = json.loads(out.read_text())
+    assert [c["name"] for c in doc["components"]] == ["six", "modem-tools", "agconnect-core"]
+    props = doc["metadata"]["component"]["properties"]
+    assert {p["name"]: p["value"] for p in props}["provenance:coverage"] == "partial"
+    said = [p["value"] for p in props if p["name"] == "provenance:problem"]
+    assert any("more than 2 components" in value for value in said)

@@ -41,12 +41,18 @@ from provenance.model import (
     Facts,
     Finding,
     Problem,
+    ProblemKind,
     Relationship,
+    Stage,
     Verdict,
 )
 from provenance.policy import evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
 from provenance.signatureset import SignatureSet
+
+# components enriched from one SBOM (about 1 ms each): a large container image's SBOM holds
+# tens of thousands; past this, the rest stay as written and the report says so
+MAX_ENRICHED = 50_000
 
 __all__ = ["Declared", "SbomError", "attribute", "declared", "enrich", "looks_like_sbom",
            "relabelling"]
@@ -138,7 +144,13 @@ def enrich(
     problems = list(sbom.problems)
     files = Artifacts(artifacts_dir) if artifacts_dir is not None else None
     items: list[_Item] = []
-    for n, (comp, path, parent) in enumerate(walk_tree(doc)):
+    listed = walk_tree(doc, limit=MAX_ENRICHED + 1)
+    if len(listed) > MAX_ENRICHED:  # the rest stay in the document as they were written
+        listed = listed[:MAX_ENRICHED]
+        problems.append(Problem(source, Stage.IDENTIFY, f"more than {MAX_ENRICHED} components: "
+                                f"the first {MAX_ENRICHED} are enriched, the rest are kept as "
+                                "they are", ProblemKind.LIMIT))
+    for n, (comp, path, parent) in enumerate(listed):
         where = f"{source}{path}"
         found = declared(comp, where)
         artifact = matched = None
