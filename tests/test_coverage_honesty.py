@@ -37,28 +37,12 @@ def test_an_unreadable_folder_is_a_problem_and_the_scan_is_partial(tmp_path, sig
 
 
 def _deb(data_size: int) -> bytes:
-    import io
-    import tarfile
+    from identify_fixtures import _ar, tar_bytes
 
-    def tar(members: dict[str, bytes], mode: str) -> bytes:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode=mode) as tf:  # type: ignore[call-overload]
-            for name, body in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(body)
-                tf.addfile(info, io.BytesIO(body))
-        return buf.getvalue()
-
-    control = tar({"./control": b"Package: big-data\nVersion: 1.0\nArchitecture: all\n"
-                                b"Maintainer: A <a@example.org>\nDescription: big\n"}, "w:gz")
-    data = tar({"./usr/share/big.bin": os.urandom(data_size)}, "w")
-    out = b"!<arch>\n"
-    for name, body in ((b"debian-binary", b"2.0\n"), (b"control.tar.gz", control),
-                       (b"data.tar", data)):
-        out += name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6) \
-            + b"100644".ljust(8) + str(len(body)).encode().ljust(10) + b"`\n" + body
-        out += b"\n" if len(body) % 2 else b""
-    return out
+    control = tar_bytes({"./control": b"Package: big-data\nVersion: 1.0\nArchitecture: all\n"
+                                      b"Maintainer: A <a@example.org>\nDescription: big\n"})
+    data = tar_bytes({"./usr/share/big.bin": os.urandom(data_size)}, "")
+    return _ar({"debian-binary": b"2.0\n", "control.tar.gz": control, "data.tar": data})
 
 
 def test_a_large_deb_is_read_whole_not_reported_truncated(tmp_path):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 import sys
-import tarfile
 from datetime import date
 from pathlib import Path
 
 import pytest
+from identify_fixtures import tar_bytes
 
 from provenance import pipeline
 from provenance.report import markdown, sarif, table
@@ -22,16 +22,6 @@ from elfgen import ElfSpec, build
 MPP = ["HI_VERSION=Hi3516EV200_MPP_V1.0.1.2 B030 Release", "HI_MPI_SYS_Init failed"]
 
 
-def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tar:  # type: ignore[call-overload]
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def _lib(i: int) -> bytes:
     return build(ElfSpec(soname=f"libmpi{i}.so", strings=[*MPP, f"unit {i}"]))
 
@@ -41,7 +31,7 @@ def result(tmp_path_factory, sigset):
     members = {f"sdk/lib/libmpi{i}.so": _lib(i) for i in range(12)}  # one SDK folder
     members |= {f"extra{i}/libmpi.so": _lib(100 + i) for i in range(MAX_GROUPS + 3)}
     path = tmp_path_factory.mktemp("groups") / "fw.tar"
-    path.write_bytes(_tar(members))
+    path.write_bytes(tar_bytes(members, ""))
     return pipeline.scan(path, sigset, pipeline.ScanOptions(as_of=date(2026, 1, 1),
                                                             reproducible=True))
 
@@ -91,7 +81,7 @@ def test_a_package_is_one_group(tmp_path, sigset):
     pkg |= {f"package/lib/part{i}.js": b"// Copyright (c) Huawei Technologies Co., Ltd. "
             b"2020-2024. All rights reserved.\nmodule.exports = 1;\n" for i in range(6)}
     path = tmp_path / "hmscore-demo-kit-1.0.0.tgz"
-    path.write_bytes(_tar(pkg, "w:gz"))
+    path.write_bytes(tar_bytes(pkg))
     res = pipeline.scan(path, sigset, pipeline.ScanOptions(as_of=date(2026, 1, 1)))
     grouped = groups(res)
     assert len(res.findings) > 1
