@@ -270,8 +270,9 @@ def _names(mark: Mark, contexts: list[tuple[int, str]], build_marks: tuple[str, 
         signal = "string" if rel == Relationship.MENTIONS else "vendor-text"
         out.append((rel, _ev(kind, signal, f"{n} distinct strings name the vendor: {sample}",
                              where, DEFAULTS[kind])))
-        own = [(o, c) for o, c in text if syms is not None and _own_symbol(c, mark, syms)]
-        if compiled and rel == Relationship.MENTIONS and own:  # few names, but its own symbols
+        own = [(o, c) for o, c in text if _own_symbol(c, mark, syms)] \
+            if compiled and rel == Relationship.MENTIONS and syms is not None else []
+        if own:  # few names, but symbols of its own
             kind = "marks:names:symbols"
             out.append((Relationship.MADE_BY, _ev(
                 kind, "symbol", f"{len(own)} symbols of its own named after the vendor: "

@@ -59,15 +59,14 @@ class Encrypted(FormatProblem):
 def uniform_byte(path: Path, chunk: int = 1 << 20) -> int | None:
     """The byte a file is made of when it is one repeated byte (erased flash, padding), else
     None. Read in chunks and never mapped, so a 1 GiB run costs neither memory nor a scan;
-    stops at the first other byte."""
+    stops at the first other byte (most files: within their first 4 KiB)."""
     with open(path, "rb") as f:
-        first = f.read(1)
-        if not first:
+        head = f.read(4096)
+        if not head or head.count(head[:1]) != len(head):
             return None
-        run = first * chunk
-        f.seek(0)
+        run = head[:1] * chunk
         while data := f.read(chunk):
             if data != run[: len(data)]:
                 return None
-    return first[0]
+    return head[0]
 

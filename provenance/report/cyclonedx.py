@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from provenance.model import (
@@ -257,19 +257,21 @@ def part_dict(index: int, part: Part, result: ScanResult) -> dict[str, Any]:
 LEAF_SUFFIX = ":content"
 
 
-def dependencies(root: Component) -> list[dict[str, Any]]:
+def dependencies(root: Component, hardware: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The containment as a `dependencies` graph (each container depends on what it holds), for
     importers such as Dependency-Track that flatten nested components and keep only this
-    graph. One pass, no recursion; a leaf input depends on its own content entry."""
+    graph; the input also depends on its `hardware` parts (their bom-refs). One pass, no
+    recursion; a leaf input depends on its own content entry."""
     if not root.children:
-        return [{"ref": root.ref, "dependsOn": [root.ref + LEAF_SUFFIX]}] \
-            if root.kind != "directory" else [{"ref": root.ref, "dependsOn": []}]
+        content = [root.ref + LEAF_SUFFIX] if root.kind != "directory" else []
+        return [{"ref": root.ref, "dependsOn": [*content, *hardware]}]
     out: list[dict[str, Any]] = []
     stack = [root]
     while stack:
         node = stack.pop()
         if node.children:
-            out.append({"ref": node.ref, "dependsOn": [c.ref for c in node.children]})
+            extra = hardware if node is root else ()
+            out.append({"ref": node.ref, "dependsOn": [*(c.ref for c in node.children), *extra]})
             stack.extend(reversed(node.children))
     return out
 
@@ -330,13 +332,9 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
         "components": ([_component(child, result, index) for child in root.children]
                        or _leaf_input(root, result, index)) if components else [],
     }
-    doc["dependencies"] = dependencies(root)
-    if result.parts:  # the device is built from its hardware parts: the root depends on them
-        refs = [part_ref(i, p) for i, p in enumerate(result.parts)]
-        doc["components"] += [part_dict(i, p, result) for i, p in enumerate(result.parts)]
-        doc["dependencies"] = [d for d in doc["dependencies"] if d["ref"] != root.ref] + [
-            {"ref": root.ref, "dependsOn": [*next((d["dependsOn"] for d in doc["dependencies"]
-                                                  if d["ref"] == root.ref), []), *refs]}]
+    # the device is built from its hardware parts: listed as components, the root depends on them
+    doc["components"] += [part_dict(i, p, result) for i, p in enumerate(result.parts)]
+    doc["dependencies"] = dependencies(root, [part_ref(i, p) for i, p in enumerate(result.parts)])
     # An opaque part's own inventory is unknown, and so is that of everything holding it.
     incomplete = sorted(_incomplete(root))
     if incomplete:
