@@ -238,16 +238,17 @@ def _views(nodes: list[Artifact], by_sha: dict[str, Analysis]) -> list[BlobView]
         if analysis is None or node.children or node.local is None:
             continue
         textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits], node.size)
-        if textual is not None and node.sha256 not in samples:
+        if textual is None:  # its facts and name are all inference reads of it
+            views.append(BlobView(node.path, analysis.facts))
+            continue
+        if node.sha256 not in samples:
             try:
                 with open(node.local, "rb") as f:
                     data = f.read(TEXT_HEAD if textual else SCAN_LIMIT)
             except OSError:
                 data = b""  # unreadable now: the analysis already recorded why
             samples[node.sha256] = text_sample(data, textual)
-        text, is_text = samples.get(node.sha256, ("", False)) if textual is not None \
-            else ("", False)
-        views.append(BlobView(node.path, analysis.facts, text, is_text))
+        views.append(BlobView(node.path, analysis.facts, *samples[node.sha256]))
     return views
 
 
