@@ -587,3 +587,17 @@ def members(root: Artifact) -> tuple[dict[str, str], dict[str, str]]:
         else:
             files[key] = node.sha256
     return files, links
+
+
+def check(built: Built, tree: Artifact) -> None:
+    """The members an extraction gave are what the fixture was built from."""
+    files, links = members(tree)
+    if built.by_hash:
+        missing = set(built.files.values()) - set(files.values())
+        assert not missing, f"contents not found among {sorted(files)}"
+    elif built.exact:
+        assert files == built.files
+        assert links == built.links
+    else:
+        assert {k: files.get(k) for k in built.files} == built.files, sorted(files)
+        assert {k: links.get(k) for k in built.links} == built.links, sorted(links)
