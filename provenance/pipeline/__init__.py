@@ -37,7 +37,15 @@ from provenance.model import (
     Stats,
     Verdict,
 )
-from provenance.parts import BlobView, infer, is_product, part_attributions, part_maker
+from provenance.parts import (
+    BlobView,
+    board_collection,
+    infer,
+    is_product,
+    part_attributions,
+    part_maker,
+    supported_board,
+)
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import codec
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
@@ -274,7 +282,9 @@ def _scan(
         analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
         if progress:
             progress("parts", 0, 1)
-        parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
+        views = _views(nodes, by_sha)  # read while the extracted tree is still there
+        parts = infer(views)
+        boards = board_collection(views)
         product = tree.kind == "directory" or is_product(a.chain[-1] for a in nodes
                                                          if len(a.chain) > 1)
         all_problems = list(problems)
@@ -289,6 +299,8 @@ def _scan(
         attributions = (
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
+        if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports
+            attributions = supported_board(attributions, artifact.path)
         if is_root and product:  # the device is built with these parts: the input as a whole
             attributions = attributions + part_attributions(parts, sigset)
         children = tuple(build(child) for child in artifact.children)

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from provenance.model import Manufacturer, Relationship
+from provenance.model import Manufacturer, Relationship, Verdict
 
 RULE_META = {"id", "vendor", "relationship", "confidence", "component", "description", "reference"}
 RULE_META_OPTIONAL = {"version_regex", "weak"}
@@ -93,6 +93,9 @@ class PolicyEntity:
     affiliates: bool = True  # subsidiaries and affiliates follow the vendor catalog's parents
     until: str | None = None
     citations: tuple[str, ...] = ()  # "key: citation" for each [key] the source names
+    # the highest level this entry may give: "review" for a link to a listed company that is
+    # reported but not confirmed (Sanechips as ZTE Microelectronics)
+    at_most: Verdict = Verdict.RESTRICTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +298,14 @@ def _citations(source: str, sources: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"{key}: {sources[key]}" for key in _CITED.findall(source) if key in sources)
 
 
+def _level(path: Path, item: dict) -> Verdict:
+    value = item.get("at_most", "restricted")
+    if value not in ("restricted", "review"):
+        raise SignatureError(f"{path}: entity {item.get('entity')!r}: at_most must be "
+                             "restricted or review")
+    return Verdict(value)
+
+
 def load_policy(path: Path) -> Policy:
     data = _yaml(path)
     pid = data.get("id")
@@ -320,6 +331,7 @@ def load_policy(path: Path) -> Policy:
                 affiliates=bool(item.get("affiliates", True)),
                 until=str(item["until"]) if item.get("until") else None,
                 citations=_citations(str(item["source"]), sources),
+                at_most=_level(path, item),
             )
         )
     if not entities:
