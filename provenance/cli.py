@@ -61,14 +61,14 @@ class _Group(TyperGroup):
     click's usage block and box; `--help` stays as it is. Ctrl-C prints `interrupted` and
     exits 130, after the temporary tree has been removed on the way out."""
 
-    def main(self, args: Any = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
         try:
             with _one_interrupt():
-                code = super().main(args, prog_name, complete_var, False, **extra)
+                code = super().main(*args, **kwargs)
         except _errors.ClickException as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # the help was shown
                 sys.exit(exc.exit_code)
