@@ -76,7 +76,7 @@ class _Group(TyperGroup):
             hint = f" (see '{where} --help')" if where else ""
             message = " ".join(exc.format_message().split())
             sys.exit(fail(message + hint, exc.exit_code or EXIT_USAGE).exit_code)
-        except (_errors.Abort, typer.Abort):  # end of input at a prompt
+        except typer.Abort:  # end of input at a prompt
             sys.exit(fail("aborted", EXIT_USAGE).exit_code)
         if code == EXIT_INTERRUPTED:  # typer's KeyboardInterrupt
             _stop_workers()
