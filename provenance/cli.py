@@ -2,7 +2,8 @@
 with their shared options in commands/common.py) and `main`. Only the CLI prints or exits.
 
 Exit codes (DESIGN §7): 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage
-error; 3 no verdict possible (input unreadable, signature set invalid).
+error; 3 no verdict possible (input unreadable, signature set invalid); 130 interrupted.
+Every error is one line on stderr (the README's error table; tests/test_cli_errors.py).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class _Group(TyperGroup):
             where = exc.ctx.command_path if isinstance(exc, _errors.UsageError) and exc.ctx else ""
             hint = f" (see '{where} --help')" if where else ""
             message = " ".join(exc.format_message().split())
-            sys.exit(fail(message + hint, exc.exit_code or EXIT_USAGE).exit_code)
+            # always 2: click's own code for some (1) would read as "findings" in CI
+            sys.exit(fail(message + hint, EXIT_USAGE).exit_code)
         except typer.Abort:  # end of input at a prompt
             sys.exit(fail("aborted", EXIT_USAGE).exit_code)
         if code == EXIT_INTERRUPTED:  # typer's KeyboardInterrupt
