@@ -92,6 +92,7 @@ def test_progress_on_a_terminal_and_none_in_a_pipe(tmp_path: Path) -> None:
                            env=env, timeout=240, check=False)
     assert piped.returncode == 0
     assert piped.stderr == b""
+    assert b"verdict" in piped.stdout  # the summary still goes to stdout
 
 
 def test_unpacking_updates_are_rate_limited() -> None:
