@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,6 +79,8 @@ class ScanOptions:
     # the policies count `contributed` wherever they count made-by: the caller passes a signature
     # set from `policy.contributed_as_made_by`; here it keys the whole-scan cache
     contributed_as_made_by: bool = False
+    # (container being unpacked, files, bytes written so far): a progress display's hook
+    on_unpack: Callable[[str, int, int], None] | None = None
 
 
 # what a package's parts roll up as: their relationship -> the package's
@@ -271,7 +274,8 @@ def _scan(
         # analysis starts on each blob as soon as the walker has finished it
         analyser = Analyser(sigset, options.analysis, progress)
         try:
-            tree, problems = extract(path, work / "x", options.limits, analyser.submit)
+            tree, problems = extract(path, work / "x", options.limits, analyser.submit,
+                                     options.on_unpack)
             if tree.opaque and tree.kind in ("unreadable", "special"):
                 raise InputError(f"{path}: {tree.opaque}")
             by_sha = analyser.finish()
