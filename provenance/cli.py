@@ -14,10 +14,11 @@ from typing import Annotated, Any, get_args
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer.core import TyperArgument, TyperCommand, TyperOption
+from typer.core import TyperArgument, TyperOption
 
 from provenance import __version__
 from provenance.commands.common import EXIT_NO_VERDICT, EXIT_OK
+from provenance.commands.config import ConfiguredCommand
 from provenance.report.terminal import printable
 
 app = typer.Typer(
@@ -47,9 +48,10 @@ def root(
     """provenance: a firmware and software-package provenance auditor."""
 
 
-class _Command(TyperCommand):
+class _Command(ConfiguredCommand):
     """A command whose options show readable metavars (`PATH`, `N`, `a|b`) instead of the
-    Python types typer prints (`<list[Path]>`, `<bool>`); flags show none."""
+    Python types typer prints (`<list[Path]>`, `<bool>`); flags show none. Its options also
+    come from PROVENANCE_* variables and the config file (commands/config.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,7 +82,7 @@ def _metavar(option: TyperOption) -> str:
 
 def _register_commands() -> None:
     # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
-    from provenance.commands import enrich, fleet, policies, render, scan, signatures
+    from provenance.commands import config, enrich, fleet, policies, render, scan, signatures
 
     app.command("scan", cls=_Command)(scan.scan)
     app.command("render", cls=_Command, help="Re-render a saved CycloneDX report (html, "
@@ -93,6 +95,7 @@ def _register_commands() -> None:
                 "cluster.")(fleet.fleet)
     app.add_typer(policies.app, name="policies")
     app.add_typer(signatures.app, name="signatures")
+    app.add_typer(config.app, name="config")
 
 
 _register_commands()
