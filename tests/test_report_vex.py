@@ -140,6 +140,8 @@ def test_cli_writes_both_formats_from_an_sbom(tmp_path, command):
     assert [s["vulnerability"]["name"] for s in odoc["statements"]] == ["provenance:dahua/made-by"]
     assert "A. Roe" in odoc["statements"][0]["impact_statement"]
     assert [v["id"] for v in cdoc["vulnerabilities"]] == ["provenance:dahua/made-by"]
+    # stated when it was written, not when the SBOM was made
+    assert odoc["timestamp"] != json.loads(SBOM.read_text())["creationInfo"]["created"]
 
 
 def test_cli_scan_writes_vex(tmp_path, restricted_sample):

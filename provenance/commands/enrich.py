@@ -116,7 +116,12 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
             raise fail(f"cannot render the enriched SBOM: {exc}", EXIT_NO_VERDICT) from None
         for fmt, dest in rendered:
             write_output(FORMATS[fmt](result), dest)
-        write_vex(vex or [], result, judged.waivers)
+        if vex:  # stated now: the enriched document's timestamp is the SBOM's own
+            from dataclasses import replace
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            write_vex(vex, replace(result, started=now), judged.waivers)
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     worst = max((f.level for f in findings if f.waiver is None), key=lambda v: v.rank,

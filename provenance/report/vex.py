@@ -74,7 +74,10 @@ def accepted(result: ScanResult, waivers: Iterable[Waiver]) -> list[Accepted]:
     """The waived findings of `result`, each with the first live waiver that matches it (the
     one `apply_waivers` chose), in report order."""
     by_ref = {c.ref: c for c in result.components()}
-    day = date.fromisoformat(result.as_of) if result.as_of else date.today()
+    try:
+        day = date.fromisoformat(result.as_of) if result.as_of else date.today()
+    except ValueError:  # a report rebuilt from a file: its as-of is text from that file
+        day = date.today()
     rules = tuple(waivers)
     out: list[Accepted] = []
     for f in result.findings:
