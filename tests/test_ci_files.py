@@ -159,20 +159,36 @@ def test_action_steps_install_scan_summarise_and_gate(tmp_path):
     assert runner.codes["Gate"] == 1  # the job fails after the SARIF is written
 
 
-def test_action_gate_follows_fail_on(tmp_path):
+def shim_runner(tmp_path: Path, inputs: dict[str, str]) -> Runner:
+    """A runner whose `provenance` is this checkout, without installing it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    shim = bin_dir / "provenance"  # the checkout under test, without installing it
+    shim = bin_dir / "provenance"
     shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m provenance.cli '
                     '"$@"\n')
     shim.chmod(0o755)
     (bin_dir / "python").symlink_to(sys.executable)
-    runner = Runner(tmp_path, {"path": "router.zip", "fail-on": "never",
-                               "vex-out": "accepted.openvex.json"}, ROOT,
-                    f"{bin_dir}:/usr/bin:/bin")
+    return Runner(tmp_path, inputs, ROOT, f"{bin_dir}:/usr/bin:/bin")
+
+
+AFTER_INSTALL = {"Scan", "Step summary (capped below GitHub's 1 MiB)", "Gate"}
+
+
+def test_action_without_a_verdict_uploads_nothing_and_fails(tmp_path):
+    runner = shim_runner(tmp_path, {"path": "missing.bin"})
+    runner.run(only=AFTER_INSTALL)
+    assert runner.outputs["scan"] == {"exit-code": "3"}  # no sarif: the upload is skipped
+    assert "no report (exit code 3)" in runner.files["GITHUB_STEP_SUMMARY"].read_text()
+    assert runner.codes["Gate"] == 3
+
+
+def test_action_gate_follows_fail_on(tmp_path):
+    runner = shim_runner(tmp_path, {"path": "router.zip", "fail-on": "never",
+                                    "vex-out": "accepted.openvex.json"})
     shutil.copy(SAMPLES / "router-clean.zip", runner.workspace / "router.zip")
-    runner.run(only={"Scan", "Step summary (capped below GitHub's 1 MiB)", "Gate"})
+    runner.run(only=AFTER_INSTALL)
     assert runner.outputs["scan"]["exit-code"] == "0"
+    assert runner.outputs["scan"]["sarif"] == "provenance-report/provenance.sarif"
     assert runner.codes["Gate"] == 0
     assert "verdict" in runner.files["GITHUB_STEP_SUMMARY"].read_text().lower()
 
