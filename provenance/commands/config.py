@@ -119,16 +119,20 @@ def load_config(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def known_options() -> dict[str, set[str]]:
-    """Every configurable option name, with the commands that have it."""
-    from provenance.cli import app as root
+def _configured(ctx: click.Context) -> dict[str, ConfiguredCommand]:
+    """The configurable commands of the app `ctx` runs in (found from the root context, so
+    this module needs no import of the CLI)."""
+    root = ctx.find_root().command
+    commands = getattr(root, "commands", None) or {root.name or "": root}
+    return {n: c for n, c in commands.items() if isinstance(c, ConfiguredCommand)}
 
-    group = typer.main.get_command(root)
+
+def known_options(ctx: click.Context) -> dict[str, set[str]]:
+    """Every configurable option name, with the commands that have it."""
     out: dict[str, set[str]] = {}
-    for name, command in getattr(group, "commands", {}).items():
-        if isinstance(command, ConfiguredCommand):
-            for option in _options(command):
-                out.setdefault(option.name or "", set()).add(name)
+    for name, command in _configured(ctx).items():
+        for option in _options(command):
+            out.setdefault(option.name or "", set()).add(name)
     return out
 
 
@@ -165,7 +169,7 @@ def apply_file(ctx: click.Context) -> None:
     if path is None:
         return
     settings = load_config(path)
-    known = known_options()
+    known = known_options(ctx)
     unknown = sorted(k for k in settings if k not in known)
     if unknown:
         names = ", ".join(n.replace("_", "-") for n in sorted(known))
@@ -219,18 +223,14 @@ def show(
 ) -> None:
     """Print each option's effective value and where it came from: flag, env PROVENANCE_*,
     file (provenance.toml / .provenance.yaml, found above the input), default."""
-    from provenance.cli import app as root
-
-    group = typer.main.get_command(root)
-    target = getattr(group, "commands", {}).get(command)
-    if not isinstance(target, ConfiguredCommand):
-        names = sorted(n for n, c in getattr(group, "commands", {}).items()
-                       if isinstance(c, ConfiguredCommand))
+    commands = _configured(ctx)
+    target = commands.get(command)
+    if target is None:
         raise fail(f"config show: no configurable command {command!r} (commands: "
-                   f"{', '.join(names)})", EXIT_USAGE)
+                   f"{', '.join(sorted(commands))})", EXIT_USAGE)
     try:
         # resilient: the input may be left out; flags, variables and the file are still read
-        sub = target.make_context(command, list(ctx.args), resilient_parsing=True)
+        sub = target.make_context(command, list(ctx.args), parent=ctx, resilient_parsing=True)
     except click.ClickException as exc:
         raise fail(f"config show: {exc.format_message()}", EXIT_USAGE) from None
     path = sub.meta.get(_META)
