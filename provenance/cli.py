@@ -19,10 +19,11 @@ from typing import Annotated, Any, get_args
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from provenance import __version__
 from provenance.commands.common import EXIT_NO_VERDICT, EXIT_OK, EXIT_USAGE, fail
+from provenance.commands.config import ConfiguredCommand
 from provenance.report.terminal import printable
 
 # click's exceptions, wherever this typer takes click from (recent typers carry their own copy)
@@ -114,9 +115,10 @@ def root(
     """provenance: a firmware and software-package provenance auditor."""
 
 
-class _Command(TyperCommand):
+class _Command(ConfiguredCommand):
     """A command whose options show readable metavars (`PATH`, `N`, `a|b`) instead of the
-    Python types typer prints (`<list[Path]>`, `<bool>`); flags show none."""
+    Python types typer prints (`<list[Path]>`, `<bool>`); flags show none. Its options also
+    come from PROVENANCE_* variables and the config file (commands/config.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -147,7 +149,7 @@ def _metavar(option: TyperOption) -> str:
 
 def _register_commands() -> None:
     # Sub-commands live in provenance/commands/, one module each, registered explicitly here.
-    from provenance.commands import enrich, fleet, policies, render, scan, signatures
+    from provenance.commands import config, enrich, fleet, policies, render, scan, signatures
 
     app.command("scan", cls=_Command)(scan.scan)
     app.command("render", cls=_Command, help="Re-render a saved CycloneDX report (html, "
@@ -160,6 +162,7 @@ def _register_commands() -> None:
                 "cluster.")(fleet.fleet)
     app.add_typer(policies.app, name="policies")
     app.add_typer(signatures.app, name="signatures")
+    app.add_typer(config.app, name="config")
 
 
 _register_commands()

@@ -26,11 +26,14 @@ from provenance.commands.common import (
     Judging,
     PolicyOpt,
     SignaturesOpt,
+    VexOutOpt,
     WaiversOpt,
     exit_for,
     fail,
     judging,
+    vex_targets,
     write_output,
+    write_vex,
 )
 
 __all__ = ["enrich_command", "run", "summary_text"]
@@ -65,6 +68,7 @@ def enrich_command(
     policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     waivers: WaiversOpt = None,
+    vex_out: VexOutOpt = None,
     fail_on: FailOnOpt = FailOn.restricted,
     signatures: SignaturesOpt = None,
     contributed_as_made_by: ContributedOpt = False,
@@ -75,13 +79,15 @@ def enrich_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
     """Add manufacturer, provenance properties, evidence and findings to an SBOM."""
+    vex = vex_targets(vex_out)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
-    run(sbom, output, artifacts, judged, fail_on, quiet, strict=validate)
+    run(sbom, output, artifacts, judged, fail_on, quiet, strict=validate, vex=vex)
 
 
 def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging,
         fail_on: FailOn, quiet: bool, *, strict: bool = False,
-        rendered: Sequence[tuple[str, Path | None]] = ()) -> NoReturn:
+        rendered: Sequence[tuple[str, Path | None]] = (),
+        vex: list[tuple[str, Path]] | None = None) -> NoReturn:
     """Enrich `sbom` into `output` and exit as `--fail-on` says (`enrich`, and `scan` of an
     SBOM); waived findings do not count. `rendered`: other report formats (`scan bom.json
     -f html`), drawn from the enriched document as `render` draws them."""
@@ -100,7 +106,7 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
 
     if output is not None or not rendered:
         write_output(json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", output)
-    if rendered:
+    if rendered or vex:
         from provenance.report import FORMATS
         from provenance.report.load import ReportError, from_cyclonedx
 
@@ -110,6 +116,12 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
             raise fail(f"cannot render the enriched SBOM: {exc}", EXIT_NO_VERDICT) from None
         for fmt, dest in rendered:
             write_output(FORMATS[fmt](result), dest)
+        if vex:  # stated now: the enriched document's timestamp is the SBOM's own
+            from dataclasses import replace
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            write_vex(vex, replace(result, started=now), judged.waivers)
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     worst = max((f.level for f in findings if f.waiver is None), key=lambda v: v.rank,

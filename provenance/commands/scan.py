@@ -30,6 +30,7 @@ from provenance.commands.common import (
     PolicyOpt,
     ReproducibleOpt,
     SignaturesOpt,
+    VexOutOpt,
     WaiversOpt,
     analysis_options,
     exit_for,
@@ -37,7 +38,9 @@ from provenance.commands.common import (
     fail,
     judging,
     reports,
+    vex_targets,
     write_output,
+    write_vex,
 )
 from provenance.extract.limits import Limits, parse_size
 from provenance.report.terminal import printable
@@ -127,6 +130,7 @@ def scan(
     fail_on: FailOnOpt = FailOn.restricted,
     policy: PolicyOpt = None,
     waivers: WaiversOpt = None,
+    vex_out: VexOutOpt = None,
     signatures: SignaturesOpt = None,
     as_of: AsOfOpt = None,
     contributed_as_made_by: ContributedOpt = False,
@@ -172,6 +176,7 @@ def scan(
 
     pairs = reports(format or [], output or [], FORMATS)
     formats, outputs = [f for f, _ in pairs], [d or Path("-") for _, d in pairs]
+    vex = vex_targets(vex_out)
     # an SBOM is enriched; one past enrich's size bound is scanned as a file like any other,
     # so the report says what was not read instead of refusing the input
     sbom = path.is_file() and looks_like_sbom(path) and path.stat().st_size <= MAX_SBOM
@@ -181,7 +186,8 @@ def scan(
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         cdx = [dest for fmt, dest in pairs if fmt == "cyclonedx-json"]
         enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
-                   rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"])
+                   rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"],
+                   vex=vex)
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
                     seconds_per_format=seconds_per_format, max_seconds=max_seconds)
     options = judged.scan_options(
@@ -194,6 +200,7 @@ def scan(
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
     result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
     _write(result, formats, outputs, facts)
+    write_vex(vex, result, judged.waivers)
     if not quiet:
         from provenance.report.summary import summary
 
