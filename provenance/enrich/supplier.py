@@ -8,8 +8,8 @@ leave it empty. The rules, in one place:
 - Only made-by evidence other than the SBOM's own declarations counts (a namespace, an author
   e-mail, the component's files), and only at or above `SUPPLIER_MIN` (0.9). An OEM or
   lineage attribution names who made the inside, not who supplies the component.
-- A supplier is written only where the producer wrote none (`supplier` absent or null); it
-  gets `provenance:supplier-source`, naming the evidence.
+- A supplier is written only where the producer wrote none (no `supplier` key); it gets
+  `provenance:supplier-source`, naming the evidence (vendor, confidence, techniques).
 - A declared supplier is never changed. When it names neither the maker nor the maker's family
   and the same evidence clears the threshold, it gets `provenance:supplier-conflict` and the
   caller reports a review finding.
@@ -71,7 +71,7 @@ def check_supplier(comp: dict[str, Any], evidence_only: tuple[Attribution, ...],
     props = [prop("cpe-vendor", c.value) for c in vendor.cpe_vendors]
     supplier: dict[str, Any] | None = None
     conflict = None
-    if comp.get("supplier") is None:
+    if "supplier" not in comp:
         entity: dict[str, Any] = {"name": vendor.name}
         if vendor.domains:  # the vendor's own domain, e.g. huawei.com
             entity["url"] = [f"https://{vendor.domains[0].value.lstrip('*.@')}"]

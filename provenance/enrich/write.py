@@ -64,7 +64,7 @@ def write_component(comp: dict[str, Any], component: Component, verdict: Verdict
         props.append(prop("relabelled", relabel))
     if supplier is not None:
         props += supplier.properties
-        if supplier.supplier is not None and comp.get("supplier") is None:
+        if supplier.supplier is not None and "supplier" not in comp:
             comp["supplier"] = supplier.supplier
     m = component.manufacturer
     if m is not None and "manufacturer" not in comp:
