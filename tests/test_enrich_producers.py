@@ -341,3 +341,20 @@ def test_standard_input_that_is_no_sbom(stdin: bytes, message: bytes) -> None:
     assert done.returncode == 3
     assert message in done.stderr and b"stdin" in done.stderr
     assert not done.stdout
+
+
+@pytest.mark.parametrize("producer", ["syft", "trivy"])
+def test_scan_of_a_producers_sbom_enriches_it(producer: str, tmp_path: Path,
+                                              produced: dict[str, Path | str]) -> None:
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    path = sbom_of(produced, producer)
+    out = tmp_path / "report.cdx.json"
+    result = CliRunner().invoke(app, ["scan", str(path), "-o", str(out), "-p", "us-ndaa-889",
+                                      "--as-of", "2026-01-01", "-q"])
+    assert result.exit_code == 1, result.output
+    original, doc = json.loads(path.read_text()), json.loads(out.read_text())
+    assert not lost(original, doc) and not added(original, doc)
+    assert {c["name"] for c in components(doc) if props(c, "vendor")} == HUAWEI[producer]
