@@ -334,7 +334,8 @@ def test_syft_pipeline_on_standard_input(sigset: SignatureSet) -> None:
 @pytest.mark.parametrize("stdin, message", [
     (b"", b"not an SBOM"),
     (b'{"bomFormat": "CycloneDX", "specVersion": "1.7", "components": []}',
-     b"specVersion 1.7 is not supported"),
+     b"specVersion 1.7 is not supported (1.2 to 1.6); ask the producer for 1.6 (syft -o "
+     b"cyclonedx-json@1.6"),
 ])
 def test_standard_input_that_is_no_sbom(stdin: bytes, message: bytes) -> None:
     done = _cli("-", stdin=stdin)

@@ -95,6 +95,12 @@ def test_a_contradicted_declared_supplier_is_kept_and_reported(sigset: Signature
     assert [(p["name"], p["value"]) for p in check.properties] == [
         ("provenance:supplier-conflict", check.conflict),
         ("provenance:cpe-vendor", "dahuasecurity")]
+    # a hostile name is quoted on one printable line, bounded
+    hostile = check_supplier({"supplier": {"name": "Acme\x1b[2J\n" + "x" * 500}},
+                             _attr("dahua", 0.95), sigset)
+    assert hostile.conflict is not None and hostile.conflict.isprintable()
+    assert hostile.conflict.startswith("declared Acme [2J x")
+    assert len(hostile.conflict) < 300
     # weak evidence contradicts nothing; NOASSERTION and a supplier without a name declare nothing
     assert check_supplier({"supplier": {"name": "Acme"}}, _attr("dahua", 0.8), sigset) \
         .conflict is None

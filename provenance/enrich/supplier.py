@@ -24,6 +24,7 @@ from typing import Any
 
 from provenance.attribute.maker import maker
 from provenance.enrich.relabel import names_family
+from provenance.identify.base import clean
 from provenance.model import Attribution, Relationship
 from provenance.report.cyclonedx import json_value, prop
 from provenance.signatureset import SignatureSet
@@ -31,6 +32,7 @@ from provenance.signatureset import SignatureSet
 __all__ = ["SUPPLIER_MIN", "SupplierCheck", "check_supplier"]
 
 SUPPLIER_MIN = 0.9  # made-by confidence a supplier may be written on (ux-review §(d))
+MAX_DECLARED = 200  # characters of a declared supplier quoted in a conflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +55,12 @@ def _evidence(top: Attribution) -> str:
 
 
 def _declared_name(comp: dict[str, Any]) -> str | None:
+    """The declared supplier's name, one printable line (it is hostile input, and goes into a
+    finding printed on a terminal)."""
     supplier = comp.get("supplier")
-    if not isinstance(supplier, dict):
+    if not isinstance(supplier, dict) or not isinstance(supplier.get("name"), str):
         return None
-    name = supplier.get("name")
-    return name.strip() if isinstance(name, str) and name.strip() else None
+    return clean(supplier["name"], MAX_DECLARED) or None
 
 
 def check_supplier(comp: dict[str, Any], evidence_only: tuple[Attribution, ...],
