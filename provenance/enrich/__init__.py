@@ -146,8 +146,8 @@ def enrich(
     unknown = [p for p in policy_ids if p not in sigset.policies]
     if unknown:
         raise KeyError(f"unknown policy {', '.join(unknown)}")
-    source = source or sbom_path.name
     sbom = read_sbom(sbom_path, source=source, strict=strict)
+    source = source or sbom_path.name
     doc = sbom.doc
     problems = list(sbom.problems)
     files = Artifacts(artifacts_dir) if artifacts_dir is not None else None
