@@ -43,7 +43,10 @@ NODE_PROJECT = {"name": "enrich-fixture-app", "version": "1.0.0", "private": Tru
                 "license": "Apache-2.0",
                 "dependencies": {"@huaweicloud/huaweicloud-sdk-core": "3.1.211",
                                  "tslib": "2.8.1"}}
-INSTALL_TIMEOUT = 900
+INSTALL_TIMEOUT = 600
+# offline, an install fails fast instead of retrying for minutes
+PIP_FAST = ("--timeout", "20", "--retries", "1")
+NPM_FAST = ("--fetch-retries=1", "--fetch-timeout=20000")
 
 
 def _cache() -> Path:
@@ -77,10 +80,10 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
 
     py, pyenv = cache / "cyclonedx-py", cache / "pyenv"
     why = _step(cache / "cyclonedx-py.ok", [sys.executable, "-m", "venv", str(py)],
-                [str(py / "bin" / "pip"), "install", "-q", CYCLONEDX_BOM])
+                [str(py / "bin" / "pip"), "install", "-q", *PIP_FAST, CYCLONEDX_BOM])
     why = why or _step(cache / "pyenv.ok", [sys.executable, "-m", "venv", str(pyenv)],
-                       [str(pyenv / "bin" / "pip"), "install", "-q", "--no-deps",
-                        *PY_PACKAGES])
+                       [str(pyenv / "bin" / "pip"), "install", "-q", *PIP_FAST,
+                        "--no-deps", *PY_PACKAGES])
     if why is None:
         target = out / "cyclonedx-py.json"
         why = _step(out / "cyclonedx-py.ok", [str(py / "bin" / "cyclonedx-py"), "environment",
@@ -95,11 +98,11 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
         why = "npm is not installed"
     else:
         why = _step(cache / "npm-tools.ok", [npm, "install", "--prefix", str(tools),
-                                             "--no-audit", "--no-fund", *NPM_TOOLS])
+                                             "--no-audit", "--no-fund", *NPM_FAST, *NPM_TOOLS])
         project.mkdir(exist_ok=True)
         (project / "package.json").write_text(json.dumps(NODE_PROJECT, indent=2) + "\n")
         why = why or _step(cache / "nodeproj.ok", [npm, "install", "--no-audit", "--no-fund",
-                                                   "--ignore-scripts"], cwd=project)
+                                                   "--ignore-scripts", *NPM_FAST], cwd=project)
     bin_ = tools / "node_modules" / ".bin"
     for name, command in (
         ("cyclonedx-npm", [str(bin_ / "cyclonedx-npm"), "--spec-version", "1.6",
