@@ -55,6 +55,9 @@ class Vendor:
     pci_ids: tuple[Sourced, ...] = ()
     ouis: tuple[Sourced, ...] = ()
     domains: tuple[Sourced, ...] = ()  # e-mail and web domains
+    # the vendor field NVD's CPE dictionary uses for this maker ("dahuasecurity"): the hint
+    # `enrich --fill-supplier` writes for CVE matchers
+    cpe_vendors: tuple[Sourced, ...] = ()
     namespaces: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # pypi, npm, ...
     marks: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # attribute/marks.py
     path: str = ""
@@ -200,8 +203,8 @@ def load_vendor(path: Path) -> Vendor:
     if not isinstance(namespaces, dict):
         raise SignatureError(f"{path}: namespaces must map an ecosystem to a list")
     known = {"id", "name", "country", "parent", "legal_names", "aliases", "signers", "usb_ids",
-             "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership",
-             "country_source", "parent_source", "marks"}
+             "pci_ids", "ouis", "domains", "cpe_vendors", "namespaces", "notes", "sources",
+             "ownership", "country_source", "parent_source", "marks"}
     unknown = set(data) - known
     if unknown:
         raise SignatureError(f"{path}: unknown keys {sorted(unknown)}")
@@ -226,6 +229,7 @@ def load_vendor(path: Path) -> Vendor:
         pci_ids=_sourced(path, data, "pci_ids", sources),
         ouis=_sourced(path, data, "ouis", sources),
         domains=_sourced(path, data, "domains", sources),
+        cpe_vendors=_sourced(path, data, "cpe_vendors", sources),
         namespaces={eco: _sourced(path, namespaces, eco, sources) for eco in namespaces},
         marks={kind: _sourced(path, marks, kind, sources) for kind in marks},
         path=str(path),
