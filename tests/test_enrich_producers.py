@@ -1,9 +1,10 @@
 """`provenance enrich` over the SBOMs of the producers teams already run: losslessly.
 
-cyclonedx-py (PyPI cyclonedx-bom), @cyclonedx/cyclonedx-npm and cdxgen are installed once into
-`~/.cache/provenance-producers` (or $PROVENANCE_PRODUCERS_CACHE) and run here on a Python
-environment and an npm project; a producer that cannot be installed (no network, no npm) skips
-its tests. Syft and Trivy do not install from PyPI or npm: their SBOMs are fixtures written to
+cyclonedx-py (PyPI cyclonedx-bom), @cyclonedx/cyclonedx-npm and cdxgen, installed beforehand by
+`python tests/install_producers.py` (.ci/run does it) into `~/.cache/provenance-producers` (or
+$PROVENANCE_PRODUCERS_CACHE), run here on a Python environment and an npm project; the tests
+install nothing, and a producer not installed skips its tests with the reason. Syft and Trivy
+do not install from PyPI or npm: their SBOMs are fixtures written to
 their documented shape (tests/fixtures/sbom/README.md).
 
 Lossless means both directions of one deep comparison: every value the producer wrote is still at
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from install_producers import cache_dir
+from install_producers import step as run_once
 
 from provenance.enrich import enrich
 from provenance.signatureset import SignatureSet
@@ -34,75 +36,32 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ("us-ndaa-889",)
 AS_OF = date(2026, 1, 1)
 
-# the producers, pinned; and what they describe
-CYCLONEDX_BOM = "cyclonedx-bom==7.5.0"
-NPM_TOOLS = ("@cyclonedx/cyclonedx-npm@6.0.1", "@cyclonedx/cdxgen@12.8.4")
-PY_PACKAGES = ("huaweicloudsdkcore==3.1.219", "six==1.17.0", "idna==3.20", "dahua==1.0.5",
-               "huawei-solar==2.5.0")
-NODE_PROJECT = {"name": "enrich-fixture-app", "version": "1.0.0", "private": True,
-                "license": "Apache-2.0",
-                "dependencies": {"@huaweicloud/huaweicloud-sdk-core": "3.1.211",
-                                 "tslib": "2.8.1"}}
-INSTALL_TIMEOUT = 600
-# offline, an install fails fast instead of retrying for minutes
-PIP_FAST = ("--timeout", "20", "--retries", "1")
-NPM_FAST = ("--fetch-retries=1", "--fetch-timeout=20000")
-
-
-def _cache() -> Path:
-    where = os.environ.get("PROVENANCE_PRODUCERS_CACHE")
-    return Path(where) if where else Path.home() / ".cache" / "provenance-producers"
-
-
-def _step(marker: Path, *commands: list[str], cwd: Path | None = None) -> str | None:
-    """Run `commands` once (`marker` records success); the reason they failed, else None."""
-    if marker.exists():
+def _installed(cache: Path, *markers: str) -> str | None:
+    """None when tests/install_producers.py installed these; else why the tests skip."""
+    if all((cache / m).exists() for m in markers):
         return None
-    for command in commands:
-        try:
-            done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                                  timeout=INSTALL_TIMEOUT, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{command[0]}: {exc}"
-        if done.returncode != 0:
-            return f"{' '.join(command[:4])}: exit {done.returncode}: {done.stderr[-300:]}"
-    marker.write_text("ok\n")
-    return None
+    return f"not installed in {cache}: run python tests/install_producers.py"
 
 
 @pytest.fixture(scope="session")
 def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
     """Producer name -> the SBOM it wrote, or why it could not run."""
-    cache = _cache()
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir()
     out = tmp_path_factory.mktemp("produced")
     result: dict[str, Path | str] = {}
 
     py, pyenv = cache / "cyclonedx-py", cache / "pyenv"
-    why = _step(cache / "cyclonedx-py.ok", [sys.executable, "-m", "venv", str(py)],
-                [str(py / "bin" / "pip"), "install", "-q", *PIP_FAST, CYCLONEDX_BOM])
-    why = why or _step(cache / "pyenv.ok", [sys.executable, "-m", "venv", str(pyenv)],
-                       [str(pyenv / "bin" / "pip"), "install", "-q", *PIP_FAST,
-                        "--no-deps", *PY_PACKAGES])
+    why = _installed(cache, "cyclonedx-py.ok", "pyenv.ok")
     if why is None:
         target = out / "cyclonedx-py.json"
-        why = _step(out / "cyclonedx-py.ok", [str(py / "bin" / "cyclonedx-py"), "environment",
-                                              "--sv", "1.6", "--of", "JSON",
-                                              "--output-reproducible", "-o", str(target),
-                                              str(pyenv)])
+        why = run_once(out / "cyclonedx-py.ok", [str(py / "bin" / "cyclonedx-py"), "environment",
+                                             "--sv", "1.6", "--of", "JSON",
+                                             "--output-reproducible", "-o", str(target),
+                                             str(pyenv)])
     result["cyclonedx-py"] = why or out / "cyclonedx-py.json"
 
-    npm = shutil.which("npm")
     tools, project = cache / "npm", cache / "nodeproj"
-    if npm is None:
-        why = "npm is not installed"
-    else:
-        why = _step(cache / "npm-tools.ok", [npm, "install", "--prefix", str(tools),
-                                             "--no-audit", "--no-fund", *NPM_FAST, *NPM_TOOLS])
-        project.mkdir(exist_ok=True)
-        (project / "package.json").write_text(json.dumps(NODE_PROJECT, indent=2) + "\n")
-        why = why or _step(cache / "nodeproj.ok", [npm, "install", "--no-audit", "--no-fund",
-                                                   "--ignore-scripts", *NPM_FAST], cwd=project)
+    why = _installed(cache, "npm-tools.ok", "nodeproj.ok")
     bin_ = tools / "node_modules" / ".bin"
     for name, command in (
         ("cyclonedx-npm", [str(bin_ / "cyclonedx-npm"), "--spec-version", "1.6",
@@ -112,7 +71,7 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
         ("cdxgen", [str(bin_ / "cdxgen"), "-t", "js", "--spec-version", "1.6", "-o",
                     str(out / "cdxgen.json"), str(project)]),
     ):
-        failed = why or _step(out / f"{name}.ok", command)
+        failed = why or run_once(out / f"{name}.ok", command)
         result[name] = failed or out / f"{name}.json"
     result["syft"] = FIX / "syft-image-cdx-1.6.json"
     result["trivy"] = FIX / "trivy-image-cdx-1.6.json"
