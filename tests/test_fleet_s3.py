@@ -28,8 +28,12 @@ BUCKET = "fleet"
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory) -> Iterator[tuple[dict[str, str], object]]:
+    yield from moto_s3(tmp_path_factory)
+
+
+def moto_s3(tmp_path_factory) -> Iterator[tuple[dict[str, str], object]]:
     """A moto S3 server on 127.0.0.1 with one bucket; the environment (also for subprocesses)
-    that points boto at it, set in this process while the module runs."""
+    that points boto at it, set in this process while the module runs; an s3fs of it."""
     s3fs = pytest.importorskip("s3fs")
     pytest.importorskip("moto.server")
     from moto.server import ThreadedMotoServer
@@ -47,7 +51,7 @@ def s3(tmp_path_factory) -> Iterator[tuple[dict[str, str], object]]:
     os.environ.update(env)
     try:
         fs = s3fs.S3FileSystem(skip_instance_cache=True)
-        fs.mkdir(BUCKET)
+        fs.makedirs(BUCKET, exist_ok=True)  # moto keeps its state per process, not per server
         yield env, fs
     finally:
         for k, v in saved.items():
