@@ -93,13 +93,14 @@ class KillDuringScan(distributed.WorkerPlugin):
     name = "provenance-test-kill"
 
     def __init__(self, marker: str, flag: str) -> None:
-        self.marker, self.flag = marker, flag
+        self.marker, self.flag, self.key = marker, flag, ""
 
     def setup(self, worker) -> None:
         self.scratch = Path(worker.local_directory)
 
     def transition(self, key, start, finish, **kwargs) -> None:
         if finish == "executing" and self.marker in str(key):
+            self.key = str(key)
             threading.Thread(target=self._kill, daemon=True).start()
 
     def _kill(self) -> None:
@@ -112,7 +113,7 @@ class KillDuringScan(distributed.WorkerPlugin):
             fd = os.open(self.flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return
-        os.write(fd, str(os.getpid()).encode())
+        os.write(fd, f"{os.getpid()} {self.key}".encode())
         os.close(fd)
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -137,7 +138,8 @@ def test_killed_worker_loses_no_image_and_doubles_none(cluster, s3, tmp_path: Pa
                                _options(tmp_path), address)
     finally:
         client.unregister_worker_plugin(KillDuringScan.name)
-    killed = int(flag.read_text())
+    pid, key = flag.read_text().split(" ", 1)
+    killed = int(pid)
     with pytest.raises(ProcessLookupError):
         os.kill(killed, 0)
     assert [r.input for r in rows] == [f"s3://{BUCKET}/kill/in/{n}" for n in
@@ -146,7 +148,7 @@ def test_killed_worker_loses_no_image_and_doubles_none(cluster, s3, tmp_path: Pa
     assert [r.verdict for r in rows] == ["restricted", "restricted", "clear"], rows
     assert all(r.error is None for r in rows)
     # the big image ran again after its worker died: the scheduler saw it processing twice
-    story = client.story("provenance-scan-0-big.tar.gz.cdx.json")
+    story = client.story(key)
     assert sum(1 for event in story if event[3] == "processing") >= 2, story
     out = objects(fs, f"{BUCKET}/kill/out/")
     assert sorted(out) == sorted([fleet.SUMMARY_CSV, fleet.SUMMARY_JSON,

@@ -49,6 +49,9 @@ def moto_s3(tmp_path_factory) -> Iterator[tuple[dict[str, str], object]]:
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(k, None)
     os.environ.update(env)
+    # fsspec keeps one S3FileSystem per set of arguments: one made for an earlier server
+    # (another module's) would still point at that server's port
+    s3fs.S3FileSystem.clear_instance_cache()
     try:
         fs = s3fs.S3FileSystem(skip_instance_cache=True)
         fs.makedirs(BUCKET, exist_ok=True)  # moto keeps its state per process, not per server
@@ -60,6 +63,7 @@ def moto_s3(tmp_path_factory) -> Iterator[tuple[dict[str, str], object]]:
             else:
                 os.environ[k] = v
         server.stop()
+        s3fs.S3FileSystem.clear_instance_cache()
 
 
 def objects(fs, prefix: str) -> dict[str, bytes]:
@@ -112,6 +116,10 @@ def test_s3_list_file_relative_absolute_and_missing(s3, tmp_path: Path, sigset,
         ["router.zip.2.cdx.json", "router.zip.3.cdx.json", "router.zip.cdx.json"]
     with pytest.raises(UsageError, match="no such object or prefix"):
         fleet.scan_many(f"s3://{BUCKET}/nothing-here", tmp_path / "o", sigset, _options(tmp_path))
+    with pytest.raises(UsageError, match="s3://no-such-bucket/out: no such bucket"):
+        fleet.scan_many(f"s3://{BUCKET}/lists/all.txt", "s3://no-such-bucket/out", sigset,
+                        _options(tmp_path))
+    assert not fs.exists("no-such-bucket")
 
 
 # Keys an attacker who can upload to the input bucket might choose.
@@ -171,6 +179,7 @@ def test_safe_names() -> None:
     assert fleet.safe_name("s3://b/k/..") == "input"
     assert fleet.safe_name("s3://b/k/..\\..\\x") == "x"
     assert fleet.safe_name("s3://b/.bashrc") == "bashrc"
+    assert fleet.safe_name("s3://b/-rf") == "rf" and fleet.safe_name("s3://b/+1") == "1"
     assert fleet.safe_name("gs://b/a b\tc\x00d") == "a_b_c_d"
     assert fleet.safe_name("s3://b/固件.bin") == "固件.bin"
     assert len(fleet.safe_name("s3://b/" + "固" * 300).encode()) <= fleet.MAX_NAME_BYTES

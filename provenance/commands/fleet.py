@@ -38,20 +38,28 @@ from provenance.commands.common import (
 )
 
 
+class PathOrURL(str):
+    """A local path or an fsspec URL, kept as written (a Path would fold `s3://` to `s3:/`);
+    the help shows its name as the argument's type."""
+
+    __slots__ = ()
+
+
 def fleet(
-    inputs: Annotated[str, typer.Argument(
+    inputs: Annotated[PathOrURL, typer.Argument(
+        parser=PathOrURL, metavar="INPUTS", show_default=False,
         help="A directory of images or a file listing one path or URL per line; either may be "
-        "a URL (s3://bucket/images/, gs://..., file://...; needs the fleet extra).",
-        show_default=False)],
+        "a URL (s3://bucket/images/, gs://..., file://...; needs the fleet extra).")],
     out_dir: Annotated[str, typer.Option(
-        "--out-dir", help="Where the reports and fleet-summary.csv/.json go: a directory or a "
-        "URL prefix (s3://bucket/reports/).", show_default=False)],
+        "--out-dir", metavar="DIR", show_default=False,
+        help="Where the reports and fleet-summary.csv/.json go: a directory or a URL prefix "
+        "(s3://bucket/reports/).")],
     dask: Annotated[str | None, typer.Option(
-        "--dask", help="Run on this Dask distributed scheduler (tcp://host:8786), one task per "
-        "image. Needs the fleet extra.")] = None,
+        "--dask", metavar="ADDR", help="Run on this Dask distributed scheduler "
+        "(tcp://host:8786), one task per image. Needs the fleet extra.")] = None,
     dask_timeout: Annotated[float, typer.Option(
-        "--dask-timeout", min=0.1, help="Seconds to reach the Dask scheduler before giving up.")
-    ] = 10.0,
+        "--dask-timeout", metavar="SECONDS", min=0.1,
+        help="Seconds to reach the Dask scheduler before giving up.")] = 10.0,
     fail_on: FailOnOpt = FailOn.restricted,
     policy: PolicyOpt = None,
     waivers: WaiversOpt = None,
@@ -73,7 +81,7 @@ def fleet(
                                   analysis=analysis_options(jobs, cache_dir, no_cache))
     exit_on_sigterm()
     try:
-        rows = fleet_mod.scan_many(inputs, out_dir, judged.sigset, options, dask, dask_timeout)
+        rows = fleet_mod.scan_many(str(inputs), out_dir, judged.sigset, options, dask, dask_timeout)
     except pipeline.UsageError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except OSError as exc:

@@ -26,6 +26,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -88,11 +89,12 @@ def _one_line(exc: BaseException) -> str:
 
 def safe_name(source: str | Path) -> str:
     """The last component of a path or object key, made safe as a file name: separators and
-    control characters become `_`, no leading dot (no `..`, no hidden file), at most 200 bytes.
+    control characters become `_`, no leading dot (no `..`, no hidden file), no leading `-` or
+    `+` (read as an option by a shell tool, or as a formula by a spreadsheet), at most 200 bytes.
     An object key is untrusted: `a/../../x`, `..` or `\\n` must not name anything outside the
     output directory."""
     base = re.split(r"[/\\]", str(source).rstrip("/\\"))[-1]
-    name = _UNSAFE.sub("_", base).lstrip(".")
+    name = _UNSAFE.sub("_", base).lstrip(".+-")
     while len(name.encode("utf-8")) > MAX_NAME_BYTES:
         name = name[:-1]
     return name or "input"
@@ -321,8 +323,10 @@ def _on_dask(
         # A task, not scattered data: if every worker holding it dies, Dask computes it again
         # from the task's own copy instead of failing every scan with "lost dependencies".
         shared = client.submit(_identity, sigset, key=f"provenance-signatures-{sigset.digest}")
+        # keys unique to this run: two fleets on one cluster must not share each other's results
+        run = uuid.uuid4().hex[:12]
         futures = {client.submit(scan_one, source, name, shared, task_options, remote_out,
-                                 pure=False, key=f"provenance-scan-{i}-{name}"): i
+                                 pure=False, key=f"provenance-scan-{run}-{i}-{name}"): i
                    for i, (source, name) in enumerate(zip(sources, names, strict=True))}
         for future in as_completed(futures):
             i = futures.pop(future)
@@ -357,7 +361,14 @@ def _make_dir(out: str) -> None:
         return
     fs, path = _fs(out)
     try:
-        fs.makedirs(path, exist_ok=True)  # on object stores a no-op or a bucket check
+        split = getattr(fs, "split_path", None)
+        if split is None:
+            fs.makedirs(path, exist_ok=True)
+        elif not fs.exists(split(path)[0]):
+            # an object store: prefixes need no creating, and a typo must not create a bucket
+            raise UsageError(f"{out}: no such bucket")
+    except UsageError:
+        raise
     except Exception as exc:
         raise UsageError(f"{out}: cannot write there: {_one_line(exc)}") from exc
 
