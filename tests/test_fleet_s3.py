@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -207,6 +208,13 @@ def test_cli_with_urls(s3, tmp_path: Path, clean_sample: Path) -> None:
                                     f"file://{tmp_path / 'lo'}", "-j", "1", "--no-cache"])
     assert done.exit_code == 0, done.output
     assert (tmp_path / "lo" / "router-clean.zip.cdx.json").exists()
+
+
+def test_urls_without_the_extra_are_a_usage_error(monkeypatch, tmp_path: Path, sigset) -> None:
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # as if not installed: import fails
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)
+    with pytest.raises(UsageError, match=r"fleet extra: pip install 'provenance\[fleet\]'"):
+        fleet.scan_many("s3://b/x/", tmp_path / "o", sigset, _options(tmp_path))
 
 
 def test_unknown_protocol_is_a_usage_error(tmp_path: Path, sigset) -> None:

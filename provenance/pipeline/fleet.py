@@ -320,11 +320,12 @@ def _on_dask(
                          f"{connect_seconds:g} s: {_one_line(exc)}") from None
     rows: list[FleetRow | None] = [None] * len(sources)
     with client:
+        # keys unique to this run: two fleets on one cluster must not share each other's
+        # results (nor signature sets: `--contributed-as-made-by` changes the policies only)
+        run = uuid.uuid4().hex[:12]
         # A task, not scattered data: if every worker holding it dies, Dask computes it again
         # from the task's own copy instead of failing every scan with "lost dependencies".
-        shared = client.submit(_identity, sigset, key=f"provenance-signatures-{sigset.digest}")
-        # keys unique to this run: two fleets on one cluster must not share each other's results
-        run = uuid.uuid4().hex[:12]
+        shared = client.submit(_identity, sigset, key=f"provenance-signatures-{run}")
         futures = {client.submit(scan_one, source, name, shared, task_options, remote_out,
                                  pure=False, key=f"provenance-scan-{run}-{i}-{name}"): i
                    for i, (source, name) in enumerate(zip(sources, names, strict=True))}
