@@ -18,9 +18,10 @@ The metrics follow the reference scorer (../shared/tools/score-corpus) exactly:
   is in `accept`, out of every artifact (errors included).
 
 Evidence kinds (for calibrating confidences): every `Evidence.rule` of every attribution in the
-scan, except attributions whose relationship only mentions or supports a vendor (`mentions`,
-`supports`: they say nothing about who made the file). On a positive a kind counts when it
-supports a vendor of the labelled vendor's family; on a negative, for any vendor. Each artifact
+scan, except attributions whose relationship only mentions, supports or calls a vendor
+(`mentions`, `supports`, `service`: they say nothing about who made the file). On a positive
+a kind counts when it supports a vendor of the labelled vendor's family; on a negative, for any
+vendor. Each artifact
 counts once per kind; precision = positives / (positives + negatives).
 """
 
@@ -45,7 +46,9 @@ SCORER_PARENTS: dict[str, str] = {
     "hikrobot": "hikvision", "hilook": "hikvision", "imou": "dahua", "lorex": "dahua",
 }
 # relationships whose evidence is not counted per kind: they do not say who made the file
-NOT_COUNTED = frozenset({Relationship.MENTIONS.value, Relationship.SUPPORTS.value})
+# (`service`: the file calls the vendor's cloud, which its makers and its clients both do)
+NOT_COUNTED = frozenset({Relationship.MENTIONS.value, Relationship.SUPPORTS.value,
+                         Relationship.SERVICE.value})
 STRENGTHS = ("strong", "moderate", "weak", "none-in-file", "unlabelled")
 VERDICTS = ("restricted", "review", "clear", "error")
 DETAIL_WIDTH = 60  # characters of evidence detail in a row
@@ -639,7 +642,8 @@ def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: 
         f"{ev.errors} errors not counted)",
         "# positives: positives on which the kind (Evidence.rule) supported the labelled vendor's",
         "#   family; negatives: negatives on which it supported any vendor; each artifact counts",
-        "#   once per kind; attributions that only mention or support a vendor are not counted.",
+        "#   once per kind; attributions that only mention, support or call a vendor are not",
+        "#   counted.",
         "# precision = positives / (positives + negatives); confidence (what attribution uses,",
         f"#   when seen at least {MIN_SUPPORT} times) = lower Wilson bound (z = 1) of precision,",
         f"#   at most {SEEN_ON_NEGATIVES} for a kind seen on any negative, and at most the",

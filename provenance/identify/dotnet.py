@@ -11,7 +11,10 @@ the input is untrusted.
 
 from __future__ import annotations
 
+import mmap
 import struct
+
+Buffer = bytes | mmap.mmap  # the file, read or memory-mapped
 
 MAX_NAMES = 256  # distinct namespaces of each kind kept per assembly
 MAX_ROWS = 1 << 22  # more rows than any real assembly has: a corrupt count
@@ -26,19 +29,19 @@ class MetadataError(ValueError):
     """The metadata is not there or not readable."""
 
 
-def _u16(data: bytes, at: int) -> int:
+def _u16(data: Buffer, at: int) -> int:
     if at < 0 or at + 2 > len(data):
         raise MetadataError(f"read past the end at {at}")
     return int(struct.unpack_from("<H", data, at)[0])
 
 
-def _u32(data: bytes, at: int) -> int:
+def _u32(data: Buffer, at: int) -> int:
     if at < 0 or at + 4 > len(data):
         raise MetadataError(f"read past the end at {at}")
     return int(struct.unpack_from("<I", data, at)[0])
 
 
-def _streams(data: bytes, root: int) -> dict[str, tuple[int, int]]:
+def _streams(data: Buffer, root: int) -> dict[str, tuple[int, int]]:
     """Stream name -> (file offset, size), from the metadata root at `root` ("BSJB")."""
     if _u32(data, root) != 0x424A5342:
         raise MetadataError("no metadata root (BSJB)")
@@ -62,7 +65,7 @@ def _streams(data: bytes, root: int) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _string(data: bytes, heap: tuple[int, int], index: int) -> str:
+def _string(data: Buffer, heap: tuple[int, int], index: int) -> str:
     start, size = heap
     if index >= size:
         raise MetadataError("string index past the heap")
@@ -71,7 +74,7 @@ def _string(data: bytes, heap: tuple[int, int], index: int) -> str:
     return data[start + index : end].decode("utf-8", "replace")
 
 
-def read_namespaces(data: bytes, root: int) -> tuple[str, list[str], list[str]]:
+def read_namespaces(data: Buffer, root: int) -> tuple[str, list[str], list[str]]:
     """(module name, namespaces defined, namespaces only referenced), from the metadata root
     at file offset `root`. Raises MetadataError on what cannot be read."""
     streams = _streams(data, root)
@@ -127,6 +130,6 @@ def read_namespaces(data: bytes, root: int) -> tuple[str, list[str], list[str]]:
     return module, list(defined), [n for n in used if n not in defined]
 
 
-def metadata_root(data: bytes, cli_header: int) -> int:
+def metadata_root(data: Buffer, cli_header: int) -> int:
     """The metadata root's RVA, from the CLI header at file offset `cli_header`."""
     return _u32(data, cli_header + 8)

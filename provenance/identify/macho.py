@@ -67,7 +67,10 @@ def code_signature(blob: bytes, sink: Sink, where: str) -> str | None:
     return signer
 
 
-def code_names(symbols: Any, undefined: Any) -> dict[str, dict[str, None]]:
+N_STAB, N_TYPE, N_UNDF, N_SECT = 0xE0, 0x0E, 0x0, 0xE  # nlist n_type bits
+
+
+def code_names(symbols: Any) -> dict[str, dict[str, None]]:
     """Objective-C classes and Swift modules in a symbol table: defined here (`_OBJC_CLASS_$_X`
     in a section, `$s<n>Module…` code or data) or used from elsewhere (undefined)."""
     out: dict[str, dict[str, None]] = {k: {} for k in (
@@ -76,8 +79,11 @@ def code_names(symbols: Any, undefined: Any) -> dict[str, dict[str, None]]:
     for kept, symbol in enumerate(symbols):
         if kept >= 20 * MAX_SYMBOLS:
             break
+        kind = symbol.raw_type
+        if kind & N_STAB or kind & N_TYPE not in (N_UNDF, N_SECT):
+            continue  # debugging entries, absolute and indirect symbols
         name = symbol.name
-        ref = symbol.type == undefined
+        ref = kind & N_TYPE == N_UNDF
         if name.startswith(OBJC_CLASS):
             cls = name[len(OBJC_CLASS):]
             if cls and not cls.startswith("_Tt"):  # a Swift class: its module says more
@@ -128,7 +134,7 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                     break
                 if symbol.name:
                     sink.add(key, symbol.name, f"{slice_at}/symbols")
-        names = code_names(binary.symbols, lief.MachO.Symbol.TYPE.UNDEFINED)
+        names = code_names(binary.symbols)
         for key, found in names.items():
             for value in found:
                 if key.endswith("_ref") and value in names[key[:-4]]:
