@@ -227,3 +227,17 @@ def test_calibration_keeps_its_ceilings_and_loading_applies_them(tmp_path):
     assert "one symbol is a weak mark" in text
     path.write_text(text.replace("confidence: 0.6", "confidence: 0.9"))  # a hand edit
     assert load_calibration(path)["marks:x"] == 0.6
+
+
+# -- an API family with its anchor function -------------------------------------------------------
+
+
+def test_the_gige_transport_api_family_needs_its_anchor(tmp_path, sigset):
+    names = ["EnumDevice", "ConnectDevice", "GetSDKVersion", "ForceIp", "GetImageBuffer"]
+    sdk = elf(tmp_path, "libgige.so", soname="libgige.so",
+              exports=[f"MV_GEV_{n}" for n in [*names, "CreateHandle"]])
+    assert made_by(attributions(sigset, sdk), "hikrobot") >= 0.7
+    # the same prefix without the family's anchor: another library's MV_GEV_ names
+    other = elf(tmp_path, "libother.so", soname="libother.so",
+                exports=[f"MV_GEV_{n}" for n in names])
+    assert made_by(attributions(sigset, other), "hikrobot") == 0
