@@ -241,3 +241,16 @@ def test_the_gige_transport_api_family_needs_its_anchor(tmp_path, sigset):
     other = elf(tmp_path, "libother.so", soname="libother.so",
                 exports=[f"MV_GEV_{n}" for n in names])
     assert made_by(attributions(sigset, other), "hikrobot") == 0
+
+
+def test_a_header_declaring_the_vendors_classes_versus_one_using_them(tmp_path, sigset):
+    header = tmp_path / "LCOpenSDK_PlayWindow.h"
+    header.write_text("#import <Foundation/Foundation.h>\n"
+                      "@interface LCOpenSDK_PlayWindow : NSObject\n- (void)play;\n@end\n"
+                      "@protocol LCOpenSDK_EventListener <NSObject>\n@end\n")
+    assert made_by(attributions(sigset, header), "imou") > 0
+    client = tmp_path / "MyPlayer.h"  # a category and a forward declaration: a client's
+    client.write_text("#import \"LCOpenSDK_PlayWindow.h\"\n@protocol LCOpenSDK_EventListener;\n"
+                      "@interface LCOpenSDK_PlayWindow (Mine)\n- (void)mine;\n@end\n")
+    attrs = attributions(sigset, client)
+    assert made_by(attrs, "imou") == 0 and ("imou", Relationship.SUPPORTS) in attrs

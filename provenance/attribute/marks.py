@@ -21,8 +21,9 @@ Here every occurrence is weighed by where it sits and how much of it there is:
   the package (`com.nubia.node.beauty.so`, by its soname or install name) is the vendor's too.
 - `module`: .NET namespaces, Swift modules and Objective-C class families (`LCOpenSDK_…`,
   `HuaweiCloud.SDK`). A managed assembly's TypeDef table, a Mach-O's defined `_OBJC_CLASS_$_`
-  and `$s<module>` symbols, or a `.swiftinterface`'s `-module-name` define them (made-by);
-  TypeRefs and undefined symbols only use them (a client).
+  and `$s<module>` symbols, a `.swiftinterface`'s `-module-name`, and in headers and sources a
+  class declaration or `namespace` define them (made-by); TypeRefs, undefined symbols, imports
+  and calls only use them (a client).
 - `domains` (the vendor's `domains:`): an e-mail address at the vendor's domain compiled into a
   binary is its support or author contact (made-by, moderate); service hosts are what a client
   of the vendor's cloud calls (`service`, weak), and in source or documents both are mentions.
@@ -463,8 +464,12 @@ def _named_exports(mark: Mark, syms: _Symbols,
 DEFINED_KEYS = frozenset(("dotnet.namespace", "macho.swift_module", "macho.objc_class"))
 REFERENCED_KEYS = frozenset(("dotnet.namespace_ref", "macho.swift_module_ref",
                              "macho.objc_class_ref"))
-# a Swift module interface names its module (`// swift-module-flags: ... -module-name X`)
-MODULE_NAME = re.compile(r"-module-name\s+([A-Za-z_][A-Za-z0-9_]*)")
+# text that defines a module or class rather than using it: a Swift module interface's
+# `-module-name X`, an Objective-C class or protocol declaration (`@interface X : NSObject`,
+# `@protocol X <NSObject>`; not a category `@interface X (Mine)` nor a forward `@protocol X;`)
+# and a C# `namespace X`
+MODULE_NAME = re.compile(r"-module-name\s+([A-Za-z_]\w*)|@interface\s+([A-Za-z_]\w*)\s*:"
+                         r"|@protocol\s+([A-Za-z_]\w*)\s*<|^\s*namespace\s+([A-Za-z_][\w.]*)")
 
 
 def _in_module(name: str, value: str) -> bool:
@@ -487,8 +492,9 @@ def _module(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None,
     compiled = facts is not None and facts.format in COMPILED
     for offset, ctx in contexts if not compiled else ():
         named = MODULE_NAME.search(ctx)
-        if named and any(_in_module(named.group(1), v) for v in mark.values):
-            defined.setdefault(named.group(1), f"{location}@0x{offset:x}")
+        name = next((g for g in named.groups() if g), "") if named else ""
+        if name and any(_in_module(name, v) for v in mark.values):
+            defined.setdefault(name, f"{location}@0x{offset:x}")
         else:
             used.setdefault(_clip(ctx, 60), f"{location}@0x{offset:x}")
     if defined:
