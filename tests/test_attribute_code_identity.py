@@ -254,3 +254,20 @@ def test_a_header_declaring_the_vendors_classes_versus_one_using_them(tmp_path, 
                       "@interface LCOpenSDK_PlayWindow (Mine)\n- (void)mine;\n@end\n")
     attrs = attributions(sigset, client)
     assert made_by(attrs, "imou") == 0 and ("imou", Relationship.SUPPORTS) in attrs
+
+
+def test_mutated_metadata_never_raises_anything_but_a_metadata_error():
+    import random
+
+    rng = random.Random(13)
+    base = metadata(["Vendor.Sdk.Player", "Vendor.Sdk.Net.Client"],
+                    ["System.Object", "System.IO.Stream"], wide=True)
+    for _ in range(400):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            _, defined, used = dotnet.read_namespaces(bytes(data), 0)
+        except dotnet.MetadataError:
+            continue
+        assert len(defined) <= dotnet.MAX_NAMES and len(used) <= dotnet.MAX_NAMES

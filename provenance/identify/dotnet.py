@@ -18,6 +18,7 @@ Buffer = bytes | mmap.mmap  # the file, read or memory-mapped
 
 MAX_NAMES = 256  # distinct namespaces of each kind kept per assembly
 MAX_ROWS = 1 << 22  # more rows than any real assembly has: a corrupt count
+MAX_READ = 1 << 16  # TypeRef and TypeDef rows read at most (the names kept are fewer)
 MAX_NAME = 200
 
 # table numbers (ECMA-335 §II.22)
@@ -115,14 +116,14 @@ def read_namespaces(data: Buffer, root: int) -> tuple[str, list[str], list[str]]
     module = _string(data, strings, index(at + 2, sidx)) if rows[MODULE] else ""
     at += rows[MODULE] * module_row
     used: dict[str, None] = {}
-    for i in range(rows[TYPEREF]):
+    for i in range(min(rows[TYPEREF], MAX_READ)):
         row = at + i * typeref_row
         name = _string(data, strings, index(row + scope + sidx, sidx))
         if name and len(used) < MAX_NAMES:
             used[name] = None
     at += rows[TYPEREF] * typeref_row
     defined: dict[str, None] = {}
-    for i in range(rows[TYPEDEF]):
+    for i in range(min(rows[TYPEDEF], MAX_READ)):
         row = at + i * typedef_row
         name = _string(data, strings, index(row + 4 + sidx, sidx))
         if name and len(defined) < MAX_NAMES:
