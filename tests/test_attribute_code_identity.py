@@ -271,3 +271,13 @@ def test_mutated_metadata_never_raises_anything_but_a_metadata_error():
         except dotnet.MetadataError:
             continue
         assert len(defined) <= dotnet.MAX_NAMES and len(used) <= dotnet.MAX_NAMES
+
+
+def test_stdcall_decorated_exports_count_as_their_family(tmp_path, sigset):
+    names = ["Init@4", "UnInit@0", "OpenStream@12", "CloseStream@4", "StartPlay@4"]
+    sdk = elf(tmp_path, "player.so", soname="player.so",
+              exports=[f"_IVS_PLAY_{n}" for n in names])
+    assert made_by(attributions(sigset, sdk), "huawei") >= 0.7
+    other = elf(tmp_path, "other.so", soname="other.so",  # no anchor: another IVS library
+                exports=[f"_IVS_PLAY_{n}" for n in names[1:]] + ["_IVS_PLAY_Start@4"])
+    assert made_by(attributions(sigset, other), "huawei") == 0

@@ -351,9 +351,12 @@ class _Symbols:
                          if f.key in MODULE_KEYS))
 
 
+STDCALL = re.compile(r"@\d{1,3}$")  # 32-bit Windows `_name@16`: the bytes of arguments
+
+
 def _bare(symbol: str) -> str:
-    """The C name in `dll!name`, `__imp_name` or Mach-O's `_name`."""
-    return symbol.split("!", 1)[-1].lstrip("_")
+    """The C name in `dll!name`, `__imp_name`, Mach-O's `_name` or stdcall's `_name@16`."""
+    return STDCALL.sub("", symbol.split("!", 1)[-1].lstrip("_"))
 
 
 EXPORT_KEYS = frozenset(("elf.export", "pe.export", "macho.export"))
