@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from provenance.attribute import evaluate as ev
 from provenance.attribute.evaluate import Expected, Outcome, Row
 from provenance.cli import app
+from provenance.signatureset import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORER = ROOT.parent / "shared" / "tools" / "score-corpus"
@@ -136,7 +137,10 @@ def test_eval_scores_the_corpus(corpus, tmp_path: Path) -> None:
     calibration_text = out_yaml.read_text()
     assert calibration_text.startswith("#") and str(manifest) in calibration_text
     assert f"# produced: {date.today().isoformat()}" in calibration_text
-    assert yaml.safe_load(calibration_text) == {"kinds": doc["kinds"]}
+    written = yaml.safe_load(calibration_text)
+    assert written["kinds"] == doc["kinds"]
+    assert written["ceilings"] == {k: {"ceiling": c, "why": why}  # kept for the next run
+                                   for k, (c, why) in load().ceilings.items()}
 
 
 def test_eval_thresholds_decide_the_exit_code(corpus, tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ The metrics follow the reference scorer (../shared/tools/score-corpus) exactly:
   is in `accept`, out of every artifact (errors included).
 
 Evidence kinds (for calibrating confidences): every `Evidence.rule` of every attribution in the
-scan, except attributions whose relationship only mentions or supports a vendor (`mentions`,
-`supports`: they say nothing about who made the file). On a positive a kind counts when it
-supports a vendor of the labelled vendor's family; on a negative, for any vendor. Each artifact
+scan, except attributions whose relationship only mentions, supports or calls a vendor
+(`mentions`, `supports`, `service`: they say nothing about who made the file). On a positive
+a kind counts when it supports a vendor of the labelled vendor's family; on a negative, for any
+vendor. Each artifact
 counts once per kind; precision = positives / (positives + negatives).
 """
 
@@ -45,7 +46,9 @@ SCORER_PARENTS: dict[str, str] = {
     "hikrobot": "hikvision", "hilook": "hikvision", "imou": "dahua", "lorex": "dahua",
 }
 # relationships whose evidence is not counted per kind: they do not say who made the file
-NOT_COUNTED = frozenset({Relationship.MENTIONS.value, Relationship.SUPPORTS.value})
+# (`service`: the file calls the vendor's cloud, which its makers and its clients both do)
+NOT_COUNTED = frozenset({Relationship.MENTIONS.value, Relationship.SUPPORTS.value,
+                         Relationship.SERVICE.value})
 STRENGTHS = ("strong", "moderate", "weak", "none-in-file", "unlabelled")
 VERDICTS = ("restricted", "review", "clear", "error")
 DETAIL_WIDTH = 60  # characters of evidence detail in a row
@@ -362,6 +365,13 @@ class KindStats:
         cap = SEEN_ON_NEGATIVES if self.negatives else MAX_CALIBRATED
         return round(min(cap, max(0.05, centre - margin)), 2)
 
+    def capped(self, ceiling: float | None) -> float | None:
+        """The confidence, at most the kind's ceiling (calibration.yml `ceilings:`): what one
+        such mark can say whatever its record, so a weak kind seen on a few clean files
+        (a single symbol, a banner) cannot calibrate into `restricted` on its own."""
+        conf = self.confidence
+        return conf if conf is None or ceiling is None else min(conf, ceiling)
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
@@ -607,19 +617,23 @@ def to_json(ev: Evaluation, manifests: Sequence[tuple[str, str]]) -> dict[str, A
     }
 
 
-def kinds_dict(ev: Evaluation) -> dict[str, dict[str, float | int]]:
+def kinds_dict(ev: Evaluation, ceilings: Mapping[str, tuple[float, str]] | None = None,
+               ) -> dict[str, dict[str, float | int]]:
     out: dict[str, dict[str, float | int]] = {}
     for k, s in ev.kinds.items():
         row: dict[str, float | int] = {"positives": s.positives, "negatives": s.negatives,
                                        "precision": round(s.precision, 4)}
-        if s.confidence is not None:
-            row["confidence"] = s.confidence
+        conf = s.capped((ceilings or {}).get(k, (None, ""))[0])
+        if conf is not None:
+            row["confidence"] = conf
         out[k] = row
     return out
 
 
-def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: date) -> str:
-    """The per-kind table as YAML, with a comment saying what produced it."""
+def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: date,
+                     ceilings: Mapping[str, tuple[float, str]] | None = None) -> str:
+    """The per-kind table as YAML, with a comment saying what produced it. The ceilings
+    (hand-set, each with its reason in calibration.yml) are written back unchanged."""
     head = [
         "# Evidence-kind calibration written by `provenance signatures eval`.",
         f"# produced: {day.isoformat()}",
@@ -628,11 +642,18 @@ def calibration_yaml(ev: Evaluation, manifests: Sequence[tuple[str, str]], day: 
         f"{ev.errors} errors not counted)",
         "# positives: positives on which the kind (Evidence.rule) supported the labelled vendor's",
         "#   family; negatives: negatives on which it supported any vendor; each artifact counts",
-        "#   once per kind; attributions that only mention or support a vendor are not counted.",
+        "#   once per kind; attributions that only mention, support or call a vendor are not",
+        "#   counted.",
         "# precision = positives / (positives + negatives); confidence (what attribution uses,",
         f"#   when seen at least {MIN_SUPPORT} times) = lower Wilson bound (z = 1) of precision,",
-        f"#   at most {SEEN_ON_NEGATIVES} for a kind seen on any negative",
+        f"#   at most {SEEN_ON_NEGATIVES} for a kind seen on any negative, and at most the",
+        "#   kind's ceiling (`ceilings:`, kept by hand: what one such mark can say at best)",
     ]
-    body = yaml.safe_dump({"kinds": kinds_dict(ev)}, sort_keys=True, allow_unicode=True,
-                          default_flow_style=False)
+    body = yaml.safe_dump({"kinds": kinds_dict(ev, ceilings)}, sort_keys=True,
+                          allow_unicode=True, default_flow_style=False)
+    if ceilings:
+        body += yaml.safe_dump({"ceilings": {k: {"ceiling": c, "why": why}
+                                             for k, (c, why) in sorted(ceilings.items())}},
+                               sort_keys=False, allow_unicode=True, default_flow_style=False,
+                               width=100)
     return "\n".join(head) + "\n" + body

@@ -19,6 +19,14 @@ Here every occurrence is weighed by where it sits and how much of it there is:
 - `java`: Java/Kotlin packages. A class whose own name is in the package (`java.class`) is the
   vendor's; one that only refers to the package is a client. A library that names itself in
   the package (`com.nubia.node.beauty.so`, by its soname or install name) is the vendor's too.
+- `module`: .NET namespaces, Swift modules and Objective-C class families (`LCOpenSDK_…`,
+  `HuaweiCloud.SDK`). A managed assembly's TypeDef table, a Mach-O's defined `_OBJC_CLASS_$_`
+  and `$s<module>` symbols, a `.swiftinterface`'s `-module-name`, and in headers and sources a
+  class declaration or `namespace` define them (made-by); TypeRefs, undefined symbols, imports
+  and calls only use them (a client).
+- `domains` (the vendor's `domains:`): an e-mail address at the vendor's domain compiled into a
+  binary is its support or author contact (made-by, moderate); service hosts are what a client
+  of the vendor's cloud calls (`service`, weak), and in source or documents both are mentions.
 - `api`: exported function families (`NET_DVR_*`; a generic prefix needs its anchor function,
   `CLIENT_|CLIENT_Init`). Exporting the family is the SDK; importing or calling ten or more of
   its functions is a binding that `requires` the SDK; fewer is a client.
@@ -69,6 +77,9 @@ DEFAULTS: dict[str, float] = {
     "marks:config:dense": 0.8, "marks:config:some": 0.5,
     "marks:build": 0.4, "marks:build:several": 0.6,
     "marks:firmware": 0.6, "marks:firmware:several": 0.8,
+    "marks:module:defined": 0.8, "marks:module:some": 0.5, "marks:module:client": 0.2,
+    "marks:contact:email": 0.6, "marks:contact:mention": 0.2,
+    "marks:contact:endpoints": 0.3, "marks:contact:endpoint": 0.2,
 }
 NAMES_DENSE, NAMES_SOME = 20, 6
 # a rights statement: the holder it names declares who made the file
@@ -84,6 +95,8 @@ API_MIN = 5
 BINDING_MIN = 10
 CONFIG_DENSE, CONFIG_SOME = 20, 5
 PATHS_DENSE = 5
+MODULE_DEFINED = 3  # distinct namespaces, modules or classes of the vendor's the file defines
+ENDPOINTS_SOME = 3  # distinct service hosts of one vendor: a client of its cloud, not a link
 
 Found = tuple[str, Relationship, Evidence, str | None, str | None]
 
@@ -338,9 +351,12 @@ class _Symbols:
                          if f.key in MODULE_KEYS))
 
 
+STDCALL = re.compile(r"@\d{1,3}$")  # 32-bit Windows `_name@16`: the bytes of arguments
+
+
 def _bare(symbol: str) -> str:
-    """The C name in `dll!name`, `__imp_name` or Mach-O's `_name`."""
-    return symbol.split("!", 1)[-1].lstrip("_")
+    """The C name in `dll!name`, `__imp_name`, Mach-O's `_name` or stdcall's `_name@16`."""
+    return STDCALL.sub("", symbol.split("!", 1)[-1].lstrip("_"))
 
 
 EXPORT_KEYS = frozenset(("elf.export", "pe.export", "macho.export"))
@@ -446,6 +462,112 @@ def _named_exports(mark: Mark, syms: _Symbols,
                                        location + "#symbols", DEFAULTS[kind]))]
 
 
+# -- module identity: .NET namespaces, Swift modules, Objective-C classes -----------------------
+
+DEFINED_KEYS = frozenset(("dotnet.namespace", "macho.swift_module", "macho.objc_class"))
+REFERENCED_KEYS = frozenset(("dotnet.namespace_ref", "macho.swift_module_ref",
+                             "macho.objc_class_ref"))
+# text that defines a module or class rather than using it: a Swift module interface's
+# `-module-name X`, an Objective-C class or protocol declaration (`@interface X : NSObject`,
+# `@protocol X <NSObject>`; not a category `@interface X (Mine)` nor a forward `@protocol X;`)
+# and a C# `namespace X`
+MODULE_NAME = re.compile(r"-module-name\s+([A-Za-z_]\w*)|@interface\s+([A-Za-z_]\w*)\s*:"
+                         r"|@protocol\s+([A-Za-z_]\w*)\s*<|^\s*namespace\s+([A-Za-z_][\w.]*)")
+
+
+def _in_module(name: str, value: str) -> bool:
+    """`HuaweiCloud.SDK.Core` is in `HuaweiCloud.SDK`; `LCOpenSDK_Api` and `LCOpenSDKKit` in
+    `LCOpenSDK` (an Objective-C family prefix ends at `_` or a new word); `LCOpenSDKs` is not."""
+    if name == value or name.startswith(value + "."):
+        return True
+    rest = name[len(value):] if name.startswith(value) else ""
+    return bool(rest) and (rest[0] == "_" or rest[0].isupper())
+
+
+def _module(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None,
+            location: str, sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    defined: dict[str, str] = {}  # name -> where
+    used: dict[str, str] = {}
+    for f in facts.items if facts else ():
+        if (f.key in DEFINED_KEYS or f.key in REFERENCED_KEYS) and any(
+                _in_module(f.value, v) for v in mark.values):
+            (defined if f.key in DEFINED_KEYS else used).setdefault(f.value, f.location)
+    compiled = facts is not None and facts.format in COMPILED
+    for offset, ctx in contexts if not compiled else ():
+        named = MODULE_NAME.search(ctx)
+        name = next((g for g in named.groups() if g), "") if named else ""
+        if name and any(_in_module(name, v) for v in mark.values):
+            defined.setdefault(name, f"{location}@0x{offset:x}")
+        else:
+            used.setdefault(_clip(ctx, 60), f"{location}@0x{offset:x}")
+    if defined:
+        n = len(defined)
+        kind = "marks:module:defined" if n >= MODULE_DEFINED else "marks:module:some"
+        other = _other_maker(facts, mark.vendor, sigset)
+        rel = Relationship.SUPPORTS if other else Relationship.MADE_BY
+        names = sorted(defined)
+        detail = (f"defines {n} names in {mark.values[0]}'s modules: "
+                  + ", ".join(_clip(x, 40) for x in names[:3])
+                  + (f"; the file declares its maker as {_clip(other, 40)}" if other else ""))
+        return [(rel, _ev(kind, "namespace", detail, defined[names[0]], DEFAULTS[kind]))]
+    if used:
+        names = sorted(used)
+        return [(Relationship.SUPPORTS, _ev(
+            "marks:module:client", "namespace", f"uses {len(names)} names of {mark.values[0]}: "
+            + ", ".join(_clip(x, 40) for x in names[:3]), used[names[0]],
+            DEFAULTS["marks:module:client"]))]
+    return []
+
+
+# -- contact: e-mail addresses and service hosts at the vendor's domains -------------------------
+
+
+def _addresses(mark: Mark, contexts: list[tuple[int, str]],
+               ) -> tuple[dict[str, int], dict[str, int]]:
+    """(e-mail address -> offset, host -> offset) at the mark's domains, each domain ending at a
+    label boundary (`huawei.com`, `dl.huawei.com`; not `nothuawei.com`, `huawei.com.evil.net`)."""
+    alt = "|".join(re.escape(d) for d in sorted(mark.values, key=len, reverse=True))
+    found = re.compile(r"(?<![\w.-])(?:([\w.+-]{1,64})@)?((?:[a-z0-9-]{1,63}\.)*(?:" + alt
+                       + r"))(?![\w-]|\.[a-z0-9])", re.I)
+    emails: dict[str, int] = {}
+    hosts: dict[str, int] = {}
+    for offset, ctx in contexts:
+        for m in found.finditer(ctx):
+            if m.group(1):
+                emails.setdefault(f"{m.group(1)}@{m.group(2)}".lower(), offset)
+            else:
+                hosts.setdefault(m.group(2).lower(), offset)
+    return emails, hosts
+
+
+def _contact(mark: Mark, contexts: list[tuple[int, str]], facts: Facts | None, location: str,
+             sigset: SignatureSet) -> list[tuple[Relationship, Evidence]]:
+    emails, hosts = _addresses(mark, contexts)
+    prose = _is_source(location) or _is_text(facts)
+    out: list[tuple[Relationship, Evidence]] = []
+    if emails:
+        first = min(emails, key=lambda e: emails[e])
+        where = f"{location}@0x{emails[first]:x}"
+        other = _other_maker(facts, mark.vendor, sigset)
+        if prose or other:  # an author's address in source, or a contact in another's product
+            kind, rel = "marks:contact:mention", Relationship.MENTIONS
+        else:  # a binary's own support or author contact
+            kind, rel = "marks:contact:email", Relationship.MADE_BY
+        out.append((rel, _ev(kind, "vendor-text" if rel == Relationship.MADE_BY else "string",
+                             f"{len(emails)} e-mail addresses at the vendor's domains: "
+                             + ", ".join(_clip(e, 50) for e in sorted(emails)[:3]), where,
+                             DEFAULTS[kind])))
+    if hosts:
+        first = min(hosts, key=lambda h: hosts[h])
+        kind = ("marks:contact:endpoints" if len(hosts) >= ENDPOINTS_SOME and not prose
+                else "marks:contact:endpoint")
+        out.append((Relationship.SERVICE, _ev(
+            kind, "string", f"{len(hosts)} hosts of the vendor's services: "
+            + ", ".join(_clip(h, 40) for h in sorted(hosts)[:4]), f"{location}@0x{hosts[first]:x}",
+            DEFAULTS[kind])))
+    return out
+
+
 def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: str,
              sigset: SignatureSet, facts: Facts | None) -> list[tuple[Relationship, Evidence]]:
     if kind == "config":
@@ -490,7 +612,10 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
     build_marks = defaultdict(tuple, {m.vendor: m.values for m in marks.values()
                                       if m.kind == "build"})
     syms = _Symbols.of(facts, _api_prefixes(marks))
-    if not contexts and not (syms.exports or syms.imports or syms.classes or syms.modules):
+    declared = facts is not None and any(f.key in DEFINED_KEYS or f.key in REFERENCED_KEYS
+                                         for f in facts.items)
+    if not contexts and not (syms.exports or syms.imports or syms.classes or syms.modules
+                             or declared):
         return []  # most blobs: no mark and no symbol to weigh
     compiled = facts is not None and facts.format in COMPILED
     out: list[Found] = []
@@ -509,8 +634,14 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
             if found:
                 pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts,
                                 syms)
+        elif mark.kind == "module":
+            if not (found or declared):
+                continue
+            pairs = _module(mark, found or [], facts, location, sigset)
         elif not found:
             continue
+        elif mark.kind == "domains":
+            pairs = _contact(mark, found, facts, location, sigset)
         elif mark.kind == "cxx":
             pairs = _cxx(mark, found, syms, location)
         else:

@@ -199,7 +199,8 @@ def eval_(
         write_output(json.dumps(evaluate.to_json(result, names), indent=2, ensure_ascii=False)
                      + "\n", json_out)
     if calibration_out is not None:
-        write_output(evaluate.calibration_yaml(result, names, date.today()), calibration_out)
+        write_output(evaluate.calibration_yaml(result, names, date.today(), sigset.ceilings),
+                     calibration_out)
     missed = evaluate.fails(result, min_recall, max_false_restricted, max_errors)
     for reason in missed:
         typer.echo(f"threshold: {reason}", err=True)

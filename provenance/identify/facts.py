@@ -38,6 +38,9 @@ FACT_TABLE = """\
 | `pe.signature.verified` / `pe.signature.status` | LIEF verify_signature: `true` when the signed digest and PKCS#7 signature verify (integrity; chain trust is not checked); status flags | `true`, `OK` |
 | `macho.cpu` / `macho.install_name` / `macho.dylib` | Mach-O slice CPU, LC_ID_DYLIB, LC_LOAD_DYLIB | `/usr/lib/libhi.dylib` |
 | `macho.export` / `macho.import` | exported and imported symbol names (each at most 4096) | `_MV_CC_CreateHandle` |
+| `macho.objc_class` / `macho.objc_class_ref` | Objective-C classes the file defines (`_OBJC_CLASS_$_X` in a section) or only uses (undefined), each at most 256 | `LCOpenSDK_PlayWindow` |
+| `macho.swift_module` / `macho.swift_module_ref` | Swift modules of the file's defined or undefined `$s` symbols | `LCOpenMediaSDK` |
+| `dotnet.module` / `dotnet.namespace` / `dotnet.namespace_ref` | a managed PE's CLI metadata: Module name, TypeDef namespaces (defined), TypeRef namespaces (used only), each at most 256 | `HuaweiCloud.SDK.Core` |
 | `content.type` | `text` for a blob of no structured format whose head is text (documents, lists, configs) | `text` |
 | `content.uniform` | the one byte value a blob of 1 MiB or more is made of, hex (erased flash, padding); such a blob is not YARA-scanned | `ff` |
 | `java.class` | a Java class file's own name (`this_class`) | `com/hikvision/netsdk/HCNetSDK` |

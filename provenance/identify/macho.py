@@ -1,9 +1,11 @@
-"""Mach-O with LIEF: install name, exported and imported symbols, build version, and the code
+"""Mach-O with LIEF: install name, exported and imported symbols, build version, the code
 signature's team id and signer (read from the SuperBlob: CodeDirectory team id, CMS blob
-certificates)."""
+certificates), and the Objective-C classes and Swift modules the file defines or only uses
+(from its symbol table, so object files in a static library count too)."""
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,11 @@ from provenance.model import Facts, Problem, ProblemKind
 MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
           b"\xca\xfe\xba\xbe")
 SUPERBLOB, CODEDIRECTORY, CMS = 0xFADE0CC0, 0xFADE0C02, 0xFADE0B01
+OBJC_CLASS = "_OBJC_CLASS_$_"
+# a Swift symbol's module: `$s` + <length><identifier> (`$s15LCMessageModule0A…`); `$sSo…`
+# (an imported Objective-C name) and `$sS…` (the standard library) have no length there
+SWIFT_MODULE = re.compile(r"_?\$s(\d{1,3})")
+MAX_NAMES = 256  # distinct classes or modules of each kind kept per file
 
 
 def detect(head: bytes, name: str) -> bool:
@@ -60,6 +67,41 @@ def code_signature(blob: bytes, sink: Sink, where: str) -> str | None:
     return signer
 
 
+N_STAB, N_TYPE, N_UNDF, N_SECT = 0xE0, 0x0E, 0x0, 0xE  # nlist n_type bits
+
+
+def code_names(symbols: Any) -> dict[str, dict[str, None]]:
+    """Objective-C classes and Swift modules in a symbol table: defined here (`_OBJC_CLASS_$_X`
+    in a section, `$s<n>Module…` code or data) or used from elsewhere (undefined)."""
+    out: dict[str, dict[str, None]] = {k: {} for k in (
+        "macho.objc_class", "macho.objc_class_ref", "macho.swift_module",
+        "macho.swift_module_ref")}
+    for kept, symbol in enumerate(symbols):
+        if kept >= 20 * MAX_SYMBOLS:
+            break
+        kind = symbol.raw_type
+        if kind & N_STAB or kind & N_TYPE not in (N_UNDF, N_SECT):
+            continue  # debugging entries, absolute and indirect symbols
+        name = symbol.name
+        ref = kind & N_TYPE == N_UNDF
+        if name.startswith(OBJC_CLASS):
+            cls = name[len(OBJC_CLASS):]
+            if cls and not cls.startswith("_Tt"):  # a Swift class: its module says more
+                key = "macho.objc_class_ref" if ref else "macho.objc_class"
+                if len(out[key]) < MAX_NAMES:
+                    out[key][cls[:200]] = None
+            continue
+        found = SWIFT_MODULE.match(name)
+        if found:
+            n, start = int(found.group(1)), found.end()
+            module = name[start : start + n]
+            if len(module) == n and module.isidentifier():
+                key = "macho.swift_module_ref" if ref else "macho.swift_module"
+                if len(out[key]) < MAX_NAMES:
+                    out[key][module] = None
+    return out
+
+
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
     lief_quiet()
     import lief
@@ -92,6 +134,12 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                     break
                 if symbol.name:
                     sink.add(key, symbol.name, f"{slice_at}/symbols")
+        names = code_names(binary.symbols)
+        for key, found in names.items():
+            for value in found:
+                if key.endswith("_ref") and value in names[key[:-4]]:
+                    continue  # defined in another object of this file: its own
+                sink.add(key, value, f"{slice_at}/symbols")
         if binary.has_build_version:
             bv = binary.build_version
             sink.add("macho.platform", enum_name(bv.platform), f"{slice_at}/LC_BUILD_VERSION")

@@ -1,13 +1,13 @@
-"""PE with LIEF: machine, subsystem, version resource, PDB path, imports, exports and
-Authenticode."""
+"""PE with LIEF: machine, subsystem, version resource, PDB path, imports, exports,
+Authenticode, and a managed assembly's namespaces (identify/dotnet.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from provenance.identify import certs
-from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
+from provenance.identify import certs, dotnet
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet, mapped
 from provenance.model import Facts, Problem, ProblemKind
 
 VERSION_KEYS = (
@@ -114,6 +114,10 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
             fn(binary, sink)
         except Exception as exc:  # LIEF raises on some malformed directories
             sink.problem(f"{step}: {exc}")
+    try:
+        _managed(binary, path, sink)
+    except Exception as exc:  # corrupt metadata (MetadataError) or a LIEF lookup failing
+        sink.problem(f".NET metadata: {exc}")
     signer = None
     try:
         signer = _authenticode(binary, sink)
@@ -125,6 +129,25 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
                                   supplier=strings.get("CompanyName") or signer)
     return Facts(facts.format, arch, facts.items, facts.name, facts.version, None,
                  facts.supplier), problems
+
+
+def _managed(binary: Any, path: Path, sink: Sink) -> None:
+    """Namespaces a managed assembly defines (TypeDef) and only uses (TypeRef)."""
+    import lief
+
+    clr = binary.data_directory(lief.PE.DataDirectory.TYPES.CLR_RUNTIME_HEADER)
+    if clr is None or not clr.rva or clr.size < 16:
+        return
+    with mapped(path) as data:
+        header = binary.rva_to_offset(clr.rva)
+        root = binary.rva_to_offset(dotnet.metadata_root(data, header))
+        module, defined, used = dotnet.read_namespaces(data, root)
+    if module:
+        sink.add("dotnet.module", module, "#CLI/Module")
+    for name in defined:
+        sink.add("dotnet.namespace", name, "#CLI/TypeDef")
+    for name in used:
+        sink.add("dotnet.namespace_ref", name, "#CLI/TypeRef")
 
 
 def _pdb(binary: Any, sink: Sink) -> None:

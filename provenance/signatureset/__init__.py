@@ -27,7 +27,7 @@ RULE_META_OPTIONAL = {"version_regex", "weak"}
 VENDOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 # identity marks read in context by attribute/marks.py
-MARK_KINDS = ("names", "cxx", "java", "api", "config", "build", "firmware")
+MARK_KINDS = ("names", "cxx", "java", "module", "api", "config", "build", "firmware")
 NAMESPACE_ECOSYSTEMS = {"pypi", "npm", "maven", "android", "go", "ios"}  # `lint` checks them
 SAMPLE_SPEC_SUFFIX = ".samples.yml"
 
@@ -129,6 +129,8 @@ class SignatureSet:
     directories: tuple[Path, ...]
     # evidence kind -> confidence measured on labelled corpora (calibration.yml)
     calibration: dict[str, float] = field(default_factory=dict)
+    # evidence kind -> (the most its confidence may be, why): calibration.yml `ceilings:`
+    ceilings: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def family(self, vendor: str) -> tuple[str, ...]:
         """The vendor and its parents, nearest first (`hisilicon` -> `hisilicon`, `huawei`)."""
@@ -351,12 +353,29 @@ def load_policy(path: Path) -> Policy:
     )
 
 
+def load_ceilings(path: Path) -> dict[str, tuple[float, str]]:
+    """Evidence kind -> (ceiling, why): the most a kind's calibrated confidence may be."""
+    raw = _yaml(path).get("ceilings") or {}
+    if not isinstance(raw, dict):
+        raise SignatureError(f"{path}: ceilings must map an evidence kind to ceiling and why")
+    out: dict[str, tuple[float, str]] = {}
+    for kind, row in raw.items():
+        value = row.get("ceiling") if isinstance(row, dict) else None
+        why = row.get("why") if isinstance(row, dict) else None
+        if not isinstance(value, (int, float)) or not 0 < value <= 1 or not why:
+            raise SignatureError(f"{path}: ceilings: {kind}: needs a ceiling in (0, 1] and why")
+        out[str(kind)] = (float(value), str(why))
+    return out
+
+
 def load_calibration(path: Path) -> dict[str, float]:
-    """Evidence kind -> confidence, from `signatures eval --calibration-out` (see README)."""
+    """Evidence kind -> confidence, from `signatures eval --calibration-out` (see README),
+    at most the kind's ceiling."""
     data = _yaml(path)
     kinds = data.get("kinds") or {}
     if not isinstance(kinds, dict):
         raise SignatureError(f"{path}: kinds must map an evidence kind to its measurements")
+    ceilings = load_ceilings(path)
     out: dict[str, float] = {}
     for kind, row in kinds.items():
         conf = row.get("confidence") if isinstance(row, dict) else None
@@ -364,7 +383,7 @@ def load_calibration(path: Path) -> dict[str, float]:
             continue  # measured, but not used to set a confidence
         if not isinstance(conf, (int, float)) or not 0 < conf <= 1:
             raise SignatureError(f"{path}: {kind}: confidence must be in (0, 1]")
-        out[str(kind)] = float(conf)
+        out[str(kind)] = min(float(conf), ceilings.get(str(kind), (1.0, ""))[0])
     return out
 
 
@@ -375,6 +394,7 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
     rules: dict[str, Rule] = {}
     policies: dict[str, Policy] = {}
     calibration: dict[str, float] = {}
+    ceilings: dict[str, tuple[float, str]] = {}
     digest = hashlib.sha256()
     for top in dirs:
         if not top.is_dir():
@@ -388,6 +408,7 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
             rel = path.relative_to(top).parts
             if rel == ("calibration.yml",):
                 calibration.update(load_calibration(path))
+                ceilings.update(load_ceilings(path))
             elif rel[0] == "vendors":
                 vendor = load_vendor(path)
                 if vendor.id in vendors:
@@ -421,4 +442,5 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
         digest="sha256:" + digest.hexdigest(),
         directories=dirs,
         calibration=calibration,
+        ceilings=ceilings,
     )

@@ -37,6 +37,10 @@ def marks_of(sigset: SignatureSet) -> dict[str, Mark]:
             if items:
                 out[rule_name(vendor.id, kind)] = Mark(vendor.id, kind,
                                                        tuple(i.value for i in items))
+        if vendor.domains:  # e-mail addresses and service hosts compiled into a file
+            out[rule_name(vendor.id, "domains")] = Mark(
+                vendor.id, "domains",
+                tuple(d.value.lower().lstrip("@*.") for d in vendor.domains))
     _marks_cache[sigset.digest] = out
     return out
 
@@ -69,6 +73,10 @@ def _strings(kind: str, value: str) -> list[tuple[str, str]]:
                 ("ascii", f'"{value}::"')]
     if kind == "java":  # class-file and dex internal names, source and reflection strings
         return [("ascii", '"' + value.replace(".", "/") + '/"'), ("ascii", f'"{value}."')]
+    if kind == "module":  # a .NET namespace, Swift module or Objective-C class family as text
+        return [("ascii", f'"{value}"')]
+    if kind == "domains":
+        return [("ascii", f'"{value}" ascii wide nocase')]
     if kind == "api":
         value = value.partition("|")[0]
     exact = kind in ("config", "build", "firmware", "api")
