@@ -82,7 +82,8 @@ def test_supports_and_mentions_never_flag(rel):
 
 def test_ndaa_889_entities_dates_and_scope():
     policy = _policies()["us-ndaa-889"]
-    assert {v for e in policy.entities for v in e.vendors if e.at_most is Verdict.RESTRICTED} == {
+    assert {v for e in policy.entities for v in e.vendors
+            if e.at_most is Verdict.RESTRICTED and e.until is None} == {
         "huawei", "zte", "hytera", "hikvision", "dahua"}
     (f,) = _eval("us-ndaa-889", "hikvision", Relationship.MADE_BY, date(2020, 1, 1))
     assert f.level is Verdict.RESTRICTED and "purpose-limited" in f.entries[0].scope
@@ -97,9 +98,10 @@ def test_ndaa_889_entities_dates_and_scope():
 
 def test_fcc_inclusion_dates():
     policy = _policies()["us-fcc-covered-list"]
-    dates = {v: e.in_force for e in policy.entities for v in e.vendors}
+    dates = {v: e.in_force for e in policy.entities for v in e.vendors if e.until is None}
     assert dates == {"huawei": "2021-03-12", "zte": "2021-03-12", "sanechips": "2021-03-12",
-                     "hytera": "2021-03-12", "hikvision": "2021-03-12", "dahua": "2021-03-12",
+                     "imou": "2025-03-04", "hytera": "2021-03-12", "hikvision": "2021-03-12",
+                     "dahua": "2021-03-12",
                      "kaspersky": "2022-03-25", "china-mobile": "2022-03-25",
                      "china-telecom": "2022-03-25", "pacnet-comnet": "2022-09-20",
                      "china-unicom": "2022-09-20", "dji": "2025-12-22", "autel": "2025-12-22"}
@@ -206,3 +208,16 @@ def test_an_entry_cap_other_than_restricted_or_review_is_refused(tmp_path):
     path.write_text(text)
     with pytest.raises(SignatureError, match="at_most must be restricted or review"):
         load_policy(path)
+
+
+@pytest.mark.parametrize("pid", ["us-ndaa-889", "us-fcc-covered-list"])
+def test_a_sold_subsidiary_is_covered_until_its_sale_and_review_at_most_after(sigset, pid):
+    # Imou is run by Huacheng, Dahua's controlling subsidiary until Dahua's board approved
+    # selling it on 2025-03-03; that the sale completed is not confirmed
+    def level(day: date) -> Verdict | None:
+        found = evaluate([_component("imou", Relationship.MADE_BY, 0.95)], sigset, [pid], day)
+        return found[0].level if found else None
+    assert level(date(2024, 6, 1)) is Verdict.RESTRICTED
+    assert level(date(2025, 3, 3)) is Verdict.RESTRICTED
+    assert level(date(2025, 3, 4)) is Verdict.REVIEW
+    assert level(date(2026, 12, 1)) is Verdict.REVIEW

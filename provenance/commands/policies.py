@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from provenance.commands.common import SignaturesOpt, check_policies, load_sigset
+from provenance.model import Verdict
 from provenance.policy import DEFAULT_POLICIES
 from provenance.signatureset import Policy, Threshold
 
@@ -38,6 +39,8 @@ def describe(policy: Policy, default: bool = False) -> str:
         lines.append(f"      source: {e.source}")
         if e.scope:
             lines.append(f"      scope: {e.scope}")
+        if e.at_most is not Verdict.RESTRICTED:
+            lines.append(f"      gives at most: {e.at_most.value}")
     if policy.notes:
         lines += ["", "  notes:", f"  {policy.notes.strip()}"]
     if policy.path:
