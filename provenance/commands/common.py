@@ -70,6 +70,22 @@ NoCacheOpt = Annotated[bool, typer.Option(
     "--no-cache", help="Neither read nor write the result cache.")]
 
 
+def _memory(text: str) -> int:
+    from provenance.extract.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+MaxMemoryOpt = Annotated[int | None, typer.Option(
+    "--max-memory", metavar="SIZE", parser=_memory, help="Memory (address space) ceiling of "
+    "each process, the main one and every worker (512M, 2G); a parser past it gives up that "
+    "blob alone, with a limit Problem. Default: the machine's memory shared by the processes, "
+    "512M to 2G.", show_default=False)]
+
+
 def fail(message: str, code: int) -> typer.Exit:
     """Print a one-line error and give the exit to raise (what came from an input, such as a
     path or a parser's message, is shown escaped)."""

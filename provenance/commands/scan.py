@@ -24,6 +24,7 @@ from provenance.commands.common import (
     FailOnOpt,
     JobsOpt,
     Judging,
+    MaxMemoryOpt,
     NoCacheOpt,
     PolicyOpt,
     ReproducibleOpt,
@@ -135,6 +136,7 @@ def scan(
     max_seconds: Annotated[float, typer.Option(
         help="Longest time for the whole extraction, every container together.")]
     = _DEFAULT_LIMITS.max_seconds,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
@@ -154,7 +156,8 @@ def scan(
         enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
                    rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"])
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
-                    seconds_per_format=seconds_per_format, max_seconds=max_seconds)
+                    seconds_per_format=seconds_per_format, max_seconds=max_seconds,
+                    max_memory=max_memory)
     options = judged.scan_options(
         limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
         analysis=analysis_options(jobs, cache_dir, no_cache))

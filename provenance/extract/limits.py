@@ -22,6 +22,7 @@ CI runner has (7 to 16 GiB of RAM, about 14 GiB of free disk):
 from __future__ import annotations
 
 import re
+import resource
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ class Limits:
     ratio_floor: int = 64 * MiB  # the ratio is only enforced past this many bytes
     seconds_per_format: float = 300.0  # one container's extraction
     max_seconds: float = 1800.0  # the whole extraction, every container together
+    # each process's address space (pipeline.budget); None: its share of the machine's memory
+    max_memory: int | None = None
 
 
 class LimitExceeded(Exception):
@@ -62,6 +65,19 @@ class Budget:
     @property
     def deadline(self) -> float:
         return self.started + self.limits.max_seconds
+
+
+MEMORY = "memory ceiling"  # how every Problem of a parser stopped by it begins
+
+
+def memory_message(what: str) -> str:
+    """Why a blob or container was given up when its parser reached this process's address
+    space ceiling (RLIMIT_AS, set by pipeline.budget), naming the ceiling."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    limit = "" if soft == resource.RLIM_INFINITY else (
+        f" ({soft / GiB:.1f} GiB per process)" if soft >= GiB else
+        f" ({soft / MiB:.0f} MiB per process)")
+    return f"{MEMORY}{limit} reached: {what}; --max-memory raises it"
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)

@@ -39,7 +39,7 @@ from provenance.model import (
 )
 from provenance.parts import BlobView, infer, is_product, part_attributions, part_maker
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
-from provenance.pipeline import codec
+from provenance.pipeline import budget, codec
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
 from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
@@ -215,6 +215,8 @@ def _leaves_a_gap(problem: Problem) -> bool:
     examined (the problem is there so that the anomaly is seen)."""
     if problem.kind == ProblemKind.DUPLICATE:
         return False
+    if budget.is_memory_problem(problem):  # the blob was given up, whatever the stage
+        return True
     return not (problem.stage == Stage.IDENTIFY and problem.kind == ProblemKind.LIMIT)
 
 
@@ -256,7 +258,8 @@ def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
 ) -> ScanResult:
-    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
+    memory = budget.limit(options.limits.max_memory, options.analysis.jobs)
+    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp, budget.ceiling(memory):
         work = Path(tmp)
         if progress:
             progress("extract", 0, 1)

@@ -19,7 +19,7 @@ from provenance.attribute.yara_scan import Hit, compile_rules, scan_file
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.identify import identify
 from provenance.model import Artifact, Fact, Facts, Problem, ProblemKind, Stage
-from provenance.pipeline import codec
+from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.signatureset import SignatureSet
 
@@ -69,7 +69,11 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
         problem = Problem(artifact.path, Stage.IDENTIFY, f"cannot read: {exc.strerror}",
                           ProblemKind.ERROR)
         return Analysis(Facts(artifact.kind), (), (problem,))
-    facts, found = identify(artifact, head)
+    try:
+        facts, found = identify(artifact, head)
+    except MemoryError:  # unwound: what the reader held is freed, the worker goes on
+        return Analysis(Facts(artifact.kind), (), (budget.memory_problem(artifact.path,
+                                                                         Stage.IDENTIFY),))
     problems.extend(found)
     hits: tuple[Hit, ...] = ()
     if artifact.unpacked:  # its members are scanned; the whole would only repeat them
@@ -81,7 +85,9 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     try:
         hits = scan_file(sigset, artifact.local)
     except Exception as exc:  # yara.TimeoutError and friends: record, go on
-        problems.append(Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
+        problems.append(budget.memory_problem(artifact.path, Stage.ATTRIBUTE, "not scanned")
+                        if budget.out_of_memory(exc) else
+                        Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
                                 ProblemKind.ERROR))
     return Analysis(facts, hits, tuple(problems))
 
@@ -119,9 +125,12 @@ def context(artifact: Artifact) -> str:
 _worker_sigset: SignatureSet | None = None
 
 
-def _init_worker(sigset: SignatureSet, rules_dir: Path | None) -> None:
+def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | None = None
+                 ) -> None:
     global _worker_sigset
     _worker_sigset = sigset
+    if memory is not None:  # the scan's ceiling (a forked worker has it already)
+        budget.apply(memory)
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
 
 
@@ -147,20 +156,21 @@ def _batches(work: list[Artifact]) -> Iterator[list[Artifact]]:
         yield batch
 
 
-_pool: tuple[tuple[int, str, Path | None], ProcessPoolExecutor] | None = None
+_pool: tuple[tuple[int, str, Path | None, int | None], ProcessPoolExecutor] | None = None
 
 
 def _get_pool(jobs: int, sigset: SignatureSet, rules_dir: Path | None) -> Executor:
     """A pool kept for the life of the process (fleets scan many images with one pool)."""
     global _pool
-    key = (jobs, sigset.digest, rules_dir)
+    memory = budget.active()
+    key = (jobs, sigset.digest, rules_dir, memory)
     if _pool is not None and _pool[0] == key:
         return _pool[1]
     shutdown_pool()
     # fork: workers start in milliseconds and inherit the imported modules and compiled rules
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     pool = ProcessPoolExecutor(jobs, multiprocessing.get_context(method), _init_worker,
-                               (sigset, rules_dir))
+                               (sigset, rules_dir, memory))
     _pool = (key, pool)
     return pool
 

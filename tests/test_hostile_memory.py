@@ -1,0 +1,152 @@
+"""The memory ceiling (issue 14, item 1): a parser that asks for more than `--max-memory` gives
+up its blob alone, with a `limit` Problem naming the ceiling, and the rest of the input is
+scanned: the MPP SDK library beside it is still found, the report written, the exit code that
+of the verdict.
+
+The hungry parsers are registered only here: a reader and an unpacker that trust a declared
+size and ask for 8 GiB, as the FAT, ELF and CAB readers of the hostile corpus once did. The
+buffer is calloc'd, so without a ceiling the request succeeds lazily and costs nothing, and the
+tests fail on the missing Problem rather than on the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import resource
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from provenance import extract as extract_mod
+from provenance import identify
+from provenance.cli import app
+from provenance.extract.base import Format
+from provenance.extract.limits import GiB, Limits, MiB
+from provenance.extract.saferoot import SafeRoot
+from provenance.identify.base import Identifier
+from provenance.model import Facts, Problem
+from provenance.pipeline import AnalysisOptions, ScanOptions, blobs, budget, scan
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
+from generate import ipcam_files
+
+HUNGRY = b"HUNGRY\x00\x01"
+CEILING = re.compile(r"^memory ceiling \((\d+) MiB per process\) reached")
+LIBMPI = ipcam_files()["rootfs/usr/lib/libmpi.so"][0]
+
+
+def _greedy() -> bytes:
+    return bytes(8 * GiB)  # what a declared count of 2^33 entries asks for (calloc: lazy)
+
+
+def _read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+    _greedy()
+    return Facts("hungry"), ()
+
+
+def _unpack(path: Path, root: SafeRoot) -> None:
+    root.write_bytes("first.txt", b"written before the parser asked for too much")
+    _greedy()
+
+
+@pytest.fixture
+def hungry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    reader = Identifier("hungry", lambda head, name: head.startswith(HUNGRY), _read)
+    monkeypatch.setattr(identify, "IDENTIFIERS", (reader, *identify.IDENTIFIERS))
+    unpacker = Format("hungryfs", "test only", lambda head, name: head.startswith(b"HUNGRYFS"),
+                      _unpack)
+    monkeypatch.setattr(extract_mod, "EXTRACTORS", (unpacker, *extract_mod.EXTRACTORS))
+    blobs.shutdown_pool()  # the workers forked from here on know the reader
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    yield
+    blobs.shutdown_pool()
+    assert resource.getrlimit(resource.RLIMIT_AS) == before, "the ceiling outlived the scan"
+
+
+def _firmware(path: Path, fillers: int) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("blob/hungry.bin", HUNGRY + bytes(range(256)) * 16)
+        zf.writestr("blob/image.hungryfs", b"HUNGRYFS" + b"\x01" * 4096)
+        zf.writestr("rootfs/usr/lib/libmpi.so", LIBMPI)
+        for i in range(fillers):  # enough blobs for the worker pool
+            zf.writestr(f"rootfs/etc/file{i}.conf", f"option{i} = {i * 7919}\n" * 40)
+    return path
+
+
+def _problems(report: Path) -> list[dict[str, str]]:
+    props = json.loads(report.read_text())["metadata"]["component"]["properties"]
+    return [json.loads(p["value"]) for p in props if p["name"] == "provenance:problem"]
+
+
+@pytest.mark.parametrize("fillers", [0, 120], ids=["serial", "pooled"])
+def test_a_parser_past_the_ceiling_gives_up_its_blob_alone(
+        hungry: None, tmp_path: Path, fillers: int) -> None:
+    image = _firmware(tmp_path / "fw.zip", fillers)
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, [
+        "scan", str(image), "-o", str(report), "-q", "--no-cache", "--jobs", "2",
+        "--max-memory", "600M"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # restricted: the rest was scanned
+    problems = _problems(report)
+    memory = {p["location"]: p for p in problems if CEILING.match(p["message"])}
+    assert set(memory) == {"fw.zip!/blob/hungry.bin", "fw.zip!/blob/image.hungryfs"}, problems
+    assert all(p["kind"] == "limit" for p in memory.values())
+    assert memory["fw.zip!/blob/hungry.bin"]["stage"] == "identify"
+    assert memory["fw.zip!/blob/image.hungryfs"]["stage"] == "extract"
+    # at least what was asked, never below what the process had mapped when the scan began
+    assert int(CEILING.match(memory["fw.zip!/blob/hungry.bin"]["message"])[1]) >= 600
+    doc = json.loads(report.read_text())
+    props = {p["name"]: p["value"] for p in doc["metadata"]["component"]["properties"]}
+    assert props["provenance:verdict"] == "restricted"
+    assert props["provenance:coverage"] == "partial"
+    names = [c["name"] for c in _walk(doc.get("components", []))]
+    assert sum(1 for n in names if str(n).startswith("file")) == fillers
+    # the unpacker's first member was written before it failed: kept, and examined
+    assert "first.txt" in names
+
+
+def _walk(components: list[dict[str, object]]) -> Iterator[dict[str, object]]:
+    stack = list(components)
+    while stack:
+        c = stack.pop()
+        yield c
+        stack.extend(c.get("components", []))  # type: ignore[arg-type]
+
+
+def test_without_a_ceiling_the_hungry_reader_is_not_stopped(
+        hungry: None, tmp_path: Path) -> None:
+    """The Problem above comes from the ceiling, not from the reader: under a ceiling of 64 GiB
+    the same 8 GiB request succeeds (lazily: calloc'd pages cost nothing until written)."""
+    image = _firmware(tmp_path / "fw.zip", 0)
+    options = ScanOptions(limits=Limits(max_memory=64 * GiB),
+                          analysis=AnalysisOptions(jobs=1, use_cache=False))
+    from provenance import signatureset
+
+    result = scan(image, signatureset.load(()), options)
+    assert not [p for p in result.problems if budget.is_memory_problem(p)]
+
+
+def test_the_default_is_a_share_of_the_machine() -> None:
+    assert budget.default_ceiling(2, total=24 * GiB) == 2 * GiB  # capped
+    assert budget.default_ceiling(2, total=3 * GiB) == GiB  # 3 processes share it
+    assert budget.default_ceiling(8, total=2 * GiB) == 512 * MiB  # the floor
+    assert budget.PER_PROCESS_MIN <= budget.limit(None, None) <= budget.PER_PROCESS_MAX
+    assert budget.limit(300 * MiB, 4) == 300 * MiB
+
+
+def test_a_ceiling_below_what_is_mapped_is_raised_to_let_the_scan_start() -> None:
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    with budget.ceiling(MiB) as set_to:
+        assert set_to >= budget.mapped() > MiB
+        assert resource.getrlimit(resource.RLIMIT_AS)[0] == set_to
+        assert budget.active() == set_to
+        with pytest.raises(MemoryError):
+            bytearray(set_to)
+        io.BytesIO(bytes(MiB))  # and the process still works under it
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
