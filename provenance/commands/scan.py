@@ -166,11 +166,17 @@ def scan(
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
     result = _scan(path, judged, options, show=not quiet and out.is_terminal)
+    writing = time.monotonic()
     _write(result, formats, outputs, facts)
     if not quiet:
+        from dataclasses import replace
+
+        from provenance.pipeline.cost import with_report
         from provenance.report.summary import summary
 
         saved = [str(dest) for dest in outputs if str(dest) != "-"]
+        # the summary line adds what the reports cost to write (no report can hold that)
+        result = replace(result, cost=with_report(result.cost, time.monotonic() - writing))
         out.print(summary(result, saved[0] if saved else None))
     if require_complete and result.coverage.value != "complete":
         raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",

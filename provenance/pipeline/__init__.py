@@ -39,7 +39,7 @@ from provenance.model import (
 )
 from provenance.parts import BlobView, infer, is_product, part_attributions, part_maker
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
-from provenance.pipeline import budget, codec
+from provenance.pipeline import budget, codec, cost
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
 from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
@@ -197,12 +197,15 @@ def scan(
     if stored is not None:
         try:
             result = codec.load_scan(stored)
+            clock = cost.Clock()
+            clock.seconds["cache"] = round(clock.last - started, 3)
             return replace(result, started=_now(options), stats=replace(
-                result.stats, seconds=_elapsed(options, started)))
+                result.stats, seconds=_elapsed(options, started)),
+                cost=None if options.reproducible else cost.measure(clock, (0, 0)))
         except (ValueError, KeyError, TypeError):
             pass  # an entry this version cannot read: scan again and overwrite it
     result = _scan(path, sigset, options, as_of, started, progress)
-    plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0))
+    plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0), cost=None)
     cache.put(key, codec.dump_scan(plain))
     cache.flush()
     return result
@@ -259,6 +262,7 @@ def _scan(
     progress: Progress | None,
 ) -> ScanResult:
     memory = budget.limit(options.limits.max_memory, options.analysis.jobs)
+    clock = cost.Clock()
     with tempfile.TemporaryDirectory(prefix="provenance-") as tmp, budget.ceiling(memory):
         work = Path(tmp)
         if progress:
@@ -269,6 +273,7 @@ def _scan(
             tree, problems = extract(path, work / "x", options.limits, analyser.submit)
             if tree.opaque and tree.kind in ("unreadable", "special"):
                 raise InputError(f"{path}: {tree.opaque}")
+            clock.lap("extract")
             by_sha = analyser.finish()
         except BaseException:
             analyser.abandon()
@@ -278,6 +283,9 @@ def _scan(
         if progress:
             progress("parts", 0, 1)
         parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
+        clock.lap("identify")
+        written = (0, 0) if options.reproducible else cost.written(
+            a.local for a in nodes if a.local is not None and a.local.is_relative_to(work))
         product = tree.kind == "directory" or is_product(a.chain[-1] for a in nodes
                                                          if len(a.chain) > 1)
         all_problems = list(problems)
@@ -322,6 +330,7 @@ def _scan(
         )
 
     root = build(tree, is_root=True)
+    clock.lap("attribute")
     if progress:
         progress("policy", 0, 1)
     components = root.walk()
@@ -344,6 +353,7 @@ def _scan(
                for a in c.attributions if a.vendor in sigset.vendors}
     vendors.update({p.maker: part_maker(p.maker, sigset) for p in parts
                     if p.maker not in vendors})
+    clock.lap("policy")
     return ScanResult(
         root=root,
         findings=findings,
@@ -359,4 +369,5 @@ def _scan(
         vendors=vendors,
         as_of=as_of.isoformat(),
         parts=parts,
+        cost=None if options.reproducible else cost.measure(clock, written),
     )
