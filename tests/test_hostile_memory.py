@@ -150,3 +150,9 @@ def test_a_ceiling_below_what_is_mapped_is_raised_to_let_the_scan_start() -> Non
             bytearray(set_to)
         io.BytesIO(bytes(MiB))  # and the process still works under it
     assert resource.getrlimit(resource.RLIMIT_AS) == before
+
+
+def test_max_memory_is_a_size_as_people_write_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["scan", str(_firmware(tmp_path / "fw.zip", 0)), "-q",
+                                      "--no-cache", "--max-memory", "4Q"])
+    assert result.exit_code == 2 and "not a size" in result.output

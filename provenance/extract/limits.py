@@ -17,6 +17,8 @@ CI runner has (7 to 16 GiB of RAM, about 14 GiB of free disk):
   and filesystems; a member that does is a bomb. Refused alone, the container goes on.
 - time, 300 s per container and 1,800 s for the whole extraction: a 1 GB xz SquashFS unpacks
   in under a minute here; ClamAV's 120 s would cut large images short.
+- memory, each process's share of the machine, 512 MiB to 2 GiB (`max_memory`, enforced by
+  pipeline.budget): a parser past it gives up that blob alone.
 """
 
 from __future__ import annotations
