@@ -156,3 +156,27 @@ def test_max_memory_is_a_size_as_people_write_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(_firmware(tmp_path / "fw.zip", 0)), "-q",
                                       "--no-cache", "--max-memory", "4Q"])
     assert result.exit_code == 2 and "not a size" in result.output
+
+
+def test_lief_past_the_ceiling_gives_up_its_elf_alone(tmp_path: Path) -> None:
+    """A real parser: LIEF reads a whole ELF into memory, so an ELF padded to 160 MiB asks for
+    more than the least ceiling (what the process maps plus 64 MiB, which a ceiling of 1 MiB is
+    raised to). Its std::bad_alloc comes back as a MemoryError: that ELF is a limit Problem,
+    and the same library unpadded beside it is still found restricted."""
+    from provenance import signatureset
+
+    image = tmp_path / "fw.zip"
+    with zipfile.ZipFile(image, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("padded/libmpi.so", "w", force_zip64=True) as member:
+            member.write(LIBMPI)
+            for _ in range(160):
+                member.write(bytes(MiB))
+        zf.writestr("rootfs/usr/lib/libmpi.so", LIBMPI)
+    options = ScanOptions(limits=Limits(max_memory=MiB, max_ratio=1e6),
+                          analysis=AnalysisOptions(jobs=1, use_cache=False))
+    result = scan(image, signatureset.load(()), options)
+    memory = [p for p in result.problems if budget.is_memory_problem(p)]
+    assert {(p.location, p.stage) for p in memory} >= {("fw.zip!/padded/libmpi.so", "identify")}
+    # (the zip itself may go unscanned too: that near a ceiling, its YARA map may not fit)
+    assert "fw.zip!/rootfs/usr/lib/libmpi.so" not in {p.location for p in memory}
+    assert result.verdict == "restricted" and result.coverage == "partial"
