@@ -180,3 +180,21 @@ def test_lief_past_the_ceiling_gives_up_its_elf_alone(tmp_path: Path) -> None:
     # (the zip itself may go unscanned too: that near a ceiling, its YARA map may not fit)
     assert "fw.zip!/rootfs/usr/lib/libmpi.so" not in {p.location for p in memory}
     assert result.verdict == "restricted" and result.coverage == "partial"
+
+
+def test_a_blob_given_up_at_the_ceiling_is_not_cached(hungry: None, tmp_path: Path) -> None:
+    """The cache keys on the blob's bytes, not on the ceiling: what a parser could not read
+    under one ceiling is read again under the next, never answered from the cache."""
+    from provenance import signatureset
+
+    image = _firmware(tmp_path / "fw.zip", 0)
+    sigset = signatureset.load(())
+    cache = AnalysisOptions(jobs=1, cache_dir=tmp_path / "cache")
+
+    def given_up(max_memory: int) -> set[str]:
+        result = scan(image, sigset, ScanOptions(limits=Limits(max_memory=max_memory),
+                                                 analysis=cache))
+        return {p.location for p in result.problems if budget.is_memory_problem(p)}
+
+    assert "fw.zip!/blob/hungry.bin" in given_up(600 * MiB)
+    assert not given_up(64 * GiB)  # calloc'd: under this ceiling the 8 GiB are never touched

@@ -264,7 +264,8 @@ class Analyser:
 
     def _done(self, sha: str, analysis: Analysis) -> None:
         self.out[sha] = analysis
-        if self.cache is not None:
+        # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
+        if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
             self.cache.put((sha, context(artifact)), encode(analysis, artifact.path))
         if self.progress:
@@ -278,6 +279,8 @@ class Analyser:
         else:
             self._dispatch()
             self._collect()
+            if any(budget.is_memory_problem(p) for a in self.out.values() for p in a.problems):
+                shutdown_pool()  # a worker met the ceiling: whatever a parser leaked goes too
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
