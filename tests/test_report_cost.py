@@ -92,3 +92,17 @@ def test_the_clock_charges_each_stage_its_own_time() -> None:
 def test_no_cost_no_properties_no_line() -> None:
     assert cost.properties(None) == [] and cost.line(None) is None
     assert cost.from_properties({"files": "3"}) is None
+
+
+def test_a_scan_answered_from_the_cache_costs_only_the_lookup(tmp_path: Path) -> None:
+    from provenance import signatureset
+    from provenance.pipeline import AnalysisOptions, ScanOptions, scan
+
+    image = _zip(tmp_path / "input.zip")
+    options = ScanOptions(analysis=AnalysisOptions(jobs=1, cache_dir=tmp_path / "cache"))
+    sigset = signatureset.load(())
+    cold = scan(image, sigset, options).cost
+    warm = scan(image, sigset, options).cost
+    assert cold is not None and warm is not None
+    assert list(cold.seconds) == ["extract", "identify", "attribute", "policy"]
+    assert list(warm.seconds) == ["cache"] and warm.bytes_written == 0

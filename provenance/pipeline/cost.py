@@ -32,8 +32,8 @@ PREFIX = "cost:"  # CycloneDX properties: provenance:cost:<name>
 class Clock:
     """Wall-clock seconds per stage: `lap(stage)` charges the time since the last lap."""
 
-    def __init__(self) -> None:
-        self.last = time.monotonic()
+    def __init__(self, started: float | None = None) -> None:
+        self.last = time.monotonic() if started is None else started
         self.seconds: dict[str, float] = {}
 
     def lap(self, stage: str) -> None:
