@@ -22,7 +22,9 @@ MEMBERS = {"a.bin": 300_000, "dir/b.bin": 1_000_000, "dir/c.txt": 4321}
 def _zip(path: Path) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         for i, (name, size) in enumerate(MEMBERS.items()):
-            zf.writestr(name, bytes([i + 1]) * (size // 2) + bytes(range(256)) * 4
+            # a fixed date: the same bytes however often it is built
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            zf.writestr(info, bytes([i + 1]) * (size // 2) + bytes(range(256)) * 4
                         + b"x" * (size - size // 2 - 1024))
     return path
 

@@ -285,7 +285,7 @@ def _scan(
         parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
         clock.lap("identify")
         written = (0, 0) if options.reproducible else cost.written(
-            a.local for a in nodes if a.local is not None and a.local.is_relative_to(work))
+            (a.local for a in nodes if a.local is not None), work)
         product = tree.kind == "directory" or is_product(a.chain[-1] for a in nodes
                                                          if len(a.chain) > 1)
         all_problems = list(problems)

@@ -73,10 +73,12 @@ def peak_rss_workers() -> int:
     return max([gone, *(_hwm(pid) for pid in _children())])
 
 
-def written(files: Iterable[Path]) -> tuple[int, int]:
-    """(bytes, bytes on disk) of these extracted files, each counted once."""
+def written(files: Iterable[Path], under: Path) -> tuple[int, int]:
+    """(bytes, bytes on disk) of those of `files` under `under` (the extraction tree; not the
+    input itself), each counted once."""
+    top = os.path.join(under, "")
     size = disk = 0
-    for path in set(files):
+    for path in {p for p in files if str(p).startswith(top)}:
         try:
             st = os.lstat(path)
         except OSError:
