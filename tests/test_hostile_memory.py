@@ -63,10 +63,10 @@ def hungry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                       _unpack)
     monkeypatch.setattr(extract_mod, "EXTRACTORS", (unpacker, *extract_mod.EXTRACTORS))
     blobs.shutdown_pool()  # the workers forked from here on know the reader
-    before = resource.getrlimit(resource.RLIMIT_AS)
+    before = resource.getrlimit(resource.RLIMIT_DATA)
     yield
     blobs.shutdown_pool()
-    assert resource.getrlimit(resource.RLIMIT_AS) == before, "the ceiling outlived the scan"
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before, "the ceiling outlived the scan"
 
 
 def _firmware(path: Path, fillers: int) -> Path:
@@ -99,7 +99,7 @@ def test_a_parser_past_the_ceiling_gives_up_its_blob_alone(
     assert all(p["kind"] == "limit" for p in memory.values())
     assert memory["fw.zip!/blob/hungry.bin"]["stage"] == "identify"
     assert memory["fw.zip!/blob/image.hungryfs"]["stage"] == "extract"
-    # at least what was asked, never below what the process had mapped when the scan began
+    # at least what was asked, never below what the process used when the scan began
     assert int(CEILING.match(memory["fw.zip!/blob/hungry.bin"]["message"])[1]) >= 600
     doc = json.loads(report.read_text())
     props = {p["name"]: p["value"] for p in doc["metadata"]["component"]["properties"]}
@@ -141,15 +141,15 @@ def test_the_default_is_a_share_of_the_machine() -> None:
 
 
 def test_a_ceiling_below_what_is_mapped_is_raised_to_let_the_scan_start() -> None:
-    before = resource.getrlimit(resource.RLIMIT_AS)
+    before = resource.getrlimit(resource.RLIMIT_DATA)
     with budget.ceiling(MiB) as set_to:
-        assert set_to >= budget.mapped() > MiB
-        assert resource.getrlimit(resource.RLIMIT_AS)[0] == set_to
+        assert set_to >= budget.used() > MiB
+        assert resource.getrlimit(resource.RLIMIT_DATA)[0] == set_to
         assert budget.active() == set_to
         with pytest.raises(MemoryError):
             bytearray(set_to)
         io.BytesIO(bytes(MiB))  # and the process still works under it
-    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
 
 
 def test_max_memory_is_a_size_as_people_write_it(tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ def test_max_memory_is_a_size_as_people_write_it(tmp_path: Path) -> None:
 
 def test_lief_past_the_ceiling_gives_up_its_elf_alone(tmp_path: Path) -> None:
     """A real parser: LIEF reads a whole ELF into memory, so an ELF padded to 160 MiB asks for
-    more than the least ceiling (what the process maps plus 64 MiB, which a ceiling of 1 MiB is
+    more than the least ceiling (what the process uses plus 64 MiB, which a ceiling of 1 MiB is
     raised to). Its std::bad_alloc comes back as a MemoryError: that ELF is a limit Problem,
     and the same library unpadded beside it is still found restricted."""
     from provenance import signatureset
@@ -177,7 +177,6 @@ def test_lief_past_the_ceiling_gives_up_its_elf_alone(tmp_path: Path) -> None:
     result = scan(image, signatureset.load(()), options)
     memory = [p for p in result.problems if budget.is_memory_problem(p)]
     assert {(p.location, p.stage) for p in memory} >= {("fw.zip!/padded/libmpi.so", "identify")}
-    # (the zip itself may go unscanned too: that near a ceiling, its YARA map may not fit)
     assert "fw.zip!/rootfs/usr/lib/libmpi.so" not in {p.location for p in memory}
     assert result.verdict == "restricted" and result.coverage == "partial"
 
@@ -198,3 +197,47 @@ def test_a_blob_given_up_at_the_ceiling_is_not_cached(hungry: None, tmp_path: Pa
 
     assert "fw.zip!/blob/hungry.bin" in given_up(600 * MiB)
     assert not given_up(64 * GiB)  # calloc'd: under this ceiling the 8 GiB are never touched
+
+
+_LEAKED: list[bytes] = []
+
+
+def _leak(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+    """A parser that keeps what it took before it failed, leaving its process 8 MiB."""
+    ceiling = budget.active()
+    assert ceiling is not None
+    _LEAKED.append(bytes(max(0, ceiling - budget.used() - 8 * MiB)))
+    raise MemoryError
+
+
+def _modest(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+    bytes(32 * MiB)  # well under any ceiling, unless a parser before took it all
+    return Facts("modest"), ()
+
+
+def test_blobs_after_a_leaking_parser_are_retried_in_a_fresh_worker(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from provenance import signatureset
+
+    readers = (Identifier("leaky", lambda head, name: head.startswith(b"LEAKY"), _leak),
+               Identifier("modest", lambda head, name: head.startswith(b"MODEST"), _modest))
+    monkeypatch.setattr(identify, "IDENTIFIERS", (*readers, *identify.IDENTIFIERS))
+    blobs.shutdown_pool()
+    image = tmp_path / "fw.zip"
+    with zipfile.ZipFile(image, "w") as zf:
+        # largest first in a batch: the leak, then the blobs it starves in the same worker
+        zf.writestr("leaky.bin", b"LEAKY" + bytes(range(256)) * 32)
+        for i in range(3):
+            zf.writestr(f"modest{i}.bin", b"MODEST" + bytes([i]) + bytes(range(256)) * 24)
+        for i in range(100):
+            zf.writestr(f"etc/file{i}.conf", f"option{i} = {i}\n" * 20)
+    options = ScanOptions(limits=Limits(max_memory=600 * MiB),
+                          analysis=AnalysisOptions(jobs=2, use_cache=False))
+    try:
+        result = scan(image, signatureset.load(()), options)
+    finally:
+        blobs.shutdown_pool()
+    memory = {p.location for p in result.problems if budget.is_memory_problem(p)}
+    assert memory == {"fw.zip!/leaky.bin"}
+    formats = {c.chain[-1]: c.facts.format for c in result.components() if c.facts}
+    assert [formats[f"modest{i}.bin"] for i in range(3)] == ["modest"] * 3

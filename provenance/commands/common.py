@@ -80,10 +80,10 @@ def _memory(text: str) -> int:
 
 
 MaxMemoryOpt = Annotated[int | None, typer.Option(
-    "--max-memory", metavar="SIZE", parser=_memory, help="Memory (address space) ceiling of "
-    "each process, the main one and every worker (512M, 2G); a parser past it gives up that "
-    "blob alone, with a limit Problem. Default: the machine's memory shared by the processes, "
-    "512M to 2G.", show_default=False)]
+    "--max-memory", metavar="SIZE", parser=_memory, help="Memory ceiling (what is allocated, "
+    "not mapped files) of each process, the main one and every worker (512M, 2G); a parser "
+    "past it gives up that blob alone, with a limit Problem. Default: the machine's memory "
+    "shared by the processes, 512M to 2G.", show_default=False)]
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -42,7 +42,7 @@ class Limits:
     ratio_floor: int = 64 * MiB  # the ratio is only enforced past this many bytes
     seconds_per_format: float = 300.0  # one container's extraction
     max_seconds: float = 1800.0  # the whole extraction, every container together
-    # each process's address space (pipeline.budget); None: its share of the machine's memory
+    # each process's allocations (pipeline.budget); None: its share of the machine's memory
     max_memory: int | None = None
 
 
@@ -73,9 +73,9 @@ MEMORY = "memory ceiling"  # how every Problem of a parser stopped by it begins
 
 
 def memory_message(what: str) -> str:
-    """Why a blob or container was given up when its parser reached this process's address
-    space ceiling (RLIMIT_AS, set by pipeline.budget), naming the ceiling."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    """Why a blob or container was given up when its parser reached this process's memory
+    ceiling (RLIMIT_DATA, set by pipeline.budget), naming the ceiling."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
     limit = "" if soft == resource.RLIM_INFINITY else (
         f" ({soft / GiB:.1f} GiB per process)" if soft >= GiB else
         f" ({soft / MiB:.0f} MiB per process)")

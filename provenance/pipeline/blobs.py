@@ -103,6 +103,7 @@ SERIAL_MAX_BYTES = 4 << 20
 # the workers evenly loaded. Larger files go alone (YARA maps them from disk).
 BATCH_FILES = 64
 BATCH_BYTES = 4 << 20
+RETRY_STARVED = 8  # blobs given up at the memory ceiling, retried one per fresh worker
 
 _PLACEHOLDER = Artifact((), "", 0, "placeholder", 0)
 
@@ -279,8 +280,7 @@ class Analyser:
         else:
             self._dispatch()
             self._collect()
-            if any(budget.is_memory_problem(p) for a in self.out.values() for p in a.problems):
-                shutdown_pool()  # a worker met the ceiling: whatever a parser leaked goes too
+        self._retry_starved()
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
@@ -309,6 +309,27 @@ class Analyser:
             for future in self.futures:
                 future.cancel()
             raise
+
+    def _retry_starved(self) -> None:
+        """A parser that meets the memory ceiling may leave its process short (LIEF keeps what
+        it read before a std::bad_alloc), and the blobs after it fail too. Each blob given up
+        at the ceiling is tried again alone in a fresh worker, and the pool is replaced after
+        each that fails again; past RETRY_STARVED of them the rest keep their Problem."""
+        starved = [sha for sha, a in self.out.items()
+                   if any(map(budget.is_memory_problem, a.problems))]
+        if not starved or self.jobs < 2:  # one process asked for: no worker to retry in
+            return
+        shutdown_pool()
+        for sha in starved[:RETRY_STARVED]:
+            try:
+                pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
+                [(_, analysis)] = pool.submit(_run_batch, [_light(self.first[sha])]).result()
+            except BrokenProcessPool:
+                shutdown_pool()
+                continue
+            self._done(sha, analysis)
+            if any(map(budget.is_memory_problem, analysis.problems)):
+                shutdown_pool()
 
     def abandon(self) -> None:
         """Stop waiting for queued work (the scan is being interrupted)."""

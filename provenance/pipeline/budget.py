@@ -1,20 +1,26 @@
 """The memory ceiling of a scan's processes (issue 14, item 1).
 
-The main process (which unpacks) and every analysis worker run under a ceiling on their address
-space, `RLIMIT_AS`: a parser that asks for more gets a MemoryError (or a failed map) on that blob
-alone, which becomes a `limit` Problem naming the ceiling, and the scan goes on. Only the soft
-limit is lowered, so the ceiling is lifted again when the scan ends (a test process, a fleet, a
-Dask worker carry on unbounded). A cgroup would count resident memory rather than address space,
-but it needs privileges a scanner must not ask for; RLIMIT_AS needs none and is inherited by the
-external unpackers (7z, unsquashfs) too.
+The main process (which unpacks) and every analysis worker run under a ceiling on their data
+segment, `RLIMIT_DATA`: a parser that asks for more gets a MemoryError (LIEF's std::bad_alloc and
+YARA's ERROR_INSUFFICIENT_MEMORY arrive as one too) on that blob alone, which becomes a `limit`
+Problem naming the ceiling, and the scan goes on. Only the soft limit is lowered, so the ceiling
+is lifted again when the scan ends (a test process, a fleet, a Dask worker carry on unbounded).
 
-The default is per process: the machine's memory (or its cgroup's limit, when lower) shared by the
-workers and the main process, at most 2 GiB and at least 512 MiB. A CI runner of 7 GiB and 2 cores
-gets 2 GiB each; a 4 GiB, 4-core one gets 819 MiB. Address space is a little above resident
-memory: measured on a pooled scan of 150 shared libraries, the main process maps about 210 MiB at
-rest (270 MiB at its peak) and a worker 125 MiB (260 MiB at its peak, while YARA maps a blob), so
-even the floor leaves a parser several hundred MiB. A ceiling below what a process has already
-mapped is raised to that plus HEADROOM, so that a tiny `--max-memory` still lets the scan start.
+Why RLIMIT_DATA and not RLIMIT_AS: since Linux 4.7 it counts what a process allocates (the heap
+and every private writable mapping: malloc's arenas, Python's, thread stacks) and not the files
+it maps read-only. YARA maps every blob it scans and the carver maps whole images; under an
+address-space ceiling of 2 GiB a 3 GiB image could not even be opened, while under a data
+ceiling it costs nothing. Nor do the address ranges libraries reserve without writing (PROT_NONE)
+count. A cgroup would count resident memory too, but needs privileges a scanner must not ask
+for; an rlimit needs none and is inherited by the external unpackers (7z, unsquashfs).
+
+The default is per process: the machine's memory (or its cgroup's limit, when lower) shared by
+the workers and the main process, at most 2 GiB and at least 512 MiB. A CI runner of 7 GiB and
+2 cores gives each of its 3 processes 2 GiB; one of 4 GiB and 4 cores, 819 MiB. Measured after
+a pooled scan of 150 shared libraries (300 MiB), the data segment was 57 MiB in the main process
+and 92 MiB in each worker (their peak resident memory, 250 MiB, was mostly the files YARA maps),
+so even the floor leaves a parser some 400 MiB. A ceiling below what a process already uses is
+raised to that plus HEADROOM, so that a tiny `--max-memory` still lets the scan start.
 """
 
 from __future__ import annotations
@@ -70,12 +76,13 @@ def limit(max_memory: int | None, jobs: int | None) -> int:
     return default_ceiling(jobs)
 
 
-def mapped() -> int:
-    """This process's address space now (VmSize), bytes; 0 when /proc does not say."""
+def used() -> int:
+    """This process's data segment now (VmData: what RLIMIT_DATA counts), bytes; 0 when /proc
+    does not say."""
     try:
         with open("/proc/self/status", "rb") as f:
             for line in f:
-                if line.startswith(b"VmSize:"):
+                if line.startswith(b"VmData:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
@@ -83,13 +90,13 @@ def mapped() -> int:
 
 
 def apply(limit: int) -> int:
-    """Lower this process's soft RLIMIT_AS to `limit` (at least what it maps now plus
+    """Lower this process's soft RLIMIT_DATA to `limit` (at least what it uses now plus
     HEADROOM, at most the hard limit); the ceiling set."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    value = max(limit, mapped() + HEADROOM)
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    value = max(limit, used() + HEADROOM)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (value, hard))
+    resource.setrlimit(resource.RLIMIT_DATA, (value, hard))
     return value
 
 
@@ -97,16 +104,16 @@ def apply(limit: int) -> int:
 def ceiling(limit: int) -> Iterator[int]:
     """This process under `limit` for the block (see `apply`); the soft limit it had before is
     restored on the way out. Yields the ceiling set."""
-    before = resource.getrlimit(resource.RLIMIT_AS)
+    before = resource.getrlimit(resource.RLIMIT_DATA)
     try:
         yield apply(limit)
     finally:
-        resource.setrlimit(resource.RLIMIT_AS, before)
+        resource.setrlimit(resource.RLIMIT_DATA, before)
 
 
 def active() -> int | None:
-    """The ceiling on this process's address space (None: none)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    """The ceiling on this process's data segment (None: none)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
     return None if soft == resource.RLIM_INFINITY else soft
 
 
@@ -120,9 +127,5 @@ def is_memory_problem(problem: Problem) -> bool:
 
 
 def out_of_memory(exc: BaseException) -> bool:
-    """Whether `exc` is a parser or YARA running into the ceiling: a MemoryError, or YARA
-    failing to map the file (it maps every blob it scans, and the map counts against the
-    address space)."""
-    if isinstance(exc, MemoryError):
-        return True
-    return active() is not None and "could not map file" in str(exc)
+    """Whether `exc` is a parser or YARA running into the ceiling."""
+    return isinstance(exc, MemoryError)
