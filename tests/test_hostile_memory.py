@@ -241,3 +241,25 @@ def test_blobs_after_a_leaking_parser_are_retried_in_a_fresh_worker(
     assert memory == {"fw.zip!/leaky.bin"}
     formats = {c.chain[-1]: c.facts.format for c in result.components() if c.facts}
     assert [formats[f"modest{i}.bin"] for i in range(3)] == ["modest"] * 3
+
+
+def test_files_mapped_read_only_do_not_count(tmp_path: Path) -> None:
+    """YARA maps every blob it scans, and the carver whole images: a file larger than the
+    ceiling is still mapped and scanned under it (RLIMIT_DATA, not RLIMIT_AS)."""
+    import mmap
+
+    from provenance import signatureset
+    from provenance.attribute.yara_scan import scan_file
+
+    sigset = signatureset.load(())
+    scan_file(sigset, Path(__file__))  # rules compiled before the ceiling
+    big = tmp_path / "image.bin"
+    with open(big, "wb") as f:
+        f.truncate(384 * MiB)  # sparse: no disk
+    with budget.ceiling(MiB) as ceiling:
+        assert ceiling < 384 * MiB
+        with open(big, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            assert m[-1] == 0
+        assert scan_file(sigset, big) == ()
+        with pytest.raises(MemoryError):
+            bytes(384 * MiB)
