@@ -263,3 +263,17 @@ def test_files_mapped_read_only_do_not_count(tmp_path: Path) -> None:
         assert scan_file(sigset, big) == ()
         with pytest.raises(MemoryError):
             bytes(384 * MiB)
+
+
+def test_overlapping_scans_share_one_ceiling_and_restore_the_first_limit() -> None:
+    """Threads of one process (a Dask worker) may scan at once: the last one out restores
+    the limit the first one found, whatever the order they leave in."""
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    first = budget.ceiling(900 * MiB)
+    second = budget.ceiling(700 * MiB)
+    outer = first.__enter__()
+    assert second.__enter__() == outer == budget.active()
+    first.__exit__(None, None, None)  # the first one leaves first
+    assert budget.active() == outer
+    second.__exit__(None, None, None)
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before

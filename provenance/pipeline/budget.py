@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,15 +101,31 @@ def apply(limit: int) -> int:
     return value
 
 
+_lock = threading.Lock()
+_inside = 0  # scans under the ceiling now (a Dask worker runs several at once, in threads)
+_before: tuple[int, int] | None = None  # the limits the first of them found
+
+
 @contextlib.contextmanager
 def ceiling(limit: int) -> Iterator[int]:
     """This process under `limit` for the block (see `apply`); the soft limit it had before is
-    restored on the way out. Yields the ceiling set."""
-    before = resource.getrlimit(resource.RLIMIT_DATA)
+    restored on the way out. Yields the ceiling in force. Scans that overlap in one process
+    share it: the first one sets it, the last one out restores what the first one found."""
+    global _inside, _before
+    with _lock:
+        if _inside == 0:
+            _before = resource.getrlimit(resource.RLIMIT_DATA)
+            value = apply(limit)
+        else:
+            value = active() or apply(limit)
+        _inside += 1
     try:
-        yield apply(limit)
+        yield value
     finally:
-        resource.setrlimit(resource.RLIMIT_DATA, before)
+        with _lock:
+            _inside -= 1
+            if _inside == 0 and _before is not None:
+                resource.setrlimit(resource.RLIMIT_DATA, _before)
 
 
 def active() -> int | None:
