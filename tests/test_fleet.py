@@ -67,19 +67,7 @@ def test_unknown_policy_is_a_usage_error(images: Path, tmp_path: Path, sigset) -
                         replace(_options(tmp_path), policies=("no-such-list",)))
 
 
-def test_dask_equals_local(images: Path, tmp_path: Path, sigset) -> None:
-    distributed = pytest.importorskip("distributed")
-    local_out = tmp_path / "local"
-    local = fleet.scan_many(images, local_out, sigset, _options(tmp_path))
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster:
-        remote_out = tmp_path / "dask"
-        remote = fleet.scan_many(images, remote_out, sigset,
-                                 _options(tmp_path / "other"), cluster.scheduler_address)
-    assert [replace(r, seconds=0) for r in remote] == [replace(r, seconds=0) for r in local]
-    assert [r.verdict for r in local] == ["restricted", "restricted", "clear"]  # sorted by name
-    assert _reports(remote_out) == _reports(local_out)
-    assert len(_reports(local_out)) == 3
+# On a Dask cluster: tests/test_fleet_cluster.py (dask scheduler and workers as processes).
 
 
 def test_cli(images: Path, tmp_path: Path) -> None:

@@ -62,9 +62,10 @@ def test_zte_ont_lists_its_sanechips_soc(tmp_path, sigset):
     result = scan(tmp_path, fx.zte_ont, sigset)
     chip = next(p for p in result.parts if p.maker == "sanechips")
     assert chip.model == "ZX279128S" and chip.confidence >= 0.8
-    # Sanechips has no parent in the vendor catalog (ZTE Microelectronics is reported, not
-    # confirmed): its part is listed but no policy names it
-    assert "sanechips" not in part_findings(result)
+    # that Sanechips is ZTE Microelectronics is reported, not confirmed: every policy naming ZTE
+    # lists Sanechips at `review` at most, so its chip is a review finding, never restricted
+    assert part_findings(result)["sanechips"] == {Verdict.REVIEW}
+    assert result.verdict is Verdict.RESTRICTED  # ZTE's own boot loader decides that
 
 
 @pytest.mark.parametrize("build", [fx.generic_distro, fx.ingenic_camera, fx.sigmastar_camera,
@@ -72,14 +73,34 @@ def test_zte_ont_lists_its_sanechips_soc(tmp_path, sigset):
 def test_products_without_a_covered_part_stay_clear(tmp_path, sigset, build):
     result = scan(tmp_path, build, sigset)
     assert not part_findings(result)
-    # the distribution's /boot/dtbs holds a HiSilicon board's device tree: that one blob is a
-    # `hardware-id` for review (identify's device-tree facts), never a part of the product
-    assert result.verdict is (Verdict.REVIEW if build is fx.generic_distro else Verdict.CLEAR)
+    assert result.verdict is Verdict.CLEAR
     if build is not fx.generic_distro:
         assert result.parts and all(p.maker not in ("hisilicon", "huawei", "zte")
                                     for p in result.parts)
     else:
         assert result.parts == ()
+        # the distribution's /boot/dtbs holds a HiSilicon board's device tree among others: the
+        # kernel supports that board, the product is not built on it
+        dtb = next(c for c in result.root.walk() if c.chain[-1].endswith("hi3660-hikey960.dtb"))
+        assert {(a.vendor, a.relationship) for a in dtb.attributions} == {
+            ("hisilicon", Relationship.SUPPORTS)}
+        assert dtb.attributions[0].evidence[0].rule == "parts:board-collection"
+
+
+def test_one_board_device_tree_keeps_its_hardware_id(tmp_path, sigset):
+    # near miss of the board collection: the same HiSilicon device tree beside device trees for
+    # only a few other SoCs still names the board's maker
+    def few_boards(root):
+        fx.generic_distro(root)
+        for name in ("rockchip/rk3399-rockpro64.dtb", "broadcom/bcm2711-rpi-4-b.dtb"):
+            (root / "boot/dtbs" / name).unlink()
+        return root
+    result = scan(tmp_path, few_boards, sigset)
+    dtb = next(c for c in result.root.walk() if c.chain[-1].endswith("hi3660-hikey960.dtb"))
+    assert ("hisilicon", Relationship.HARDWARE_ID) in {
+        (a.vendor, a.relationship) for a in dtb.attributions}
+    # and, with few enough SoCs to be its own, the product is built on that board's SoC
+    assert Verdict.RESTRICTED in part_findings(result)["hisilicon"]
 
 
 def test_parts_are_device_components_in_every_report(tmp_path, sigset):

@@ -82,7 +82,7 @@ def test_supports_and_mentions_never_flag(rel):
 
 def test_ndaa_889_entities_dates_and_scope():
     policy = _policies()["us-ndaa-889"]
-    assert {v for e in policy.entities for v in e.vendors} == {
+    assert {v for e in policy.entities for v in e.vendors if e.at_most is Verdict.RESTRICTED} == {
         "huawei", "zte", "hytera", "hikvision", "dahua"}
     (f,) = _eval("us-ndaa-889", "hikvision", Relationship.MADE_BY, date(2020, 1, 1))
     assert f.level is Verdict.RESTRICTED and "purpose-limited" in f.entries[0].scope
@@ -98,8 +98,8 @@ def test_ndaa_889_entities_dates_and_scope():
 def test_fcc_inclusion_dates():
     policy = _policies()["us-fcc-covered-list"]
     dates = {v: e.in_force for e in policy.entities for v in e.vendors}
-    assert dates == {"huawei": "2021-03-12", "zte": "2021-03-12", "hytera": "2021-03-12",
-                     "hikvision": "2021-03-12", "dahua": "2021-03-12",
+    assert dates == {"huawei": "2021-03-12", "zte": "2021-03-12", "sanechips": "2021-03-12",
+                     "hytera": "2021-03-12", "hikvision": "2021-03-12", "dahua": "2021-03-12",
                      "kaspersky": "2022-03-25", "china-mobile": "2022-03-25",
                      "china-telecom": "2022-03-25", "pacnet-comnet": "2022-09-20",
                      "china-unicom": "2022-09-20", "dji": "2025-12-22", "autel": "2025-12-22"}
@@ -179,3 +179,30 @@ def test_reports_carry_the_citations(sigset):
                            pipeline.ScanOptions(as_of=date(2026, 1, 1), reproducible=True))
     for name in ("cyclonedx-json", "sarif", "markdown", "html"):
         assert "acq.osd.mil/dpap/dars/section889" in FORMATS[name](result), name
+
+
+@pytest.mark.parametrize("pid", ["us-ndaa-889", "us-fcc-covered-list", "eu-5g-2023", "se-pts-2020",
+                                 "jp-2018-procurement"])
+def test_a_reported_but_unconfirmed_affiliate_is_review_at_most(sigset, pid):
+    # the built-in catalog gives Sanechips no parent (its being ZTE Microelectronics is reported,
+    # not confirmed); each list naming ZTE names Sanechips with `at_most: review`
+    assert sigset.vendors["sanechips"].parent is None
+    (entry,) = [e for e in sigset.policies[pid].entities if "sanechips" in e.vendors]
+    assert entry.at_most is Verdict.REVIEW and "not confirmed" in entry.scope
+    for rel in (Relationship.MADE_BY, Relationship.PART):
+        (f,) = evaluate([_component("sanechips", rel, 0.95)], sigset, [pid], date(2026, 1, 1))
+        assert f.level is Verdict.REVIEW
+    # the cap is the entry's own: ZTE's findings under the same list are still restricted
+    (f,) = evaluate([_component("zte", Relationship.MADE_BY, 0.95)], sigset, [pid],
+                    date(2026, 1, 1))
+    assert f.level is Verdict.RESTRICTED
+
+
+def test_an_entry_cap_other_than_restricted_or_review_is_refused(tmp_path):
+    from provenance.signatureset import SignatureError
+    text = (POLICY_DIR / "us-ndaa-889.yml").read_text().replace(
+        "at_most: review", "at_most: clear")
+    path = tmp_path / "us-ndaa-889.yml"
+    path.write_text(text)
+    with pytest.raises(SignatureError, match="at_most must be restricted or review"):
+        load_policy(path)

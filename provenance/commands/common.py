@@ -25,6 +25,7 @@ from provenance.policy import DEFAULT_POLICIES
 from provenance.report.terminal import printable
 
 if TYPE_CHECKING:
+    from provenance.model import ScanResult
     from provenance.pipeline import ScanOptions
     from provenance.pipeline.blobs import AnalysisOptions
     from provenance.policy.waivers import Waiver
@@ -68,6 +69,10 @@ CacheDirOpt = Annotated[Path | None, typer.Option(
     "--cache-dir", help="Result cache directory (default: the user cache directory).")]
 NoCacheOpt = Annotated[bool, typer.Option(
     "--no-cache", help="Neither read nor write the result cache.")]
+VexOutOpt = Annotated[list[Path] | None, typer.Option(
+    "--vex-out", metavar="FILE", help="Also write the waived findings as VEX, in the format "
+    "the name ends with: .openvex.json (OpenVEX 0.2.0, for Grype and Trivy) or .cdx.json "
+    "(CycloneDX 1.6 VEX, for Dependency-Track); repeatable.")]
 
 
 def _memory(text: str) -> int:
@@ -250,3 +255,37 @@ def _format_of(dest: Path) -> str:
             return fmt
     raise fail(f"cannot tell the report format of {dest} from its extension: give --format "
                f"(extensions: {', '.join(FORMAT_BY_SUFFIX)})", EXIT_USAGE)
+
+
+# `--vex-out FILE`: the format its name ends with; nothing else is guessed
+VEX_BY_SUFFIX = {".openvex.json": "openvex", ".cdx.json": "cyclonedx"}
+
+
+def vex_targets(paths: list[Path] | None) -> list[tuple[str, Path]]:
+    """(format, file) for each `--vex-out`, checked before the scan starts: a name that ends
+    with neither suffix is a usage error."""
+    out = []
+    for dest in paths or ():
+        fmt = next((f for s, f in VEX_BY_SUFFIX.items() if dest.name.lower().endswith(s)), None)
+        if fmt is None:
+            raise fail(f"--vex-out {dest}: name the file *.openvex.json (OpenVEX) or *.cdx.json "
+                       "(CycloneDX VEX)", EXIT_USAGE)
+        out.append((fmt, dest))
+    return out
+
+
+def write_vex(targets: list[tuple[str, Path]], result: ScanResult,
+              waivers: tuple[Waiver, ...]) -> None:
+    """Write the waived findings of `result` to each `--vex-out` target. An OpenVEX document
+    needs a statement: with nothing waived none is written, and stderr says so."""
+    from provenance import __version__
+    from provenance.report import vex
+
+    for fmt, dest in targets:
+        doc = (vex.openvex(result, waivers, __version__) if fmt == "openvex"
+               else vex.cyclonedx_vex(result, waivers, __version__))
+        if doc is None:
+            typer.echo(f"note: no waived finding, so no OpenVEX written to {printable(str(dest))}",
+                       err=True)
+            continue
+        write_output(vex.render(doc), dest)

@@ -8,7 +8,10 @@ no verdict (not an SBOM, unreadable, invalid signature set).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -26,11 +29,14 @@ from provenance.commands.common import (
     Judging,
     PolicyOpt,
     SignaturesOpt,
+    VexOutOpt,
     WaiversOpt,
     exit_for,
     fail,
     judging,
+    vex_targets,
     write_output,
+    write_vex,
 )
 
 __all__ = ["enrich_command", "run", "summary_text"]
@@ -54,7 +60,9 @@ def summary_text(doc: dict[str, object], findings: tuple[object, ...]) -> str:
 
 def enrich_command(
     sbom: Annotated[Path, typer.Argument(help="CycloneDX (JSON/XML 1.2-1.6) or SPDX (2.2/2.3 "
-                                              "JSON or tag-value, 3.0 JSON-LD) file.",
+                                              "JSON or tag-value, 3.0 JSON-LD) file; '-' reads "
+                                              "standard input (`syft IMAGE -o "
+                                              "cyclonedx-json@1.6 | provenance enrich -`).",
                                          show_default=False)],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the enriched CycloneDX 1.6 JSON here ('-' or none: "
@@ -65,6 +73,7 @@ def enrich_command(
     policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     waivers: WaiversOpt = None,
+    vex_out: VexOutOpt = None,
     fail_on: FailOnOpt = FailOn.restricted,
     signatures: SignaturesOpt = None,
     contributed_as_made_by: ContributedOpt = False,
@@ -72,35 +81,69 @@ def enrich_command(
         "--validate", help="Check the input and the output against the CycloneDX schema "
         "strictly, every URL and e-mail format included (seconds per SBOM; by default only "
         "the structure is checked).")] = False,
+    fill_supplier: Annotated[bool, typer.Option(
+        "--fill-supplier", help="Write the attributed maker into each component's empty "
+        "`supplier` (name, URL, country) when its made-by evidence, other than the SBOM's own "
+        "declarations, is at least 0.9; record the evidence in provenance:supplier-source and "
+        "the maker's CPE vendor name in provenance:cpe-vendor. A declared supplier is never "
+        "changed: one the evidence contradicts gets provenance:supplier-conflict and a review "
+        "finding.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
     """Add manufacturer, provenance properties, evidence and findings to an SBOM."""
+    vex = vex_targets(vex_out)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
-    run(sbom, output, artifacts, judged, fail_on, quiet, strict=validate)
+    run(sbom, output, artifacts, judged, fail_on, quiet, strict=validate,
+        fill_supplier=fill_supplier, vex=vex)
+
+
+def _stdin_copy(folder: str) -> Path:
+    """Standard input in a file `read_sbom` reads with its usual bounds: one byte past the
+    largest SBOM enrich reads is enough for it to refuse the input as too large."""
+    from provenance.identify.sbom_read import MAX_SBOM
+
+    path = Path(folder) / "stdin"
+    with open(path, "wb") as f:
+        remaining = MAX_SBOM + 1
+        while remaining > 0:
+            block = sys.stdin.buffer.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            f.write(block)
+            remaining -= len(block)
+    return path
 
 
 def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging,
-        fail_on: FailOn, quiet: bool, *, strict: bool = False,
-        rendered: Sequence[tuple[str, Path | None]] = ()) -> NoReturn:
-    """Enrich `sbom` into `output` and exit as `--fail-on` says (`enrich`, and `scan` of an
-    SBOM); waived findings do not count. `rendered`: other report formats (`scan bom.json
-    -f html`), drawn from the enriched document as `render` draws them."""
+        fail_on: FailOn, quiet: bool, *, strict: bool = False, fill_supplier: bool = False,
+        rendered: Sequence[tuple[str, Path | None]] = (),
+        vex: list[tuple[str, Path]] | None = None) -> NoReturn:
+    """Enrich `sbom` ('-': standard input) into `output` and exit as `--fail-on` says
+    (`enrich`, and `scan` of an SBOM); waived findings do not count. `rendered`: other report
+    formats (`scan bom.json -f html`), drawn from the enriched document as `render` draws
+    them."""
     from provenance.enrich import SbomError, enrich
     from provenance.model import Verdict
 
     if artifacts is not None and not artifacts.is_dir():
         raise fail(f"--artifacts {artifacts}: not a directory", EXIT_USAGE)
     try:
-        doc, findings, _problems = enrich(sbom, judged.sigset, judged.policies,
-                                          judged.as_of or date.today(), artifacts,
-                                          judged.waivers, strict=strict)
+        stdin = str(sbom) == "-"
+        with (tempfile.TemporaryDirectory(prefix="provenance-stdin-") if stdin
+              else contextlib.nullcontext("")) as folder:
+            doc, findings, _problems = enrich(
+                _stdin_copy(folder) if stdin else sbom, judged.sigset, judged.policies,
+                judged.as_of or date.today(), artifacts, judged.waivers, strict=strict,
+                fill_supplier=fill_supplier, source="stdin" if stdin else None)
     except SbomError as exc:
         raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
+    except OSError as exc:  # standard input or the temporary copy
+        raise fail(f"cannot read the SBOM: {exc}", EXIT_NO_VERDICT) from None
     from provenance.report.cyclonedx import json_safe
 
     if output is not None or not rendered:
         write_output(json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", output)
-    if rendered:
+    if rendered or vex:
         from provenance.report import FORMATS
         from provenance.report.load import ReportError, from_cyclonedx
 
@@ -110,6 +153,12 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
             raise fail(f"cannot render the enriched SBOM: {exc}", EXIT_NO_VERDICT) from None
         for fmt, dest in rendered:
             write_output(FORMATS[fmt](result), dest)
+        if vex:  # stated now: the enriched document's timestamp is the SBOM's own
+            from dataclasses import replace
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            write_vex(vex, replace(result, started=now), judged.waivers)
     if not quiet:
         typer.echo(summary_text(doc, findings), err=True, nl=False)
     worst = max((f.level for f in findings if f.waiver is None), key=lambda v: v.rank,

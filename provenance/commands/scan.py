@@ -7,7 +7,9 @@ nothing at or above --fail-on; 1 findings at or above it; 2 usage error; 3 no ve
 
 from __future__ import annotations
 
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +31,7 @@ from provenance.commands.common import (
     PolicyOpt,
     ReproducibleOpt,
     SignaturesOpt,
+    VexOutOpt,
     WaiversOpt,
     analysis_options,
     exit_for,
@@ -36,9 +39,12 @@ from provenance.commands.common import (
     fail,
     judging,
     reports,
+    vex_targets,
     write_output,
+    write_vex,
 )
 from provenance.extract.limits import Limits, parse_size
+from provenance.report.terminal import printable
 
 if TYPE_CHECKING:
     from provenance.model import ScanResult
@@ -58,27 +64,53 @@ LOG_WIDTH = 240  # the summary's width when it goes to a file or a CI log, not a
 
 
 class _DelayedProgress:
-    """A progress bar that appears only when a scan takes longer than a moment."""
+    """A progress display on a terminal's stderr that appears only when a scan takes longer
+    than a moment: what is being unpacked with the files and bytes written so far, then the
+    analysis. Nothing goes to a pipe or a log (the caller passes no console there)."""
 
     DELAY = 0.7
+    EVERY = 0.1  # seconds between two updates of the unpacking line
+    WIDTH = 60  # characters of a container's path shown (its end: the innermost part)
 
     def __init__(self, console: Console | None) -> None:
         self.console = console
         self.started = time.monotonic()
+        self.last = 0.0
         self.progress: Any = None
         self.task: Any = None
 
-    def __call__(self, phase: str, done: int, total: int) -> None:
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
         if self.console is None or time.monotonic() - self.started < self.DELAY:
             return
-        if self.progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        try:
+            self._show(phase, done, total)
+        except Exception:  # a display that fails (a closed terminal) must not fail the scan
+            self.console = None
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), console=self.console, transient=True)
+    def unpacking(self, location: str, files: int, size: int) -> None:
+        """The extraction's hook (`ScanOptions.on_unpack`), called per file and per chunk."""
+        now = time.monotonic()
+        if self.console is None or now - self.last < self.EVERY:
+            return
+        self.last = now
+        where = printable(location)  # a member name may carry escape sequences
+        if len(where) > self.WIDTH:
+            where = "…" + where[-(self.WIDTH - 1):]
+        self(f"unpacking {where}: {files:,} files, {size / 1e6:,.1f} MB", 0, None)
+
+    def _show(self, description: str, done: int, total: int | None) -> None:
+        if self.progress is None:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            # markup off: the description holds names from the input
+            self.progress = Progress(TextColumn("{task.description}", markup=False),
+                                     BarColumn(), TextColumn("{task.fields[count]}"),
+                                     console=self.console, transient=True)
             self.progress.start()
-            self.task = self.progress.add_task(phase, total=total)
-        self.progress.update(self.task, description=phase, completed=done, total=total)
+            self.task = self.progress.add_task(description, total=total, count="")
+        count = f"{done}/{total}" if total is not None else ""
+        self.progress.update(self.task, description=description, completed=done, total=total,
+                             count=count)
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -99,6 +131,7 @@ def scan(
     fail_on: FailOnOpt = FailOn.restricted,
     policy: PolicyOpt = None,
     waivers: WaiversOpt = None,
+    vex_out: VexOutOpt = None,
     signatures: SignaturesOpt = None,
     as_of: AsOfOpt = None,
     contributed_as_made_by: ContributedOpt = False,
@@ -145,6 +178,7 @@ def scan(
 
     pairs = reports(format or [], output or [], FORMATS)
     formats, outputs = [f for f, _ in pairs], [d or Path("-") for _, d in pairs]
+    vex = vex_targets(vex_out)
     # an SBOM is enriched; one past enrich's size bound is scanned as a file like any other,
     # so the report says what was not read instead of refusing the input
     sbom = path.is_file() and looks_like_sbom(path) and path.stat().st_size <= MAX_SBOM
@@ -154,7 +188,8 @@ def scan(
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         cdx = [dest for fmt, dest in pairs if fmt == "cyclonedx-json"]
         enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
-                   rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"])
+                   rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"],
+                   vex=vex)
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
                     seconds_per_format=seconds_per_format, max_seconds=max_seconds,
                     max_memory=max_memory)
@@ -165,9 +200,11 @@ def scan(
     out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
-    result = _scan(path, judged, options, show=not quiet and out.is_terminal)
+    # progress goes to stderr, and only to a terminal: never into a log or a redirected file
+    result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
     writing = time.monotonic()
     _write(result, formats, outputs, facts)
+    write_vex(vex, result, judged.waivers)
     if not quiet:
         from dataclasses import replace
 
@@ -190,6 +227,8 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
 
     progress = _DelayedProgress(Console(stderr=True, highlight=False, soft_wrap=True)
                                 if show else None)
+    if show:
+        options = replace(options, on_unpack=progress.unpacking)
     exit_on_sigterm()
     try:
         return pipeline.scan(path, judged.sigset, options, progress)

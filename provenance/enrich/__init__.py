@@ -15,6 +15,10 @@ added (DESIGN §7): nothing the SBOM said is removed or rewritten, except `specV
 
 Relabelling (`relabel`): a component whose declared supplier (or manufacturer) is not the maker
 its files show gets `provenance:relabelled` and a review-level finding.
+
+With `fill_supplier` (`supplier`): the maker becomes the `supplier` where the producer wrote
+none and the made-by evidence clears `SUPPLIER_MIN`; a declared supplier it contradicts is kept
+and reported.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from provenance.attribute.maker import manufacturer
 from provenance.attribute.resolve import merge, resolve, sbom_component
 from provenance.enrich.read import Artifacts, SbomError, looks_like_sbom, read_sbom
 from provenance.enrich.relabel import relabelling
+from provenance.enrich.supplier import SUPPLIER_MIN, SupplierCheck, check_supplier
 from provenance.enrich.write import add_tool, summarise, write_component
 from provenance.identify.base import clean
 from provenance.identify.sbom import DECLARED_KEYS, component_facts
@@ -54,8 +59,8 @@ from provenance.signatureset import SignatureSet
 # tens of thousands; past this, the rest stay as written and the report says so
 MAX_ENRICHED = 50_000
 
-__all__ = ["Declared", "SbomError", "attribute", "declared", "enrich", "looks_like_sbom",
-           "relabelling"]
+__all__ = ["SUPPLIER_MIN", "Declared", "SbomError", "attribute", "declared", "enrich",
+           "looks_like_sbom", "relabelling"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +134,21 @@ def _tree(items: list[_Item], source: str) -> tuple[Component, _Item | None]:
 def enrich(
     sbom_path: Path, sigset: SignatureSet, policy_ids: Sequence[str], as_of: date,
     artifacts_dir: Path | None = None, waivers: Sequence[Waiver] = (), *, strict: bool = False,
+    fill_supplier: bool = False, source: str | None = None,
 ) -> tuple[dict[str, Any], tuple[Finding, ...], tuple[Problem, ...]]:
     """(enriched CycloneDX 1.6 dict, findings, problems) for one SBOM file. `strict` checks
-    the input and the output against the schema's formats too (seconds per document).
+    the input and the output against the schema's formats too (seconds per document);
+    `fill_supplier` writes the maker into empty suppliers (`supplier`); `source` names the
+    input in locations and problems (default: the file name; "stdin" for `enrich -`).
 
     Raises SbomError when the file is not a readable SBOM, KeyError for an unknown policy id.
     """
     unknown = [p for p in policy_ids if p not in sigset.policies]
     if unknown:
         raise KeyError(f"unknown policy {', '.join(unknown)}")
-    sbom = read_sbom(sbom_path, strict=strict)
+    sbom = read_sbom(sbom_path, source=source, strict=strict)
+    source = source or sbom_path.name
     doc = sbom.doc
-    source = sbom_path.name
     problems = list(sbom.problems)
     files = Artifacts(artifacts_dir) if artifacts_dir is not None else None
     items: list[_Item] = []
@@ -186,6 +194,16 @@ def enrich(
                 Relationship.OEM, top.confidence, (),
                 f"relabelled: {text} ({top.vendor} {top.relationship.value} at "
                 f"{top.confidence:.2f})"))
+    checks: dict[str, SupplierCheck] = {}
+    if fill_supplier:
+        for item in items:
+            check = check_supplier(item.comp, item.evidence_only, sigset)
+            checks[item.component.ref] = check
+            if check.conflict and check.top and item.component.ref not in relabels:
+                findings.append(Finding(
+                    item.component.ref, item.component.path, check.top.vendor, Verdict.REVIEW,
+                    Relationship.MADE_BY, check.top.confidence, (),
+                    f"supplier contradicted: {check.conflict}"))
     if waivers:
         findings = list(apply_waivers(findings, components, waivers, as_of))
     findings.sort(key=lambda f: (-f.level.rank, f.location, f.vendor))
@@ -198,7 +216,8 @@ def enrich(
     for item in items:
         ref = item.component.ref
         write_component(item.comp, item.component, verdicts.get(ref, Verdict.CLEAR),
-                        tuple(by_ref.get(ref, ())), relabels.get(ref), item is root_item)
+                        tuple(by_ref.get(ref, ())), relabels.get(ref), item is root_item,
+                        checks.get(ref))
 
     meta = doc.setdefault("metadata", {})
     if not isinstance(meta.get("component"), dict):
@@ -208,6 +227,10 @@ def enrich(
                                             {"name": "provenance:kind", "value": "sbom"}]}
     add_tool(doc, sigset)
     counts = {"components": str(len(items)), "relabelled": str(len(relabels))}
+    if fill_supplier:
+        counts["supplier-threshold"] = f"{SUPPLIER_MIN:.2f}"
+        counts["supplier-filled"] = str(sum(1 for c in checks.values() if c.supplier))
+        counts["supplier-conflicts"] = str(sum(1 for c in checks.values() if c.conflict))
     if files is not None:
         counts["artifacts-matched"] = f"{sum(1 for i in items if i.matched)}/{len(items)}"
     summarise(doc, sbom, source, verdicts.get(root.ref, Verdict.CLEAR), findings, problems,

@@ -8,7 +8,7 @@ from provenance.attribute.vendor_index import index_for, norm
 from provenance.model import Attribution
 from provenance.signatureset import SignatureSet
 
-__all__ = ["RELABEL_MIN", "relabelling"]
+__all__ = ["RELABEL_MIN", "names_family", "relabelling"]
 
 RELABEL_MIN = 0.7  # the evidence must be strong before it contradicts a declaration
 _FILE_EVIDENCE = frozenset({"binary-analysis", "attestation"})
@@ -27,6 +27,16 @@ def _brands(vendor: str, sigset: SignatureSet) -> set[str]:
     return out
 
 
+def names_family(declared: str, vendor: str, sigset: SignatureSet) -> bool:
+    """Whether a declared supplier names `vendor` or its family, in any spelling the catalog
+    knows ("HiSilicon" for Huawei, "HuaweiCloud SDK" for Huawei)."""
+    claimed = index_for(sigset).company(declared)
+    if claimed is not None and set(sigset.family(vendor)) & set(sigset.family(claimed)):
+        return True
+    squashed = norm(declared).replace(" ", "")
+    return any(brand in squashed for brand in _brands(vendor, sigset))
+
+
 def relabelling(
     declared: str | None, evidence: tuple[Attribution, ...], sigset: SignatureSet
 ) -> tuple[str, Attribution] | None:
@@ -42,14 +52,9 @@ def relabelling(
     top = maker(evidence, RELABEL_MIN)
     if top is None:
         return None
-    index = index_for(sigset)
-    family = set(sigset.family(top.vendor))
-    claimed = index.company(declared)
-    if claimed is not None and family & set(sigset.family(claimed)):
-        return None
-    squashed = norm(declared).replace(" ", "")
-    if any(brand in squashed for brand in _brands(top.vendor, sigset)):
+    if names_family(declared, top.vendor, sigset):
         return None  # "HuaweiCloud SDK" is Huawei speaking for itself
+    claimed = index_for(sigset).company(declared)
     from_files = any(ev.technique in _FILE_EVIDENCE for ev in top.evidence)
     if not from_files and claimed is None:
         return None

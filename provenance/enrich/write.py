@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from provenance import __version__
+from provenance.enrich.supplier import SupplierCheck
 from provenance.identify.sbom_read import SbomInput, schema_validator
 from provenance.model import Component, Finding, Problem, ProblemKind, Stage, Verdict
 from provenance.report.cyclonedx import (
@@ -48,8 +49,10 @@ def _add_evidence(comp: dict[str, Any], ours: dict[str, Any]) -> None:
 
 
 def write_component(comp: dict[str, Any], component: Component, verdict: Verdict,
-                    findings: tuple[Finding, ...], relabel: str | None, is_root: bool) -> None:
-    """Add a component's manufacturer, properties and evidence to its SBOM dict."""
+                    findings: tuple[Finding, ...], relabel: str | None, is_root: bool,
+                    supplier: SupplierCheck | None = None) -> None:
+    """Add a component's manufacturer, properties and evidence (and with `--fill-supplier`
+    its supplier and hints) to its SBOM dict."""
     props = comp.setdefault("properties", [])
     if not isinstance(props, list):
         return
@@ -59,6 +62,10 @@ def write_component(comp: dict[str, Any], component: Component, verdict: Verdict
     props += ours
     if relabel:
         props.append(prop("relabelled", relabel))
+    if supplier is not None:
+        props += supplier.properties
+        if supplier.supplier is not None and "supplier" not in comp:
+            comp["supplier"] = supplier.supplier
     m = component.manufacturer
     if m is not None and "manufacturer" not in comp:
         comp["manufacturer"] = {"name": m.name,

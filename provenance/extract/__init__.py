@@ -339,14 +339,17 @@ def file_entropy(path: Path, sample: int = 4 << 20) -> float:
 
 
 def extract(
-    path: Path, work: Path, limits: Limits | None = None, on_node: OnNode | None = None
+    path: Path, work: Path, limits: Limits | None = None, on_node: OnNode | None = None,
+    on_write: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Artifact, tuple[Problem, ...]]:
     """Unpack `path` (file or directory) under `work`. Never raises on bad content.
 
     `on_node` is called with every finished blob (a container after its members), in a fixed
     order, while the walk goes on: the pipeline starts analysing them before the walk ends.
+    `on_write` is told (container being unpacked, files written, bytes written) as members
+    are written, for a progress display.
     """
-    walk = _Walk(work, Budget(limits or Limits()), on_node=on_node)
+    walk = _Walk(work, Budget(limits or Limits(), on_write=on_write), on_node=on_node)
     root = walk.node(path, (path.name or str(path),), 0)
     opaque = _unknown_input(root)
     if opaque is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MiB = 1 << 20
@@ -58,11 +59,18 @@ class Budget:
     files: int = 0
     bytes: int = 0
     started: float = field(default_factory=time.monotonic)
+    # told (container being unpacked, files written, bytes written) after each file and chunk:
+    # a progress display for the caller (the CLI rate-limits it); it must not raise
+    on_write: Callable[[str, int, int], None] | None = None
 
     def add_file(self) -> None:
         self.files += 1
         if self.files > self.limits.max_files:
             raise LimitExceeded(f"file count limit ({self.limits.max_files}) reached")
+
+    def wrote(self, location: str) -> None:
+        if self.on_write is not None:
+            self.on_write(location, self.files, self.bytes)
 
     @property
     def deadline(self) -> float:

@@ -267,6 +267,7 @@ class SafeRoot:
             self.problem(f"duplicate member name; this copy is kept as {rel!r}",
                          ProblemKind.DUPLICATE, first)
         self.budget.add_file()
+        self.budget.wrote(self.location)
         # a parent that is a file (member "a" then "a/b") makes mkdir fail: report, do not raise
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -330,6 +331,7 @@ class SafeRoot:
                     f"{member_size + n} bytes out of {self.source_size}")
         self.written += n
         self.budget.bytes += n
+        self.budget.wrote(self.location)
         return None
 
     def _give_back(self, n: int) -> None:

@@ -16,12 +16,14 @@ fact about one field of it adds the field (`#components[3].supplier.name`)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
 
 from provenance.identify.base import MAX_FACTS, Identifier, Sink, clean
 from provenance.identify.copyright import normalise
+from provenance.identify.manifest import EMAIL
 from provenance.identify.sbom_read import (
     MAX_COMPONENTS,
     MAX_SCAN_SBOM,
@@ -91,7 +93,11 @@ def component_facts(comp: dict[str, Any]) -> list[tuple[str, str, str]]:
     for field in ("supplier", "manufacturer"):
         out += _org(comp.get(field), f".{field}", f"sbom.{field}", "sbom.supplier_email",
                     "sbom.supplier_url")
-    out += [("sbom.author", a, ".author") for a in _texts(comp.get("author"))]
+    for a in _texts(comp.get("author")):
+        out.append(("sbom.author", a, ".author"))
+        # Syft and cyclonedx-npm write a package's author as "Name <mail>"
+        out += [("sbom.author_email", m.group(0), ".author")
+                for m in itertools.islice(EMAIL.finditer(a), 5)]
     for i, author in _items(comp.get("authors")):
         out += _org(author, f".authors[{i}]", "sbom.author", "sbom.author_email", "sbom.homepage")
     out += [("sbom.publisher", p, ".publisher") for p in _texts(comp.get("publisher"))]

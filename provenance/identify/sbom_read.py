@@ -130,8 +130,9 @@ def _cdx_json(doc: dict[str, Any], source: str, scan: bool, size: int, strict: b
     if version not in CDX_VERSIONS:
         message = (f"CycloneDX specVersion {version or '(missing)'} is not supported "
                    "(1.2 to 1.6)")
-        if not scan:
-            raise SbomError(f"{source}: {message}")
+        if not scan:  # Syft's newest default is 1.7: say how to ask for what is read
+            raise SbomError(f"{source}: {message}; ask the producer for 1.6 (syft -o "
+                            "cyclonedx-json@1.6, cdxgen --spec-version 1.6)")
         problems.append(_problem(source, f"{message}: read as 1.6, not schema-checked",
                                  ProblemKind.UNSUPPORTED, "#specVersion"))
     shapes = [(key, list, "an array") for key in ("components", "dependencies", "services")]

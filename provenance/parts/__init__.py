@@ -41,17 +41,18 @@ each kind (`inference.WEIGHTS`), so a device tree (0.7), an SDK string (0.6) and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from provenance.model import Attribution, Manufacturer, Relationship
+from provenance.model import Attribution, Evidence, Manufacturer, Relationship
 from provenance.parts.catalog import Catalog, CatalogError, builtin, load
-from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, infer
+from provenance.parts.inference import MAX_CHOICES, MAX_USB_IDS, WEIGHTS, board_collection, infer
 from provenance.parts.model import BlobView, Part, PartClass
 from provenance.parts.sample import blob_view, text_sample
 from provenance.signatureset import SignatureSet
 
 __all__ = ["MAX_CHOICES", "MAX_USB_IDS", "WEIGHTS", "BlobView", "Catalog", "CatalogError",
-           "Part", "PartClass", "blob_view", "builtin", "infer", "is_product", "load",
-           "part_attributions", "part_maker", "text_sample"]
+           "Part", "PartClass", "blob_view", "board_collection", "builtin", "infer", "is_product",
+           "load", "part_attributions", "part_maker", "supported_board", "text_sample"]
 
 
 MAX_PART_EVIDENCE = 8
@@ -84,3 +85,15 @@ def part_maker(maker: str, sigset: SignatureSet) -> Manufacturer:
     named = next((m.name for m in builtin().makers if m.id == maker), maker)
     return Manufacturer(maker, named, None, None)
 
+
+
+def supported_board(attributions: tuple[Attribution, ...], where: str) -> tuple[Attribution, ...]:
+    """A device tree of a `board_collection`: its `hardware-id` attributions (the board's maker
+    named by its `compatible`) become `supports`. The kernel it ships with supports that board;
+    the product is not built on it. The evidence says why."""
+    why = f"one of device trees for more than {MAX_CHOICES} SoCs in this input"
+    return tuple(
+        replace(a, relationship=Relationship.SUPPORTS, evidence=(
+            Evidence("binary-analysis", "context", why, where, "parts:board-collection",
+                     a.confidence), *a.evidence))
+        if a.relationship is Relationship.HARDWARE_ID else a for a in attributions)

@@ -426,6 +426,18 @@ def _crowd(signals: list[Signal], key) -> list[Signal]:
     return [s for s in signals if (key(s), s.kind, s.part_class) not in crowded]
 
 
+def board_collection(blobs: Sequence[BlobView], catalog: Catalog | None = None) -> frozenset[str]:
+    """The locations of the device trees in a collection for more than MAX_CHOICES SoCs (a
+    distribution's /boot/dtbs): each describes a board the kernel supports, not this product.
+    Empty when the input's device trees name few enough SoCs to be its own."""
+    cat = catalog if catalog is not None else builtin()
+    signals = [s for blob in blobs if blob.facts.format == "dtb"
+               for s in _device_tree(blob, cat)]
+    if len(signals) == len(_too_many_boards(signals)):
+        return frozenset()
+    return frozenset(blob.location for blob in blobs if blob.facts.format == "dtb")
+
+
 def _too_many_boards(signals: list[Signal]) -> list[Signal]:
     """Device trees for more than MAX_CHOICES SoCs: a distribution's kernel for many boards."""
     socs = {(s.maker, s.model) for s in signals

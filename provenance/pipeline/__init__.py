@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +38,15 @@ from provenance.model import (
     Stats,
     Verdict,
 )
-from provenance.parts import BlobView, infer, is_product, part_attributions, part_maker
+from provenance.parts import (
+    BlobView,
+    board_collection,
+    infer,
+    is_product,
+    part_attributions,
+    part_maker,
+    supported_board,
+)
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import budget, codec, cost
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
@@ -70,6 +79,8 @@ class ScanOptions:
     # the policies count `contributed` wherever they count made-by: the caller passes a signature
     # set from `policy.contributed_as_made_by`; here it keys the whole-scan cache
     contributed_as_made_by: bool = False
+    # (container being unpacked, files, bytes written so far): a progress display's hook
+    on_unpack: Callable[[str, int, int], None] | None = None
 
 
 # what a package's parts roll up as: their relationship -> the package's
@@ -270,7 +281,8 @@ def _scan(
         # analysis starts on each blob as soon as the walker has finished it
         analyser = Analyser(sigset, options.analysis, progress)
         try:
-            tree, problems = extract(path, work / "x", options.limits, analyser.submit)
+            tree, problems = extract(path, work / "x", options.limits, analyser.submit,
+                                     options.on_unpack)
             if tree.opaque and tree.kind in ("unreadable", "special"):
                 raise InputError(f"{path}: {tree.opaque}")
             clock.lap("extract")
@@ -282,7 +294,9 @@ def _scan(
         analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
         if progress:
             progress("parts", 0, 1)
-        parts = infer(_views(nodes, by_sha))  # read while the extracted tree is still there
+        views = _views(nodes, by_sha)  # read while the extracted tree is still there
+        parts = infer(views)
+        boards = board_collection(views)
         clock.lap("identify")
         written = (0, 0) if options.reproducible else cost.written(
             (a.local for a in nodes if a.local is not None), work)
@@ -300,6 +314,8 @@ def _scan(
         attributions = (
             resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
         )
+        if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports
+            attributions = supported_board(attributions, artifact.path)
         if is_root and product:  # the device is built with these parts: the input as a whole
             attributions = attributions + part_attributions(parts, sigset)
         children = tuple(build(child) for child in artifact.children)

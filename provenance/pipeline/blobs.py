@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -130,6 +131,7 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
                  ) -> None:
     global _worker_sigset
     _worker_sigset = sigset
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
     if memory is not None:  # the scan's ceiling (a forked worker has it already)
         budget.apply(memory)
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
@@ -181,6 +183,17 @@ def shutdown_pool() -> None:
     if _pool is not None:
         _pool[1].shutdown(wait=True, cancel_futures=True)
         _pool = None
+
+
+def stop_pool() -> None:
+    """Stop the workers mid-task (the scan was interrupted: nothing they would finish is
+    wanted), so the process exits now rather than after their current batch."""
+    global _pool
+    if _pool is not None:
+        pool, _pool = _pool[1], None
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _jobs(options: AnalysisOptions) -> int:

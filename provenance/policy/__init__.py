@@ -92,8 +92,11 @@ def _finding(
                 direct = direct or family[0] in entity.vendors
                 entries.append(PolicyEntry(policy.id, entity.entity, entity.source,
                                            entity.in_force, entity.scope, entity.citations))
-                if best is None or level.rank > best.rank:
-                    best = level
+                # an entry whose link to a listed company is reported, not confirmed, asks
+                # for review at most
+                given = min(level, entity.at_most, key=lambda v: v.rank)
+                if best is None or given.rank > best.rank:
+                    best = given
     if best is None:
         return None
     via = "" if direct else f" (affiliate of {', '.join(family[1:])})"

@@ -173,6 +173,8 @@ def load_waivers(path: Path) -> tuple[Waiver, ...]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise WaiverError(f"{path}: not YAML or JSON: {_first_line(exc)}") from None
+    except ValueError as exc:  # a YAML date that is no date (2027-02-30) fails as it is built
+        raise WaiverError(f"{path}: not a valid date: {_first_line(exc)}") from None
     except RecursionError:  # aliases can still build deep data from a shallow text
         raise WaiverError(f"{path}: nested too deeply") from None
     return parse_waivers(data, str(path))

@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from provenance.model import (
     Attribution,
@@ -181,6 +182,34 @@ def findings_by_ref(result: ScanResult) -> dict[str, tuple[Finding, ...]]:
     return {ref: tuple(fs) for ref, fs in out.items()}
 
 
+# Kinds whose SHA-256 is not the hash of content (a link, a file that could not be read).
+_NO_CONTENT = frozenset({"directory", "symlink", "unreadable", "special"})
+
+
+def content_purl(name: str, sha256: str) -> str:
+    """`pkg:generic/<name>?checksum=sha256:<hex>`: the identity of a file no package manager
+    names. Dependency-Track de-duplicates the components of an uploaded BOM by their identity
+    (purl, purl coordinates, CPE, SWID tag id, group, name and version; hashes are not part of
+    it: `ComponentIdentity.equals` in DependencyTrack/hyades-apiserver), so thousands of files
+    called `index.js` or `Makefile` without a version would collapse into one. A purl of the
+    `generic` type carrying the purl spec's `checksum` qualifier is distinct per content:
+    two files of one name and different bytes stay two components, and identical bytes under
+    one name are one component in several places, which is what Dependency-Track keeps (it
+    re-points the bom-refs of merged duplicates, so the dependency graph is not lost)."""
+    encoded = quote(name.encode("utf-8", "surrogateescape"), safe="")
+    return f"pkg:generic/{encoded or '_'}?checksum=sha256:{sha256}"
+
+
+def identity_purl(c: Component) -> str | None:
+    """The purl a component is written with: its own, else its content's (`content_purl`)
+    when it is a file with content; None for a directory, a link or an unreadable entry."""
+    if c.purl:
+        return c.purl
+    if c.kind in _NO_CONTENT or len(c.sha256) != 64:
+        return None
+    return content_purl(c.name or c.path, c.sha256)
+
+
 def _component(
     c: Component, result: ScanResult, index: dict[str, tuple[Finding, ...]], nested: bool = True
 ) -> dict[str, Any]:
@@ -199,8 +228,9 @@ def _component(
         out["version"] = c.version
     if c.sha256:
         out["hashes"] = [{"alg": "SHA-256", "content": c.sha256}]
-    if c.purl:
-        out["purl"] = c.purl
+    purl = identity_purl(c)
+    if purl:
+        out["purl"] = purl
     findings = index.get(c.ref, ())
     out["properties"] = component_properties(c, result.verdicts.get(c.ref, Verdict.CLEAR), findings)
     if nested and c.children:

@@ -31,7 +31,7 @@ from provenance.model import (
     Verdict,
 )
 from provenance.pipeline import cost as scan_cost
-from provenance.report.cyclonedx import LEAF_SUFFIX, PART_PREFIX
+from provenance.report.cyclonedx import LEAF_SUFFIX, PART_PREFIX, content_purl
 
 __all__ = ["ReportError", "from_cyclonedx"]
 
@@ -145,16 +145,20 @@ class _Reader:
         if verdict is not None:
             self.verdicts[ref] = Verdict(verdict)
         supplier = node.get("supplier")
+        name = str(node.get("name", ""))
+        purl = _text(node.get("purl"))
+        if purl is not None and purl == content_purl(name, str(sha256)):
+            purl = None  # written for importers' de-duplication, not identified: not a fact
         return Component(
             ref=ref,
             chain=tuple(location.split(CHAIN_SEP)) if location else (),
-            name=str(node.get("name", "")),
+            name=name,
             kind=_first(props, "kind") or "",
             sha256=str(sha256),
             size=int(_first(props, "size") or 0),
             type=str(node.get("type", "file")),
             version=_text(node.get("version")),
-            purl=_text(node.get("purl")),
+            purl=purl,
             supplier=_text(supplier.get("name")) if isinstance(supplier, dict) else None,
             attributions=tuple(attributions),
             manufacturer=manufacturer,

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from provenance.model import Manufacturer, Relationship
+from provenance.model import Manufacturer, Relationship, Verdict
 
 RULE_META = {"id", "vendor", "relationship", "confidence", "component", "description", "reference"}
 RULE_META_OPTIONAL = {"version_regex", "weak"}
@@ -55,6 +55,9 @@ class Vendor:
     pci_ids: tuple[Sourced, ...] = ()
     ouis: tuple[Sourced, ...] = ()
     domains: tuple[Sourced, ...] = ()  # e-mail and web domains
+    # the vendor field NVD's CPE dictionary uses for this maker ("dahuasecurity"): the hint
+    # `enrich --fill-supplier` writes for CVE matchers
+    cpe_vendors: tuple[Sourced, ...] = ()
     namespaces: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # pypi, npm, ...
     marks: dict[str, tuple[Sourced, ...]] = field(default_factory=dict)  # attribute/marks.py
     path: str = ""
@@ -93,6 +96,9 @@ class PolicyEntity:
     affiliates: bool = True  # subsidiaries and affiliates follow the vendor catalog's parents
     until: str | None = None
     citations: tuple[str, ...] = ()  # "key: citation" for each [key] the source names
+    # the highest level this entry may give: "review" for a link to a listed company that is
+    # reported but not confirmed (Sanechips as ZTE Microelectronics)
+    at_most: Verdict = Verdict.RESTRICTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +203,8 @@ def load_vendor(path: Path) -> Vendor:
     if not isinstance(namespaces, dict):
         raise SignatureError(f"{path}: namespaces must map an ecosystem to a list")
     known = {"id", "name", "country", "parent", "legal_names", "aliases", "signers", "usb_ids",
-             "pci_ids", "ouis", "domains", "namespaces", "notes", "sources", "ownership",
-             "country_source", "parent_source", "marks"}
+             "pci_ids", "ouis", "domains", "cpe_vendors", "namespaces", "notes", "sources",
+             "ownership", "country_source", "parent_source", "marks"}
     unknown = set(data) - known
     if unknown:
         raise SignatureError(f"{path}: unknown keys {sorted(unknown)}")
@@ -223,6 +229,7 @@ def load_vendor(path: Path) -> Vendor:
         pci_ids=_sourced(path, data, "pci_ids", sources),
         ouis=_sourced(path, data, "ouis", sources),
         domains=_sourced(path, data, "domains", sources),
+        cpe_vendors=_sourced(path, data, "cpe_vendors", sources),
         namespaces={eco: _sourced(path, namespaces, eco, sources) for eco in namespaces},
         marks={kind: _sourced(path, marks, kind, sources) for kind in marks},
         path=str(path),
@@ -295,6 +302,14 @@ def _citations(source: str, sources: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"{key}: {sources[key]}" for key in _CITED.findall(source) if key in sources)
 
 
+def _level(path: Path, item: dict) -> Verdict:
+    value = item.get("at_most", "restricted")
+    if value not in ("restricted", "review"):
+        raise SignatureError(f"{path}: entity {item.get('entity')!r}: at_most must be "
+                             "restricted or review")
+    return Verdict(value)
+
+
 def load_policy(path: Path) -> Policy:
     data = _yaml(path)
     pid = data.get("id")
@@ -320,6 +335,7 @@ def load_policy(path: Path) -> Policy:
                 affiliates=bool(item.get("affiliates", True)),
                 until=str(item["until"]) if item.get("until") else None,
                 citations=_citations(str(item["source"]), sources),
+                at_most=_level(path, item),
             )
         )
     if not entities:

@@ -46,6 +46,8 @@ _TEXT_STRING = re.compile(r'^\s*\$\w*\s*=\s*"((?:[^"\\]|\\.)*)"', re.M)
 _REGEX_STRING = re.compile(r"^\s*\$\w*\s*=\s*/(.*)/[is]*(?:\s|$)", re.M)
 _CITE = re.compile(r"\[([a-z0-9_]+)\]")  # a [source_key] citation inside free text
 _HEX16 = re.compile(r"^[0-9a-f]{4}$")
+# a CPE 2.3 vendor component as NVD writes it: lower case, no wildcard, no quoting needed
+_CPE_VENDOR = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
 _OUI = re.compile(r"^([0-9A-F]{2}:){2}[0-9A-F]{2}(:[0-9A-F]{2}){0,3}(/\d{2})?$")  # MA-L/M/S
 _LEADING_WILDCARD = re.compile(r"^(\.|\\[wWsSdD]|\[[^\]]*\])[*+?{]")
 
@@ -117,10 +119,12 @@ class DirectoryLint(Lint):
 
 class MalformedIdentifier(VendorLint):
     name = "malformed identifier"
-    recommendation = "Write USB and PCI ids as 4 lowercase hex digits, OUIs as AA:BB:CC[/NN]"
+    recommendation = ("Write USB and PCI ids as 4 lowercase hex digits, OUIs as AA:BB:CC[/NN], "
+                      "CPE vendors as NVD writes them (lower case, e.g. dahuasecurity)")
 
     def check(self, ctx: Context, vendor: Vendor) -> Iterator[str]:
-        for key, pattern in (("usb_ids", _HEX16), ("pci_ids", _HEX16), ("ouis", _OUI)):
+        for key, pattern in (("usb_ids", _HEX16), ("pci_ids", _HEX16), ("ouis", _OUI),
+                             ("cpe_vendors", _CPE_VENDOR)):
             for fact in getattr(vendor, key):
                 if not pattern.match(fact.value):
                     yield f"{vendor.path}: {key} {fact.value!r} is malformed"
