@@ -278,6 +278,17 @@ class Stats:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one scan cost the machine (`pipeline.cost`; none under --reproducible)."""
+
+    peak_rss_main: int = 0  # bytes, the scanning process
+    peak_rss_workers: int = 0  # bytes, the largest worker or external unpacker
+    bytes_written: int = 0  # into the extraction tree (the files' sizes)
+    disk_bytes: int = 0  # what they took on disk: zero runs are written as holes
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall-clock seconds
+
+
 class PartClass(StrEnum):
     """What a hardware part is. The values are what reports and the signature data use."""
 
@@ -339,6 +350,7 @@ class ScanResult:
     parts: tuple[Part, ...] = ()  # hardware the firmware is built for (provenance/parts)
     vendors: dict[str, Manufacturer] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # component ref -> verdict
+    cost: Cost | None = None  # None when --reproducible, or read from a report without it
 
     def components(self) -> tuple[Component, ...]:
         return self.root.walk()

@@ -42,8 +42,10 @@ MiB = 1 << 20
 GiB = 1 << 30
 # The limits every case is scanned with (the CLI's options), and the bounds it must hold.
 TOTAL = 256 * MiB
+# --max-memory: each process's ceiling, so that no parser can take a process past MAX_RSS
 LIMIT_ARGS = ["--max-total-bytes", str(TOTAL), "--max-member-bytes", str(64 * MiB),
-              "--max-files", "20000", "--max-depth", "8", "--seconds-per-format", "20"]
+              "--max-files", "20000", "--max-depth", "8", "--seconds-per-format", "20",
+              "--max-memory", "1G"]
 MAX_SECONDS = 60.0
 MAX_RSS = 1 * GiB
 MAX_WRITTEN = int(1.5 * TOTAL)

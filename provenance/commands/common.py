@@ -75,6 +75,22 @@ VexOutOpt = Annotated[list[Path] | None, typer.Option(
     "(CycloneDX 1.6 VEX, for Dependency-Track); repeatable.")]
 
 
+def _memory(text: str) -> int:
+    from provenance.extract.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+MaxMemoryOpt = Annotated[int | None, typer.Option(
+    "--max-memory", metavar="SIZE", parser=_memory, help="Memory ceiling (what is allocated, "
+    "not mapped files) of each process, the main one and every worker (512M, 2G); a parser "
+    "past it gives up that blob alone, with a limit Problem. Default: the machine's memory "
+    "shared by the processes, 512M to 2G.", show_default=False)]
+
+
 def fail(message: str, code: int) -> typer.Exit:
     """Print a one-line error and give the exit to raise (what came from an input, such as a
     path or a parser's message, is shown escaped)."""

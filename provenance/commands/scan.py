@@ -26,6 +26,7 @@ from provenance.commands.common import (
     FailOnOpt,
     JobsOpt,
     Judging,
+    MaxMemoryOpt,
     NoCacheOpt,
     PolicyOpt,
     ReproducibleOpt,
@@ -168,6 +169,7 @@ def scan(
     max_seconds: Annotated[float, typer.Option(
         help="Longest time for the whole extraction, every container together.")]
     = _DEFAULT_LIMITS.max_seconds,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
     from provenance.commands import enrich
@@ -189,7 +191,8 @@ def scan(
                    rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"],
                    vex=vex)
     limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
-                    seconds_per_format=seconds_per_format, max_seconds=max_seconds)
+                    seconds_per_format=seconds_per_format, max_seconds=max_seconds,
+                    max_memory=max_memory)
     options = judged.scan_options(
         limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
         analysis=analysis_options(jobs, cache_dir, no_cache))
@@ -199,12 +202,18 @@ def scan(
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
     result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
+    writing = time.monotonic()
     _write(result, formats, outputs, facts)
     write_vex(vex, result, judged.waivers)
     if not quiet:
+        from dataclasses import replace
+
+        from provenance.pipeline.cost import with_report
         from provenance.report.summary import summary
 
         saved = [str(dest) for dest in outputs if str(dest) != "-"]
+        # the summary line adds what the reports cost to write (no report can hold that)
+        result = replace(result, cost=with_report(result.cost, time.monotonic() - writing))
         out.print(summary(result, saved[0] if saved else None))
     if require_complete and result.coverage.value != "complete":
         raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",

@@ -36,7 +36,7 @@ from provenance.extract import (
     zip,
 )
 from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
-from provenance.extract.limits import Budget, LimitExceeded, Limits
+from provenance.extract.limits import Budget, LimitExceeded, Limits, memory_message
 from provenance.extract.saferoot import SafeRoot, excerpt
 from provenance.model import CHAIN_SEP, Artifact, Problem, ProblemKind, Stage, chain_str
 
@@ -226,6 +226,9 @@ class _Walk:
         except RecursionError:
             opaque = f"cannot unpack as {fmt.name}: structure nested too deeply"
             root.problem(opaque, ProblemKind.CORRUPT)
+        except MemoryError:  # the scan's memory ceiling: this container alone is given up
+            opaque = memory_message(f"cannot unpack as {fmt.name}")
+            root.problem(opaque, ProblemKind.LIMIT)
         except Exception as exc:  # a corrupt container must not stop the scan
             opaque = f"cannot unpack as {fmt.name}: {_one_line(exc, root)}"
             root.problem(opaque, ProblemKind.CORRUPT)

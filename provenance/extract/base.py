@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,14 +61,39 @@ class Encrypted(FormatProblem):
 def uniform_byte(path: Path, chunk: int = 1 << 20) -> int | None:
     """The byte a file is made of when it is one repeated byte (erased flash, padding), else
     None. Read in chunks and never mapped, so a 1 GiB run costs neither memory nor a scan;
-    stops at the first other byte (most files: within their first 4 KiB)."""
+    stops at the first other byte (most files: within their first 4 KiB). Of a sparse file of
+    zeros (SafeRoot writes zero runs as holes) only the data is read: its holes are zeros."""
     with open(path, "rb") as f:
         head = f.read(4096)
         if not head or head.count(head[:1]) != len(head):
             return None
         run = head[:1] * chunk
-        while data := f.read(chunk):
-            if data != run[: len(data)]:
-                return None
+        for start, end in _extents(f.fileno()) if head[0] == 0 else [(len(head), None)]:
+            f.seek(start)
+            while (end is None or f.tell() < end) and (data := f.read(
+                    chunk if end is None else min(chunk, end - f.tell()))):
+                if data != run[: len(data)]:
+                    return None
     return head[0]
+
+
+def _extents(fd: int) -> list[tuple[int, int | None]]:
+    """(start, end) of the data of a file, its holes left out (the whole file where the
+    filesystem does not say)."""
+    size = os.fstat(fd).st_size
+    out: list[tuple[int, int | None]] = []
+    pos = 0
+    try:
+        while pos < size:
+            try:
+                start = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError as exc:
+                if exc.errno == errno.ENXIO:  # nothing but a hole from here to the end
+                    break
+                raise
+            pos = os.lseek(fd, start, os.SEEK_HOLE)
+            out.append((start, pos))
+    except (OSError, AttributeError):  # no SEEK_DATA here: read it all
+        return [(0, None)]
+    return out
 

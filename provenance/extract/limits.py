@@ -17,11 +17,14 @@ CI runner has (7 to 16 GiB of RAM, about 14 GiB of free disk):
   and filesystems; a member that does is a bomb. Refused alone, the container goes on.
 - time, 300 s per container and 1,800 s for the whole extraction: a 1 GB xz SquashFS unpacks
   in under a minute here; ClamAV's 120 s would cut large images short.
+- memory, each process's share of the machine, 512 MiB to 2 GiB (`max_memory`, enforced by
+  pipeline.budget): a parser past it gives up that blob alone.
 """
 
 from __future__ import annotations
 
 import re
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +43,8 @@ class Limits:
     ratio_floor: int = 64 * MiB  # the ratio is only enforced past this many bytes
     seconds_per_format: float = 300.0  # one container's extraction
     max_seconds: float = 1800.0  # the whole extraction, every container together
+    # each process's allocations (pipeline.budget); None: its share of the machine's memory
+    max_memory: int | None = None
 
 
 class LimitExceeded(Exception):
@@ -70,6 +75,19 @@ class Budget:
     @property
     def deadline(self) -> float:
         return self.started + self.limits.max_seconds
+
+
+MEMORY = "memory ceiling"  # how every Problem of a parser stopped by it begins
+
+
+def memory_message(what: str) -> str:
+    """Why a blob or container was given up when its parser reached this process's memory
+    ceiling (RLIMIT_DATA, set by pipeline.budget), naming the ceiling."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = "" if soft == resource.RLIM_INFINITY else (
+        f" ({soft / GiB:.1f} GiB per process)" if soft >= GiB else
+        f" ({soft / MiB:.0f} MiB per process)")
+    return f"{MEMORY}{limit} reached: {what}; --max-memory raises it"
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)

@@ -20,6 +20,11 @@ from provenance.extract.limits import Budget, LimitExceeded
 from provenance.model import Problem, ProblemKind, Stage
 
 CHUNK = 1 << 20
+# Aligned blocks of zeros this long are not written but skipped (a hole): a bomb of zeros, an
+# erased partition or a sparse image costs no disk, and reading it back costs no disk I/O.
+# The limits still count them: a member is as large as it says, holes or not.
+HOLE = 64 << 10
+_ZEROS = bytes(HOLE)
 
 
 class Readable(Protocol):
@@ -344,6 +349,8 @@ class MemberWriter:
         self.dest = dest
         self.size = 0
         self.failed = False
+        self.holes = 0  # bytes skipped as holes
+        self._tail = bytearray()  # the last block, while it is shorter than HOLE
         self._fh: BinaryIO | None = open(dest, "wb")  # noqa: SIM115 - closed in close()
 
     def write(self, data: bytes | bytearray | memoryview) -> bool:
@@ -368,9 +375,42 @@ class MemberWriter:
             self.root.problem(f"{refused}; member refused after {kept} bytes, the rest "
                               "of the container goes on", ProblemKind.LIMIT, self.rel)
             return False
-        self.size += n
-        self._fh.write(data)
+        self._put(data, self._fh)
         return True
+
+    def _put(self, data: bytes | bytearray | memoryview, fh: BinaryIO) -> None:
+        """Append `data`, its zero blocks (aligned on the file, whatever the chunks a reader
+        hands over) as holes; a block begun and not finished waits in `_tail`."""
+        view = memoryview(data).cast("B")
+        self.size += len(view)
+        if self._tail:
+            take = HOLE - len(self._tail)
+            self._tail += view[:take]
+            view = view[take:]
+            if len(self._tail) < HOLE:
+                return
+            if self._tail == _ZEROS:
+                self._skip(fh)
+            else:
+                fh.write(self._tail)
+            self._tail = bytearray()
+        whole = len(view) - len(view) % HOLE
+        start = 0  # first byte neither written nor skipped yet
+        for offset in range(0, whole, HOLE):
+            end = offset + HOLE
+            # two bytes decide for almost every block that holds data, without a copy
+            if view[offset] == 0 and view[end - 1] == 0 and view[offset:end].tobytes() == _ZEROS:
+                if start < offset:
+                    fh.write(view[start:offset])
+                self._skip(fh)
+                start = end
+        if start < whole:
+            fh.write(view[start:whole])
+        self._tail += view[whole:]
+
+    def _skip(self, fh: BinaryIO) -> None:
+        fh.seek(HOLE, os.SEEK_CUR)
+        self.holes += HOLE
 
     def _discard(self) -> None:
         if self._fh is not None:
@@ -382,6 +422,9 @@ class MemberWriter:
 
     def close(self) -> None:
         if self._fh is not None:
+            self._fh.write(self._tail)
+            if self.holes:  # it may end in a hole, which no write has extended it over
+                self._fh.truncate(self.size)
             self._fh.close()
             self._fh = None
 

@@ -71,6 +71,8 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
         if ident.detect(head, artifact.name):
             try:
                 facts, problems = ident.read(local, artifact.path)
+            except MemoryError:  # the process's ceiling: the caller gives the blob up
+                raise
             except Exception as exc:  # hostile input: a parser bug must not stop the scan
                 problem = Problem(artifact.path, Stage.IDENTIFY, f"{ident.name}: {exc}",
                                   ProblemKind.CORRUPT)

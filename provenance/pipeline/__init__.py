@@ -48,7 +48,7 @@ from provenance.parts import (
     supported_board,
 )
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
-from provenance.pipeline import codec
+from provenance.pipeline import budget, codec, cost
 from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
 from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
@@ -208,12 +208,15 @@ def scan(
     if stored is not None:
         try:
             result = codec.load_scan(stored)
+            clock = cost.Clock(started)
+            clock.lap("cache")  # answered whole from the result cache
             return replace(result, started=_now(options), stats=replace(
-                result.stats, seconds=_elapsed(options, started)))
+                result.stats, seconds=_elapsed(options, started)),
+                cost=None if options.reproducible else cost.measure(clock, (0, 0)))
         except (ValueError, KeyError, TypeError):
             pass  # an entry this version cannot read: scan again and overwrite it
     result = _scan(path, sigset, options, as_of, started, progress)
-    plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0))
+    plain = replace(result, started=None, stats=replace(result.stats, seconds=0.0), cost=None)
     cache.put(key, codec.dump_scan(plain))
     cache.flush()
     return result
@@ -226,6 +229,8 @@ def _leaves_a_gap(problem: Problem) -> bool:
     examined (the problem is there so that the anomaly is seen)."""
     if problem.kind == ProblemKind.DUPLICATE:
         return False
+    if budget.is_memory_problem(problem):  # the blob was given up, whatever the stage
+        return True
     return not (problem.stage == Stage.IDENTIFY and problem.kind == ProblemKind.LIMIT)
 
 
@@ -267,7 +272,9 @@ def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
 ) -> ScanResult:
-    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
+    memory = budget.limit(options.limits.max_memory, options.analysis.jobs)
+    clock = cost.Clock(started)  # `extract` includes hashing the input for the cache key
+    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp, budget.ceiling(memory):
         work = Path(tmp)
         if progress:
             progress("extract", 0, 1)
@@ -278,6 +285,7 @@ def _scan(
                                      options.on_unpack)
             if tree.opaque and tree.kind in ("unreadable", "special"):
                 raise InputError(f"{path}: {tree.opaque}")
+            clock.lap("extract")
             by_sha = analyser.finish()
         except BaseException:
             analyser.abandon()
@@ -289,6 +297,9 @@ def _scan(
         views = _views(nodes, by_sha)  # read while the extracted tree is still there
         parts = infer(views)
         boards = board_collection(views)
+        clock.lap("identify")
+        written = (0, 0) if options.reproducible else cost.written(
+            (a.local for a in nodes if a.local is not None), work)
         product = tree.kind == "directory" or is_product(a.chain[-1] for a in nodes
                                                          if len(a.chain) > 1)
         all_problems = list(problems)
@@ -335,6 +346,7 @@ def _scan(
         )
 
     root = build(tree, is_root=True)
+    clock.lap("attribute")
     if progress:
         progress("policy", 0, 1)
     components = root.walk()
@@ -357,6 +369,7 @@ def _scan(
                for a in c.attributions if a.vendor in sigset.vendors}
     vendors.update({p.maker: part_maker(p.maker, sigset) for p in parts
                     if p.maker not in vendors})
+    clock.lap("policy")
     return ScanResult(
         root=root,
         findings=findings,
@@ -372,4 +385,5 @@ def _scan(
         vendors=vendors,
         as_of=as_of.isoformat(),
         parts=parts,
+        cost=None if options.reproducible else cost.measure(clock, written),
     )

@@ -20,7 +20,7 @@ from provenance.attribute.yara_scan import Hit, compile_rules, scan_file
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.identify import identify
 from provenance.model import Artifact, Fact, Facts, Problem, ProblemKind, Stage
-from provenance.pipeline import codec
+from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.signatureset import SignatureSet
 
@@ -70,7 +70,11 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
         problem = Problem(artifact.path, Stage.IDENTIFY, f"cannot read: {exc.strerror}",
                           ProblemKind.ERROR)
         return Analysis(Facts(artifact.kind), (), (problem,))
-    facts, found = identify(artifact, head)
+    try:
+        facts, found = identify(artifact, head)
+    except MemoryError:  # unwound: what the reader held is freed, the worker goes on
+        return Analysis(Facts(artifact.kind), (), (budget.memory_problem(artifact.path,
+                                                                         Stage.IDENTIFY),))
     problems.extend(found)
     hits: tuple[Hit, ...] = ()
     if artifact.unpacked:  # its members are scanned; the whole would only repeat them
@@ -82,7 +86,9 @@ def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
     try:
         hits = scan_file(sigset, artifact.local)
     except Exception as exc:  # yara.TimeoutError and friends: record, go on
-        problems.append(Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
+        problems.append(budget.memory_problem(artifact.path, Stage.ATTRIBUTE, "not scanned")
+                        if budget.out_of_memory(exc) else
+                        Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
                                 ProblemKind.ERROR))
     return Analysis(facts, hits, tuple(problems))
 
@@ -98,6 +104,7 @@ SERIAL_MAX_BYTES = 4 << 20
 # the workers evenly loaded. Larger files go alone (YARA maps them from disk).
 BATCH_FILES = 64
 BATCH_BYTES = 4 << 20
+RETRY_STARVED = 8  # blobs given up at the memory ceiling, retried one per fresh worker
 
 _PLACEHOLDER = Artifact((), "", 0, "placeholder", 0)
 
@@ -120,10 +127,13 @@ def context(artifact: Artifact) -> str:
 _worker_sigset: SignatureSet | None = None
 
 
-def _init_worker(sigset: SignatureSet, rules_dir: Path | None) -> None:
+def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | None = None
+                 ) -> None:
     global _worker_sigset
     _worker_sigset = sigset
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
+    if memory is not None:  # the scan's ceiling (a forked worker has it already)
+        budget.apply(memory)
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
 
 
@@ -149,20 +159,21 @@ def _batches(work: list[Artifact]) -> Iterator[list[Artifact]]:
         yield batch
 
 
-_pool: tuple[tuple[int, str, Path | None], ProcessPoolExecutor] | None = None
+_pool: tuple[tuple[int, str, Path | None, int | None], ProcessPoolExecutor] | None = None
 
 
 def _get_pool(jobs: int, sigset: SignatureSet, rules_dir: Path | None) -> Executor:
     """A pool kept for the life of the process (fleets scan many images with one pool)."""
     global _pool
-    key = (jobs, sigset.digest, rules_dir)
+    memory = budget.active()
+    key = (jobs, sigset.digest, rules_dir, memory)
     if _pool is not None and _pool[0] == key:
         return _pool[1]
     shutdown_pool()
     # fork: workers start in milliseconds and inherit the imported modules and compiled rules
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     pool = ProcessPoolExecutor(jobs, multiprocessing.get_context(method), _init_worker,
-                               (sigset, rules_dir))
+                               (sigset, rules_dir, memory))
     _pool = (key, pool)
     return pool
 
@@ -267,7 +278,8 @@ class Analyser:
 
     def _done(self, sha: str, analysis: Analysis) -> None:
         self.out[sha] = analysis
-        if self.cache is not None:
+        # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
+        if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
             self.cache.put((sha, context(artifact)), encode(analysis, artifact.path))
         if self.progress:
@@ -281,6 +293,7 @@ class Analyser:
         else:
             self._dispatch()
             self._collect()
+        self._retry_starved()
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
@@ -309,6 +322,27 @@ class Analyser:
             for future in self.futures:
                 future.cancel()
             raise
+
+    def _retry_starved(self) -> None:
+        """A parser that meets the memory ceiling may leave its process short (LIEF keeps what
+        it read before a std::bad_alloc), and the blobs after it fail too. Each blob given up
+        at the ceiling is tried again alone in a fresh worker, and the pool is replaced after
+        each that fails again; past RETRY_STARVED of them the rest keep their Problem."""
+        starved = [sha for sha, a in self.out.items()
+                   if any(map(budget.is_memory_problem, a.problems))]
+        if not starved or self.jobs < 2:  # one process asked for: no worker to retry in
+            return
+        shutdown_pool()
+        for sha in starved[:RETRY_STARVED]:
+            try:
+                pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
+                [(_, analysis)] = pool.submit(_run_batch, [_light(self.first[sha])]).result()
+            except BrokenProcessPool:
+                shutdown_pool()
+                continue
+            self._done(sha, analysis)
+            if any(map(budget.is_memory_problem, analysis.problems)):
+                shutdown_pool()
 
     def abandon(self) -> None:
         """Stop waiting for queued work (the scan is being interrupted)."""

@@ -30,6 +30,7 @@ from provenance.model import (
     ScanResult,
     Verdict,
 )
+from provenance.pipeline import cost as scan_cost
 
 SPEC_VERSION = "1.6"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -332,6 +333,7 @@ def to_dict(result: ScanResult, components: bool = True) -> dict[str, Any]:
         prop("bytes", str(result.stats.bytes)),
         prop("opaque-count", str(result.stats.opaque)),
         prop("seconds", f"{result.stats.seconds}"),
+        *[prop(name, value) for name, value in scan_cost.properties(result.cost)],
         prop("findings", str(len(result.findings))),
         prop("waived", str(sum(1 for f in result.findings if f.waiver is not None))),
         *[p for p in meta_component["properties"] if p["name"] != "provenance:verdict"],

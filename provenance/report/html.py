@@ -16,6 +16,7 @@ import html
 import json
 
 from provenance.model import Component, Finding, ScanResult, Verdict
+from provenance.pipeline import cost as scan_cost
 from provenance.report.cyclonedx import findings_by_ref
 from provenance.report.groups import groups
 from provenance.report.terminal import printable
@@ -274,6 +275,8 @@ def render(result: ScanResult) -> str:
         + (f" (as of {escape(result.as_of)})" if result.as_of else "") + "</span>"
         f"<span>{result.stats.files} components, {result.stats.bytes} bytes</span>"
         f"<span>provenance {escape(result.tool_version)}</span></div>"
+        + (f"<div class='meta'><span>{escape(spent)}</span></div>"
+           if (spent := scan_cost.line(result.cost)) else "")
         + (f"<div class='meta'><span>restricted makers (findings): {restricted}</span></div>"
            if restricted else "")
         + "</header><main>"

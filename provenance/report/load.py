@@ -30,6 +30,7 @@ from provenance.model import (
     Stats,
     Verdict,
 )
+from provenance.pipeline import cost as scan_cost
 from provenance.report.cyclonedx import LEAF_SUFFIX, PART_PREFIX, content_purl
 
 __all__ = ["ReportError", "from_cyclonedx"]
@@ -217,6 +218,7 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
                       bytes=int(_first(props, "bytes") or 0),
                       opaque=int(_first(props, "opaque-count") or 0),
                       seconds=float(_first(props, "seconds") or 0.0))
+        spent = scan_cost.from_properties(dict(props))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ReportError):
             raise
@@ -240,4 +242,5 @@ def from_cyclonedx(doc: dict[str, Any]) -> ScanResult:
         verdicts=reader.verdicts,
         as_of=_first(props, "as-of"),
         parts=hardware,
+        cost=spent,
     )

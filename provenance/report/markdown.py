@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provenance.model import ScanResult, Verdict
+from provenance.pipeline import cost as scan_cost
 from provenance.report.groups import groups
 from provenance.report.terminal import printable
 
@@ -40,6 +41,9 @@ def render(result: ScanResult) -> str:
                  f"{counts[Verdict.REVIEW]} review, {len(waived)} waived")
     lines.append(f"- tool: provenance {result.tool_version}, signatures "
                  f"{_code(result.signature_digest[:23])}")
+    spent = scan_cost.line(result.cost)
+    if spent:
+        lines.append(f"- {spent}")
     if result.parts:
         lines += ["", "## Hardware parts (inferred)", "",
                   "| class | model | maker | confidence | evidence |", "|---|---|---|---:|---|"]

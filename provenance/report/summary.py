@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.model import ScanResult, Verdict
+from provenance.pipeline import cost as scan_cost
 from provenance.report.groups import groups
 from provenance.report.terminal import printable as safe
 
@@ -39,6 +40,9 @@ def summary(result: ScanResult, report: str | None = None) -> Group:
     if waived:
         head.append(f"   waived: {waived}")
     parts.append(head)
+    spent = scan_cost.line(result.cost)
+    if spent:
+        parts.append(Text(spent, style="dim"))
     if result.parts:  # the hardware the firmware is built for, as inferred (provenance/parts)
         parts.append(Text("\nHardware parts (inferred from the firmware)", style="bold"))
         for p in result.parts[:MAX_GROUPS]:
