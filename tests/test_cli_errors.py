@@ -91,6 +91,18 @@ def _unwritable(tmp: Path) -> list[list[str]]:
             ["scan", "-q", "--facts", str(nowhere / "facts.json"), _input(tmp)]]
 
 
+def _config(tmp: Path) -> list[list[str]]:
+    # the file is looked for from the input's parent up: one folder per bad file
+    argvs = []
+    for n, text in enumerate(["colour = 1\n", 'jobs = "many"\n']):
+        folder = tmp / f"cfg{n}"
+        folder.mkdir()
+        (folder / "provenance.toml").write_text(text)
+        (folder / "x.bin").write_bytes(b"just bytes\n")
+        argvs.append(["scan", str(folder / "x.bin")])
+    return argvs
+
+
 def _render(tmp: Path) -> list[list[str]]:
     (tmp / "bad.json").write_text("not json", encoding="utf-8")
     (tmp / "other.json").write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6"}',
@@ -133,6 +145,10 @@ CASES: dict[str, tuple[Case, str]] = {
     "`fleet`: INPUTS missing": (
         lambda t: [["fleet", str(t / "missing"), "--out-dir", str(t / "out")]],
         r"no such file"),
+    "a config file key that no option has, or a value of the wrong type (`provenance.toml`)": (
+        _config, r"provenance\.toml: (unknown key colour|jobs: )"),
+    "a `--vex-out` name that is neither `*.openvex.json` nor `*.cdx.json`": (
+        lambda t: [["scan", "--vex-out", str(t / "v.json"), _input(t)]], r"--vex-out .*: name"),
     "input missing": (lambda t: [["scan", str(t / "missing.bin")]], r"no such file"),
     "input unreadable, or not a regular file (a FIFO, a device)": (
         _unreadable, r"cannot read|not a regular file"),
@@ -144,6 +160,8 @@ CASES: dict[str, tuple[Case, str]] = {
 }
 # rows whose test needs a process of its own: the test that covers each
 ELSEWHERE = {
+    "`fleet --dask`: the scheduler cannot be reached within `--dask-timeout`":
+        "test_fleet_cluster.py::test_unreachable_scheduler_fails_fast_on_one_line",
     "interrupted (Ctrl-C): prints `interrupted`, the temporary tree is removed":
         "test_cli_interrupt.py::test_ctrl_c_prints_one_line_exits_130_and_leaves_no_tree",
 }
