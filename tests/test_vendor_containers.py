@@ -260,6 +260,9 @@ def test_every_vendor_container_names_a_catalog_vendor(sigset) -> None:
     for container in CONTAINERS:
         assert container.vendor is None or container.vendor in sigset.vendors
         assert isinstance(container.relationship, Relationship)
+        if container.source is not None:  # the layout's documentation, cited by its vendor
+            assert container.vendor is not None
+            assert container.source in sigset.vendors[container.vendor].sources
     read_as = fwheaders.KINDS
     assert read_as >= {"uimage", "update.app", "huawei-hwnp", "digicap", "zte-config", "dahua-fw"}
     assert read_as == {c.facts_format for c in CONTAINERS}

@@ -54,6 +54,9 @@ class Container(Format):
     # the vendor whose format this is (signatures/vendors/<id>.yml), None for a generic format
     vendor: str | None = None
     relationship: Relationship = Relationship.MADE_BY
+    # the key, among its vendor's sources (signatures/vendors/<vendor>.yml), of the public
+    # documentation or code its layout was taken from
+    source: str | None = None
     offset: int = 0  # where the validated header starts: the location of the vendor claim
     # the fact keys its header reader writes, as rows of the fact-key registry
     # (identify/facts.py): (key cell, what it is, an example), in the table's notation
