@@ -475,3 +475,54 @@ def test_reader_negative(name: str, tmp_path: Path, request: pytest.FixtureReque
     else:
         assert reader_of(path) == name, f"{negative.what}: not even tried by {name}"
         assert not made, f"{negative.what}: read as {name}: {made} {problems}"
+
+
+# == the registries themselves ====================================================================
+
+def _package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+             modules: dict[str, str]) -> list[str]:
+    """A throwaway package of the given modules, importable for this test only."""
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("")
+    for module, text in modules.items():
+        (tmp_path / name / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return [str(tmp_path / name)]
+
+
+FW = "from provenance.extract.firmware import trx\nFORMATS = (trx.FORMAT,)\n"
+READER = "from provenance.identify import rpm\nIDENTIFIER = rpm.IDENTIFIER\n"
+
+
+def test_registries_follow_the_declared_order_not_file_names(tmp_path, monkeypatch) -> None:
+    from provenance.extract import firmware
+    from provenance.identify import registered as readers
+
+    path = _package(tmp_path, monkeypatch, "fw_order", {
+        "a_last": FW + "ORDER = 20\n", "b_first": FW + "ORDER = 10\n", "_private": FW,
+        "helper": "X = 1\n"})
+    assert [m.__name__ for m in firmware.registered(path, "fw_order")] == [
+        "fw_order.b_first", "fw_order.a_last"]
+    path = _package(tmp_path, monkeypatch, "id_order", {
+        "a": READER + "ORDER = 2\n", "b": READER + "ORDER = 1\n", "c": "ORDER = 0\n"})
+    assert len(readers(path, "id_order")) == 2
+
+
+@pytest.mark.parametrize(("order_a", "order_b", "error"), [
+    ("ORDER = 5\n", "ORDER = 5\n", "share ORDER 5"),
+    ("ORDER = 5\n", "", "no integer ORDER"),
+    ("ORDER = 5\n", "ORDER = '6'\n", "no integer ORDER"),
+])
+def test_registries_refuse_a_missing_or_shared_order(tmp_path, monkeypatch, order_a: str,
+                                                     order_b: str, error: str) -> None:
+    from provenance.extract import firmware
+    from provenance.identify import registered as readers
+
+    tag = tmp_path.name  # unique per test: a package name imported once per session
+    path = _package(tmp_path, monkeypatch, f"fw_{tag}", {"a": FW + order_a, "b": FW + order_b})
+    with pytest.raises((TypeError, ValueError), match=error):
+        firmware.registered(path, f"fw_{tag}")
+    path = _package(tmp_path, monkeypatch, f"id_{tag}", {"a": READER + order_a,
+                                                        "b": READER + order_b})
+    with pytest.raises((TypeError, ValueError), match=error):
+        readers(path, f"id_{tag}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,16 @@ from provenance.identify.base import MAX_FACTS, Identifier, Sink, mapped
 from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
 
 
-def _readers() -> tuple[Identifier, ...]:
+def registered(path: Sequence[str], package: str) -> tuple[Identifier, ...]:
     """Every reader module of this package registers itself: it declares `IDENTIFIER` and
     `ORDER` (its place in detection, lower first), and is found here as unblob finds its
     handlers. Order matters only where detections overlap (structural magics before name-based
     readers); it is explicit, and no two readers share one."""
     found: dict[int, tuple[str, Identifier]] = {}
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules(path):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{package}.{info.name}")
         ident = getattr(module, "IDENTIFIER", None)
         if ident is None:
             continue
@@ -49,7 +50,7 @@ def _readers() -> tuple[Identifier, ...]:
     return tuple(found[k][1] for k in sorted(found))
 
 
-IDENTIFIERS: tuple[Identifier, ...] = _readers()
+IDENTIFIERS: tuple[Identifier, ...] = registered(__path__, __name__)
 
 # Facts.format -> whether the content scanners read a blob of that format, as its identifier
 # declares; a blob no identifier accepted is looked up by the kind the extractor gave it

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from types import ModuleType
 
 from provenance.extract.base import Format
 from provenance.extract.firmware._container import Container
 
 
-def _modules() -> list[ModuleType]:
-    """Every public module of this package that declares formats, by its ORDER."""
+def registered(path: Sequence[str], package: str) -> list[ModuleType]:
+    """Every public module of a package that declares formats, by its ORDER."""
     found: dict[int, ModuleType] = {}
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules(path):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{package}.{info.name}")
         if not hasattr(module, "FORMATS"):
             continue
         order = getattr(module, "ORDER", None)
@@ -42,7 +43,8 @@ def _modules() -> list[ModuleType]:
     return [found[k] for k in sorted(found)]
 
 
-FORMATS: tuple[Format, ...] = tuple(f for m in _modules() for f in m.FORMATS)
+FORMATS: tuple[Format, ...] = tuple(f for m in registered(__path__, __name__)
+                                    for f in m.FORMATS)
 
 # formats whose header identification reads (identify/fwheaders.py), in detection order
 CONTAINERS: tuple[Container, ...] = tuple(f for f in FORMATS if isinstance(f, Container))
