@@ -38,6 +38,32 @@ def _close_cache_handles(keep: set) -> None:
         handles.pop(key).close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _signature_files_parsed_once():
+    """Each vendor and policy YAML file `signatureset` reads is parsed once per session, keyed by
+    its path, size and modification time: `signatureset.load()` runs in every in-process CLI
+    call and three times per lint test, and YAML construction was most of their time. Nothing
+    in `signatureset` mutates what it reads; a file a test writes or changes is read anew."""
+    from provenance import signatureset
+
+    real = signatureset._yaml
+    parsed: dict[tuple[str, int, int], dict] = {}
+
+    def once(path: Path) -> dict:
+        try:
+            st = path.stat()
+        except OSError:
+            return real(path)  # its own error, as without the memo
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in parsed:
+            parsed[key] = real(path)
+        return parsed[key]
+
+    signatureset._yaml = once
+    yield
+    signatureset._yaml = real
+
+
 @pytest.fixture(scope="session")
 def sigset():
     from provenance import signatureset

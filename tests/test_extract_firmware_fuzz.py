@@ -16,6 +16,7 @@ from pathlib import Path
 
 import firmware_fixtures as fx
 import pytest
+from format_cases import Positive, declared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,9 @@ SEEDS: dict[str, list[Callable[[], tuple[bytes, dict[str, bytes]]]]] = {
     "zte-config": [fx.zte_config, lambda: fx.zte_config(1, header=False)],
     "flash": [_flash],
 }
+# a container whose own test module declares its positive (FORMAT_CASES) is fuzzed from it
+SEEDS |= {fmt: [positive.seed] for fmt, (positive, _) in declared("FORMAT_CASES").items()
+          if isinstance(positive, Positive) and positive.seed is not None and fmt not in SEEDS}
 # what a parser may raise to say "this container is unusable"; anything else is a bug
 EXPECTED: tuple[type[BaseException], ...] = (FormatProblem, LimitExceeded)
 EXPECTED_BY_FORMAT: dict[str, tuple[type[BaseException], ...]] = {

@@ -1,8 +1,10 @@
 """Every registered format and identifier has a positive fixture and a look-alike negative.
 
 The two tables below are keyed by registry name (`provenance.extract.EXTRACTORS`,
-`provenance.identify.IDENTIFIERS`). A registered name without a row fails, so a new format or
-reader cannot land without both; a row for a name no longer registered fails too.
+`provenance.identify.IDENTIFIERS`); a format's or reader's own test module may declare its row
+instead (`FORMAT_CASES` / `READER_CASES`, see tests/format_cases.py), so a new one touches no
+shared table. A registered name without a row fails, so a new format or reader cannot land
+without both; a row for a name no longer registered fails too, and so does a name with two.
 
 Positives run on any machine: a case that needs an external tool to build is read from its
 golden fixture (tests/golden/). Only NSIS and Inno Setup need a program to *extract* (7z,
@@ -30,7 +32,6 @@ import struct
 import tarfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import elfgen
@@ -38,40 +39,26 @@ import firmware_fixtures as fw
 import golden
 import identify_fixtures as idf
 import pytest
-from extract_fixtures import EXTRACT_TOOLS, TOOL_BUILDERS, Built, golden_built, members, sha
+from extract_fixtures import EXTRACT_TOOLS, TOOL_BUILDERS, Built, golden_built, members
+from format_cases import (
+    ABSENT,
+    REFUSED,
+    Negative,
+    Positive,
+    Reads,
+    data,
+    declared,
+    firmware,
+    junk,
+    magic,
+    write,
+)
 
 from provenance.extract import EXTRACTORS, extract
 from provenance.identify import IDENTIFIERS, identify
 from provenance.model import Artifact, Facts, Problem, ProblemKind
 
-ABSENT, REFUSED = "absent", "refused"
-
-
-def junk(n: int, seed: int = 1) -> bytes:
-    return random.Random(seed).randbytes(n)
-
-
-def write(tmp: Path, name: str, data: bytes) -> Path:
-    path = tmp / name
-    path.write_bytes(data)
-    return path
-
-
-@dataclass(frozen=True)
-class Negative:
-    make: Callable[[Path], Path]
-    expect: str  # ABSENT or REFUSED
-    what: str  # the look-alike, in words
-    xfail: str | None = None  # a known misdetection, reported, not fixed here
-
-
 # == extraction ===================================================================================
-
-@dataclass(frozen=True)
-class Positive:
-    build: Callable[[Path], Built]
-    top: bool = False  # compare the container's own members (firmware), not the leaves
-
 
 def case(fmt: str, name: str) -> Positive:
     """A case of tests/extract_fixtures.py: its golden fixture when there is one (tool-built),
@@ -87,15 +74,6 @@ def case(fmt: str, name: str) -> Positive:
             pytest.fail(f"{fmt}/{name} needs a tool and has no golden fixture: {exc}")
 
     return Positive(build)
-
-
-def firmware(make: Callable[[], tuple[bytes, dict[str, bytes]]], name: str = "fw.bin"
-             ) -> Positive:
-    def build(tmp: Path) -> Built:
-        data, members = make()
-        return Built(write(tmp, name, data), {k: sha(v) for k, v in members.items()})
-
-    return Positive(build, top=True)
 
 
 def flash_dump(tmp: Path) -> Built:
@@ -150,21 +128,6 @@ EXTRACT_POSITIVE: dict[str, Positive] = {
     "srec": firmware(fw.srec, "fw.srec"),
     "flash": Positive(flash_dump, top=True),
 }
-
-
-def magic(name: str, head: bytes, size: int = 4096, at: int = 0) -> Callable[[Path], Path]:
-    """The format's magic at `at` over pseudo-random bytes that are not its structure."""
-
-    def make(tmp: Path) -> Path:
-        data = bytearray(junk(size, len(head) + at))
-        data[at:at + len(head)] = head
-        return write(tmp, name, bytes(data))
-
-    return make
-
-
-def data(name: str, content: bytes | Callable[[], bytes]) -> Callable[[Path], Path]:
-    return lambda tmp: write(tmp, name, content() if callable(content) else content)
 
 
 def _tar_bad_checksum() -> bytes:
@@ -272,11 +235,19 @@ EXTRACT_NEGATIVE: dict[str, Negative] = {
     "flash": Negative(data("boot.log", _text_flash), ABSENT, "a large text file"),
 }
 
+# rows a format's own test module declares (FORMAT_CASES), beside the ones tabled here
+TABLED_FORMATS = frozenset(EXTRACT_POSITIVE) | frozenset(EXTRACT_NEGATIVE)
+DECLARED_FORMATS = declared("FORMAT_CASES")
+EXTRACT_POSITIVE |= {k: p for k, (p, _) in DECLARED_FORMATS.items() if isinstance(p, Positive)}
+EXTRACT_NEGATIVE |= {k: n for k, (_, n) in DECLARED_FORMATS.items()}
+
 REGISTERED_FORMATS = [f.name for f in EXTRACTORS]
 
 
 def test_every_format_has_a_positive_and_a_negative() -> None:
     registered = set(REGISTERED_FORMATS)
+    assert all(isinstance(p, Positive) for p, _ in DECLARED_FORMATS.values())
+    assert set(DECLARED_FORMATS) & set(TABLED_FORMATS) == set(), "declared and tabled"
     assert registered - set(EXTRACT_POSITIVE) == set(), "formats without a positive fixture"
     assert registered - set(EXTRACT_NEGATIVE) == set(), "formats without a look-alike negative"
     assert set(EXTRACT_POSITIVE) | set(EXTRACT_NEGATIVE) <= registered, "rows for no format"
@@ -343,15 +314,6 @@ def test_negative(fmt: str, tmp_path: Path, request: pytest.FixtureRequest) -> N
 
 
 # == identification ===============================================================================
-
-@dataclass(frozen=True)
-class Reads:
-    """A reader's positive: the file, and facts (key -> one value it must have) that make it."""
-
-    make: Callable[[Path], Path]
-    format: str
-    facts: dict[str, str]
-
 
 def golden_file(key: str) -> Callable[[Path], Path]:
     return lambda tmp: golden.materialize(key, tmp)
@@ -451,11 +413,18 @@ IDENTIFY_NEGATIVE: dict[str, Negative] = {
                     "package.json cut short"),
 }
 
+TABLED_READERS = frozenset(IDENTIFY_POSITIVE) | frozenset(IDENTIFY_NEGATIVE)
+DECLARED_READERS = declared("READER_CASES")
+IDENTIFY_POSITIVE |= {k: r for k, (r, _) in DECLARED_READERS.items() if isinstance(r, Reads)}
+IDENTIFY_NEGATIVE |= {k: n for k, (_, n) in DECLARED_READERS.items()}
+
 REGISTERED_READERS = [i.name for i in IDENTIFIERS]
 
 
 def test_every_identifier_has_a_positive_and_a_negative() -> None:
     registered = set(REGISTERED_READERS)
+    assert all(isinstance(r, Reads) for r, _ in DECLARED_READERS.values())
+    assert set(DECLARED_READERS) & set(TABLED_READERS) == set(), "declared and tabled"
     assert registered - set(IDENTIFY_POSITIVE) == set(), "readers without a positive fixture"
     assert registered - set(IDENTIFY_NEGATIVE) == set(), "readers without a look-alike negative"
     assert set(IDENTIFY_POSITIVE) | set(IDENTIFY_NEGATIVE) <= registered, "rows for no reader"
@@ -506,3 +475,54 @@ def test_reader_negative(name: str, tmp_path: Path, request: pytest.FixtureReque
     else:
         assert reader_of(path) == name, f"{negative.what}: not even tried by {name}"
         assert not made, f"{negative.what}: read as {name}: {made} {problems}"
+
+
+# == the registries themselves ====================================================================
+
+def _package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+             modules: dict[str, str]) -> list[str]:
+    """A throwaway package of the given modules, importable for this test only."""
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("")
+    for module, text in modules.items():
+        (tmp_path / name / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return [str(tmp_path / name)]
+
+
+FW = "from provenance.extract.firmware import trx\nFORMATS = (trx.FORMAT,)\n"
+READER = "from provenance.identify import rpm\nIDENTIFIER = rpm.IDENTIFIER\n"
+
+
+def test_registries_follow_the_declared_order_not_file_names(tmp_path, monkeypatch) -> None:
+    from provenance.extract import firmware
+    from provenance.identify import registered as readers
+
+    path = _package(tmp_path, monkeypatch, "fw_order", {
+        "a_last": FW + "ORDER = 20\n", "b_first": FW + "ORDER = 10\n", "_private": FW,
+        "helper": "X = 1\n"})
+    assert [m.__name__ for m in firmware.registered(path, "fw_order")] == [
+        "fw_order.b_first", "fw_order.a_last"]
+    path = _package(tmp_path, monkeypatch, "id_order", {
+        "a": READER + "ORDER = 2\n", "b": READER + "ORDER = 1\n", "c": "ORDER = 0\n"})
+    assert len(readers(path, "id_order")) == 2
+
+
+@pytest.mark.parametrize(("order_a", "order_b", "error"), [
+    ("ORDER = 5\n", "ORDER = 5\n", "share ORDER 5"),
+    ("ORDER = 5\n", "", "no integer ORDER"),
+    ("ORDER = 5\n", "ORDER = '6'\n", "no integer ORDER"),
+])
+def test_registries_refuse_a_missing_or_shared_order(tmp_path, monkeypatch, order_a: str,
+                                                     order_b: str, error: str) -> None:
+    from provenance.extract import firmware
+    from provenance.identify import registered as readers
+
+    tag = tmp_path.name  # unique per test: a package name imported once per session
+    path = _package(tmp_path, monkeypatch, f"fw_{tag}", {"a": FW + order_a, "b": FW + order_b})
+    with pytest.raises((TypeError, ValueError), match=error):
+        firmware.registered(path, f"fw_{tag}")
+    path = _package(tmp_path, monkeypatch, f"id_{tag}", {"a": READER + order_a,
+                                                        "b": READER + order_b})
+    with pytest.raises((TypeError, ValueError), match=error):
+        readers(path, f"id_{tag}")

@@ -144,3 +144,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("dtb", detect, read)
+ORDER = 50  # place in detection (identify/__init__.py): lower is tried first

@@ -114,3 +114,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("elf", detect, read, content_scan=True)
+ORDER = 10  # place in detection (identify/__init__.py): lower is tried first

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import re
 
-FACT_TABLE = """\
+from provenance.extract.firmware import CONTAINERS
+
+_TABLE = """\
 | key | meaning | example |
 |---|---|---|
 | `elf.class` / `elf.machine` / `elf.type` | ELF header | `ELF64`, `arm`, `DYN` |
@@ -62,19 +64,27 @@ FACT_TABLE = """\
 | `copyright.text` / `copyright.holder` / `copyright.years` | copyright statements (at most 50, first 8 MiB) | `Huawei Technologies Co., Ltd.`, `2019-2021` |
 | `dt.version` / `dt.model` / `dt.compatible` / `dt.vendor_prefix` | device tree (DTB, FIT) or `vendor,chip` strings in ELF `.rodata` | `hisilicon,hi3516cv300`, `hisilicon` |
 | `net.mac` | a MAC address assigned to a device in a config or environment (`ethaddr=…`); prefix tables are not read | `00:18:82:12:34:56` |
-| `uimage.name` / `.os` / `.arch` / `.type` / `.size` | U-Boot legacy image header | `Linux-4.9.37` |
-| `updateapp.hardware_id` / `updateapp.partition` | Huawei UPDATE.APP block headers | `HW7x27` |
-| `digicap.magic` / `.language` / `.device_class` / `.oem_code` / `.file_count` | Hikvision digicap header (XOR-decoded) | `0x2f` |
-| `zte.model` | ZTE config.bin signature block model | `ZXHN H298N` |
-| `dahua.hwid` | first line of the `hwid` member of a Dahua "DH" zip | `IPC-HFW4431R-Z:...` |
 | `container.format` / `container.vendor` / `container.relationship` | a vendor container whose header passed the extractor's own strict validator, and the maker that structure declares (written first) | `huawei-update-app`, `huawei`, `made-by` |
-| `hwnp.products` / `hwnp.version` | Huawei HWNP ONT firmware: product list and version from the validated header | `HG8145V5` |
 | `sbom.format` / `sbom.spec_version` / `sbom.component_count` | SBOM document | `CycloneDX`, `1.6`, `3` |
 | `sbom.component` | one per component (at most 5000), read by cyclonedx-python-lib / spdx-tools (identify/sbom_read.py): its label, at its location `#components[9]`, `#components[1].components[0]`, `#metadata.component` (CycloneDX JSON), `#component[i]` (XML, document order), `#packages[i]` (SPDX JSON), `#package[i]` (tag-value), `#@graph[i]` (SPDX 3); the component's other facts are at that location or a field of it (`#components[9].supplier.name`) | `requests 2.31.0` |
 | `sbom.name` / `sbom.version` / `sbom.purl` / `sbom.cpe` / `sbom.sha256` / `sbom.file_name` | what a component is (`identify/sbom.component_facts`, the mapping `scan` and `enrich` share) | `@huaweicloud/huaweicloud-sdk-core` |
 | `sbom.supplier` / `sbom.manufacturer` / `sbom.supplier_email` / `sbom.supplier_url` | who the SBOM declares supplies or makes it (bare names) | `Huawei Technologies Co., Ltd.` |
 | `sbom.author` / `sbom.author_email` / `sbom.publisher` / `sbom.homepage` / `sbom.repository` / `sbom.copyright_holder` | who else it names, its URLs, its copyright holders | `https://github.com/huaweicloud/...` |
 """
+
+
+def _with_containers(table: str) -> str:
+    """The table with the rows each firmware container declares beside its header reader
+    (`Container.facts`, extract/firmware), in detection order, before the `container.*` row: a
+    new container registers its keys in its own module."""
+    rows = "".join(f"| {key} | {meaning} | {example} |\n"
+                   for c in CONTAINERS for key, meaning, example in c.facts)
+    marker = "| `container.format`"
+    head, tail = table.split(marker, 1)
+    return head + rows + marker + tail
+
+
+FACT_TABLE = _with_containers(_TABLE)
 
 
 def _patterns(cell: str) -> list[str]:

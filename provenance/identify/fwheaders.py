@@ -65,3 +65,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier(FALLBACK, detect, read, formats=KINDS)
+ORDER = 100  # place in detection (identify/__init__.py): lower is tried first

@@ -68,3 +68,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("java-class", detect, read)
+ORDER = 30  # place in detection (identify/__init__.py): lower is tried first

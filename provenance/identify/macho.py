@@ -153,3 +153,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("macho", detect, read, content_scan=True)
+ORDER = 40  # place in detection (identify/__init__.py): lower is tried first

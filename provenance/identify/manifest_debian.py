@@ -120,3 +120,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("debian", detect, read, formats=frozenset({"deb", "ipk"}))
+ORDER = 80  # place in detection (identify/__init__.py): lower is tried first

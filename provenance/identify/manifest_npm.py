@@ -72,3 +72,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("npm", detect, read)
+ORDER = 130  # place in detection (identify/__init__.py): lower is tried first

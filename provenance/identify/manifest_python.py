@@ -67,3 +67,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("python-metadata", detect, read)
+ORDER = 120  # place in detection (identify/__init__.py): lower is tried first

@@ -159,3 +159,4 @@ def _pdb(binary: Any, sink: Sink) -> None:
 
 
 IDENTIFIER = Identifier("pe", detect, read, content_scan=True)
+ORDER = 20  # place in detection (identify/__init__.py): lower is tried first

@@ -76,3 +76,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("rpm", detect, read)
+ORDER = 70  # place in detection (identify/__init__.py): lower is tried first

@@ -177,3 +177,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("sbom", detect, read)
+ORDER = 110  # place in detection (identify/__init__.py): lower is tried first

@@ -45,3 +45,4 @@ def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
 
 
 IDENTIFIER = Identifier("tarball", detect, read, formats=frozenset({"tar", "sdist", "npm"}))
+ORDER = 90  # place in detection (identify/__init__.py): lower is tried first

@@ -166,3 +166,4 @@ def _read_zip(zf: zipfile.ZipFile, raw: Any, path: Path,
 
 
 IDENTIFIER = Identifier("zip", detect, read, formats=frozenset({"apk", "aar", "jar", "wheel"}))
+ORDER = 60  # place in detection (identify/__init__.py): lower is tried first

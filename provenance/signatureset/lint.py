@@ -9,6 +9,7 @@ set) or the set's directories; `LINTS` is the registry, in the order problems ar
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 from collections import Counter
@@ -191,12 +192,25 @@ class YaraProblem(RuleLint):
     recommendation = "Fix the rule until it compiles alone without a YARA warning"
 
     def check(self, ctx: Context, rule: Rule) -> Iterator[str]:
-        import yara
-
         try:
-            compile_yara({rule.id: rule.path.read_text(encoding="utf-8")}, strict=True)
-        except (yara.Error, OSError, UnicodeDecodeError) as exc:  # errors, and warnings
-            yield f"{rule.path}: YARA: {exc}"
+            error = _yara_error(rule.id, rule.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            error = str(exc)
+        if error is not None:
+            yield f"{rule.path}: YARA: {error}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _yara_error(rule_id: str, source: str) -> str | None:
+    """The error or warning of one rule compiled alone, by its text: a lint run compiles every
+    rule again, and the same text always gives the same answer (once per process)."""
+    import yara
+
+    try:
+        compile_yara({rule_id: source}, strict=True)
+    except yara.Error as exc:  # errors, and warnings
+        return str(exc)
+    return None
 
 
 class ShortString(RuleLint):

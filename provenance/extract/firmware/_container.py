@@ -9,8 +9,9 @@ uses the same module's structures as the extractor.
 A vendor's own container also declares its vendor and relationship here, beside the parser (as
 a YARA rule's meta does beside its strings). Identification passes the declaration on as the
 `container.*` facts of a blob whose header validated, and attribution turns those into evidence
-for any vendor of the signature set (`attribute/resolve.py`): a new vendor container is its
-module, its line in `FORMATS`, and its test.
+for any vendor of the signature set (`attribute/resolve.py`). The keys its header reader writes
+are declared here too (`facts`), so a new vendor container is its module (which registers itself,
+see `firmware/__init__.py`), its vendor's YAML (the source it cites), and its test.
 """
 
 from __future__ import annotations
@@ -53,7 +54,13 @@ class Container(Format):
     # the vendor whose format this is (signatures/vendors/<id>.yml), None for a generic format
     vendor: str | None = None
     relationship: Relationship = Relationship.MADE_BY
+    # the key, among its vendor's sources (signatures/vendors/<vendor>.yml), of the public
+    # documentation or code its layout was taken from
+    source: str | None = None
     offset: int = 0  # where the validated header starts: the location of the vendor claim
+    # the fact keys its header reader writes, as rows of the fact-key registry
+    # (identify/facts.py): (key cell, what it is, an example), in the table's notation
+    facts: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.header is None:

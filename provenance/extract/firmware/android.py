@@ -167,3 +167,6 @@ def extract_sparse(src: Path, out: SafeRoot) -> None:
 SPARSE_FORMAT = Format("android-sparse", "Android sparse image, unsparsed to the raw image",
                        detect_sparse, extract_sparse, through_members=True)
 
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (BOOT, SPARSE_FORMAT)
+ORDER = 40

@@ -324,3 +324,7 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 FORMAT = Format("flash", "Raw flash dump: known formats carved at any offset, gaps kept with "
                 "their entropy", detect, extract, through_members=True)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 1000  # last of all: it accepts any binary head

@@ -111,4 +111,11 @@ def header(src: Path, sink: FactSink) -> Header:
 
 
 FORMAT = Container("dahua-dhzip", "Dahua firmware: zip with DH signatures (catalog F17)", detect,
-                   extract, identified_as="dahua-fw", header=header, vendor="dahua")
+                   extract, identified_as="dahua-fw", header=header, vendor="dahua",
+                   facts=(("`dahua.hwid`",
+                           'first line of the `hwid` member of a Dahua "DH" zip',
+                           "`IPC-HFW4431R-Z:...`"),))
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 120

@@ -170,3 +170,7 @@ def _all_external(blob: Blob, images: Node, ext_base: int) -> Iterator[tuple[str
 
 FIT = Format("fit", "U-Boot FIT image: each /images payload (hand-written FDT walker)",
              detect_fit, extract_fit)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FIT,)
+ORDER = 20

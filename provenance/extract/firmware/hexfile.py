@@ -157,3 +157,7 @@ IHEX = Format("ihex", "Intel HEX, converted to binary", detect_ihex, extract_ihe
               through_members=True)
 SREC = Format("srec", "Motorola S-record, converted to binary", detect_srec, extract_srec,
               through_members=True)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (IHEX, SREC)
+ORDER = 200

@@ -106,4 +106,12 @@ def header(src: Path, sink: FactSink) -> Header:
 
 FORMAT = Container("hikvision-dav", "Hikvision digicap.dav: de-obfuscated header and file table "
                    "(catalog F14)", detect, extract, identified_as="digicap", header=header,
-                   vendor="hikvision")
+                   vendor="hikvision",
+                   facts=(("`digicap.magic` / `.language` / `.device_class` / `.oem_code` / "
+                           "`.file_count`",
+                           "Hikvision digicap header (XOR-decoded)",
+                           "`0x2f`"),))
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 110

@@ -109,7 +109,10 @@ def app_header(src: Path, sink: FactSink) -> Header:
 UPDATE_APP = Container("huawei-update-app",
                        "Huawei UPDATE.APP (block headers validated, catalog F1)", detect_app,
                        extract_app, identified_as="update.app", header=app_header,
-                       vendor="huawei", offset=APP_START)
+                       vendor="huawei", offset=APP_START,
+                       facts=(("`updateapp.hardware_id` / `updateapp.partition`",
+                               "Huawei UPDATE.APP block headers",
+                               "`HW7x27`"),))
 
 # -- HWNP ------------------------------------------------------------------------------------------
 
@@ -186,4 +189,12 @@ def hwnp_header(src: Path, sink: FactSink) -> Header:
 
 
 HWNP = Container("huawei-hwnp", "Huawei HWNP ONT firmware: items by path (catalog F4)",
-                 detect_hwnp, extract_hwnp, header=hwnp_header, vendor="huawei")
+                 detect_hwnp, extract_hwnp, header=hwnp_header, vendor="huawei",
+                 facts=(("`hwnp.products` / `hwnp.version`",
+                         "Huawei HWNP ONT firmware: product list and version from the "
+                         "validated header",
+                         "`HG8145V5`"),))
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (UPDATE_APP, HWNP)
+ORDER = 100

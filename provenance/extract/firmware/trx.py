@@ -54,3 +54,7 @@ def extract(src: Path, out: SafeRoot) -> None:
 
 FORMAT = Format("trx", "Broadcom TRX v1/v2 (CRC checked, partitions by offset)", detect, extract,
                 through_members=True)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 30

@@ -261,3 +261,7 @@ def _fmp(blob: Blob, out: SafeRoot, base: int, end: int) -> bool:
 
 CAPSULE = Format("uefi-capsule", "UEFI capsule (plain and FMP): the payloads",
                  detect_capsule, extract_capsule)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (CAPSULE, FV)
+ORDER = 50

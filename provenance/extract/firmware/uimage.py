@@ -96,4 +96,11 @@ def header(src: Path, sink: FactSink) -> Header:
 
 
 FORMAT = Container("uimage", "U-Boot legacy uImage, single and multi-file (CRC checked)", detect,
-                   extract, header=header, through_members=True)
+                   extract, header=header, through_members=True,
+                   facts=(("`uimage.name` / `.os` / `.arch` / `.type` / `.size`",
+                           "U-Boot legacy image header",
+                           "`Linux-4.9.37`"),))
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 10

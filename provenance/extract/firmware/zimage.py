@@ -142,3 +142,7 @@ def _zstd(blob: Blob, pos: int, end: int) -> Iterator[bytes]:
 
 
 FORMAT = Format("zimage", "Linux zImage/bzImage: the compressed vmlinux inside", detect, extract)
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 60

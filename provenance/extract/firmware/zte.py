@@ -141,4 +141,11 @@ def _blocks(blob: Blob, pos: int, out: SafeRoot) -> Iterator[bytes]:
 
 FORMAT = Container("zte-config",
                    "ZTE config.bin: zlib payload (AES variants opaque, catalog F19)", detect,
-                   extract, header=header, vendor="zte")
+                   extract, header=header, vendor="zte",
+                   facts=(("`zte.model`",
+                           "ZTE config.bin signature block model",
+                           "`ZXHN H298N`"),))
+
+# the registry (firmware/__init__.py): this module's formats, and their place in detection
+FORMATS = (FORMAT,)
+ORDER = 130
