@@ -493,3 +493,38 @@ def test_cli_errors(tmp_path: Path) -> None:
     assert invoke(str(FIX / "npm-cdx-1.6.json"), "--as-of", "yesterday").exit_code == 2
     assert invoke(str(FIX / "npm-cdx-1.6.json"), "--artifacts",
                   str(tmp_path / "missing")).exit_code == 2
+
+
+def test_schema_checks_cover_a_bounded_part_of_a_large_sbom(tmp_path, sigset, monkeypatch):
+    from provenance.enrich import write
+    from provenance.identify import sbom_read
+
+    # the part checked: the first components in walk order (each list whole before the lists
+    # nested in it), nesting kept, the input untouched
+    doc = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+        {"type": "library", "name": "a", "components": [{"type": "library", "name": "a1"}]},
+        {"type": "library", "name": "b"}, {"type": "library", "name": "c"}]}
+    before = copy.deepcopy(doc)
+    part, cut = sbom_read.checked_part(doc, 3)
+    assert cut and doc == before
+    assert part["components"] == [{"type": "library", "name": "a", "components": []},
+                                  {"type": "library", "name": "b"},
+                                  {"type": "library", "name": "c"}]
+    assert sbom_read.checked_part(doc, 4) == (doc, False)
+
+    # enrich of more components than are checked: a limit problem each side, and a schema
+    # error past the checked part goes unseen (that is the bound), one inside it is reported
+    for mod in (sbom_read, write):
+        monkeypatch.setattr(mod, "MAX_CHECKED", 5)
+    comps = [{"type": "library", "name": f"c{i}", "version": "1"} for i in range(12)]
+    comps[2]["type"] = "not-a-type"
+    comps[9]["type"] = "also-not-a-type"
+    path = tmp_path / "big.cdx.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                                "components": comps}))
+    out, _findings, problems = enrich(path, sigset, POLICIES, AS_OF)
+    messages = [p.message for p in problems]
+    assert any("schema check covered the first 5" in m for m in messages)
+    assert sum("'not-a-type'" in m for m in messages) >= 1
+    assert not any("also-not-a-type" in m for m in messages)
+    assert len(out["components"]) == 12  # every component is still written

@@ -213,6 +213,37 @@ def write_output(text: str, dest: Path | None) -> None:
         raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
 
 
+def write_json(value: Any, dest: Path | None) -> None:
+    """A JSON document (indent 2, `json_safe`), written as it is encoded, a megabyte at a time:
+    a 1,000,000-component SBOM is never one string in memory (three copies of it were half
+    the peak memory of such an `enrich`). The bytes are those of `json.dumps`."""
+    import json
+
+    from provenance.report.cyclonedx import json_safe
+
+    def pieces() -> Iterable[str]:
+        held: list[str] = []
+        size = 0
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            held.append(chunk)
+            size += len(chunk)
+            if size >= 1 << 20:
+                yield json_safe("".join(held))
+                held, size = [], 0
+        yield json_safe("".join(held)) + "\n"
+
+    if dest is None or str(dest) == "-":
+        for piece in pieces():
+            sys.stdout.write(piece)
+        return
+    try:
+        with open(dest, "w", encoding="utf-8") as f:
+            for piece in pieces():
+                f.write(piece)
+    except OSError as exc:
+        raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
+
+
 # `-o FILE` without `-f`: the format its extension names (longest suffix first)
 FORMAT_BY_SUFFIX = {".cdx.json": "cyclonedx-json", ".sarif.json": "sarif",
                     ".cdx.xml": "cyclonedx-xml", ".json": "cyclonedx-json",

@@ -9,7 +9,6 @@ no verdict (not an SBOM, unreadable, invalid signature set).
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from provenance.commands.common import (
     fail,
     judging,
     vex_targets,
+    write_json,
     write_output,
     write_vex,
 )
@@ -139,10 +139,8 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
         raise fail(f"not a valid SBOM: {exc}", EXIT_NO_VERDICT) from None
     except OSError as exc:  # standard input or the temporary copy
         raise fail(f"cannot read the SBOM: {exc}", EXIT_NO_VERDICT) from None
-    from provenance.report.cyclonedx import json_safe
-
     if output is not None or not rendered:
-        write_output(json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", output)
+        write_json(doc, output)
     if rendered or vex:
         from provenance.report import FORMATS
         from provenance.report.load import ReportError, from_cyclonedx

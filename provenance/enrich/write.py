@@ -15,7 +15,7 @@ from typing import Any
 
 from provenance import __version__
 from provenance.enrich.supplier import SupplierCheck
-from provenance.identify.sbom_read import SbomInput, schema_validator
+from provenance.identify.sbom_read import MAX_CHECKED, SbomInput, checked_part, schema_validator
 from provenance.model import Component, Finding, Problem, ProblemKind, Stage, Verdict
 from provenance.report.cyclonedx import (
     component_evidence,
@@ -90,16 +90,21 @@ def add_tool(doc: dict[str, Any], sigset: SignatureSet) -> None:
 
 def _output_problems(doc: dict[str, Any], source: str, strict: bool) -> list[Problem]:
     """What the output breaks of CycloneDX 1.6: the structure, or with `strict` also every
-    `format` (an Earley-parsed IRI grammar per URL: seconds on a few hundred components)."""
+    `format` (an Earley-parsed IRI grammar per URL: seconds on a few hundred components). Past
+    `MAX_CHECKED` components the first ones are checked (those enrich changed come first)."""
+    part, cut = checked_part(doc, MAX_CHECKED)
+    out = [Problem(source, Stage.REPORT, f"more than {MAX_CHECKED} components: the output's "
+                   f"CycloneDX 1.6 schema check covered the first {MAX_CHECKED}",
+                   ProblemKind.LIMIT)] if cut else []
     try:
-        errors = list(itertools.islice(schema_validator("1.6", strict).iter_errors(doc),
+        errors = list(itertools.islice(schema_validator("1.6", strict).iter_errors(part),
                                        MAX_OUTPUT_ERRORS))
     except RecursionError:  # a document nested deeper than the validator recurses
-        return [Problem(source, Stage.REPORT, "output not schema-checked: nested too deeply",
-                        ProblemKind.LIMIT)]
-    return [Problem(source, Stage.REPORT,
-                    f"output is not valid CycloneDX 1.6: {getattr(e, 'message', e)}"[:300],
-                    ProblemKind.CORRUPT) for e in errors]
+        return [*out, Problem(source, Stage.REPORT,
+                              "output not schema-checked: nested too deeply", ProblemKind.LIMIT)]
+    return out + [Problem(source, Stage.REPORT,
+                          f"output is not valid CycloneDX 1.6: {getattr(e, 'message', e)}"[:300],
+                          ProblemKind.CORRUPT) for e in errors]
 
 
 def summarise(doc: dict[str, Any], sbom: SbomInput, source: str, overall: Verdict,

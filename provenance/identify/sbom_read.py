@@ -43,6 +43,9 @@ MAX_SCAN_SBOM = 64 << 20  # bytes read for an SBOM found in a scan
 MAX_LIBRARY = 32 << 20  # bytes handed to cyclonedx-python-lib, jsonschema, lxml or spdx-tools
 MAX_COMPONENTS = 5000  # components converted in scan mode
 MAX_MESSAGES = 50  # problems kept from one library check
+# components a schema check covers: jsonschema costs ~0.3 ms per component, so a whole check of
+# 1,000,000 components took minutes (the first ones, in `walk_tree` order, are those enriched)
+MAX_CHECKED = 20_000
 HEAD = 8192
 CDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
 
@@ -200,17 +203,44 @@ def structural_validator(version: str) -> Any:
     return schema_validator(version)
 
 
+def checked_part(doc: dict[str, Any], limit: int) -> tuple[dict[str, Any], bool]:
+    """What a schema check of `doc` covers: `doc` itself, or, when it holds more than `limit`
+    components, a copy holding only the first `limit` of them (in `walk_tree` order, nesting
+    kept) and True. Iterative, like `walk_tree`."""
+    kept = walk_tree(doc, metadata=False, limit=limit + 1)
+    if len(kept) <= limit:
+        return doc, False
+    wanted = {id(comp) for comp, _, _ in kept[:limit]}
+    part = dict(doc)
+    part["components"] = []
+    stack: list[tuple[list[Any], list[Any]]] = [(doc["components"], part["components"])]
+    while stack:
+        items, copies = stack.pop()
+        for item in items:
+            if isinstance(item, dict) and id(item) in wanted:
+                copy = dict(item)
+                if isinstance(item.get("components"), list):
+                    copy["components"] = []
+                    stack.append((item["components"], copy["components"]))
+                copies.append(copy)
+    return part, True
+
+
 def _schema_problems(doc: dict[str, Any], version: str, source: str, strict: bool
                      ) -> list[Problem]:
     """The input's own schema violations (against its declared version), as problems: the
-    structure only, or with `strict` also every `format` (URLs, e-mail addresses, dates)."""
+    structure only, or with `strict` also every `format` (URLs, e-mail addresses, dates). Past
+    `MAX_CHECKED` components only the first ones are checked, and a problem says so."""
+    part, cut = checked_part(doc, MAX_CHECKED)
+    out = [_problem(source, f"more than {MAX_CHECKED} components: the CycloneDX {version} "
+                            f"schema check covered the first {MAX_CHECKED}", ProblemKind.LIMIT)
+           ] if cut else []
     try:
-        errors = list(itertools.islice(schema_validator(version, strict).iter_errors(doc),
+        errors = list(itertools.islice(schema_validator(version, strict).iter_errors(part),
                                        MAX_MESSAGES))
     except Exception as exc:  # RecursionError on deep nesting, a validator bug: not fatal
-        return [_problem(source, f"CycloneDX {version} schema check failed: {exc}",
-                         ProblemKind.ERROR)]
-    out = []
+        return [*out, _problem(source, f"CycloneDX {version} schema check failed: {exc}",
+                               ProblemKind.ERROR)]
     for error in errors:
         where = "/".join(str(p) for p in getattr(error, "absolute_path", ())) or "(document)"
         message = getattr(error, "message", str(error))
