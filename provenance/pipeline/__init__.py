@@ -8,10 +8,13 @@ pooled), `codec` (lossless compact JSON of a blob's analysis and of a whole Scan
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -252,12 +255,43 @@ def _views(nodes: list[Artifact], by_sha: dict[str, Analysis]) -> list[BlobView]
     return views
 
 
+class _WorkDir:
+    """A temporary directory for the extracted tree. On success it is removed by a thread
+    (`removing`, joined before the scan returns): unlinking thousands of files is system time
+    that can overlap with building the report instead of preceding it. On an error it is
+    removed before the error propagates."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="provenance-"))
+        self.removing: threading.Thread | None = None
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            _remove(self.path)
+            return
+        self.removing = threading.Thread(target=_remove, args=(self.path,), daemon=True)
+        self.removing.start()
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():  # a member left unwritable: make it writable and try once more
+        for parent, dirs, _ in os.walk(path):
+            for d in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(parent, d), 0o700)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
 ) -> ScanResult:
-    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
-        work = Path(tmp)
+    workdir = _WorkDir()
+    with workdir as work:
         if progress:
             progress("extract", 0, 1)
         # analysis starts on each blob as soon as the walker has finished it
@@ -282,6 +316,7 @@ def _scan(
             all_problems.extend(analysis.problems)
         if options.keep_extracted is not None:
             shutil.copytree(work / "x", options.keep_extracted, symlinks=True, dirs_exist_ok=True)
+    cleanup = workdir.removing  # the tree goes in a thread while the report is built
 
     def build(artifact: Artifact, is_root: bool = False) -> Component:
         analysis = analyses.get(artifact.chain)
@@ -341,6 +376,8 @@ def _scan(
                for a in c.attributions if a.vendor in sigset.vendors}
     vendors.update({p.maker: part_maker(p.maker, sigset) for p in parts
                     if p.maker not in vendors})
+    if cleanup is not None:
+        cleanup.join()
     return ScanResult(
         root=root,
         findings=findings,
