@@ -713,7 +713,8 @@ def rootfs_floor(fmt: str, image: Path, work: Path) -> dict[str, float]:
 
 def _scan_row(label: str, r: dict[str, Any], files: int) -> str:
     return (f"  {label:<26} {r['wall']:7.2f}s  {files / r['wall']:8.0f} files/s  "
-            f"CPU {r['user']:6.1f}u+{r['sys']:5.1f}s = {r['cores']:.2f} cores busy  "
+            f"CPU {r['user']:6.1f}u+{r['sys']:5.1f}s = {r['cores']:.2f} cores busy "
+            f"({r['cores'] / (os.cpu_count() or 1):4.0%})  "
             f"peak PSS {r['pss'] / MiB:5.0f} MiB (RSS sum {r['rss_tree'] / MiB:5.0f}, "
             f"largest {r['maxrss'] / MiB:4.0f})")
 
