@@ -100,6 +100,7 @@ class SafeRoot:
         self.problems: list[Problem] = []
         self.links: dict[str, str] = {}  # member -> link target, recorded not created
         self._inside: set[Path] = {self.base}  # directories already proved inside the root
+        self._made: set[Path] = set()  # directories members were written into
         self._through: set[str] = set()  # links a member path was seen to run through
         self._refused_links: dict[str, str] = {}  # links refused for pointing out of the root
         self._copies: dict[str, int] = {}  # name -> last N given to a duplicate, `name~N`
@@ -123,6 +124,12 @@ class SafeRoot:
 
     # -- paths --------------------------------------------------------------------------------
     def target(self, name: str) -> tuple[str, Path]:
+        rel, dest, _ = self._place(name)
+        return rel, dest
+
+    def _place(self, name: str) -> tuple[str, Path, bool]:
+        """`target`, and whether something of that name was there already (one lstat that
+        spares `create` three more on the usual new member)."""
         rel = clean_member_name(name)
         if self.links or self._refused_links:
             self._through_link(rel)
@@ -140,8 +147,8 @@ class SafeRoot:
             resolved = dest.resolve()
             if resolved != self.base and self.base not in resolved.parents:
                 raise UnsafePath(f"member {name!r} resolves outside the extraction root")
-            return rel, resolved
-        return rel, dest
+            return rel, resolved, True
+        return rel, dest, False
 
     def _through_link(self, rel: str) -> None:
         """A member whose path runs through a link of this archive (`link` -> /tmp, then
@@ -215,7 +222,7 @@ class SafeRoot:
         """
         self.check_time()
         try:
-            rel, dest = self.target(name)
+            rel, dest, there = self._place(name)
         except UnsafePath as exc:
             self.refuse(name, str(exc), exc.kind)
             return None
@@ -229,7 +236,7 @@ class SafeRoot:
                 self.problem(refused, ProblemKind.LIMIT, rel)
                 return None
         try:
-            return self._open(rel, dest)
+            return self._open(rel, dest, there)
         except OSError as exc:  # one member the OS will not take: record it, keep the rest
             self.problem(f"cannot write member: {exc.strerror}", ProblemKind.CORRUPT, rel)
             return None
@@ -252,14 +259,14 @@ class SafeRoot:
                     "writing")
         return None
 
-    def _open(self, rel: str, dest: Path) -> MemberWriter | None:
-        if dest.is_symlink():  # never write through a link, even one of our own making
+    def _open(self, rel: str, dest: Path, there: bool = True) -> MemberWriter | None:
+        if there and dest.is_symlink():  # never write through a link, even one of our own
             self.problem("member collides with a link", ProblemKind.UNSAFE, rel)
             return None
-        if dest.is_dir():
+        if there and dest.is_dir():
             self.problem("member collides with a directory", ProblemKind.CORRUPT, rel)
             return None
-        if dest.exists() or rel in self.links:
+        if (there and dest.exists()) or rel in self.links:
             # A second member of the same name (a zip or tar can hold both; readers disagree on
             # which one wins): both are kept and examined, never one silently overwritten.
             first = rel
@@ -269,11 +276,13 @@ class SafeRoot:
         self.budget.add_file()
         self.budget.wrote(self.location)
         # a parent that is a file (member "a" then "a/b") makes mkdir fail: report, do not raise
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            self.problem("member path collides with a file", ProblemKind.CORRUPT, rel)
-            return None
+        if dest.parent not in self._made:
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                self.problem("member path collides with a file", ProblemKind.CORRUPT, rel)
+                return None
+            self._made.add(dest.parent)  # directories are never removed: no mkdir again
         return MemberWriter(self, rel, dest)
 
     def _free_name(self, rel: str) -> tuple[str, Path]:

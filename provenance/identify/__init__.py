@@ -106,8 +106,11 @@ def is_text(head: bytes) -> bool:
     head. UTF-16 text has NULs and reads as a binary here; its strings are still scanned."""
     if not head or b"\0" in head:
         return False
-    control = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
+    control = len(head) - len(head.translate(None, _CONTROL))  # in C, not per byte
     return control * 100 <= len(head)
+
+
+_CONTROL = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
 
 
 def _scan_content(facts: Facts, artifact: Artifact, head: bytes) -> bool:

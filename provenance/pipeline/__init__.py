@@ -8,10 +8,13 @@ pooled), `codec` (lossless compact JSON of a blob's analysis and of a whole Scan
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -268,14 +271,47 @@ def _views(nodes: list[Artifact], by_sha: dict[str, Analysis]) -> list[BlobView]
     return views
 
 
+class _WorkDir:
+    """A temporary directory for the extracted tree. On success it is removed by a thread
+    (`removing`, joined before the scan returns): unlinking thousands of files is system time
+    that can overlap with building the report instead of preceding it. On an error it is
+    removed before the error propagates."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="provenance-"))
+        self.removing: threading.Thread | None = None
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            _remove(self.path)
+            return
+        # not a daemon: an interrupted or failing report build still leaves no tree behind,
+        # since the interpreter joins the thread before it exits
+        self.removing = threading.Thread(target=_remove, args=(self.path,))
+        self.removing.start()
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():  # a member left unwritable: make it writable and try once more
+        for parent, dirs, _ in os.walk(path):
+            for d in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(parent, d), 0o700)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
 ) -> ScanResult:
     memory = budget.limit(options.limits.max_memory, options.analysis.jobs)
     clock = cost.Clock(started)  # `extract` includes hashing the input for the cache key
-    with tempfile.TemporaryDirectory(prefix="provenance-") as tmp, budget.ceiling(memory):
-        work = Path(tmp)
+    workdir = _WorkDir()
+    with workdir as work, budget.ceiling(memory):
         if progress:
             progress("extract", 0, 1)
         # analysis starts on each blob as soon as the walker has finished it
@@ -307,6 +343,7 @@ def _scan(
             all_problems.extend(analysis.problems)
         if options.keep_extracted is not None:
             shutil.copytree(work / "x", options.keep_extracted, symlinks=True, dirs_exist_ok=True)
+    cleanup = workdir.removing  # the tree goes in a thread while the report is built
 
     def build(artifact: Artifact, is_root: bool = False) -> Component:
         analysis = analyses.get(artifact.chain)
@@ -370,6 +407,8 @@ def _scan(
     vendors.update({p.maker: part_maker(p.maker, sigset) for p in parts
                     if p.maker not in vendors})
     clock.lap("policy")
+    if cleanup is not None:
+        cleanup.join()
     return ScanResult(
         root=root,
         findings=findings,

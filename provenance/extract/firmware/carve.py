@@ -212,8 +212,11 @@ def detect(head: bytes, name: str) -> bool:
         return False
     if name.endswith(".unknown"):
         return False  # a gap we carved: it was already scanned and held nothing we know
-    text = sum(1 for c in head if 32 <= c < 127 or c in (9, 10, 13))
+    text = len(head) - len(head.translate(None, _TEXT_BYTES))  # in C: a per-byte loop was slow
     return text < 0.97 * len(head)  # binary enough; text files are (nearly) all printable
+
+
+_TEXT_BYTES = bytes([*range(32, 127), 9, 10, 13])
 
 
 # The dump is searched window by window, and a carved region moves the next window past its
