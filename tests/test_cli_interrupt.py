@@ -3,27 +3,16 @@ process left behind. Driven as a terminal does it: SIGINT to the scan's whole pr
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
+from extract_fixtures import many_files_tar
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _slow_input(path: Path, files: int = 4000) -> Path:
-    """A tar of many distinct small files: seconds of unpacking and analysis."""
-    with tarfile.open(path, "w") as tar:
-        for i in range(files):
-            data = i.to_bytes(4, "big") * 16 + bytes(range(256)) * 12
-            info = tarfile.TarInfo(f"d{i % 40}/f{i}.bin")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def _files_under(top: Path) -> int:
@@ -42,7 +31,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_no_tree(tmp_path: Path) -> None:
-    archive = _slow_input(tmp_path / "many.tar")
+    archive = many_files_tar(tmp_path / "many.tar", 4000)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir), "XDG_CACHE_HOME": str(tmp_path / "cache"),

@@ -15,25 +15,16 @@ import select
 import struct
 import subprocess
 import sys
-import tarfile
 import termios
 import time
 from pathlib import Path
+
+from extract_fixtures import many_files_tar
 
 from provenance.commands.scan import _DelayedProgress
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "fw\x1b[2J.tar"  # a clear-screen sequence in the input's own name
-
-
-def _slow_input(path: Path, files: int = 3000) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for i in range(files):
-            data = i.to_bytes(4, "big") * 16 + bytes(range(256)) * 12
-            info = tarfile.TarInfo(f"d{i % 40}/f{i}.bin")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def _command(archive: Path) -> list[str]:
@@ -79,7 +70,7 @@ def _on_a_terminal(archive: Path, env: dict[str, str]) -> tuple[int, bytes]:
 
 
 def test_progress_on_a_terminal_and_none_in_a_pipe(tmp_path: Path) -> None:
-    archive = _slow_input(tmp_path / HOSTILE)
+    archive = many_files_tar(tmp_path / HOSTILE, 3000)
     env = _env(tmp_path)
     code, seen = _on_a_terminal(archive, env)
     assert code == 0, seen[-2000:]
