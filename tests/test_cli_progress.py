@@ -70,7 +70,8 @@ def _on_a_terminal(archive: Path, env: dict[str, str]) -> tuple[int, bytes]:
 
 
 def test_progress_on_a_terminal_and_none_in_a_pipe(tmp_path: Path) -> None:
-    archive = many_files_tar(tmp_path / HOSTILE, 3000)
+    # enough files that unpacking outlasts the display's 0.7 s delay on a fast machine too
+    archive = many_files_tar(tmp_path / HOSTILE, 8000)
     env = _env(tmp_path)
     code, seen = _on_a_terminal(archive, env)
     assert code == 0, seen[-2000:]
