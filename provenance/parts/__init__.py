@@ -86,7 +86,6 @@ def part_maker(maker: str, sigset: SignatureSet) -> Manufacturer:
     return Manufacturer(maker, named, None, None)
 
 
-
 def supported_board(attributions: tuple[Attribution, ...], where: str) -> tuple[Attribution, ...]:
     """A device tree of a `board_collection`: its `hardware-id` attributions (the board's maker
     named by its `compatible`) become `supports`. The kernel it ships with supports that board;

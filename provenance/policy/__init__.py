@@ -9,7 +9,9 @@ non-US lists (UK, EU, Sweden, Japan) bind narrower audiences (telecom operators,
 institution, government buyers) and are chosen with `--policy` (repeatable).
 
 `--as-of DATE`: an entry applies from its `in_force` date (inclusive) up to its `until` date
-(inclusive); on any other date it does not exist for the evaluation.
+(inclusive); on any other date it does not exist for the evaluation. An entry with `at_most:
+review` gives review at most: a link to a listed company that is reported but not confirmed
+(Sanechips as ZTE Microelectronics), or a subsidiary sold since (Imou after Dahua's 2025 sale).
 
 Waivers (`provenance.policy.waivers`) keep a finding but mark it; `rollup` ignores waived
 findings, so they do not raise a component's verdict nor the exit code.
