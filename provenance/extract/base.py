@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import os
-from collections.abc import Callable
+import pkgutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import ClassVar
 
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
+
+
+def by_order(path: Sequence[str], package: str, declares: str) -> list[ModuleType]:
+    """The public modules of a package that declare `declares` (`FORMATS`, `IDENTIFIER`), by
+    their `ORDER`: each module registers itself, as unblob finds its handlers. Order matters
+    where detections overlap, so it is explicit: a missing or shared ORDER is an error, never a
+    fall-back to file names."""
+    found: dict[int, ModuleType] = {}
+    for info in pkgutil.iter_modules(path):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        if not hasattr(module, declares):
+            continue
+        order = getattr(module, "ORDER", None)
+        if not isinstance(order, int):
+            raise TypeError(f"{module.__name__} declares {declares} but no integer ORDER")
+        if order in found:
+            raise ValueError(f"{module.__name__} and {found[order].__name__} share ORDER {order}")
+        found[order] = module
+    return [found[k] for k in sorted(found)]
 
 # Enough for every magic at a small offset (the ext superblock's is at 0x438); formats whose
 # marker lies further (ISO 9660 at 0x8001) look again with `confirm`.

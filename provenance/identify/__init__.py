@@ -17,12 +17,11 @@ also the README's "Facts read" table); a test fails when a reader emits a key no
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from provenance.extract.base import by_order
 from provenance.identify import certs, copyright, macaddr
 from provenance.identify.base import MAX_FACTS, Identifier, Sink, mapped
 from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
@@ -33,21 +32,7 @@ def registered(path: Sequence[str], package: str) -> tuple[Identifier, ...]:
     `ORDER` (its place in detection, lower first), and is found here as unblob finds its
     handlers. Order matters only where detections overlap (structural magics before name-based
     readers); it is explicit, and no two readers share one."""
-    found: dict[int, tuple[str, Identifier]] = {}
-    for info in pkgutil.iter_modules(path):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package}.{info.name}")
-        ident = getattr(module, "IDENTIFIER", None)
-        if ident is None:
-            continue
-        order = getattr(module, "ORDER", None)
-        if not isinstance(order, int):
-            raise TypeError(f"{module.__name__} declares IDENTIFIER but no integer ORDER")
-        if order in found:  # the order must never fall back to file names
-            raise ValueError(f"{module.__name__} and {found[order][0]} share ORDER {order}")
-        found[order] = (module.__name__, ident)
-    return tuple(found[k][1] for k in sorted(found))
+    return tuple(m.IDENTIFIER for m in by_order(path, package, "IDENTIFIER"))
 
 
 IDENTIFIERS: tuple[Identifier, ...] = registered(__path__, __name__)

@@ -16,31 +16,16 @@ container declares its vendor there too.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Sequence
 from types import ModuleType
 
-from provenance.extract.base import Format
+from provenance.extract.base import Format, by_order
 from provenance.extract.firmware._container import Container
 
 
 def registered(path: Sequence[str], package: str) -> list[ModuleType]:
     """Every public module of a package that declares formats, by its ORDER."""
-    found: dict[int, ModuleType] = {}
-    for info in pkgutil.iter_modules(path):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package}.{info.name}")
-        if not hasattr(module, "FORMATS"):
-            continue
-        order = getattr(module, "ORDER", None)
-        if not isinstance(order, int):
-            raise TypeError(f"{module.__name__} declares FORMATS but no integer ORDER")
-        if order in found:  # the order must never fall back to file names
-            raise ValueError(f"{module.__name__} and {found[order].__name__} share ORDER {order}")
-        found[order] = module
-    return [found[k] for k in sorted(found)]
+    return by_order(path, package, "FORMATS")
 
 
 FORMATS: tuple[Format, ...] = tuple(f for m in registered(__path__, __name__)
