@@ -12,7 +12,6 @@ same order as a serial walk, so the result does not depend on the threads.
 from __future__ import annotations
 
 import io
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
@@ -20,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from provenance.extract.limits import LimitExceeded
+from provenance.extract.limits import LimitExceeded, cores
 from provenance.extract.saferoot import CHUNK, SafeRoot
 from provenance.model import ProblemKind
 
@@ -51,7 +50,7 @@ AHEAD_MAX_BYTES = 16 << 20
 
 
 def ahead_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 def _copy(out: SafeRoot, path: str, stream: BinaryIO, size: int | None) -> None:

@@ -23,6 +23,7 @@ CI runner has (7 to 16 GiB of RAM, about 14 GiB of free disk):
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import time
@@ -104,3 +105,9 @@ def parse_size(text: str | int) -> int:
         raise ValueError(f"not a size: {text[:40]!r} (write e.g. 4096, 512M, 4G or 1.5GiB)")
     number, unit = match.groups()
     return int(float(number) * _UNITS[unit.lower()])
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or `taskset` sets
+    it): the default number of workers, read-ahead threads and memory shares."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
 from provenance.extract.base import HEAD_SIZE, uniform_byte
+from provenance.extract.limits import cores
 from provenance.identify import identify
 from provenance.model import Artifact, Fact, Facts, Problem, ProblemKind, Stage
 from provenance.pipeline import budget, codec
@@ -212,7 +212,7 @@ def _jobs(options: AnalysisOptions) -> int:
         return 1  # a daemonic process (a Dask worker...) may not start children
     if options.jobs is not None:
         return max(1, options.jobs)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 def _open_cache(options: AnalysisOptions, sigset: SignatureSet) -> ResultCache | None:

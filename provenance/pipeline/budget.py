@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from provenance.extract.limits import MEMORY, GiB, MiB, memory_message
+from provenance.extract.limits import MEMORY, GiB, MiB, cores, memory_message
 from provenance.model import Problem, ProblemKind, Stage
 
 PER_PROCESS_MAX = 2 * GiB
@@ -71,23 +71,26 @@ def limit(max_memory: int | None, jobs: int | None) -> int:
     per core)."""
     if max_memory is not None:
         return max_memory
-    if jobs is None:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-    return default_ceiling(jobs)
+    return default_ceiling(cores() if jobs is None else jobs)
 
 
-def used() -> int:
-    """This process's data segment now (VmData: what RLIMIT_DATA counts), bytes; 0 when /proc
-    does not say."""
+def proc_status(field: str, pid: str = "self") -> int:
+    """A memory field of /proc/PID/status (`VmData`, `VmHWM`), bytes; 0 when /proc does not
+    say (another system, a process gone)."""
+    key = field.encode() + b":"
     try:
-        with open("/proc/self/status", "rb") as f:
+        with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
-                if line.startswith(b"VmData:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def used() -> int:
+    """This process's data segment now (VmData: what RLIMIT_DATA counts), bytes."""
+    return proc_status("VmData")
 
 
 def apply(limit: int) -> int:

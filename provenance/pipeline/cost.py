@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from provenance.model import Cost
+from provenance.pipeline.budget import proc_status
 
 STAGES = ("extract", "identify", "attribute", "policy", "report")
 PREFIX = "cost:"  # CycloneDX properties: provenance:cost:<name>
@@ -53,24 +54,13 @@ def _children() -> list[str]:
     return pids
 
 
-def _hwm(pid: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 def peak_rss_main() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def peak_rss_workers() -> int:
     gone = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return max([gone, *(_hwm(pid) for pid in _children())])
+    return max([gone, *(proc_status("VmHWM", pid) for pid in _children())])
 
 
 def written(files: Iterable[Path], under: Path) -> tuple[int, int]:
