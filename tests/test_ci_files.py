@@ -159,14 +159,20 @@ def test_action_steps_install_scan_summarise_and_gate(tmp_path):
     assert runner.codes["Gate"] == 1  # the job fails after the SARIF is written
 
 
-def shim_runner(tmp_path: Path, inputs: dict[str, str]) -> Runner:
-    """A runner whose `provenance` is this checkout, without installing it."""
+def shim_bin(tmp_path: Path) -> Path:
+    """A bin folder whose `provenance` runs this checkout, without installing it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "provenance"
     shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m provenance.cli '
                     '"$@"\n')
     shim.chmod(0o755)
+    return bin_dir
+
+
+def shim_runner(tmp_path: Path, inputs: dict[str, str]) -> Runner:
+    """A runner whose `provenance` is this checkout, without installing it."""
+    bin_dir = shim_bin(tmp_path)
     (bin_dir / "python").symlink_to(sys.executable)
     return Runner(tmp_path, inputs, ROOT, f"{bin_dir}:/usr/bin:/bin")
 
@@ -234,12 +240,7 @@ def hook_env(tmp_path):
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "hooks")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "provenance"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m provenance.cli '
-                    '"$@"\n')
-    shim.chmod(0o755)
+    bin_dir = shim_bin(tmp_path)
     fixture = tmp_path / "product"
     (fixture / "vendor").mkdir(parents=True)
     shutil.copy(SAMPLES / "ipcam-hi3516ev200.tar.gz", fixture / "vendor" / "ipcam.tar.gz")

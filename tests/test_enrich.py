@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from sbom_helpers import components, props
 from typer.testing import CliRunner
 
 from provenance import signatureset
@@ -97,20 +98,6 @@ def run(name: str, sigset: SignatureSet, artifacts: bool = False) -> tuple[dict[
         _cache[key] = enrich(FIX / name, sigset, POLICIES, AS_OF,
                              ARTIFACTS if artifacts else None)
     return _cache[key]
-
-
-def components(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    stack = list(doc.get("components", []))
-    while stack:
-        c = stack.pop()
-        out.append(c)
-        stack.extend(c.get("components", []))
-    return out
-
-
-def props(comp: dict[str, Any], name: str) -> list[str]:
-    return [p["value"] for p in comp.get("properties", []) if p["name"] == f"provenance:{name}"]
 
 
 def full_name(comp: dict[str, Any]) -> str:

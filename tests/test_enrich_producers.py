@@ -27,6 +27,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from install_producers import cache_dir
 from install_producers import step as run_once
+from sbom_helpers import components, props
 
 from provenance.enrich import enrich
 from provenance.signatureset import SignatureSet
@@ -174,19 +175,6 @@ def added(original: dict[str, Any], enriched: dict[str, Any]) -> list[Path_]:
     return [path for path, _ in leaves(enriched)
             if path not in UPGRADED and not present(original, path)
             and not _ours(original, enriched, path)]
-
-
-def components(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    out, stack = [], list(doc.get("components", []))
-    while stack:
-        comp = stack.pop()
-        out.append(comp)
-        stack.extend(comp.get("components", []))
-    return out
-
-
-def props(comp: dict[str, Any], name: str) -> list[str]:
-    return [p["value"] for p in comp.get("properties", []) if p["name"] == f"provenance:{name}"]
 
 
 _runs: dict[tuple[str, bool], tuple[dict[str, Any], Any, Any]] = {}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sbom_helpers import props
 from typer.testing import CliRunner
 
 from provenance.cli import app
@@ -32,10 +33,6 @@ def _attr(vendor: str, conf: float, rel: Relationship = Relationship.MADE_BY,
           technique: str = "manifest-analysis") -> tuple[Attribution, ...]:
     ev = Evidence(technique, "manifest", f"{vendor}-detail", "x.json#c", "rule", conf)
     return (Attribution(vendor, rel, conf, (ev,)),)
-
-
-def props(comp: dict[str, Any], name: str) -> list[str]:
-    return [p["value"] for p in comp.get("properties", []) if p["name"] == f"provenance:{name}"]
 
 
 # -- the rule, pure ----------------------------------------------------------------------------
