@@ -60,7 +60,7 @@ def by_name(parent: Artifact) -> dict[str, Artifact]:
 
 def test_flash_dump_is_carved(dump: tuple[Path, dict[int, str]], tmp_path: Path) -> None:
     path, names = dump
-    assert detect(path.read_bytes()[:4096], path.name).name == "flash"  # type: ignore[union-attr]
+    assert detect(path.read_bytes()[:4096], path.name, path).name == "flash"  # type: ignore[union-attr]
     root, problems = extract(path, tmp_path / "work")
     assert root.kind == "flash" and root.opaque is None
     children = by_name(root)
@@ -118,8 +118,30 @@ def test_flash_filesystems_unpacked(dump: tuple[Path, dict[int, str]], tmp_path:
 def test_flash_ignores_text_elf_and_small(tmp_path: Path) -> None:
     for name, data in [("notes.txt", b"hello world, plain text here\n" * 200),
                        ("prog", b"\x7fELF" + bytes(5000)), ("tiny.bin", b"\x01\x02\x03")]:
-        fmt = detect(data[:4096], name)
+        (tmp_path / name).write_bytes(data + b"hsqs")  # a magic, which the head rules out
+        fmt = detect(data[:4096], name, tmp_path / name)
         assert fmt is None or fmt.name != "flash", name
+
+
+@pytest.mark.parametrize("size", [200_000, (4 << 20) + 300_000])  # read whole, then mapped
+def test_flash_needs_a_magic_somewhere(tmp_path: Path, size: int) -> None:
+    """A binary with no magic the carver knows is a plain leaf (no container is spent on it);
+    one magic anywhere, past the head too, makes it a dump to carve."""
+    from provenance.extract.firmware.carve import SIGNATURES, _ANY_MAGIC
+
+    body = bytearray(fx.blob(7, size))
+    for m in _ANY_MAGIC.finditer(body):  # scrub chance occurrences of the short magics
+        body[m.start()] ^= 0x40
+    assert _ANY_MAGIC.search(body) is None
+    src = tmp_path / "data.bin"
+    src.write_bytes(body)
+    assert detect(bytes(body[:4096]), src.name, src) is None
+    for magic, _, _, _ in SIGNATURES:
+        planted = bytearray(body)
+        planted[size - 12_345 : size - 12_345 + len(magic)] = magic
+        src.write_bytes(planted)
+        fmt = detect(bytes(planted[:4096]), src.name, src)
+        assert fmt is not None and fmt.name == "flash", magic
 
 
 def test_flash_without_matches_writes_nothing(tmp_path: Path) -> None:
