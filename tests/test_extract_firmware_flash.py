@@ -127,7 +127,7 @@ def test_flash_ignores_text_elf_and_small(tmp_path: Path) -> None:
 def test_flash_needs_a_magic_somewhere(tmp_path: Path, size: int) -> None:
     """A binary with no magic the carver knows is a plain leaf (no container is spent on it);
     one magic anywhere, past the head too, makes it a dump to carve."""
-    from provenance.extract.firmware.carve import SIGNATURES, _ANY_MAGIC
+    from provenance.extract.firmware.carve import _ANY_MAGIC, SIGNATURES
 
     body = bytearray(fx.blob(7, size))
     for m in _ANY_MAGIC.finditer(body):  # scrub chance occurrences of the short magics
