@@ -98,3 +98,51 @@ def test_older_squashfs_is_opaque_and_unsupported_not_a_plain_file(tmp_path, mag
     tree, problems = extract(path, tmp_path / "w")
     assert tree.kind == "squashfs" and "only little-endian version 4" in (tree.opaque or "")
     assert [p.kind for p in problems] == ["unsupported"]
+
+
+def test_members_are_finished_while_their_container_is_still_unpacking(tmp_path, monkeypatch):
+    """Each member is classified from the digest and head taken as it was written, and a plain
+    one goes to analysis at once: when the first is handed over, the last is not written yet,
+    and no member is read back to be hashed (only the input is)."""
+    import tarfile
+
+    import provenance.extract as extract_module
+
+    src = tmp_path / "in.tar"
+    blobs = {f"m{i:02d}.txt": f"member {i}\n".encode() * (i + 1) for i in range(12)}
+    blobs["inner.zip"] = _zip({"z.txt": b"zipped\n"})
+    with tarfile.open(src, "w") as tar:
+        for name, data in blobs.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    hashed = []
+    real_hash = extract_module.hash_file
+    monkeypatch.setattr(extract_module, "hash_file", lambda p: hashed.append(p) or real_hash(p))
+    handed: list[tuple[str, bool]] = []
+
+    def on_node(artifact):
+        last = artifact.local.parent / "inner.zip"
+        handed.append((artifact.chain[-1], last.exists()))
+
+    root, problems = extract(src, tmp_path / "work", on_node=on_node)
+    assert problems == ()
+    assert handed[0] == ("m00.txt", False)  # the zip (written last) is not there yet
+    assert [h[0] for h in handed] == [*sorted(n for n in blobs if n != "inner.zip"), "z.txt",
+                                       "inner.zip", "in.tar"]
+    assert hashed == [src]  # members' digests come from their writes, the input's from disk
+    import hashlib
+
+    by_name = {a.chain[-1]: a for a in root.walk()}
+    for name, data in blobs.items():
+        assert by_name[name].sha256 == hashlib.sha256(data).hexdigest()
+        assert by_name[name].size == len(data)
+    assert by_name["z.txt"].sha256 == hashlib.sha256(b"zipped\n").hexdigest()
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()

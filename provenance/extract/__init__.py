@@ -118,6 +118,7 @@ class _Walk:
     on_node: OnNode | None = None  # told of every finished blob, so analysis can start early
     # containers unpacked so far, by SHA-256: their tree and the problems found inside
     unpacked: dict[str, tuple[Artifact, list[Problem]]] = field(default_factory=dict)
+    deferred: list[Exception] = field(default_factory=list)  # raised by `on_node` mid-container
 
     def done(self, artifact: Artifact) -> Artifact:
         if self.on_node is not None and artifact.local is not None and (
@@ -147,6 +148,11 @@ class _Walk:
         fmt = detect(head, chain[-1], local)
         if fmt is None:
             return self.done(self.plain(local, chain, depth, sha, size))
+        return self.classified(local, chain, depth, fmt, sha, size)
+
+    def classified(self, local: Path, chain: tuple[str, ...], depth: int, fmt: Format, sha: str,
+                   size: int) -> Artifact:
+        """A blob that `fmt` claims: unpacked (within the depth limit, once per content)."""
         if depth >= self.budget.limits.max_depth:
             reason = f"nesting depth limit ({self.budget.limits.max_depth}) reached"
             self.problems.append(Problem(chain_str(chain), Stage.EXTRACT, reason,
@@ -160,6 +166,35 @@ class _Walk:
         artifact = self.container(local, chain, depth, fmt, sha, size)
         self.unpacked[sha] = (artifact, self.problems[start:])
         return self.done(artifact)
+
+    def early(self, root: SafeRoot, chain: tuple[str, ...], depth: int
+              ) -> dict[str, Artifact | tuple[Format, str, int]]:
+        """Classify each member as soon as the container has written it, from the digest and
+        head the SafeRoot took on the way: a plain file is finished (handed to analysis) while
+        the container is still unpacking the rest, and no member is read back to be hashed.
+        Returns what the walk after the unpacking takes from: member -> its finished Artifact,
+        or (format, SHA-256, size) of a member to unpack in its turn.
+
+        Members are finished in the order the container writes them, which a given input
+        fixes: the analysis (the first blob of each content is the one analysed) is the same
+        every run."""
+        seen: dict[str, Artifact | tuple[Format, str, int]] = {}
+
+        def finished(rel: str, local: Path, sha: str, size: int, head: bytes) -> None:
+            fmt = detect(head, rel, local)
+            if fmt is not None:
+                seen[rel] = (fmt, sha, size)
+                return
+            artifact = self.plain(local, (*chain, rel), depth + 1, sha, size)
+            try:
+                self.done(artifact)
+            except Exception as exc:  # the analysis', not the container's: raised after it
+                self.deferred.append(exc)
+                return
+            seen[rel] = artifact
+
+        root.on_member = finished
+        return seen
 
     def again(self, first: tuple[Artifact, list[Problem]], chain: tuple[str, ...]) -> Artifact:
         """A container identical to one already unpacked at the same depth (same SHA-256): its
@@ -214,6 +249,7 @@ class _Walk:
         where = chain_str(chain)
         dest = self.work / f"{next(self.counter):06d}.{fmt.name}"
         root = SafeRoot(dest, self.budget, where, size)
+        early = self.early(root, chain, depth)
         opaque = None
         try:
             fmt.extract(local, root)
@@ -236,11 +272,20 @@ class _Walk:
             root.problem("symlink loop (kept as metadata, never followed)", ProblemKind.CORRUPT,
                          rel)
         self.problems.extend(root.problems)
+        root.on_member = None
+        if self.deferred:
+            raise self.deferred.pop()
         children = []
         for rel, path in _files_under(dest):
             if rel in root.links:
                 continue
-            children.append(self.node(path, (*chain, rel), depth + 1))
+            seen = early.pop(rel, None)
+            if isinstance(seen, Artifact):
+                children.append(seen)
+            elif seen is not None:
+                children.append(self.classified(path, (*chain, rel), depth + 1, *seen))
+            else:  # not written through the SafeRoot (an external tool's), or a hook failed
+                children.append(self.node(path, (*chain, rel), depth + 1))
         for rel, target in sorted(root.links.items()):
             children.append(Artifact((*chain, rel), _EMPTY, 0, "symlink", depth + 1,
                                      symlink_target=target))

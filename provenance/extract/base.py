@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import ClassVar
 
+from provenance.extract.saferoot import HEAD_SIZE as HEAD_SIZE
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
@@ -36,9 +37,6 @@ def by_order(path: Sequence[str], package: str, declares: str) -> list[ModuleTyp
         found[order] = module
     return [found[k] for k in sorted(found)]
 
-# Enough for every magic at a small offset (the ext superblock's is at 0x438); formats whose
-# marker lies further (ISO 9660 at 0x8001) look again with `confirm`.
-HEAD_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,13 @@ the limit instead of after filling the disk.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import posixpath
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -25,6 +27,12 @@ CHUNK = 1 << 20
 # The limits still count them: a member is as large as it says, holes or not.
 HOLE = 64 << 10
 _ZEROS = bytes(HOLE)
+# What format detection reads of a blob. Enough for every magic at a small offset (the ext
+# superblock's is at 0x438); formats whose marker lies further (ISO 9660 at 0x8001) look
+# again with `confirm`.
+HEAD_SIZE = 4096
+# Told of each member written whole: (member, file, SHA-256, size, first HEAD_SIZE bytes)
+Finished = Callable[[str, Path, str, int, bytes], None]
 
 
 class Readable(Protocol):
@@ -104,6 +112,8 @@ class SafeRoot:
         self._through: set[str] = set()  # links a member path was seen to run through
         self._refused_links: dict[str, str] = {}  # links refused for pointing out of the root
         self._copies: dict[str, int] = {}  # name -> last N given to a duplicate, `name~N`
+        # the walker's hook: a member is classified (and analysed) while the rest are written
+        self.on_member: Finished | None = None
 
     # -- recording ----------------------------------------------------------------------------
     def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT,
@@ -360,6 +370,9 @@ class MemberWriter:
         self.failed = False
         self.holes = 0  # bytes skipped as holes
         self._tail = bytearray()  # the last block, while it is shorter than HOLE
+        # digest and head as the bytes go by: the walker need not read the member back
+        self._sha = hashlib.sha256()
+        self._head = b""
         self._fh: BinaryIO | None = open(dest, "wb")  # noqa: SIM115 - closed in close()
 
     def write(self, data: bytes | bytearray | memoryview) -> bool:
@@ -385,6 +398,9 @@ class MemberWriter:
                               "of the container goes on", ProblemKind.LIMIT, self.rel)
             return False
         self._put(data, self._fh)
+        self._sha.update(data)
+        if len(self._head) < HEAD_SIZE:
+            self._head += bytes(data[: HEAD_SIZE - len(self._head)])
         return True
 
     def _put(self, data: bytes | bytearray | memoryview, fh: BinaryIO) -> None:
@@ -436,6 +452,9 @@ class MemberWriter:
                 self._fh.truncate(self.size)
             self._fh.close()
             self._fh = None
+            if self.root.on_member is not None and not self.failed:
+                self.root.on_member(self.rel, self.dest, self._sha.hexdigest(), self.size,
+                                    self._head)
 
     def __enter__(self) -> MemberWriter:
         return self
