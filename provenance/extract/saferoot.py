@@ -137,9 +137,9 @@ class SafeRoot:
         rel, dest, _ = self._place(name)
         return rel, dest
 
-    def _place(self, name: str) -> tuple[str, Path, bool]:
+    def _place(self, name: str, look: bool = True) -> tuple[str, Path, bool]:
         """`target`, and whether something of that name was there already (one lstat that
-        spares `create` three more on the usual new member)."""
+        spares `create` three more on the usual new member; none when not asked to `look`)."""
         rel = clean_member_name(name)
         if self.links or self._refused_links:
             self._through_link(rel)
@@ -153,7 +153,7 @@ class SafeRoot:
             if resolved != self.base and self.base not in resolved.parents:
                 raise UnsafePath(f"member {name!r} resolves outside the extraction root")
             self._inside.add(parent)
-        if os.path.lexists(dest):
+        if look and os.path.lexists(dest):
             resolved = dest.resolve()
             if resolved != self.base and self.base not in resolved.parents:
                 raise UnsafePath(f"member {name!r} resolves outside the extraction root")
@@ -232,7 +232,9 @@ class SafeRoot:
         """
         self.check_time()
         try:
-            rel, dest, there = self._place(name)
+            # the usual member is new: no lstat to say so, the exclusive open does (each call
+            # that leaves the interpreter waits for the read-ahead threads to give it back)
+            rel, dest, there = self._place(name, look=False)
         except UnsafePath as exc:
             self.refuse(name, str(exc), exc.kind)
             return None
@@ -246,7 +248,14 @@ class SafeRoot:
                 self.problem(refused, ProblemKind.LIMIT, rel)
                 return None
         try:
-            return self._open(rel, dest, there)
+            try:
+                return self._open(rel, dest, there)
+            except FileExistsError:  # the name is taken: see by what, as `_place` does
+                rel, dest, there = self._place(name)
+                return self._open(rel, dest, there)
+        except UnsafePath as exc:
+            self.refuse(name, str(exc), exc.kind)
+            return None
         except OSError as exc:  # one member the OS will not take: record it, keep the rest
             self.problem(f"cannot write member: {exc.strerror}", ProblemKind.CORRUPT, rel)
             return None
@@ -293,7 +302,11 @@ class SafeRoot:
                 self.problem("member path collides with a file", ProblemKind.CORRUPT, rel)
                 return None
             self._made.add(dest.parent)  # directories are never removed: no mkdir again
-        return MemberWriter(self, rel, dest)
+        try:
+            return MemberWriter(self, rel, dest)
+        except FileExistsError:
+            self.budget.files -= 1  # not written: the caller looks again, and counts it then
+            raise
 
     def _free_name(self, rel: str) -> tuple[str, Path]:
         """`dir/name~N.ext`, the first N whose file does not exist yet."""
@@ -373,7 +386,8 @@ class MemberWriter:
         # digest and head as the bytes go by: the walker need not read the member back
         self._sha = hashlib.sha256()
         self._head = b""
-        self._fh: BinaryIO | None = open(dest, "wb")  # noqa: SIM115 - closed in close()
+        # exclusive: never onto anything already there (a file, a directory, a link)
+        self._fh: BinaryIO | None = open(dest, "xb")  # noqa: SIM115 - closed in close()
 
     def write(self, data: bytes | bytearray | memoryview) -> bool:
         """Append `data`; False (and the partial file removed) once the member is over a limit.
