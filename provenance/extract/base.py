@@ -38,7 +38,6 @@ def by_order(path: Sequence[str], package: str, declares: str) -> list[ModuleTyp
     return [found[k] for k in sorted(found)]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Format:
     name: str

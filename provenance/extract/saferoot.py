@@ -414,7 +414,7 @@ class MemberWriter:
         self._put(data, self._fh)
         self._sha.update(data)
         if len(self._head) < HEAD_SIZE:
-            self._head += bytes(data[: HEAD_SIZE - len(self._head)])
+            self._head += memoryview(data).cast("B")[: HEAD_SIZE - len(self._head)].tobytes()
         return True
 
     def _put(self, data: bytes | bytearray | memoryview, fh: BinaryIO) -> None:
