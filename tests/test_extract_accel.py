@@ -205,3 +205,58 @@ def test_switched_off_or_missing_means_no_unsquashfs(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv(accel.ENV_OFF, "0")
     monkeypatch.setenv("PATH", "/nonexistent")
     assert accel.unsquashfs() is None
+
+
+def test_a_file_entry_over_a_device_inode_makes_no_device(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dissect takes a member's type from its directory entry, unsquashfs from its inode: an
+    image whose entry says file over an inode that says character device must not have
+    unsquashfs make the device (it is never listed), and gives the walk's result either way."""
+    need("mksquashfs", "unsquashfs")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "victim").write_bytes(b"v" * 100)
+    for i in range(5):
+        (src / f"ok{i}").write_bytes(b"fine %d\n" % i)
+    image = tmp_path / "hostile.squashfs"
+    run("mksquashfs", src, image, "-noI", "-noD", "-noF", "-noappend", "-no-progress",
+        "-quiet")  # uncompressed tables: the inode can be edited in place
+    data = bytearray(image.read_bytes())
+    # inodes in name order, 32 bytes each for a file in a fragment: ok0..ok4, then victim
+    at = int.from_bytes(data[64:72], "little") + 2 + 5 * 32  # past the metadata block header
+    assert int.from_bytes(data[at + 12 : at + 16], "little") == 6  # inode number 6...
+    assert int.from_bytes(data[at : at + 2], "little") == 2  # ...a regular file's inode...
+    data[at : at + 2] = (5).to_bytes(2, "little")  # ...now says character device
+    image.write_bytes(data)
+    spy = _Spy(monkeypatch)
+    python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
+    fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
+    assert fast == python and spy.results == [True]
+    assert "victim" not in python[0] and len(python[0]) == 5
+
+
+def test_two_entries_of_one_name_are_left_to_the_walk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A directory listing one name twice (a hostile image): the walk keeps the second as
+    `name~2`; unsquashfs refuses the whole directory. Nothing in it is listed, so unsquashfs
+    writes the rest and both sides agree."""
+    need("mksquashfs", "unsquashfs")
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    for i in range(4):
+        (src / "d" / f"ok{i}").write_bytes(b"content %d\n" % i * (i + 1))
+    (src / "e").mkdir()
+    (src / "e" / "fine").write_bytes(b"unsquashfs writes this one\n")
+    image = tmp_path / "twice.squashfs"
+    run("mksquashfs", src, image, "-noI", "-noD", "-noF", "-noappend", "-no-progress",
+        "-quiet")
+    data = bytearray(image.read_bytes())
+    directories = int.from_bytes(data[72:80], "little")
+    at = data.index(b"ok1", directories)
+    data[at : at + 3] = b"ok0"
+    image.write_bytes(data)
+    spy = _Spy(monkeypatch)
+    python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
+    fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
+    assert fast == python and spy.results == [True]
+    assert {"d/ok0", "d/ok0~2", "d/ok2", "d/ok3", "e/fine"} == set(python[0])

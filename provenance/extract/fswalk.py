@@ -85,8 +85,9 @@ def _apply_one(out: SafeRoot, reader: Reader, entry: Entry, take: Take | None = 
     try:
         if op == FILE:
             if take is None or not take(out, path, arg):
+                size = reader.size(arg)  # before open, as the read-ahead does: same errors
                 with reader.open(arg) as stream:
-                    _copy(out, path, stream, reader.size(arg))
+                    _copy(out, path, stream, size)
         elif op == MKDIR:
             out.mkdir(path)
         elif op == LINK:
