@@ -55,6 +55,7 @@ ENV_OFF = "PROVENANCE_NO_ACCEL"
 _REGULAR_INODES = (2, 9)  # SQUASHFS_FILE_TYPE, SQUASHFS_LREG_TYPE
 _DIR_MODE = 0o755  # what the SafeRoot's mkdir gives (umask 022), instead of the image's
 _FILE_MODE = 0o644
+MIN_FILES = 8
 
 
 def unsquashfs() -> str | None:
@@ -200,7 +201,7 @@ def prepare(src: Path, todo: list[Entry], out: SafeRoot,
     if program is None or any(out.base.iterdir()):
         return None
     files = plan(todo, out, inode)
-    if not files:
+    if len(files) < MIN_FILES:  # starting a process costs more than writing a few in Python
         return None
     if not run(program, src, files, out):
         _empty(out.base)
