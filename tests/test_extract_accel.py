@@ -51,6 +51,9 @@ def _tree(top: Path) -> None:
     weird.mkdir()
     for name in WEIRD:
         (weird / name).write_bytes(name.encode() + b" body\n")
+    # `back\slash` lands at back/slash in the SafeRoot, before the real one (walk order)
+    (weird / "back").mkdir()
+    (weird / "back" / "slash").write_bytes(b"the real back/slash\n")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:  # a nested archive member
         z.writestr("inner/readme.txt", "nested\n" * 50)
@@ -137,7 +140,7 @@ def test_the_accelerator_extracts_what_the_python_walk_does(
     if case == "defaults":
         assert not any(kind == "limit" for _, kind, _ in problems)
         assert {"weird/ lead space", "weird/new\nline", "weird/a*b?[c]", "big.img",
-                "lib/libx-hard.so.1", "pkg.zip"} <= set(files)
+                "lib/libx-hard.so.1", "pkg.zip", "weird/back/slash~2"} <= set(files)
         assert links["lib/libx.so"] == "libx.so.1" and "lib/out" not in links
     elif case == "member and total":
         assert "over the member limit" in text and "would pass the total limit" in text

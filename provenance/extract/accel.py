@@ -73,7 +73,8 @@ def plan(todo: list[Entry], out: SafeRoot, inode: Callable[[Any], tuple[int, int
     shared = {path for path, n in counts.items() if n > 1}
     # unsquashfs refuses a whole directory that lists a name twice: nothing under it is listed
     shared |= {path.rpartition("/")[0] for path in shared}
-    # where names with a backslash land once the SafeRoot reads it as a separator
+    # where names with a backslash land once the SafeRoot reads it as a separator: new paths
+    # from the first such name on (`a/b\\c` is `a/b/c`: `a/b` and `a/b/c` may collide)
     moved: set[str] = set()
     for _, path, _ in todo:
         if path and "\\" in path:
@@ -81,8 +82,9 @@ def plan(todo: list[Entry], out: SafeRoot, inode: Callable[[Any], tuple[int, int
                 rel = clean_member_name(path)
             except UnsafePath:
                 continue
+            first = next(i for i, part in enumerate(path.split("/")) if "\\" in part)
             parts = rel.split("/")
-            moved.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+            moved.update("/".join(parts[:i]) for i in range(first + 1, len(parts) + 1))
     limits = out.budget.limits
     files, total = out.budget.files, out.budget.bytes
     chosen: dict[str, int] = {}
