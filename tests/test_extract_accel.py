@@ -51,6 +51,7 @@ def _tree(top: Path) -> None:
     weird.mkdir()
     for name in WEIRD:
         (weird / name).write_bytes(name.encode() + b" body\n")
+    (weird / os.fsdecode(b"latin1-\xe9t\xe9")).write_bytes(b"not UTF-8\n")  # raw bytes name
     # `back\slash` lands at back/slash in the SafeRoot, before the real one (walk order)
     (weird / "back").mkdir()
     (weird / "back" / "slash").write_bytes(b"the real back/slash\n")
@@ -146,6 +147,18 @@ def test_the_accelerator_extracts_what_the_python_walk_does(
         assert "over the member limit" in text and "would pass the total limit" in text
     else:
         assert "file count limit (150)" in text and len(files) == 150
+
+
+def test_past_the_names_per_directory_cap_the_walk_writes_the_rest(
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accel, "MAX_NAMES", 10)  # usr/share/d* hold 20 files each
+    listed: list[int] = []
+    plan = accel.plan
+    monkeypatch.setattr(accel, "plan", lambda *a: listed.append(len(r := plan(*a))) or r)
+    python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
+    fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
+    assert fast == python
+    assert 10 * 10 < listed[0] < 200  # ten files in ten of usr/share/d*, and the others
 
 
 def test_truncated_and_corrupt_images_fall_back_to_the_same_result(

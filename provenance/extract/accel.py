@@ -56,6 +56,7 @@ _REGULAR_INODES = (2, 9)  # SQUASHFS_FILE_TYPE, SQUASHFS_LREG_TYPE
 _DIR_MODE = 0o755  # what the SafeRoot's mkdir gives (umask 022), instead of the image's
 _FILE_MODE = 0o644
 MIN_FILES = 8
+MAX_NAMES = 2048  # listed names per directory (see _room)
 
 
 def unsquashfs() -> str | None:
@@ -88,6 +89,7 @@ def plan(todo: list[Entry], out: SafeRoot, inode: Callable[[Any], tuple[int, int
     limits = out.budget.limits
     files, total = out.budget.files, out.budget.bytes
     chosen: dict[str, int] = {}
+    listed: dict[str, set[str]] = {}  # directory -> the names in it on a listed path
     numbers: Counter[int] = Counter()
     number_of: dict[str, int] = {}
     for op, path, node in todo:
@@ -113,10 +115,26 @@ def plan(todo: list[Entry], out: SafeRoot, inode: Callable[[Any], tuple[int, int
         if (rel != path or kind not in _REGULAR_INODES or "\n" in path
                 or any(p in shared or p in moved for p in prefixes)):
             continue
+        if not _room(listed, parts):
+            continue
         chosen[path] = size
         numbers[number] += 1
         number_of[path] = number
     return {path: size for path, size in chosen.items() if numbers[number_of[path]] == 1}
+
+
+def _room(listed: dict[str, set[str]], parts: list[str]) -> bool:
+    """Whether one more path fits under MAX_NAMES listed names a directory; if so, counted.
+    unsquashfs compares each name it reads with every listed name of that directory (and
+    each listed line with those before it): 20,000 in one directory took 1.7 s of CPU,
+    100,000 would take about a minute; past the cap the walk writes them (2 ms each)."""
+    levels = [("/".join(parts[:i]), parts[i]) for i in range(len(parts))]
+    if any(name not in listed.get(top, ()) and len(listed.get(top, ())) >= MAX_NAMES
+           for top, name in levels):
+        return False
+    for top, name in levels:
+        listed.setdefault(top, set()).add(name)
+    return True
 
 
 def _limits(largest: int) -> Callable[[], None]:
