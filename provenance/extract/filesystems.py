@@ -4,7 +4,8 @@ Why dissect (Fox-IT's forensic readers): pure Python, maintained, and they read 
 mounting or external programs. dissect.squashfs decodes gzip, xz, lzma, lzo (dissect.util's own
 pure-Python LZO), lz4 and zstd, so no `sasquatch` is needed; measured 2.0 s on a 77 MB xz image
 (shared/reference/dependencies.md). Each library exposes the same shape (iterdir, is_dir, open),
-and fswalk.py walks all of them through the SafeRoot.
+and fswalk.py walks all of them through the SafeRoot. SquashFS members are written by
+unsquashfs when it is installed, with the same decisions and the same result (accel.py).
 """
 
 from __future__ import annotations
