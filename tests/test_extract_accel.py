@@ -69,7 +69,10 @@ def _image(tmp: Path) -> Path:
     src = tmp / "src"
     _tree(src)
     pseudo = tmp / "pseudo"  # devices and FIFOs without root
-    pseudo.write_text("dev/null c 666 0 0 1 3\ndev/sda b 660 0 0 8 0\nrun/fifo i 644 0 0 f\n")
+    pseudo.write_text("dev/null c 666 0 0 1 3\ndev/sda b 660 0 0 8 0\nrun/fifo i 644 0 0 f\n"
+                      # modes an image may give: a read-only directory (the walk still writes
+                      # the files unsquashfs is not given into it), an unreadable file, setuid
+                      "weird m 555 0 0\nusr/share/d1/f1.txt m 000 0 0\nbig.img m 4755 0 0\n")
     image = tmp / "rootfs.squashfs"
     run("mksquashfs", src, image, "-comp", "xz", "-noappend", "-no-progress", "-quiet",
         "-pf", pseudo)

@@ -17,7 +17,8 @@ writes the regular files that listing proves it can write exactly where, and as,
 - sizes are checked before it runs: the files and bytes the walk would accept, counting every
   file before them at its declared size, so what it writes is within the limits already (each
   file is capped by RLIMIT_FSIZE at the largest declared size, the time by the container's);
-- as root it runs without CAP_MKNOD (setpriv), so no device can be made whatever it reads.
+- run by a process that may make devices (root), it runs without CAP_MKNOD (setpriv), so no
+  device can be made whatever it reads.
 
 After it exits, everything it wrote is checked: only the listed paths, regular files, one link
 each, exactly the declared size. Any difference, an error, or a time-out, and everything it
@@ -153,10 +154,29 @@ def _argv(program: str, listing: Path, dest: Path, src: Path) -> list[str]:
     argv = [program, "-quiet", "-no-progress", "-no-xattrs", "-no-wildcards",
             "-processors", str(cores()), "-data-queue", "16", "-frag-queue", "16",
             "-extract-file", str(listing), "-dest", str(dest), str(src)]
-    setpriv = shutil.which("setpriv") if os.geteuid() == 0 else None
-    if setpriv is not None:  # root may make devices: not this child
+    caps = _capabilities()
+    setpriv = shutil.which("setpriv")
+    if caps & _CAP_MKNOD and caps & _CAP_SETPCAP and setpriv is not None:
+        # this process may make devices: not this child (without CAP_SETPCAP it could not
+        # drop it, and setpriv would fail every time; it is never asked for one anyway)
         argv = [setpriv, "--inh-caps=-mknod", "--bounding-set=-mknod", *argv]
     return argv
+
+
+_CAP_SETPCAP = 1 << 8
+_CAP_MKNOD = 1 << 27
+
+
+def _capabilities() -> int:
+    """This process's effective capabilities (Linux); all of them for root where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return -1 if os.geteuid() == 0 else 0
 
 
 def run(program: str, src: Path, files: dict[str, int], out: SafeRoot) -> bool:
