@@ -164,6 +164,26 @@ def test_past_the_names_per_directory_cap_the_walk_writes_the_rest(
     assert 10 * 10 < listed[0] < 200  # ten files in ten of usr/share/d*, and the others
 
 
+def test_output_unlike_the_listing_is_removed_and_the_walk_writes_all(
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the hard-linked pair listed (plan leaves it out), unsquashfs would write one inode
+    under two names: the check after it finds a file of two links, removes everything it
+    wrote (under the image's read-only and unreadable modes too) and the walk writes all."""
+    plan = accel.plan
+
+    def with_the_pair(*args: object) -> dict[str, int]:
+        files = plan(*args)  # type: ignore[arg-type]
+        size = 300_000  # lib/libx.so.1
+        return {**files, "lib/libx.so.1": size, "lib/libx-hard.so.1": size}
+
+    monkeypatch.setattr(accel, "plan", with_the_pair)
+    spy = _Spy(monkeypatch)
+    python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
+    fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
+    assert spy.results == [False]
+    assert fast == python
+
+
 def test_truncated_and_corrupt_images_fall_back_to_the_same_result(
         image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = image.read_bytes()

@@ -247,15 +247,30 @@ def prepare(src: Path, todo: list[Entry], out: SafeRoot,
     files = plan(todo, out, inode)
     if len(files) < MIN_FILES:  # starting a process costs more than writing a few in Python
         return None
-    if not run(program, src, files, out):
+    try:
+        done = run(program, src, files, out)
+    except Exception as exc:  # the disk full for the listing, say: the walk does it all
+        log.info("unsquashfs not used: %s", exc)
+        done = False
+    if not done:
         _empty(out.base)
         return None
     return _Taker(files)
 
 
 def _empty(base: Path) -> None:
+    """Remove what unsquashfs wrote; its directories may still have the image's modes (000)."""
+    stack = [base]
+    while stack:
+        directory = stack.pop()
+        with contextlib.suppress(OSError):
+            os.chmod(directory, _DIR_MODE)
+            with os.scandir(directory) as listed:
+                stack.extend(Path(e.path) for e in listed if e.is_dir(follow_symlinks=False))
     remove_tree(base)
     base.mkdir(parents=True, exist_ok=True)
+    if any(base.iterdir()):  # never walk into leftovers: they would pass for members
+        raise OSError(f"cannot empty {base.name} after unsquashfs")
 
 
 class _Taker:
