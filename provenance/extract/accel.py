@@ -16,7 +16,9 @@ writes the regular files that listing proves it can write exactly where, and as,
   inode number must be used once (unsquashfs hard-links entries that share one);
 - sizes are checked before it runs: the files and bytes the walk would accept, counting every
   file before them at its declared size, so what it writes is within the limits already (each
-  file is capped by RLIMIT_FSIZE at the largest declared size, the time by the container's);
+  file is capped by RLIMIT_FSIZE at the largest declared size, the time by the container's
+  and by what a slow machine needs for those bytes); at most MAX_NAMES names a directory, and
+  not for fewer than MIN_FILES files;
 - run by a process that may make devices (root), it runs without CAP_MKNOD (setpriv), so no
   device can be made whatever it reads.
 
