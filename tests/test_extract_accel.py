@@ -184,6 +184,18 @@ def test_output_unlike_the_listing_is_removed_and_the_walk_writes_all(
     assert fast == python
 
 
+def test_unsquashfs_out_of_time_leaves_the_image_to_the_walk(
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accel, "START_SECONDS", 0.0)  # a hundredth of a second: killed
+    monkeypatch.setattr(accel, "FILE_SECONDS", 0.0)
+    monkeypatch.setattr(accel, "SLOWEST", 1 << 40)
+    spy = _Spy(monkeypatch)
+    python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
+    fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
+    assert spy.results == [False]
+    assert fast == python
+
+
 def test_truncated_and_corrupt_images_fall_back_to_the_same_result(
         image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = image.read_bytes()

@@ -61,6 +61,7 @@ _FILE_MODE = 0o644
 MIN_FILES = 8
 MAX_NAMES = 2048  # listed names per directory (see _room)
 SLOWEST = 8 << 20  # bytes/s; unsquashfs wrote 276 MB in 4 to 13 s here (2 cores, load 6 to 9)
+START_SECONDS, FILE_SECONDS = 10.0, 0.005  # and 7,140 files in the same time
 
 
 def unsquashfs() -> str | None:
@@ -189,12 +190,12 @@ def run(program: str, src: Path, files: dict[str, int], out: SafeRoot) -> bool:
     # the container's time, and no more than a slow machine needs for this much (a hostile
     # image that keeps unsquashfs busy must leave the walk its time to fall back)
     left = min(out.deadline - time.monotonic(),
-               10 + sum(files.values()) / SLOWEST + len(files) * 0.005)
+               START_SECONDS + sum(files.values()) / SLOWEST + len(files) * FILE_SECONDS)
     try:
         with tempfile.TemporaryFile() as errors:
             done = subprocess.run(
                 _argv(program, listing, out.base, src), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=errors, timeout=max(left, 0.1),
+                stdout=subprocess.DEVNULL, stderr=errors, timeout=max(left, 0.01),
                 preexec_fn=_limits(max(max(files.values()), 1)), check=False)
             if done.returncode != 0:
                 errors.seek(max(0, errors.tell() - 2000))
