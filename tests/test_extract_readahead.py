@@ -40,6 +40,7 @@ def _image(tmp: Path) -> Path:
 
 def _unpack(image: Path, out: Path, threads: int, monkeypatch: pytest.MonkeyPatch
             ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    monkeypatch.setenv("PROVENANCE_NO_ACCEL", "1")  # the pure-Python walk, not unsquashfs
     monkeypatch.setattr(fswalk, "ahead_threads", lambda: threads)
     monkeypatch.setattr(fswalk, "AHEAD_MAX_FILE", 512 << 10)
     monkeypatch.setattr(fswalk, "AHEAD_MAX_BYTES", 1 << 20)

@@ -371,6 +371,30 @@ class SafeRoot:
         self.written -= n
         self.budget.bytes -= n
 
+    def adopt(self, name: str, size: int) -> bool:
+        """Count a member an accelerator (accel.py: unsquashfs) already wrote at its place, a
+        new regular file of `size` bytes checked by the caller, as `create` and `write` would:
+        same refusals, same file and byte counts. False when refused; the caller removes it.
+        The caller vouches that no other member or link has, or is on, this path."""
+        self.check_time()
+        try:
+            rel = clean_member_name(name)
+        except UnsafePath as exc:
+            self.refuse(name, str(exc), exc.kind)
+            return False
+        refused = self.declared_over(size)
+        if refused is not None:
+            self.problem(refused, ProblemKind.LIMIT, rel)
+            return False
+        self.budget.add_file()
+        self.budget.wrote(self.location)
+        refused = self._account(size, 0) if size else None  # passes: declared_over just did
+        if refused is not None:
+            self.problem(f"{refused}; member refused after 0 bytes, the rest of the container "
+                         "goes on", ProblemKind.LIMIT, rel)
+            return False
+        return True
+
 
 class MemberWriter:
     """One member being written: counts bytes against every limit as they arrive."""
