@@ -308,7 +308,11 @@ class Analyser:
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
-        return {sha: self.out[sha] for sha in self.first}
+        out = {sha: self.out[sha] for sha in self.first}
+        # the analyser is done: what it held per blob (the first Artifact of each, the results
+        # as they came, the finished futures) is the caller's to drop, not kept twice
+        self.first, self.out, self.futures = {}, {}, []
+        return out
 
     def _collect(self) -> None:
         try:
