@@ -5,6 +5,7 @@ peak itself is measured by `tests/bench_scan.py --profile rootfs --files 100000`
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from provenance.commands.common import write_output
 from provenance.extract import extract
 from provenance.parts import BlobView, board_collection, infer, text_sample
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, wanted
+from provenance.pipeline import codec
 from provenance.pipeline.blobs import AnalysisOptions, analyse_all
 from provenance.report import cyclonedx, sarif, stream
 
@@ -111,3 +113,16 @@ def test_parallel_report_is_the_serial_one(image: Path, sigset) -> None:
     assert serial.parts
     assert cyclonedx.render(pooled) == cyclonedx.render(serial)
     assert sarif.render(pooled) == sarif.render(serial)
+
+
+def test_scan_cache_entry_is_made_a_component_at_a_time_unchanged(
+        image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole-scan cache entry, compressed as it is encoded, is the one-shot entry: the same
+    JSON text (entries written before still load), and it loads back equal."""
+    result = _result(image, sigset, 2)
+    monkeypatch.setattr(codec, "_PIECE", 512)  # many compressor calls
+    blob = codec.dump_scan(result)
+    text = json.dumps(codec._plain(result), separators=(",", ":"), ensure_ascii=False)
+    assert zlib.decompress(blob) == text.encode("utf-8", codec.TEXT_ERRORS)
+    assert codec.load_scan(blob) == result
+    assert codec.load_scan(zlib.compress(text.encode("utf-8", codec.TEXT_ERRORS))) == result
