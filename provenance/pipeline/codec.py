@@ -141,10 +141,13 @@ def load_scan(blob: bytes) -> ScanResult:
     """The inverse of `dump_scan`: a ScanResult equal to the one dumped. A value that does not
     fit the model (another version's entry, a damaged one) raises ValueError or TypeError."""
     try:
-        text = zlib.decompress(blob)
+        text = zlib.decompress(blob).decode("utf-8", TEXT_ERRORS)
     except zlib.error as exc:
         raise ValueError(f"not a compressed entry: {exc}") from None
-    result = _decoder(ScanResult)(json.loads(text.decode("utf-8", TEXT_ERRORS)))
+    plain = json.loads(text)
+    del text
+    # decoded into the model as the lists are consumed (`_items`): both never exist whole
+    result = _decoder(ScanResult)(plain)
     assert isinstance(result, ScanResult)
     return result
 
@@ -201,7 +204,7 @@ def _make_decoder(tp: Any) -> Callable[[Any], Any]:
         if len(args) != 2 or args[1] is not Ellipsis:
             raise TypeError(f"cannot decode {tp}")
         item = _decoder(args[0])
-        return lambda v: tuple(item(x) for x in _list(v))
+        return lambda v: tuple(_items(item, _list(v)))
     if origin is dict:
         key, val = _decoder(args[0]), _decoder(args[1])
         return lambda v: {key(k): val(x) for k, x in _dict(v).items()}
@@ -227,6 +230,15 @@ def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
     hints = typing.get_type_hints(cls)
     fields.extend(_decoder(hints[name]) for name in _field_names(cls))
     return build
+
+
+def _items(decode: Callable[[Any], Any], values: list[Any]) -> Iterator[Any]:
+    """Each value decoded, its JSON list dropped as soon as it is (the parsed document is
+    `load_scan`'s own): a component's subtree of plain lists goes as its objects are made."""
+    for i, value in enumerate(values):
+        values[i] = None
+        yield decode(value)
+        del value
 
 
 def _list(value: Any) -> list[Any]:
