@@ -16,7 +16,7 @@ from provenance.commands.common import write_output
 from provenance.extract import extract
 from provenance.parts import BlobView, board_collection, infer, text_sample
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, wanted
-from provenance.pipeline import codec
+from provenance.pipeline import blobs, codec
 from provenance.pipeline.blobs import AnalysisOptions, analyse_all
 from provenance.report import cyclonedx, sarif, stream
 
@@ -126,3 +126,38 @@ def test_scan_cache_entry_is_made_a_component_at_a_time_unchanged(
     assert zlib.decompress(blob) == text.encode("utf-8", codec.TEXT_ERRORS)
     assert codec.load_scan(blob) == result
     assert codec.load_scan(zlib.compress(text.encode("utf-8", codec.TEXT_ERRORS))) == result
+
+
+def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
+        image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob's attributions are resolved where it is analysed, at its first path, and reused
+    for that path only: the same content elsewhere (libmpi.so at three paths, its evidence
+    located at each) is resolved again. The report is the one of resolving all in the main
+    process."""
+    calls: list[str] = []
+    real = pipeline.resolve
+
+    def counted(facts, hits, sigset, location):
+        calls.append(location)
+        return real(facts, hits, sigset, location)
+
+    monkeypatch.setattr(pipeline, "resolve", counted)
+    shared = _result(image, sigset, 2)
+    again = [c for c in calls if "libmpi" in c]
+    assert len(again) == 2 and len(calls) < 10  # the two other paths of libmpi.so (and the root)
+    located = [(c.path, e.location) for c in shared.components() if "libmpi" in c.path
+               for a in c.attributions if a.vendor == "hisilicon" for e in a.evidence
+               if "@0x" in e.location]
+    assert len({path for path, _ in located}) == 3
+    assert all(where.startswith(path + "@") for path, where in located)
+
+    real_done = blobs.Analyser._done
+
+    def unresolved(self, sha, analysis, attributions=None):  # as before: none from the workers
+        real_done(self, sha, analysis, None)
+
+    monkeypatch.setattr(blobs.Analyser, "_done", unresolved)
+    calls.clear()
+    alone = _result(image, sigset, 2)
+    assert len(calls) > 60
+    assert cyclonedx.render(shared) == cyclonedx.render(alone)

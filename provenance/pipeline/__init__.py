@@ -365,6 +365,7 @@ def _scan(
                 raise InputError(f"{path}: {tree.opaque}")
             clock.lap("extract")
             by_sha = analyser.finish()
+            attributed = analyser.attributions
         except BaseException:
             analyser.abandon()
             raise
@@ -393,9 +394,12 @@ def _scan(
         analysis = (by_sha.get(artifact.sha256)
                     if artifact.local is not None and artifact.kind != "directory" else None)
         facts = analysis.facts if analysis else None
-        attributions = (
-            resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
-        )
+        # resolved where it was analysed when that was at this path; else (a cached analysis,
+        # the same content at another path) here
+        done = attributed.get(artifact.sha256) if analysis else None
+        attributions = (done[1] if done is not None and done[0] == artifact.chain
+                        else resolve(facts, analysis.hits, sigset, artifact.path) if analysis
+                        else ())
         if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports
             attributions = supported_board(attributions, artifact.path)
         if is_root and product:  # the device is built with these parts: the input as a whole
@@ -431,6 +435,7 @@ def _scan(
     # the Artifacts and analyses go: what the report needs is in the Components now
     del tree
     by_sha.clear()
+    attributed.clear()
     clock.lap("attribute")
     if progress:
         progress("policy", 0, 1)
