@@ -256,7 +256,6 @@ class _Views(Sequence[BlobView]):
     per distinct blob: one whose content is at several paths is kept until its last path."""
 
     def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis]) -> None:
-        self.by_sha = by_sha
         self.nodes: list[tuple[Artifact, Analysis, bool | None]] = []
         self.uses: dict[str, int] = {}
         for node in nodes:

@@ -153,16 +153,20 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
 Attributions = tuple[Attribution, ...]
 
 
-def _attributed(artifact: Artifact, sigset: SignatureSet) -> tuple[Analysis, Attributions]:
+def _attributed(artifact: Artifact, sigset: SignatureSet
+                ) -> tuple[Analysis, Attributions | None]:
     """The blob's analysis and its attributions at this artifact's path: resolving is pure
     work that belongs with the analysis (in a worker, off the main process), but it reads the
     path (a hit's offset is shown at it, a source file is weighed by its name), so it is
-    reused only for this same path."""
+    reused only for this same path. None: not resolved here (the main process does it)."""
     analysis = analyse(artifact, sigset)
-    return analysis, resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+    try:
+        return analysis, resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+    except MemoryError:  # at this process's ceiling: left to the main process, as before
+        return analysis, None
 
 
-def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, Attributions]]:
+def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, Attributions | None]]:
     assert _worker_sigset is not None
     return [(a.sha256, *_attributed(a, _worker_sigset)) for a in batch]
 
@@ -255,7 +259,7 @@ class Analyser:
         self.out: dict[str, Analysis] = {}
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
-        self.futures: list[Future[list[tuple[str, Analysis, Attributions]]]] = []
+        self.futures: list[Future[list[tuple[str, Analysis, Attributions | None]]]] = []
         # SHA-256 -> (path chain, attributions there) of the blobs analysed here, not cached
         self.attributions: dict[str, tuple[tuple[str, ...], Attributions]] = {}
         self.cache = _open_cache(options, sigset)
@@ -308,6 +312,8 @@ class Analyser:
         self.out[sha] = analysis
         if attributions is not None:
             self.attributions[sha] = (self.first[sha].chain, attributions)
+        else:  # a retried blob's earlier attributions went with its earlier analysis
+            self.attributions.pop(sha, None)
         # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
         if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
