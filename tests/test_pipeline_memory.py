@@ -161,3 +161,17 @@ def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
     alone = _result(image, sigset, 2)
     assert len(calls) > 60
     assert cyclonedx.render(shared) == cyclonedx.render(alone)
+
+
+def test_a_loaded_scan_keeps_each_short_string_once(image: Path, sigset) -> None:
+    """JSON gives every occurrence of "file" or "content.type" its own string; a scan loaded
+    from the cache shares them, as the scan that made it did, and is equal to it."""
+    result = _result(image, sigset, 2)
+    back = codec.load_scan(codec.dump_scan(result))
+    assert back == result
+    kinds = [c.kind for c in back.components()]
+    keys = [f.key for c in back.components() if c.facts for f in c.facts.items]
+    assert len(kinds) > 50 and len(keys) > 50
+    assert len({id(k) for k in kinds}) == len(set(kinds))
+    assert len({id(k) for k in keys}) == len(set(keys))
+    assert not codec._words  # nothing kept past the load
