@@ -202,13 +202,19 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _sigterm)
 
 
-def write_output(text: str, dest: Path | None) -> None:
-    """Write a report to `dest`, or to stdout for None or "-"; a failed write is exit code 3."""
+def write_output(text: str | Iterable[str], dest: Path | None) -> None:
+    """Write a report to `dest`, or to stdout for None or "-"; a failed write is exit code 3.
+    `text` may come in pieces (`report.stream`), written as they are made: a 100,000-file
+    report is never one string in memory."""
+    pieces = (text,) if isinstance(text, str) else text
     if dest is None or str(dest) == "-":
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         return
     try:
-        dest.write_text(text, encoding="utf-8")
+        with open(dest, "w", encoding="utf-8") as f:
+            for piece in pieces:
+                f.write(piece)
     except OSError as exc:
         raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
 

@@ -243,10 +243,10 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
 def _write(result: ScanResult, formats: list[str], outputs: list[Path],
            facts: Path | None) -> None:
     from provenance.pipeline.facts_dump import facts_json
-    from provenance.report import FORMATS
+    from provenance.report import stream
 
     for fmt, dest in zip(formats, outputs, strict=True):
-        write_output(FORMATS[fmt](result), dest)
+        write_output(stream(fmt, result), dest)
     if facts is not None:
         try:
             facts.write_text(facts_json(result), encoding="utf-8")

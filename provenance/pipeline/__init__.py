@@ -16,10 +16,11 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import overload
 
 from provenance import __version__
 from provenance.attribute import resolve, upstream
@@ -245,30 +246,70 @@ def _elapsed(options: ScanOptions, started: float) -> float:
     return 0.0 if options.reproducible else round(time.monotonic() - started, 3)
 
 
-def _views(nodes: list[Artifact], by_sha: dict[str, Analysis]) -> list[BlobView]:
+class _Views(Sequence[BlobView]):
     """What parts inference reads of each leaf blob: its facts and name, and a bounded text
     sample of the few blobs that can select a part (configs and scripts, and binaries the
-    `parts__anchors` rule found a boot loader or SDK string in). Samples are read once per
-    distinct blob."""
-    samples: dict[str, tuple[str, bool]] = {}
-    views = []
-    for node in nodes:
-        analysis = by_sha.get(node.sha256)
-        if analysis is None or node.children or node.local is None:
-            continue
-        textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits], node.size)
+    `parts__anchors` rule found a boot loader or SDK string in).
+
+    Lazy: a view, and its sample, is made when inference reaches it and dropped after, so the
+    samples of 100,000 configs (90 MB of text) never all exist at once. A sample is read once
+    per distinct blob: one whose content is at several paths is kept until its last path."""
+
+    def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis]) -> None:
+        self.nodes: list[tuple[Artifact, Analysis, bool | None]] = []
+        self.uses: dict[str, int] = {}
+        for node in nodes:
+            analysis = by_sha.get(node.sha256)
+            if analysis is None or node.children or node.local is None:
+                continue
+            textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits],
+                             node.size)
+            self.nodes.append((node, analysis, textual))
+            if textual is not None:
+                self.uses[node.sha256] = self.uses.get(node.sha256, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @overload
+    def __getitem__(self, index: int) -> BlobView: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[BlobView]: ...
+    def __getitem__(self, index: int | slice) -> BlobView | Sequence[BlobView]:
+        if isinstance(index, slice):
+            return [self._view(*entry, {}) for entry in self.nodes[index]]
+        return self._view(*self.nodes[index], {})
+
+    def __iter__(self) -> Iterator[BlobView]:
+        samples: dict[str, tuple[str, bool]] = {}  # of blobs with paths still to come
+        left = dict(self.uses)
+        for entry in self.nodes:
+            yield self._view(*entry, samples)
+            sha = entry[0].sha256
+            if sha in left:
+                left[sha] -= 1
+                if not left[sha]:
+                    samples.pop(sha, None)
+
+    def dtbs(self) -> list[BlobView]:
+        """The views of compiled device trees (all `board_collection` reads)."""
+        return [self._view(*e, {}) for e in self.nodes if e[1].facts.format == "dtb"]
+
+    @staticmethod
+    def _view(node: Artifact, analysis: Analysis, textual: bool | None,
+              samples: dict[str, tuple[str, bool]]) -> BlobView:
         if textual is None:  # its facts and name are all inference reads of it
-            views.append(BlobView(node.path, analysis.facts))
-            continue
-        if node.sha256 not in samples:
+            return BlobView(node.path, analysis.facts)
+        sample = samples.get(node.sha256)
+        if sample is None:
+            assert node.local is not None
             try:
                 with open(node.local, "rb") as f:
                     data = f.read(TEXT_HEAD if textual else SCAN_LIMIT)
             except OSError:
                 data = b""  # unreadable now: the analysis already recorded why
-            samples[node.sha256] = text_sample(data, textual)
-        views.append(BlobView(node.path, analysis.facts, *samples[node.sha256]))
-    return views
+            sample = samples[node.sha256] = text_sample(data, textual)
+        return BlobView(node.path, analysis.facts, *sample)
 
 
 class _WorkDir:
@@ -323,16 +364,17 @@ def _scan(
                 raise InputError(f"{path}: {tree.opaque}")
             clock.lap("extract")
             by_sha = analyser.finish()
+            attributed = analyser.attributions
         except BaseException:
             analyser.abandon()
             raise
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
-        analyses = {a.chain: by_sha[a.sha256] for a in nodes if a.sha256 in by_sha}
         if progress:
             progress("parts", 0, 1)
-        views = _views(nodes, by_sha)  # read while the extracted tree is still there
+        views = _Views(nodes, by_sha)  # read while the extracted tree is still there
         parts = infer(views)
-        boards = board_collection(views)
+        boards = board_collection(views.dtbs())
+        del views
         clock.lap("identify")
         written = (0, 0) if options.reproducible else cost.written(
             (a.local for a in nodes if a.local is not None), work)
@@ -343,14 +385,20 @@ def _scan(
             all_problems.extend(analysis.problems)
         if options.keep_extracted is not None:
             shutil.copytree(work / "x", options.keep_extracted, symlinks=True, dirs_exist_ok=True)
+        del nodes
     cleanup = workdir.removing  # the tree goes in a thread while the report is built
 
     def build(artifact: Artifact, is_root: bool = False) -> Component:
-        analysis = analyses.get(artifact.chain)
+        # the analysis of a blob's content (a directory's SHA-256 names its listing, not bytes)
+        analysis = (by_sha.get(artifact.sha256)
+                    if artifact.local is not None and artifact.kind != "directory" else None)
         facts = analysis.facts if analysis else None
-        attributions = (
-            resolve(facts, analysis.hits, sigset, artifact.path) if analysis else ()
-        )
+        # resolved where it was analysed when that was at this path; else (a cached analysis,
+        # the same content at another path) here
+        done = attributed.get(artifact.sha256) if analysis else None
+        attributions = (done[1] if done is not None and done[0] == artifact.chain
+                        else resolve(facts, analysis.hits, sigset, artifact.path) if analysis
+                        else ())
         if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports
             attributions = supported_board(attributions, artifact.path)
         if is_root and product:  # the device is built with these parts: the input as a whole
@@ -383,6 +431,10 @@ def _scan(
         )
 
     root = build(tree, is_root=True)
+    # the Artifacts and analyses go: what the report needs is in the Components now
+    del tree
+    by_sha.clear()
+    attributed.clear()
     clock.lap("attribute")
     if progress:
         progress("policy", 0, 1)

@@ -1,7 +1,8 @@
 """Identify and scan every distinct blob once: the expensive part of a scan.
 
 `analyse` is the unit of work (one blob, by SHA-256); `analyse_all` runs it for a whole tree.
-Rendering, policy and tree building happen elsewhere; this module only learns facts and hits.
+Where a blob is analysed, its attributions at that first path are resolved too (the main process
+reuses them for that path). Rendering, policy and tree building happen elsewhere.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from provenance.attribute import resolve
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.extract.limits import cores
 from provenance.identify import identify
-from provenance.model import Artifact, Fact, Facts, Problem, ProblemKind, Stage
+from provenance.model import Artifact, Attribution, Fact, Facts, Problem, ProblemKind, Stage
 from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.signatureset import SignatureSet
@@ -148,9 +150,25 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
 
 
-def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis]]:
+Attributions = tuple[Attribution, ...]
+
+
+def _attributed(artifact: Artifact, sigset: SignatureSet
+                ) -> tuple[Analysis, Attributions | None]:
+    """The blob's analysis and its attributions at this artifact's path: resolving is pure
+    work that belongs with the analysis (in a worker, off the main process), but it reads the
+    path (a hit's offset is shown at it, a source file is weighed by its name), so it is
+    reused only for this same path. None: not resolved here (the main process does it)."""
+    analysis = analyse(artifact, sigset)
+    try:
+        return analysis, resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+    except MemoryError:  # at this process's ceiling: left to the main process, as before
+        return analysis, None
+
+
+def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, Attributions | None]]:
     assert _worker_sigset is not None
-    return [(a.sha256, analyse(a, _worker_sigset)) for a in batch]
+    return [(a.sha256, *_attributed(a, _worker_sigset)) for a in batch]
 
 
 def _batches(work: list[Artifact]) -> Iterator[list[Artifact]]:
@@ -241,7 +259,9 @@ class Analyser:
         self.out: dict[str, Analysis] = {}
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
-        self.futures: list[Future[list[tuple[str, Analysis]]]] = []
+        self.futures: list[Future[list[tuple[str, Analysis, Attributions | None]]]] = []
+        # SHA-256 -> (path chain, attributions there) of the blobs analysed here, not cached
+        self.attributions: dict[str, tuple[tuple[str, ...], Attributions]] = {}
         self.cache = _open_cache(options, sigset)
         self.jobs = _jobs(options)
         self.rules_dir = ((options.cache_dir or default_dir()) if options.use_cache
@@ -287,8 +307,13 @@ class Analyser:
         for batch in _batches(work):
             self.futures.append(self.pool.submit(_run_batch, batch))
 
-    def _done(self, sha: str, analysis: Analysis) -> None:
+    def _done(self, sha: str, analysis: Analysis,
+              attributions: Attributions | None = None) -> None:
         self.out[sha] = analysis
+        if attributions is not None:
+            self.attributions[sha] = (self.first[sha].chain, attributions)
+        else:  # a retried blob's earlier attributions went with its earlier analysis
+            self.attributions.pop(sha, None)
         # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
         if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
@@ -299,7 +324,7 @@ class Analyser:
     def finish(self) -> dict[str, Analysis]:
         if self.pool is None:  # a small tree or one worker: no pool to pay for
             for artifact in self._from_cache(self.pending):
-                self._done(artifact.sha256, analyse(artifact, self.sigset))
+                self._done(artifact.sha256, *_attributed(artifact, self.sigset))
             self.pending = []
         else:
             self._dispatch()
@@ -308,13 +333,17 @@ class Analyser:
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
-        return {sha: self.out[sha] for sha in self.first}
+        out = {sha: self.out[sha] for sha in self.first}
+        # the analyser is done: what it held per blob (the first Artifact of each, the results
+        # as they came, the finished futures) is the caller's to drop, not kept twice
+        self.first, self.out, self.futures = {}, {}, []
+        return out
 
     def _collect(self) -> None:
         try:
             for future in as_completed(self.futures):
-                for sha, analysis in future.result():
-                    self._done(sha, analysis)
+                for sha, analysis, attributions in future.result():
+                    self._done(sha, analysis, attributions)
         except BrokenProcessPool:
             # A parser crashed a worker (hostile input can do that to native code): find the
             # blob by retrying the rest one per task, and report it instead of failing the scan.
@@ -322,8 +351,9 @@ class Analyser:
             for artifact in [a for sha, a in self.first.items() if sha not in self.out]:
                 try:
                     pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                    [(sha, analysis)] = pool.submit(_run_batch, [_light(artifact)]).result()
-                    self._done(sha, analysis)
+                    [(sha, analysis, attributions)] = pool.submit(
+                        _run_batch, [_light(artifact)]).result()
+                    self._done(sha, analysis, attributions)
                 except BrokenProcessPool:
                     shutdown_pool()
                     problem = Problem(artifact.path, Stage.IDENTIFY,
@@ -347,11 +377,12 @@ class Analyser:
         for sha in starved[:RETRY_STARVED]:
             try:
                 pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                [(_, analysis)] = pool.submit(_run_batch, [_light(self.first[sha])]).result()
+                [(_, analysis, attributions)] = pool.submit(
+                    _run_batch, [_light(self.first[sha])]).result()
             except BrokenProcessPool:
                 shutdown_pool()
                 continue
-            self._done(sha, analysis)
+            self._done(sha, analysis, attributions)
             if any(map(budget.is_memory_problem, analysis.problems)):
                 shutdown_pool()
 

@@ -384,7 +384,24 @@ def render(result: ScanResult, indent: int | None = 2) -> str:
     """The report as JSON text: exactly `json.dumps(to_dict(result), indent=indent)`, but built
     one component at a time, so that the dicts of a 10,000-file tree never all exist at once
     (they were most of a scan's peak memory). `indent=None` is compact, with the C encoder."""
-    return "".join(_chunks(result, indent)) + "\n"
+    return "".join(stream(result, indent))
+
+
+STREAM_PIECE = 1 << 20  # characters handed to the writer at a time
+
+
+def stream(result: ScanResult, indent: int | None = 2) -> Iterator[str]:
+    """`render`'s text in pieces of about STREAM_PIECE characters, made as they are written:
+    the text of a 100,000-file report (80 MB) never exists whole, nor its encoded bytes."""
+    held: list[str] = []
+    size = 0
+    for chunk in _chunks(result, indent):
+        held.append(chunk)
+        size += len(chunk)
+        if size >= STREAM_PIECE:
+            yield "".join(held)
+            held, size = [], 0
+    yield "".join(held) + "\n"
 
 
 _HOLE = "\0provenance-components\0"  # stands in for a list rendered separately

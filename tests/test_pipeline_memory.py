@@ -1,0 +1,177 @@
+"""What keeps a scan's memory flat in file count gives the same report: the CycloneDX JSON
+written in pieces as it is rendered, and parts inference reading text samples lazily (the
+peak itself is measured by `tests/bench_scan.py --profile rootfs --files 100000`)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+from test_analysis import make_tar, tree_files
+
+from provenance import pipeline
+from provenance.commands.common import write_output
+from provenance.extract import extract
+from provenance.parts import BlobView, board_collection, infer, text_sample
+from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, wanted
+from provenance.pipeline import blobs, codec
+from provenance.pipeline.blobs import AnalysisOptions, analyse_all
+from provenance.report import cyclonedx, sarif, stream
+
+CONFIG = b"#!/bin/sh\ninsmod /lib/modules/hi3516ev200_sys.ko\ninsmod hi_gpon.ko\n"
+
+
+def _files() -> dict[str, bytes]:
+    files = tree_files(30, seed=3)
+    # one text at three paths (one under a doc folder, where it gets no sample), and a text
+    # at one path only: samples read once per content, kept until the content's last path
+    files["rootfs/etc/init.d/S10load"] = CONFIG
+    files["rootfs/usr/share/doc/load/example"] = CONFIG
+    files["rootfs/opt/etc/S10load"] = CONFIG
+    files["rootfs/etc/modem.conf"] = b"usb_modeswitch -v 12d1 -p 1506\nAT^NDISDUP=1,1\n"
+    return files
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tar(tmp_path_factory.mktemp("img") / "fw.tar.gz", _files())
+
+
+def _eager(nodes, by_sha) -> list[BlobView]:
+    """The views as the pipeline made them before they were lazy: all at once."""
+    samples: dict[str, tuple[str, bool]] = {}
+    views = []
+    for node in nodes:
+        analysis = by_sha.get(node.sha256)
+        if analysis is None or node.children or node.local is None:
+            continue
+        textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits], node.size)
+        if textual is None:
+            views.append(BlobView(node.path, analysis.facts))
+            continue
+        if node.sha256 not in samples:
+            data = node.local.read_bytes()[:TEXT_HEAD if textual else SCAN_LIMIT]
+            samples[node.sha256] = text_sample(data, textual)
+        views.append(BlobView(node.path, analysis.facts, *samples[node.sha256]))
+    return views
+
+
+def test_lazy_views_are_the_eager_ones_read_once(image: Path, tmp_path: Path, sigset,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    tree, _ = extract(image, tmp_path / "x")
+    nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
+    by_sha = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
+    expected = _eager(nodes, by_sha)
+    sampled: list[str] = []
+
+    def counted(data, textual=None):
+        sampled.append(bytes(data[:64]).decode("latin-1"))
+        return text_sample(data, textual)
+
+    monkeypatch.setattr(pipeline, "text_sample", counted)
+    views = pipeline._Views(nodes, by_sha)
+    assert len(views) == len(expected)
+    assert list(views) == expected
+    assert sum(1 for s in sampled if s.startswith("#!/bin/sh\ninsmod")) == 1  # 3 paths, 1 read
+    assert any(v.text.startswith("usb_modeswitch") and v.textual for v in views)
+    assert not next(v for v in views if "usr/share/doc" in v.location).text
+    assert views[3] == expected[3] and list(views[2:5]) == expected[2:5]
+    assert infer(views) == infer(expected) != ()
+    assert board_collection(views.dtbs()) == board_collection(expected)
+
+
+def _result(image: Path, sigset, jobs: int):
+    options = pipeline.ScanOptions(reproducible=True,
+                                   analysis=AnalysisOptions(jobs=jobs, use_cache=False))
+    return pipeline.scan(image, sigset, options)
+
+
+def test_streamed_report_is_the_rendered_one_in_bounded_pieces(
+        image: Path, sigset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _result(image, sigset, 2)
+    whole = cyclonedx.render(result)
+    assert whole == json.dumps(cyclonedx.to_dict(result), indent=2, ensure_ascii=False) + "\n"
+    monkeypatch.setattr(cyclonedx, "STREAM_PIECE", 4096)
+    pieces = list(stream("cyclonedx-json", result))
+    assert "".join(pieces) == whole
+    assert len(pieces) > 3
+    assert all(4096 <= len(p) < 4096 + 16384 for p in pieces[:-1])  # one component over
+    # written as they come, the file holds the bytes of the whole text
+    dest = tmp_path / "r.cdx.json"
+    write_output(stream("cyclonedx-json", result), dest)
+    assert dest.read_bytes() == whole.encode()
+    # a format without a streamed writer is its one rendered string
+    assert list(stream("sarif", result)) == [sarif.render(result)]
+
+
+def test_parallel_report_is_the_serial_one(image: Path, sigset) -> None:
+    """With the Artifacts dropped after the build and the views lazy, a pooled scan still
+    writes the serial scan's bytes (parts inferred, a duplicate at several paths)."""
+    serial, pooled = _result(image, sigset, 1), _result(image, sigset, 2)
+    assert serial.parts
+    assert cyclonedx.render(pooled) == cyclonedx.render(serial)
+    assert sarif.render(pooled) == sarif.render(serial)
+
+
+def test_scan_cache_entry_is_made_a_component_at_a_time_unchanged(
+        image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole-scan cache entry, compressed as it is encoded, is the one-shot entry: the same
+    JSON text (entries written before still load), and it loads back equal."""
+    result = _result(image, sigset, 2)
+    monkeypatch.setattr(codec, "_PIECE", 512)  # many compressor calls
+    blob = codec.dump_scan(result)
+    text = json.dumps(codec._plain(result), separators=(",", ":"), ensure_ascii=False)
+    assert zlib.decompress(blob) == text.encode("utf-8", codec.TEXT_ERRORS)
+    assert codec.load_scan(blob) == result
+    assert codec.load_scan(zlib.compress(text.encode("utf-8", codec.TEXT_ERRORS))) == result
+
+
+def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
+        image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob's attributions are resolved where it is analysed, at its first path, and reused
+    for that path only: the same content elsewhere (libmpi.so at three paths, its evidence
+    located at each) is resolved again. The report is the one of resolving all in the main
+    process."""
+    calls: list[str] = []
+    real = pipeline.resolve
+
+    def counted(facts, hits, sigset, location):
+        calls.append(location)
+        return real(facts, hits, sigset, location)
+
+    monkeypatch.setattr(pipeline, "resolve", counted)
+    shared = _result(image, sigset, 2)
+    again = [c for c in calls if "libmpi" in c]
+    assert len(again) == 2 and len(calls) < 10  # the two other paths of libmpi.so (and the root)
+    located = [(c.path, e.location) for c in shared.components() if "libmpi" in c.path
+               for a in c.attributions if a.vendor == "hisilicon" for e in a.evidence
+               if "@0x" in e.location]
+    assert len({path for path, _ in located}) == 3
+    assert all(where.startswith(path + "@") for path, where in located)
+
+    real_done = blobs.Analyser._done
+
+    def unresolved(self, sha, analysis, attributions=None):  # as before: none from the workers
+        real_done(self, sha, analysis, None)
+
+    monkeypatch.setattr(blobs.Analyser, "_done", unresolved)
+    calls.clear()
+    alone = _result(image, sigset, 2)
+    assert len(calls) > 60
+    assert cyclonedx.render(shared) == cyclonedx.render(alone)
+
+
+def test_a_loaded_scan_keeps_each_short_string_once(image: Path, sigset) -> None:
+    """JSON gives every occurrence of "file" or "content.type" its own string; a scan loaded
+    from the cache shares them, as the scan that made it did, and is equal to it."""
+    result = _result(image, sigset, 2)
+    back = codec.load_scan(codec.dump_scan(result))
+    assert back == result
+    kinds = [c.kind for c in back.components()]
+    keys = [f.key for c in back.components() if c.facts for f in c.facts.items]
+    assert len(kinds) > 50 and len(keys) > 50
+    assert len({id(k) for k in kinds}) == len(set(kinds))
+    assert len({id(k) for k in keys}) == len(set(keys))
+    assert not codec._words  # nothing kept past the load
