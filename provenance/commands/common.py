@@ -223,31 +223,14 @@ def write_json(value: Any, dest: Path | None) -> None:
     """A JSON document (indent 2, `json_safe`), written as it is encoded, a megabyte at a time:
     a 1,000,000-component SBOM is never one string in memory (three copies of it were half
     the peak memory of such an `enrich`). The bytes are those of `json.dumps`."""
+    import itertools
     import json
 
-    from provenance.report.cyclonedx import json_safe
+    from provenance.report.cyclonedx import STREAM_PIECE, grouped, json_safe
 
-    def pieces() -> Iterable[str]:
-        held: list[str] = []
-        size = 0
-        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
-            held.append(chunk)
-            size += len(chunk)
-            if size >= 1 << 20:
-                yield json_safe("".join(held))
-                held, size = [], 0
-        yield json_safe("".join(held)) + "\n"
-
-    if dest is None or str(dest) == "-":
-        for piece in pieces():
-            sys.stdout.write(piece)
-        return
-    try:
-        with open(dest, "w", encoding="utf-8") as f:
-            for piece in pieces():
-                f.write(piece)
-    except OSError as exc:
-        raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
+    chunks = itertools.chain(json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value),
+                             ("\n",))
+    write_output((json_safe(piece) for piece in grouped(chunks, STREAM_PIECE)), dest)
 
 
 # `-o FILE` without `-f`: the format its extension names (longest suffix first)

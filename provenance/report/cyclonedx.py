@@ -12,10 +12,11 @@ result exactly (`provenance.report.load.from_cyclonedx`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -393,15 +394,22 @@ STREAM_PIECE = 1 << 20  # characters handed to the writer at a time
 def stream(result: ScanResult, indent: int | None = 2) -> Iterator[str]:
     """`render`'s text in pieces of about STREAM_PIECE characters, made as they are written:
     the text of a 100,000-file report (80 MB) never exists whole, nor its encoded bytes."""
+    return grouped(itertools.chain(_chunks(result, indent), ("\n",)), STREAM_PIECE)
+
+
+def grouped(chunks: Iterable[str], size: int) -> Iterator[str]:
+    """`chunks` (an encoder's many small strings) joined into pieces of about `size`
+    characters: few writes, and never the whole text at once."""
     held: list[str] = []
-    size = 0
-    for chunk in _chunks(result, indent):
+    length = 0
+    for chunk in chunks:
         held.append(chunk)
-        size += len(chunk)
-        if size >= STREAM_PIECE:
+        length += len(chunk)
+        if length >= size:
             yield "".join(held)
-            held, size = [], 0
-    yield "".join(held) + "\n"
+            held, length = [], 0
+    if held:
+        yield "".join(held)
 
 
 _HOLE = "\0provenance-components\0"  # stands in for a list rendered separately
