@@ -35,9 +35,9 @@ from provenance.extract import (
     ubi,
     zip,
 )
-from provenance.extract.base import HEAD_SIZE, Format, FormatProblem
+from provenance.extract.base import Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits, memory_message
-from provenance.extract.saferoot import SafeRoot, excerpt
+from provenance.extract.saferoot import SafeRoot, excerpt, hash_file
 from provenance.model import CHAIN_SEP, Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
@@ -73,7 +73,7 @@ EXTRACTORS: tuple[Format, ...] = (
     *firmware.FORMATS,
 )
 
-__all__ = ["EXTRACTORS", "Limits", "detect", "extract"]
+__all__ = ["EXTRACTORS", "Limits", "detect", "extract", "hash_file"]
 
 
 def detect(head: bytes, name: str, path: Path | None = None) -> Format | None:
@@ -88,20 +88,6 @@ def detect(head: bytes, name: str, path: Path | None = None) -> Format | None:
             continue
         return fmt
     return None
-
-
-def hash_file(path: Path) -> tuple[str, int, bytes]:
-    """SHA-256, size and the first HEAD_SIZE bytes, streaming."""
-    h = hashlib.sha256()
-    size = 0
-    head = b""
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            if not head:
-                head = chunk[:HEAD_SIZE]
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size, head
 
 
 OnNode = Callable[[Artifact], None]
@@ -284,7 +270,7 @@ class _Walk:
                 children.append(seen)
             elif seen is not None:
                 children.append(self.classified(path, (*chain, rel), depth + 1, *seen))
-            else:  # not written through the SafeRoot (an external tool's), or a hook failed
+            else:  # not written through the SafeRoot (an external tool's), or unreadable
                 children.append(self.node(path, (*chain, rel), depth + 1))
         for rel, target in sorted(root.links.items()):
             children.append(Artifact((*chain, rel), _EMPTY, 0, "symlink", depth + 1,

@@ -35,6 +35,20 @@ HEAD_SIZE = 4096
 Finished = Callable[[str, Path, str, int, bytes], None]
 
 
+def hash_file(path: Path) -> tuple[str, int, bytes]:
+    """SHA-256, size and the first HEAD_SIZE bytes, streaming."""
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            if not head:
+                head = chunk[:HEAD_SIZE]
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size, head
+
+
 class Readable(Protocol):
     """Anything with read(n): files, decompressors, archive member streams."""
 
@@ -393,6 +407,13 @@ class SafeRoot:
             self.problem(f"{refused}; member refused after 0 bytes, the rest of the container "
                          "goes on", ProblemKind.LIMIT, rel)
             return False
+        if self.on_member is not None:  # finished in its turn, as a member written here is
+            dest = self.base / rel
+            try:
+                sha, written, head = hash_file(dest)
+            except OSError:
+                return True  # the walker reads it again, and records why it cannot
+            self.on_member(rel, dest, sha, written, head)
         return True
 
 
