@@ -7,6 +7,7 @@ import random
 import tarfile
 from pathlib import Path
 
+import analysis_hooks
 import pytest
 from elfgen import ET_EXEC, ET_REL, ElfSpec, build
 
@@ -146,29 +147,31 @@ def test_small_trees_stay_in_process(image: Path, tmp_path: Path, sigset,
     assert analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
 
 
+@pytest.mark.parametrize(("how", "kind", "ended"), [
+    ("segv", "corrupt", "killed by SIGSEGV"),  # a real invalid read in native code
+    ("exit", "corrupt", "exit status 1"),
+    ("oom-kill", "limit", "killed by SIGKILL"),
+    ("bad-alloc", "limit", "killed by SIGABRT"),
+])
 def test_a_crashing_parser_does_not_fail_the_scan(image: Path, tmp_path: Path, sigset,
-                                                  force_pool, monkeypatch: pytest.MonkeyPatch
-                                                  ) -> None:
-    import os
-
+                                                  force_pool, monkeypatch: pytest.MonkeyPatch,
+                                                  how: str, kind: str, ended: str) -> None:
+    """The blob whose analysis kills its worker is found, run once more alone in a fresh
+    interpreter to learn how it dies, and reported: out of memory is a `limit`, anything else
+    `corrupt`. Every other blob is analysed as a serial scan would."""
     nodes = _nodes(image, tmp_path / "x")
     serial = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
     victim = next(a for a in nodes if a.name == "libacme3.so")
-    real = blobs.analyse
-
-    def crashing(artifact, sigset):  # type: ignore[no-untyped-def]
-        if artifact.sha256 == victim.sha256:
-            os._exit(1)  # what a segfault in native code looks like to the pool
-        return real(artifact, sigset)
-
-    blobs.shutdown_pool()  # the next pool forks with the patched function
-    monkeypatch.setattr(blobs, "analyse", crashing)
+    analysis_hooks.use(monkeypatch, f"die:{victim.sha256}:{how}")
     try:
         pooled = analyse_all(nodes, sigset, AnalysisOptions(jobs=2, use_cache=False))
     finally:
         blobs.shutdown_pool()
-    assert [p.message for p in pooled[victim.sha256].problems] == \
-        ["analysis crashed its worker process"]
+    [problem] = pooled[victim.sha256].problems
+    assert (problem.kind, problem.location) == (kind, victim.path)
+    assert problem.message.startswith("memory ceiling" if kind == "limit" else
+                                      "analysis crashed its worker process")
+    assert f"({ended})" in problem.message or f"was {ended})" in problem.message
     del pooled[victim.sha256], serial[victim.sha256]
     assert pooled == serial
 

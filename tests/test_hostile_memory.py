@@ -24,45 +24,33 @@ import pytest
 from typer.testing import CliRunner
 
 from provenance import extract as extract_mod
-from provenance import identify
 from provenance.cli import app
 from provenance.extract.base import Format
 from provenance.extract.limits import GiB, Limits, MiB
 from provenance.extract.saferoot import SafeRoot
-from provenance.identify.base import Identifier
-from provenance.model import Facts, Problem
 from provenance.pipeline import AnalysisOptions, ScanOptions, blobs, budget, scan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))
+import analysis_hooks
 from generate import ipcam_files
 
-HUNGRY = b"HUNGRY\x00\x01"
+HUNGRY = analysis_hooks.HUNGRY
 CEILING = re.compile(r"^memory ceiling \((\d+) MiB per process\) reached")
 LIBMPI = ipcam_files()["rootfs/usr/lib/libmpi.so"][0]
 
 
-def _greedy() -> bytes:
-    return bytes(8 * GiB)  # what a declared count of 2^33 entries asks for (calloc: lazy)
-
-
-def _read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    _greedy()
-    return Facts("hungry"), ()
-
-
 def _unpack(path: Path, root: SafeRoot) -> None:
     root.write_bytes("first.txt", b"written before the parser asked for too much")
-    _greedy()
+    analysis_hooks.greedy()
 
 
 @pytest.fixture
 def hungry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    reader = Identifier("hungry", lambda head, name: head.startswith(HUNGRY), _read)
-    monkeypatch.setattr(identify, "IDENTIFIERS", (reader, *identify.IDENTIFIERS))
+    # the reader in this process, its forked workers and the fresh interpreters they start
+    analysis_hooks.use(monkeypatch, "hungry")
     unpacker = Format("hungryfs", "test only", lambda head, name: head.startswith(b"HUNGRYFS"),
                       _unpack)
     monkeypatch.setattr(extract_mod, "EXTRACTORS", (unpacker, *extract_mod.EXTRACTORS))
-    blobs.shutdown_pool()  # the workers forked from here on know the reader
     before = resource.getrlimit(resource.RLIMIT_DATA)
     yield
     blobs.shutdown_pool()
@@ -199,30 +187,15 @@ def test_a_blob_given_up_at_the_ceiling_is_not_cached(hungry: None, tmp_path: Pa
     assert not given_up(64 * GiB)  # calloc'd: under this ceiling the 8 GiB are never touched
 
 
-_LEAKED: list[bytes] = []
-
-
-def _leak(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    """A parser that keeps what it took before it failed, leaving its process 8 MiB."""
-    ceiling = budget.active()
-    assert ceiling is not None
-    _LEAKED.append(bytes(max(0, ceiling - budget.used() - 8 * MiB)))
-    raise MemoryError
-
-
-def _modest(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    bytes(32 * MiB)  # well under any ceiling, unless a parser before took it all
-    return Facts("modest"), ()
-
-
-def test_blobs_after_a_leaking_parser_are_retried_in_a_fresh_worker(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [2, 1])
+def test_blobs_after_a_leaking_parser_are_retried_in_a_fresh_process(
+        jobs: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A parser that leaks near the ceiling starves the blobs after it in the same process.
+    They are tried again: in a fresh worker of the pool, or without a pool (`--jobs 1`, a
+    Dask task), in a fresh interpreter, since a fork would inherit the leak."""
     from provenance import signatureset
 
-    readers = (Identifier("leaky", lambda head, name: head.startswith(b"LEAKY"), _leak),
-               Identifier("modest", lambda head, name: head.startswith(b"MODEST"), _modest))
-    monkeypatch.setattr(identify, "IDENTIFIERS", (*readers, *identify.IDENTIFIERS))
-    blobs.shutdown_pool()
+    analysis_hooks.use(monkeypatch, "readers")
     image = tmp_path / "fw.zip"
     with zipfile.ZipFile(image, "w") as zf:
         # largest first in a batch: the leak, then the blobs it starves in the same worker
@@ -232,11 +205,12 @@ def test_blobs_after_a_leaking_parser_are_retried_in_a_fresh_worker(
         for i in range(100):
             zf.writestr(f"etc/file{i}.conf", f"option{i} = {i}\n" * 20)
     options = ScanOptions(limits=Limits(max_memory=600 * MiB),
-                          analysis=AnalysisOptions(jobs=2, use_cache=False))
+                          analysis=AnalysisOptions(jobs=jobs, use_cache=False))
     try:
         result = scan(image, signatureset.load(()), options)
     finally:
         blobs.shutdown_pool()
+        analysis_hooks.LEAKED.clear()
     memory = {p.location for p in result.problems if budget.is_memory_problem(p)}
     assert memory == {"fw.zip!/leaky.bin"}
     formats = {c.chain[-1]: c.facts.format for c in result.components() if c.facts}

@@ -24,6 +24,7 @@ from provenance.identify import identify
 from provenance.model import Artifact, Attribution, Fact, Facts, Problem, ProblemKind, Stage
 from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
+from provenance.pipeline.isolate import run_alone
 from provenance.signatureset import SignatureSet
 
 UNIFORM_MIN = 1 << 20  # smaller blobs are cheap to scan whatever they hold
@@ -356,9 +357,7 @@ class Analyser:
                     self._done(sha, analysis, attributions)
                 except BrokenProcessPool:
                     shutdown_pool()
-                    problem = Problem(artifact.path, Stage.IDENTIFY,
-                                      "analysis crashed its worker process", ProblemKind.CORRUPT)
-                    self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (problem,))
+                    self._alone(artifact)  # once more, to learn how it dies
         except BaseException:
             for future in self.futures:
                 future.cancel()
@@ -368,10 +367,16 @@ class Analyser:
         """A parser that meets the memory ceiling may leave its process short (LIEF keeps what
         it read before a std::bad_alloc), and the blobs after it fail too. Each blob given up
         at the ceiling is tried again alone in a fresh worker, and the pool is replaced after
-        each that fails again; past RETRY_STARVED of them the rest keep their Problem."""
+        each that fails again; past RETRY_STARVED of them the rest keep their Problem. Without
+        a pool the blobs were read here, where a leak stays: each is tried in a fresh
+        interpreter (a fork would inherit the leak)."""
         starved = [sha for sha, a in self.out.items()
                    if any(map(budget.is_memory_problem, a.problems))]
-        if not starved or self.jobs < 2:  # one process asked for: no worker to retry in
+        if not starved:
+            return
+        if self.pool is None:
+            for sha in starved[:RETRY_STARVED]:
+                self._alone(self.first[sha])
             return
         shutdown_pool()
         for sha in starved[:RETRY_STARVED]:
@@ -385,6 +390,16 @@ class Analyser:
             self._done(sha, analysis, attributions)
             if any(map(budget.is_memory_problem, analysis.problems)):
                 shutdown_pool()
+
+    def _alone(self, artifact: Artifact) -> None:
+        """Analyse `artifact` in a fresh interpreter; a death there is its Problem (not cached:
+        it may say more about this machine than about the blob)."""
+        result = run_alone(_light(artifact), self.sigset, self.rules_dir, budget.active())
+        if isinstance(result, Problem):
+            self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (result,))
+            self.attributions.pop(artifact.sha256, None)
+        else:
+            self._done(artifact.sha256, *result)
 
     def abandon(self) -> None:
         """Stop waiting for queued work (the scan is being interrupted)."""
