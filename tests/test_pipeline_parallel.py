@@ -4,6 +4,7 @@ enough to take the pool by itself (no forcing), and leaves no extracted files be
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,47 @@ def test_extracted_tree_is_removed(image: Path, sigset, tmp_path: Path, monkeypa
     with pytest.raises(RuntimeError, match="boom"):
         _report(image, sigset, 1)
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["large-input", "small-input"])
+def test_the_pool_never_forks_while_the_walk_reads_ahead(
+        tmp_path: Path, sigset, monkeypatch: pytest.MonkeyPatch, early: bool) -> None:
+    """The pure-Python filesystem walk reads members in threads; a fork while one of them holds
+    a lock would leave the worker with it held. The pool starts before the walk when the input
+    is large enough to need it, else after the walk, never in between."""
+    from extract_fixtures import need, run
+
+    need("mksquashfs")
+    src = tmp_path / "src"
+    for name, data in _rootfs().items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(data)
+    image = tmp_path / "rootfs.squashfs"
+    run("mksquashfs", src, image, "-noappend", "-no-progress", "-quiet")
+    monkeypatch.setenv("PROVENANCE_NO_ACCEL", "1")  # the walk that reads ahead in threads
+    # the early start is for inputs over SERIAL_MAX_BYTES: this image is over it, or under it
+    monkeypatch.setattr(blobs, "SERIAL_MAX_BYTES",
+                        image.stat().st_size // 2 if early else image.stat().st_size * 2)
+    started: list[tuple[bool, list[str]]] = []
+    real_pool, real_submit = blobs._get_pool, pipeline.Analyser.submit
+    walking = [False]
+
+    def get_pool(*args):  # type: ignore[no-untyped-def]
+        started.append((walking[0], [t.name for t in threading.enumerate()]))
+        return real_pool(*args)
+
+    def submit(self, artifact):  # type: ignore[no-untyped-def]
+        walking[0] = True  # the walk hands members over from its first member on
+        return real_submit(self, artifact)
+
+    monkeypatch.setattr(blobs, "_get_pool", get_pool)
+    monkeypatch.setattr(pipeline.Analyser, "submit", submit)
+    blobs.shutdown_pool()
+    try:
+        report = _report(image, sigset, 2)
+    finally:
+        blobs.shutdown_pool()
+    assert started, "the pool was not used"
+    assert started[0][0] is not early  # before the first member, or only once all are in
+    assert not [names for _, names in started if any(n.startswith("fswalk") for n in names)]
+    assert report == _report(image, sigset, 1)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -345,6 +346,16 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _input_size(path: Path) -> int:
+    """Bytes of the input as the pool sees it: a directory is taken as large (it is walked
+    file by file, like an image's members)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0  # extract reports why
+    return 1 << 62 if stat.S_ISDIR(st.st_mode) else st.st_size
+
+
 def _scan(
     path: Path, sigset: SignatureSet, options: ScanOptions, as_of: date, started: float,
     progress: Progress | None,
@@ -358,6 +369,7 @@ def _scan(
         # analysis starts on each blob as soon as the walker has finished it
         analyser = Analyser(sigset, options.analysis, progress)
         try:
+            analyser.start(_input_size(path))
             tree, problems = extract(path, work / "x", options.limits, analyser.submit,
                                      options.on_unpack)
             if tree.opaque and tree.kind in ("unreadable", "special"):

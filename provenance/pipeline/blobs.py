@@ -249,6 +249,10 @@ class Analyser:
     waits for the rest. The first blob with a given SHA-256 is the one analysed, whether
     serially, in the pool or from the cache, so the results are the same every way. A tree too
     small to pay for the pool (one batch) is analysed serially.
+
+    The pool forks its workers only before the walk (`start`, for an input large enough to
+    need them) or after it (`finish`), never while the walk's read-ahead threads may hold a
+    lock the children would inherit held.
     """
 
     def __init__(self, sigset: SignatureSet, options: AnalysisOptions,
@@ -277,9 +281,23 @@ class Analyser:
         self.first[artifact.sha256] = artifact
         self.pending.append(artifact)
         self.pending_bytes += artifact.size
-        if self.jobs > 1 and (len(self.pending) > SERIAL_MAX_FILES
-                              or self.pending_bytes > SERIAL_MAX_BYTES):
+        if self.pool is not None and self._worth_a_pool():
             self._dispatch()
+
+    def start(self, size: int) -> None:
+        """Fork the workers now, before the walk, if an input of `size` bytes will need them."""
+        if self.jobs > 1 and size > SERIAL_MAX_BYTES and self.pool is None:
+            self._pool_up()
+
+    def _worth_a_pool(self) -> bool:
+        return self.jobs > 1 and (len(self.pending) > SERIAL_MAX_FILES
+                                  or self.pending_bytes > SERIAL_MAX_BYTES)
+
+    def _pool_up(self) -> Executor:
+        compile_rules(self.sigset, self.rules_dir)  # in the parent: forked workers inherit
+        self.pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
+        self.pool.submit(int).result()  # a fork pool starts its processes on the first task
+        return self.pool
 
     def _from_cache(self, work: list[Artifact]) -> list[Artifact]:
         """The blobs of `work` the cache does not answer (answered ones are recorded)."""
@@ -302,11 +320,9 @@ class Analyser:
         self.pending, self.pending_bytes = [], 0
         if not work:
             return
-        if self.pool is None:
-            compile_rules(self.sigset, self.rules_dir)  # in the parent: forked workers inherit
-            self.pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
+        pool = self.pool or self._pool_up()
         for batch in _batches(work):
-            self.futures.append(self.pool.submit(_run_batch, batch))
+            self.futures.append(pool.submit(_run_batch, batch))
 
     def _done(self, sha: str, analysis: Analysis,
               attributions: Attributions | None = None) -> None:
@@ -323,7 +339,7 @@ class Analyser:
             self.progress("analyse", len(self.out), len(self.first))
 
     def finish(self) -> dict[str, Analysis]:
-        if self.pool is None:  # a small tree or one worker: no pool to pay for
+        if self.pool is None and not self._worth_a_pool():  # small, or one worker: no pool
             for artifact in self._from_cache(self.pending):
                 self._done(artifact.sha256, *_attributed(artifact, self.sigset))
             self.pending = []
