@@ -306,7 +306,10 @@ class _Views(Sequence[BlobView]):
             assert node.local is not None
             try:
                 with open(node.local, "rb") as f:
-                    data = f.read(TEXT_HEAD if textual else SCAN_LIMIT)
+                    # read(n) allocates n bytes before it reads: ask for no more than is there
+                    # (a process left near its memory ceiling by a parser still reads a 2 KB
+                    # config)
+                    data = f.read(min(TEXT_HEAD if textual else SCAN_LIMIT, node.size + 1))
             except OSError:
                 data = b""  # unreadable now: the analysis already recorded why
             sample = samples[node.sha256] = text_sample(data, textual)
