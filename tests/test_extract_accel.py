@@ -84,6 +84,15 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _image(tmp_path_factory.mktemp("accel"))
 
 
+@pytest.fixture(params=["one-part", "parts"])
+def parts(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """unsquashfs in one run, or in several (4 files, then 16, 64...): the walk takes the files
+    of a part while the next is written. True for several."""
+    if request.param == "parts":
+        monkeypatch.setattr(accel, "FIRST_PART_FILES", 4)
+    return request.param == "parts"
+
+
 class _Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.results: list[bool] = []
@@ -132,12 +141,16 @@ LIMITS = {
 
 @pytest.mark.parametrize("case", list(LIMITS))
 def test_the_accelerator_extracts_what_the_python_walk_does(
-        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, parts: bool
+        ) -> None:
     spy = _Spy(monkeypatch)
     python = _extract(image, tmp_path / "py", LIMITS[case], False, monkeypatch)
     assert spy.results == []  # switched off: unsquashfs never ran
     fast = _extract(image, tmp_path / "c", LIMITS[case], True, monkeypatch)
-    assert spy.results == [True]
+    if case == "file count" and parts:  # the walk stopped while a later part was written
+        assert spy.results[0] and len(spy.results) > 1
+    else:
+        assert all(spy.results) and (len(spy.results) > 1) == parts
     assert fast == python
     files, links, problems, *_ = python
     text = "\n".join(message for _, _, message in problems)
@@ -167,10 +180,11 @@ def test_past_the_names_per_directory_cap_the_walk_writes_the_rest(
 
 
 def test_output_unlike_the_listing_is_removed_and_the_walk_writes_all(
-        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: bool) -> None:
     """Were the hard-linked pair listed (plan leaves it out), unsquashfs would write one inode
     under two names: the check after it finds a file of two links, removes everything it
-    wrote (under the image's read-only and unreadable modes too) and the walk writes all."""
+    wrote (under the image's read-only and unreadable modes too) and the walk writes all.
+    In parts, the pair comes last: the parts before are taken, the last one is the walk's."""
     plan = accel.plan
 
     def with_the_pair(*args: object) -> dict[str, int]:
@@ -182,7 +196,8 @@ def test_output_unlike_the_listing_is_removed_and_the_walk_writes_all(
     spy = _Spy(monkeypatch)
     python = _extract(image, tmp_path / "py", Limits(), False, monkeypatch)
     fast = _extract(image, tmp_path / "c", Limits(), True, monkeypatch)
-    assert spy.results == [False]
+    assert spy.results[-1] is False and all(spy.results[:-1])
+    assert (len(spy.results) > 1) == parts
     assert fast == python
 
 
@@ -199,7 +214,7 @@ def test_unsquashfs_out_of_time_leaves_the_image_to_the_walk(
 
 
 def test_truncated_and_corrupt_images_fall_back_to_the_same_result(
-        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: bool) -> None:
     data = image.read_bytes()
     cut = tmp_path / "cut.squashfs"
     cut.write_bytes(data[: len(data) * 2 // 3])
@@ -219,7 +234,10 @@ def test_truncated_and_corrupt_images_fall_back_to_the_same_result(
         fast = _extract(broken, tmp_path / f"{broken.stem}-c", Limits(), True, monkeypatch)
         assert fast == python
         assert python[2], "a damaged image must leave problems"
-        assert spy.results in ([], [False]), broken  # nothing listed, or it failed: Python
+        # nothing listed, or it failed (in parts: at the first damaged one), and the rest is
+        # the walk's
+        assert not spy.results or spy.results[-1] is False, broken
+        assert all(spy.results[:-1]) and (parts or len(spy.results) <= 1)
 
 
 def _scan(image: Path, out: Path, accelerated: bool, monkeypatch: pytest.MonkeyPatch,
@@ -241,12 +259,12 @@ def _scan(image: Path, out: Path, accelerated: bool, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("limits", [(), ("--max-member-bytes", "2M", "--max-total-bytes",
                                          "2300000", "--max-files", "200")])
 def test_the_report_is_byte_identical_either_way(
-        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: tuple[str, ...]
-        ) -> None:
+        image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: tuple[str, ...],
+        parts: bool) -> None:
     spy = _Spy(monkeypatch)
     python = _scan(image, tmp_path / "py.cdx.json", False, monkeypatch, *limits)
     fast = _scan(image, tmp_path / "c.cdx.json", True, monkeypatch, *limits)
-    assert spy.results == [True]
+    assert spy.results[0] and all(spy.results[:-1]) and (len(spy.results) > 1) == parts
     assert fast == python
     if not limits:
         assert b"inner/readme.txt" in python[1]  # the nested archive, unpacked on both sides

@@ -10,6 +10,7 @@ unsquashfs when it is installed, with the same decisions and the same result (ac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
@@ -20,7 +21,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from provenance.extract import accel, cramfs_layout, jffs2_layout
 from provenance.extract.base import Format, FormatProblem, Unsupported
-from provenance.extract.fswalk import FILE, Entry, Reader, apply, entries, walk
+from provenance.extract.fswalk import FILE, MKDIR, Entry, Reader, apply, entries, walk
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
@@ -134,8 +135,15 @@ def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> 
     """List the image, have unsquashfs write the files the listing allows (accel.py), then
     apply the listing: the same decisions, problems and counts as `walk`."""
 
+    closed: set[str] = set()  # directories whose mode denies their owner something (accel.plan)
+
     def light(entry: Entry) -> Entry:
         op, path, node = entry
+        if op == MKDIR:
+            with contextlib.suppress(Exception):  # the walk reads nothing more of it
+                if node.mode & 0o700 != 0o700:
+                    closed.add(path)
+            return op, path, None
         if op != FILE:
             return entry
         try:
@@ -154,11 +162,14 @@ def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> 
             raise ValueError("unreadable inode")
         return f.inode
 
-    todo = [light(e) for e in entries(fs.get("/"), reader, out)]
+    top = fs.get("/")
+    if top.mode & 0o700 != 0o700:
+        closed.add("")
+    todo = [light(e) for e in entries(top, reader, out)]
     # (the read-ahead `fork` opens by block and offset, which a _File has too)
     files = dataclasses.replace(reader, open=lambda f: revive(f).open(),
                                 size=lambda f: revive(f).size)
-    take = accel.prepare(src, todo, out, inode)
+    take = accel.prepare(src, todo, out, inode, frozenset(closed))
     try:
         apply(todo, files, out, take)
     finally:

@@ -49,8 +49,9 @@ class Reader:
     fork: Callable[[], Callable[[Any], BinaryIO]] | None = None
 
 
-# What to do with one entry: (op, member path, argument). FILE's argument is the reader's node,
-# LINK's the target, REFUSE's the reason, PROBLEM's (message, kind) with the path possibly None.
+# What to do with one entry: (op, member path, argument). FILE's and MKDIR's argument is the
+# reader's node, LINK's the target, REFUSE's the reason, PROBLEM's (message, kind) with the path
+# possibly None.
 Entry = tuple[str, Any, Any]
 MKDIR, FILE, LINK, OTHER, REFUSE, PROBLEM = "mkdir", "file", "link", "other", "refuse", "problem"
 # a member an accelerator wrote already: True when `take(out, path, node)` accounted for it
@@ -234,7 +235,7 @@ def entries(root: Any, reader: Reader, out: SafeRoot) -> Iterator[Entry]:
                     else:
                         seen.add(key)
                         stack.append((path + "/", node))
-                        entry = (MKDIR, path, None)
+                        entry = (MKDIR, path, node)
                 elif kind == "file":
                     entry = (FILE, path, node)
                 elif kind == "link":
