@@ -22,11 +22,15 @@ writes the regular files that listing proves it can write exactly where, and as,
 - run by a process that may make devices (root), it runs without CAP_MKNOD (setpriv), so no
   device can be made whatever it reads.
 
-After it exits, everything it wrote is checked: only the listed paths, regular files, one link
-each, exactly the declared size. Any difference, an error, or a time-out, and everything it
-wrote is removed and the image goes the pure-Python way, so the report is the same either way.
-Then the walk applies the listing: a file unsquashfs wrote is counted by `SafeRoot.adopt` (the
-same refusals and counts as a write), any other goes through the Python reader as before.
+It runs on the listing in parts, each larger than the last (`parts`): the walk applies the
+listing while later parts are written, waiting only when it reaches a file whose part is not
+done, so the files of the first part are counted and analysed while the rest is unpacked.
+After each run, everything it wrote is checked: only the listed paths, regular files, one link
+each, exactly the declared size (beside the regular files the walk writes itself meanwhile).
+Any difference, an error, or a time-out, and that part is removed: for the first part, the whole
+image goes the pure-Python way; for a later one, that part and the ones after it. Either way the
+report is the same. A file unsquashfs wrote is counted by `SafeRoot.adopt` (the same refusals and
+counts as a write), any other goes through the Python reader as before.
 
 PROVENANCE_NO_ACCEL=1 turns the accelerator off; without unsquashfs on the PATH it is off.
 """
