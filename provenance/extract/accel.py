@@ -351,8 +351,9 @@ class _Taker:
 
     def __init__(self, program: str, src: Path, runs: list[dict[str, int]], out: SafeRoot
                  ) -> None:
-        self.part = {path: k for k, files in enumerate(runs) for path in files}
-        self.waiting = {path: size for files in runs for path, size in files.items()}
+        # path -> (declared size, its part): one dict, 100,000 files wait here
+        self.waiting = {path: (size, k) for k, files in enumerate(runs)
+                        for path, size in files.items()}
         self.ready = [threading.Event() for _ in runs]
         self.ready[0].set()
         self.failed_from = len(runs)  # parts from this one on are the walk's to write
@@ -391,11 +392,12 @@ class _Taker:
             proc.kill()
 
     def __call__(self, out: SafeRoot, path: str, node: Any) -> bool:
-        part = self.part.get(path)
-        if part is None or path not in self.waiting:
+        waiting = self.waiting.get(path)
+        if waiting is None:
             return False
+        size, part = waiting
         self.ready[part].wait()
-        size = self.waiting.pop(path)
+        del self.waiting[path]
         if part >= self.failed_from:
             return False
         try:
