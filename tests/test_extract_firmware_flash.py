@@ -207,3 +207,24 @@ def test_flash_big_endian_cramfs_is_carved(tmp_path: Path) -> None:
     cram = children["0x00001000.cramfs"]
     assert cram.kind == "cramfs" and cram.opaque is None and cram.children
     assert not [p for p in problems if "cramfs" in p.location]
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_message_catalogue_is_not_carved_for_a_chance_magic(tmp_path: Path, order: str
+                                                               ) -> None:
+    """A gettext catalogue (in either byte order) whose strings hold the two-byte JFFS2 magic
+    stays a plain leaf; the same bytes behind another binary head are a dump to carve."""
+    import struct
+
+    original, translation = b"Properties", bytes(range(1, 40)) + b"\x19\x85" + b"\x00" * 40
+    header = struct.pack(f"{order}7I", 0x950412DE, 0, 1, 28, 36, 0, 44)
+    tables = struct.pack(f"{order}4I", len(original), 44, len(translation),
+                         45 + len(original))
+    catalogue = header + tables + original + b"\x00" + translation + b"\x00"
+    src = tmp_path / "gtk30-properties.mo"
+    src.write_bytes(catalogue)
+    assert detect(catalogue[:4096], src.name, src) is None
+    other = tmp_path / "dsp.bin"
+    other.write_bytes(b"\xc7\x5f\x67\x2e" + catalogue[4:])
+    fmt = detect(other.read_bytes()[:4096], other.name, other)
+    assert fmt is not None and fmt.name == "flash"
