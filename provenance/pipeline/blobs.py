@@ -172,6 +172,13 @@ def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, Attributions 
     return [(a.sha256, *_attributed(a, _worker_sigset)) for a in batch]
 
 
+def _analysed_alone(artifact: Artifact, sigset: SignatureSet, rules_dir: Path | None,
+                    memory: int | None) -> tuple[Analysis, Attributions | None]:
+    """One blob in a process of its own (`isolate.run_alone`), set up as a pool worker is."""
+    _init_worker(sigset, rules_dir, memory)
+    return _attributed(artifact, sigset)
+
+
 def _batches(work: list[Artifact]) -> Iterator[list[Artifact]]:
     """Largest first (the long poles start early), small files packed together."""
     batch: list[Artifact] = []
@@ -410,7 +417,8 @@ class Analyser:
     def _alone(self, artifact: Artifact) -> None:
         """Analyse `artifact` in a fresh interpreter; a death there is its Problem (not cached:
         it may say more about this machine than about the blob)."""
-        result = run_alone(_light(artifact), self.sigset, self.rules_dir, budget.active())
+        result = run_alone(artifact.path, _analysed_alone, _light(artifact), self.sigset,
+                           self.rules_dir, budget.active())
         if isinstance(result, Problem):
             self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (result,))
             self.attributions.pop(artifact.sha256, None)

@@ -18,19 +18,18 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
-from provenance.model import Artifact, Problem, ProblemKind, Stage
+from provenance.model import Problem, ProblemKind, Stage
 from provenance.pipeline import budget
-from provenance.signatureset import SignatureSet
-
-if TYPE_CHECKING:  # blobs imports this module
-    from provenance.pipeline.blobs import Analysis, Attributions
 
 # What a process that ran out of memory says last (libstdc++, CPython, glibc's strerror)
 MEMORY_WORDS = (b"bad_alloc", b"MemoryError", b"Cannot allocate memory", b"out of memory")
 TAIL = 4096  # the last bytes of the child's stderr read for them (it may write a lot)
+
+T = TypeVar("T")
 
 
 def how_it_ended(returncode: int, stderr_tail: bytes) -> tuple[ProblemKind, str]:
@@ -47,39 +46,35 @@ def how_it_ended(returncode: int, stderr_tail: bytes) -> tuple[ProblemKind, str]
     return ProblemKind.CORRUPT, ended
 
 
-def run_alone(artifact: Artifact, sigset: SignatureSet, rules_dir: Path | None,
-              memory: int | None) -> tuple[Analysis, Attributions | None] | Problem:
-    """(Analysis, attributions or None) of `artifact`, analysed in a fresh interpreter under
-    the ceiling `memory`; if that process dies, the Problem that says how."""
+def run_alone(location: str, call: Callable[..., T], *args: Any) -> T | Problem:
+    """`call(*args)` in a fresh interpreter (`call` a module-level function, `args` picklable);
+    its result, or if that process dies, the Problem of the blob at `location` saying how."""
     with tempfile.TemporaryDirectory(prefix="provenance-alone-") as tmp:
         out, err = Path(tmp, "out"), Path(tmp, "err")
-        job = pickle.dumps((artifact, sigset, rules_dir, memory, out))
+        job = pickle.dumps((call, args, out))
         with open(err, "wb") as stderr:
             proc = subprocess.run([sys.executable, "-m", "provenance.pipeline.isolate"],
                                   input=job, stdout=subprocess.DEVNULL, stderr=stderr,
                                   check=False)
         if proc.returncode == 0 and out.exists():
-            [(_, analysis, attributions)] = pickle.loads(out.read_bytes())
-            return analysis, attributions
+            result: T = pickle.loads(out.read_bytes())
+            return result
         with open(err, "rb") as f:
             f.seek(max(0, err.stat().st_size - TAIL))
             tail = f.read()
     kind, ended = how_it_ended(proc.returncode, tail)
     if kind is ProblemKind.LIMIT:
-        return budget.memory_problem(artifact.path, Stage.IDENTIFY,
+        return budget.memory_problem(location, Stage.IDENTIFY,
                                      f"this blob was not read (its analysis was {ended})")
-    return Problem(artifact.path, Stage.IDENTIFY,
-                   f"analysis crashed its worker process ({ended})", kind)
+    return Problem(location, Stage.IDENTIFY, f"analysis crashed its worker process ({ended})",
+                   kind)
 
 
 def main() -> None:
-    """The child: one job from stdin (our own parent's pickle), its result to the file named."""
-    from provenance.pipeline.blobs import _init_worker, _run_batch
-
-    artifact, sigset, rules_dir, memory, out = pickle.loads(sys.stdin.buffer.read())
-    _init_worker(sigset, rules_dir, memory)
-    result = _run_batch([artifact])
-    Path(out).write_bytes(pickle.dumps(result))
+    """The child: one job from stdin (our own parent's pickle: the function is imported by
+    its name), its result to the file named."""
+    call, args, out = pickle.loads(sys.stdin.buffer.read())
+    Path(out).write_bytes(pickle.dumps(call(*args)))
 
 
 if __name__ == "__main__":
