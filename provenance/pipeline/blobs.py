@@ -417,8 +417,10 @@ class Analyser:
     def _alone(self, artifact: Artifact) -> None:
         """Analyse `artifact` in a fresh interpreter; a death there is its Problem (not cached:
         it may say more about this machine than about the blob)."""
+        # the ceiling asked for, not this process's: raised here to what this process uses,
+        # it would give the fresh one that much more
         result = run_alone(artifact.path, _analysed_alone, _light(artifact), self.sigset,
-                           self.rules_dir, budget.active())
+                           self.rules_dir, budget.asked() or budget.active())
         if isinstance(result, Problem):
             self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (result,))
             self.attributions.pop(artifact.sha256, None)

@@ -107,6 +107,7 @@ def apply(limit: int) -> int:
 _lock = threading.Lock()
 _inside = 0  # scans under the ceiling now (a Dask worker runs several at once, in threads)
 _before: tuple[int, int] | None = None  # the limits the first of them found
+_asked: int | None = None  # the ceiling the first of them asked for (before `apply` raised it)
 
 
 @contextlib.contextmanager
@@ -114,10 +115,11 @@ def ceiling(limit: int) -> Iterator[int]:
     """This process under `limit` for the block (see `apply`); the soft limit it had before is
     restored on the way out. Yields the ceiling in force. Scans that overlap in one process
     share it: the first one sets it, the last one out restores what the first one found."""
-    global _inside, _before
+    global _inside, _before, _asked
     with _lock:
         if _inside == 0:
             _before = resource.getrlimit(resource.RLIMIT_DATA)
+            _asked = limit
             value = apply(limit)
         else:
             value = active() or apply(limit)
@@ -129,6 +131,12 @@ def ceiling(limit: int) -> Iterator[int]:
             _inside -= 1
             if _inside == 0 and _before is not None:
                 resource.setrlimit(resource.RLIMIT_DATA, _before)
+
+
+def asked() -> int | None:
+    """The ceiling the scan asked for, which a new process applies for itself (raised to what
+    that process uses plus HEADROOM, as here); None outside a scan."""
+    return _asked if _inside else None
 
 
 def active() -> int | None:
