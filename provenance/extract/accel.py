@@ -378,7 +378,7 @@ class _Taker:
                         log.info("unsquashfs not used: %s", exc)
                 if not done:
                     self.failed_from = k  # before the walk is let through to part k
-                    _undo(out.base, runs[k], before)
+                    _undo(out.base, runs[k])
                     return
                 before.update(runs[k])
                 self.ready[k].set()
@@ -424,7 +424,7 @@ class _Taker:
         self.waiting = {}
 
 
-def _undo(base: Path, files: dict[str, int], before: dict[str, int]) -> None:
+def _undo(base: Path, files: dict[str, int]) -> None:
     """After a failed later part: its files, and anything but a directory or a regular file
     (the walk's own, or an earlier part's), go; directories get the SafeRoot's mode back."""
     for path in files:
