@@ -396,7 +396,10 @@ def _row(label: str, r: dict, meta: dict) -> str:
     files = int(meta["files"])  # type: ignore[call-overload]
     parts = []
     for phase in ("extract", "analysis", "report", "total"):  # report: tree, policy, CycloneDX
-        t = max(r[phase], 1e-9)
+        t = r[phase]
+        if t < 0.005:  # a phase the cache skipped: a rate of its few microseconds means nothing
+            parts.append(f"{phase} {t:6.2f}s (skipped)")
+            continue
         parts.append(f"{phase} {t:6.2f}s ({mb / t:6.1f} MB/s in, {content / t:6.1f} MB/s out, "
                      f"{files / t:7.0f} files/s)")
     parts[3] += f"  [CPU {r['cpu']:.2f}s]"
