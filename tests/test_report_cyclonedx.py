@@ -156,6 +156,27 @@ def test_streamed_render_is_the_plain_dump(tmp_path: Path, indent: int | None) -
         assert cyclonedx.render(result, indent) == expected + "\n"
 
 
+
+@pytest.mark.parametrize("indent", [2, None])
+def test_the_fast_encoder_writes_what_the_standard_library_writes(indent: int | None) -> None:
+    # _dump uses orjson (C) where json.dumps would be pure Python; the text must not change:
+    # every character a file name or a vendor string can bring, and the values orjson refuses
+    # (a lone surrogate from an undecodable name, a non-string key, an int past 64 bits) go to
+    # json.dumps, the surrogate escaped so the text can be written as UTF-8
+    text = "".join(map(chr, range(0xD800))) + "\ue000\u2028\u2029\ufeff\U0001f600\U0010ffff"
+    value = {"name": text, "n": [0, -1, 2**63 - 1, 0.85, 1.0, True, None], "e": [{}, []],
+             "nested": {"k\"\\": [text[:64]]}}
+    if indent is None:
+        plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    else:
+        plain = json.dumps(value, indent=indent, ensure_ascii=False)
+    assert cyclonedx._dump(value, indent) == plain
+    for refused in ({"name": "a\udcffb"}, {1: "x"}, {"big": 2**70}):
+        out = cyclonedx._dump(refused, indent)
+        assert json.loads(out) == json.loads(cyclonedx.json_safe(json.dumps(refused)))
+        out.encode("utf-8")  # writable: the surrogate is an escape, not a character
+
+
 def test_dependencies_mirror_the_containment():
     result = sample_result()
     doc = cyclonedx.to_dict(result)

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from provenance.model import (
     Attribution,
     Component,
@@ -425,7 +427,21 @@ def json_safe(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
+# orjson writes what json.dumps(indent=2 or compact, ensure_ascii=False) writes, character for
+# character (tests/test_report_cyclonedx.py), in C: the standard library's encoder is pure Python
+# whenever it indents: 0.19 s against 0.005 s for the 7,151 components of the rootfs benchmark,
+# serially at the end of every scan, cold or warm.
+# (One difference: a float under 1e-4 is written 0.00001, not 1e-05; the same number.)
+_ORJSON_OPTIONS = {None: 0, 2: orjson.OPT_INDENT_2}
+
+
 def _dump(value: Any, indent: int | None) -> str:
+    option = _ORJSON_OPTIONS.get(indent)
+    if option is not None:
+        try:
+            return orjson.dumps(value, option=option).decode("utf-8")
+        except TypeError:  # a lone surrogate, a key that is not a string, an int past 64 bits
+            pass
     if indent is None:
         return json_safe(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     return json_safe(json.dumps(value, indent=indent, ensure_ascii=False))
