@@ -6,11 +6,36 @@ input down (`("fw.bin", "rootfs.squashfs", "usr/lib/libmpi.so")`), shown joined 
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 CHAIN_SEP = "!/"
+
+
+T = TypeVar("T")
+
+
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle a frozen slots dataclass as a call of its constructor with its fields. The
+    `__setstate__` such a class gets walks `dataclasses.fields()` for every object, and the
+    results of a 7,000-file image (some 135,000 facts) cross from the workers to the main
+    process: by constructor it is half the time each way. `__post_init__` runs again, as for
+    any construction."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    get: Callable[[Any], Any] = operator.attrgetter(*names)
+    if len(names) == 1:
+        def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+            return cls, (get(self),)
+    else:
+        def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+            return cls, get(self)
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    return cls
 
 
 def chain_str(chain: tuple[str, ...]) -> str:
@@ -80,6 +105,7 @@ class ProblemKind(StrEnum):
     ERROR = "error"  # anything else: an I/O error, a reader or library failure
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something that could not be unpacked, parsed or evaluated. Errors are values.
@@ -99,6 +125,7 @@ class Problem:
         object.__setattr__(self, "kind", ProblemKind(self.kind))
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Artifact:
     """One blob found in the input: the input itself, a file in a directory or archive member."""
@@ -135,6 +162,7 @@ class Artifact:
         return tuple(out)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fact:
     """One thing identify read, tagged with where it came from."""
@@ -144,6 +172,7 @@ class Fact:
     location: str  # path chain, plus "#field" or "@0xOFFSET"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Facts:
     """Everything identify read from one blob."""
@@ -163,6 +192,7 @@ class Facts:
         return next((f.value for f in self.items if f.key == key), None)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Evidence:
     technique: str  # CycloneDX analysis technique: binary-analysis, manifest-analysis, ...
@@ -173,6 +203,7 @@ class Evidence:
     confidence: float
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Attribution:
     vendor: str  # a vendor id from signatures/vendors/

@@ -112,3 +112,41 @@ def test_the_pool_never_forks_while_the_walk_reads_ahead(
     assert started[0][0] is not early  # before the first member, or only once all are in
     assert not [names for _, names in started if any(n.startswith("fswalk") for n in names)]
     assert report == _report(image, sigset, 1)
+
+
+def test_results_cross_processes_as_constructor_calls() -> None:
+    """What a worker sends back (facts, hits, problems, attributions) and what it is sent
+    (artifacts) is pickled as a call of the constructor: the default state of a frozen slots
+    dataclass walks its fields for each of 100,000 objects. The round trip stays exact, enum
+    members included."""
+    import pickle
+
+    from provenance.attribute.yara_scan import Hit, StringMatch
+    from provenance.model import (
+        Artifact,
+        Attribution,
+        Evidence,
+        Fact,
+        Facts,
+        Problem,
+        ProblemKind,
+        Relationship,
+        Stage,
+    )
+
+    fact = Fact("elf.soname", "libmpi.so", "fw!/lib/libmpi.so#dynamic")
+    evidence = Evidence("binary-analysis", "symbol", "HI_MPI_SYS_Init", "fw@0x10", "r", 0.9)
+    values = [
+        fact, Facts("elf", "arm", (fact,), name="libmpi.so"), evidence,
+        Problem("fw", Stage.EXTRACT, "refused", ProblemKind.LIMIT),
+        Attribution("hisilicon", Relationship.MADE_BY, 0.9, (evidence,), "MPP"),
+        Artifact(("fw", "lib/libmpi.so"), "ab" * 32, 10, "file", 1, Path("/x")),
+        Hit("hisilicon_mpp", (StringMatch("$a", 16, b"HI_MPI"),)),
+        blobs.Analysis(Facts("elf"), (), ()),
+    ]
+    for value in values:
+        assert value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is type(value)
+        again = pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        assert again == value and type(again) is type(value)
+    problem = pickle.loads(pickle.dumps(values[3]))
+    assert problem.stage is Stage.EXTRACT and problem.kind is ProblemKind.LIMIT

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.model import pickled_by_fields
 from provenance.parts.catalog import builtin as parts_catalog
 from provenance.parts.sample import yara_source as parts_yara_source
 from provenance.signatureset import SignatureError, SignatureSet
@@ -19,6 +20,7 @@ MAX_MARK_INSTANCES = 4096
 CONTEXT = 96  # bytes read either side of a mark to recover the string around it
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class StringMatch:
     identifier: str
@@ -26,6 +28,7 @@ class StringMatch:
     data: bytes
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Hit:
     rule: str

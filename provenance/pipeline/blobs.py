@@ -21,7 +21,16 @@ from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.extract.limits import cores
 from provenance.identify import identify
-from provenance.model import Artifact, Attribution, Fact, Facts, Problem, ProblemKind, Stage
+from provenance.model import (
+    Artifact,
+    Attribution,
+    Fact,
+    Facts,
+    Problem,
+    ProblemKind,
+    Stage,
+    pickled_by_fields,
+)
 from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.pipeline.isolate import run_alone
@@ -39,6 +48,7 @@ class AnalysisOptions:
     use_cache: bool = True
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """What is learnt from one distinct blob (by SHA-256), before it is placed in the tree."""
