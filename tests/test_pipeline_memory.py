@@ -15,6 +15,7 @@ from provenance import pipeline
 from provenance.commands.common import write_output
 from provenance.extract import extract
 from provenance.parts import BlobView, board_collection, infer, text_sample
+from provenance.parts.inference import blob_signals, combine
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, wanted
 from provenance.pipeline import blobs, codec
 from provenance.pipeline.blobs import AnalysisOptions, analyse_all
@@ -64,21 +65,19 @@ def test_lazy_views_are_the_eager_ones_read_once(image: Path, tmp_path: Path, si
     nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
     by_sha = analyse_all(nodes, sigset, AnalysisOptions(jobs=1, use_cache=False))
     expected = _eager(nodes, by_sha)
+    assert any(v.text.startswith("usb_modeswitch") and v.textual for v in expected)
+    assert not next(v for v in expected if "usr/share/doc" in v.location).text
     sampled: list[str] = []
 
     def counted(data, textual=None):
         sampled.append(bytes(data[:64]).decode("latin-1"))
         return text_sample(data, textual)
 
-    monkeypatch.setattr(pipeline, "text_sample", counted)
+    monkeypatch.setattr(blobs, "text_sample", counted)
     views = pipeline._Views(nodes, by_sha)
-    assert len(views) == len(expected)
-    assert list(views) == expected
+    assert list(views.signals()) == [s for view in expected for s in blob_signals(view)]
     assert sum(1 for s in sampled if s.startswith("#!/bin/sh\ninsmod")) == 1  # 3 paths, 1 read
-    assert any(v.text.startswith("usb_modeswitch") and v.textual for v in views)
-    assert not next(v for v in views if "usr/share/doc" in v.location).text
-    assert views[3] == expected[3] and list(views[2:5]) == expected[2:5]
-    assert infer(views) == infer(expected) != ()
+    assert combine(views.signals()) == infer(expected) != ()
     assert board_collection(views.dtbs()) == board_collection(expected)
 
 
@@ -130,21 +129,30 @@ def test_scan_cache_entry_is_made_a_component_at_a_time_unchanged(
 
 def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
         image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A blob's attributions are resolved where it is analysed, at its first path, and reused
-    for that path only: the same content elsewhere (libmpi.so at three paths, its evidence
-    located at each) is resolved again. The report is the one of resolving all in the main
-    process."""
+    """A blob's attributions and parts signals are found where it is analysed, at its first
+    path, and reused for that path only: the same content elsewhere (libmpi.so at three paths,
+    its evidence located at each; the load script at three) is resolved again. The report is
+    the one of doing all of it in the main process."""
     calls: list[str] = []
-    real = pipeline.resolve
+    viewed: list[str] = []
+    real, real_signals = pipeline.resolve, pipeline.blob_signals
 
     def counted(facts, hits, sigset, location):
         calls.append(location)
         return real(facts, hits, sigset, location)
 
+    def signals(view):
+        viewed.append(view.location)
+        return real_signals(view)
+
     monkeypatch.setattr(pipeline, "resolve", counted)
+    monkeypatch.setattr(pipeline, "blob_signals", signals)
     shared = _result(image, sigset, 2)
     again = [c for c in calls if "libmpi" in c]
     assert len(again) == 2 and len(calls) < 10  # the two other paths of libmpi.so (and the root)
+    # the other paths of libmpi.so and of the load script, and other duplicates of the tree
+    assert sum("libmpi" in v for v in viewed) == 2 and sum("S10load" in v for v in viewed) <= 2
+    assert len(viewed) < 10 and shared.parts
     located = [(c.path, e.location) for c in shared.components() if "libmpi" in c.path
                for a in c.attributions if a.vendor == "hisilicon" for e in a.evidence
                if "@0x" in e.location]
@@ -158,8 +166,9 @@ def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
 
     monkeypatch.setattr(blobs.Analyser, "_done", unresolved)
     calls.clear()
+    viewed.clear()
     alone = _result(image, sigset, 2)
-    assert len(calls) > 60
+    assert len(calls) > 60 and len(viewed) > 40
     assert cyclonedx.render(shared) == cyclonedx.render(alone)
 
 

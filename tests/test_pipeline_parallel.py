@@ -64,7 +64,7 @@ def test_extracted_tree_is_removed(image: Path, sigset, tmp_path: Path, monkeypa
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pipeline, "infer", broken)  # fails after extraction: removed at once
+    monkeypatch.setattr(pipeline, "combine", broken)  # fails after extraction: removed at once
     with pytest.raises(RuntimeError, match="boom"):
         _report(image, sigset, 1)
     assert list(work.iterdir()) == []

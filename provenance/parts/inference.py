@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from provenance.model import Evidence
+from provenance.model import Evidence, pickled_by_fields
 from provenance.parts.catalog import Catalog, builtin
 from provenance.parts.model import BlobView, Part, PartClass
 
@@ -74,6 +74,7 @@ CLI_PAIR = re.compile(r"-v\s+" + HEX4 + r"\s+-p\s+" + HEX4)
 COLON_PAIR = re.compile(r"([0-9a-fA-F]{4}):(?:0x)?([0-9a-fA-F]{4})(?![0-9A-Za-z:])")
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Signal:
     kind: str
@@ -88,15 +89,24 @@ class Signal:
     family: str | None = None
 
 
-def infer(blobs: Sequence[BlobView], catalog: Catalog | None = None) -> tuple[Part, ...]:
+def infer(blobs: Iterable[BlobView], catalog: Catalog | None = None) -> tuple[Part, ...]:
     """The hardware parts these blobs (all of one input) show the device is built from."""
     cat = catalog if catalog is not None else builtin()
-    signals: list[Signal] = []
-    for blob in blobs:
-        signals.extend(_crowd(_blob_signals(blob, cat), key=lambda s: s.blob))
-    signals = _crowd(signals, key=lambda s: s.folder)
-    signals = _too_many_boards(signals)
-    return _combine(signals)
+    return combine(signal for blob in blobs for signal in blob_signals(blob, cat))
+
+
+def blob_signals(blob: BlobView, catalog: Catalog | None = None) -> tuple[Signal, ...]:
+    """What one blob says on its own, which `combine` weighs with the others': pure, so it is
+    found in the worker that analysed the blob, beside its analysis."""
+    cat = catalog if catalog is not None else builtin()
+    return tuple(_crowd(_blob_signals(blob, cat), key=lambda s: s.blob))
+
+
+def combine(signals: Iterable[Signal]) -> tuple[Part, ...]:
+    """The parts the signals of all the blobs of one input (in their order) add up to."""
+    out = _crowd(list(signals), key=lambda s: s.folder)
+    out = _too_many_boards(out)
+    return _combine(out)
 
 
 # -- per blob --------------------------------------------------------------------------------

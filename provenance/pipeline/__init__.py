@@ -17,11 +17,10 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import overload
 
 from provenance import __version__
 from provenance.attribute import resolve, upstream
@@ -46,15 +45,22 @@ from provenance.model import (
 from provenance.parts import (
     BlobView,
     board_collection,
-    infer,
     is_product,
     part_attributions,
     part_maker,
     supported_board,
 )
-from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
+from provenance.parts.inference import Signal, blob_signals, combine
+from provenance.parts.sample import wanted
 from provenance.pipeline import budget, codec, cost
-from provenance.pipeline.blobs import Analyser, Analysis, AnalysisOptions, Progress
+from provenance.pipeline.blobs import (
+    Analyser,
+    Analysis,
+    AnalysisOptions,
+    AtPath,
+    Progress,
+    text_sample_of,
+)
 from provenance.pipeline.cache import open_cache
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
@@ -247,16 +253,20 @@ def _elapsed(options: ScanOptions, started: float) -> float:
     return 0.0 if options.reproducible else round(time.monotonic() - started, 3)
 
 
-class _Views(Sequence[BlobView]):
+class _Views:
     """What parts inference reads of each leaf blob: its facts and name, and a bounded text
     sample of the few blobs that can select a part (configs and scripts, and binaries the
     `parts__anchors` rule found a boot loader or SDK string in).
 
     Lazy: a view, and its sample, is made when inference reaches it and dropped after, so the
     samples of 100,000 configs (90 MB of text) never all exist at once. A sample is read once
-    per distinct blob: one whose content is at several paths is kept until its last path."""
+    per distinct blob: one whose content is at several paths is kept until its last path.
+    `signals` takes the signals a worker found beside the analysis where that was at the same
+    path (`blobs.AtPath`): no view is made of those."""
 
-    def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis]) -> None:
+    def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis],
+                 at_path: dict[str, tuple[tuple[str, ...], AtPath]] | None = None) -> None:
+        self.at_path = at_path or {}
         self.nodes: list[tuple[Artifact, Analysis, bool | None]] = []
         self.uses: dict[str, int] = {}
         for node in nodes:
@@ -269,28 +279,21 @@ class _Views(Sequence[BlobView]):
             if textual is not None:
                 self.uses[node.sha256] = self.uses.get(node.sha256, 0) + 1
 
-    def __len__(self) -> int:
-        return len(self.nodes)
-
-    @overload
-    def __getitem__(self, index: int) -> BlobView: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[BlobView]: ...
-    def __getitem__(self, index: int | slice) -> BlobView | Sequence[BlobView]:
-        if isinstance(index, slice):
-            return [self._view(*entry, {}) for entry in self.nodes[index]]
-        return self._view(*self.nodes[index], {})
-
-    def __iter__(self) -> Iterator[BlobView]:
+    def signals(self) -> Iterator[Signal]:
+        """The parts signals of every blob, in order (`parts.inference.combine` adds them up)."""
         samples: dict[str, tuple[str, bool]] = {}  # of blobs with paths still to come
         left = dict(self.uses)
         for entry in self.nodes:
-            yield self._view(*entry, samples)
-            sha = entry[0].sha256
-            if sha in left:
-                left[sha] -= 1
-                if not left[sha]:
-                    samples.pop(sha, None)
+            node = entry[0]
+            done = self.at_path.get(node.sha256)
+            if done is not None and done[0] == node.chain:
+                yield from done[1].signals
+            else:
+                yield from blob_signals(self._view(*entry, samples))
+            if node.sha256 in left:
+                left[node.sha256] -= 1
+                if not left[node.sha256]:
+                    samples.pop(node.sha256, None)
 
     def dtbs(self) -> list[BlobView]:
         """The views of compiled device trees (all `board_collection` reads)."""
@@ -303,16 +306,7 @@ class _Views(Sequence[BlobView]):
             return BlobView(node.path, analysis.facts)
         sample = samples.get(node.sha256)
         if sample is None:
-            assert node.local is not None
-            try:
-                with open(node.local, "rb") as f:
-                    # read(n) allocates n bytes before it reads: ask for no more than is there
-                    # (a process left near its memory ceiling by a parser still reads a 2 KB
-                    # config)
-                    data = f.read(min(TEXT_HEAD if textual else SCAN_LIMIT, node.size + 1))
-            except OSError:
-                data = b""  # unreadable now: the analysis already recorded why
-            sample = samples[node.sha256] = text_sample(data, textual)
+            sample = samples[node.sha256] = text_sample_of(node, textual)
         return BlobView(node.path, analysis.facts, *sample)
 
 
@@ -379,15 +373,15 @@ def _scan(
                 raise InputError(f"{path}: {tree.opaque}")
             clock.lap("extract")
             by_sha = analyser.finish()
-            attributed = analyser.attributions
+            at_path = analyser.at_path
         except BaseException:
             analyser.abandon()
             raise
         nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
         if progress:
             progress("parts", 0, 1)
-        views = _Views(nodes, by_sha)  # read while the extracted tree is still there
-        parts = infer(views)
+        views = _Views(nodes, by_sha, at_path)  # read while the extracted tree is still there
+        parts = combine(views.signals())
         boards = board_collection(views.dtbs())
         del views
         clock.lap("identify")
@@ -410,8 +404,8 @@ def _scan(
         facts = analysis.facts if analysis else None
         # resolved where it was analysed when that was at this path; else (a cached analysis,
         # the same content at another path) here
-        done = attributed.get(artifact.sha256) if analysis else None
-        attributions = (done[1] if done is not None and done[0] == artifact.chain
+        done = at_path.get(artifact.sha256) if analysis else None
+        attributions = (done[1].attributions if done is not None and done[0] == artifact.chain
                         else resolve(facts, analysis.hits, sigset, artifact.path) if analysis
                         else ())
         if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports
@@ -449,7 +443,7 @@ def _scan(
     # the Artifacts and analyses go: what the report needs is in the Components now
     del tree
     by_sha.clear()
-    attributed.clear()
+    at_path.clear()
     clock.lap("attribute")
     if progress:
         progress("policy", 0, 1)

@@ -1,8 +1,9 @@
 """Identify and scan every distinct blob once: the expensive part of a scan.
 
 `analyse` is the unit of work (one blob, by SHA-256); `analyse_all` runs it for a whole tree.
-Where a blob is analysed, its attributions at that first path are resolved too (the main process
-reuses them for that path). Rendering, policy and tree building happen elsewhere.
+Where a blob is analysed, what depends on its path too is worked out there for that first path,
+its attributions and its parts signals (`AtPath`; the main process reuses them for that path).
+Rendering, policy and tree building happen elsewhere.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from provenance.model import (
     Stage,
     pickled_by_fields,
 )
+from provenance.parts import BlobView
+from provenance.parts.inference import Signal, blob_signals
+from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import budget, codec
 from provenance.pipeline.cache import ResultCache, default_dir, open_cache
 from provenance.pipeline.isolate import run_alone
@@ -164,26 +168,63 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
 Attributions = tuple[Attribution, ...]
 
 
-def _attributed(artifact: Artifact, sigset: SignatureSet
-                ) -> tuple[Analysis, Attributions | None]:
-    """The blob's analysis and its attributions at this artifact's path: resolving is pure
-    work that belongs with the analysis (in a worker, off the main process), but it reads the
-    path (a hit's offset is shown at it, a source file is weighed by its name), so it is
-    reused only for this same path. None: not resolved here (the main process does it)."""
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class AtPath:
+    """What a blob's analysis gives at the path it was analysed at: its attributions and what
+    it says of the device's hardware parts (`parts.blob_signals`). Pure work that belongs with
+    the analysis (in a worker, off the main process), but it reads the path (a hit's offset is
+    shown at it, a source file is weighed by its name, a part by its folder), so it is reused
+    only for this same path."""
+
+    attributions: Attributions
+    signals: tuple[Signal, ...]
+
+
+def text_sample_of(artifact: Artifact, textual: bool) -> tuple[str, bool]:
+    """The parts text sample of a blob's file (`parts.sample.text_sample`)."""
+    assert artifact.local is not None
+    try:
+        with open(artifact.local, "rb") as f:
+            # read(n) allocates n bytes before it reads: ask for no more than is there (a
+            # process left near its memory ceiling by a parser still reads a 2 KB config)
+            data = f.read(min(TEXT_HEAD if textual else SCAN_LIMIT, artifact.size + 1))
+    except OSError:
+        data = b""  # unreadable now: the analysis already recorded why
+    return text_sample(data, textual)
+
+
+def parts_view(artifact: Artifact, analysis: Analysis) -> BlobView:
+    """What parts inference reads of a leaf blob: its facts and name, and a text sample of the
+    few that can select a part (`parts.sample.wanted`)."""
+    textual = wanted(artifact.path, analysis.facts, [h.rule for h in analysis.hits],
+                     artifact.size)
+    if textual is None:
+        return BlobView(artifact.path, analysis.facts)
+    return BlobView(artifact.path, analysis.facts, *text_sample_of(artifact, textual))
+
+
+def _attributed(artifact: Artifact, sigset: SignatureSet) -> tuple[Analysis, AtPath | None]:
+    """The blob's analysis, and what it gives at this artifact's path (`AtPath`). None: not
+    worked out here (the main process does it)."""
     analysis = analyse(artifact, sigset)
     try:
-        return analysis, resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+        attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+        # a container's members speak for it (its own view is never read)
+        leaf = not artifact.children and artifact.local is not None
+        signals = blob_signals(parts_view(artifact, analysis)) if leaf else ()
     except MemoryError:  # at this process's ceiling: left to the main process, as before
         return analysis, None
+    return analysis, AtPath(attributions, signals)
 
 
-def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, Attributions | None]]:
+def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, AtPath | None]]:
     assert _worker_sigset is not None
     return [(a.sha256, *_attributed(a, _worker_sigset)) for a in batch]
 
 
 def _analysed_alone(artifact: Artifact, sigset: SignatureSet, rules_dir: Path | None,
-                    memory: int | None) -> tuple[Analysis, Attributions | None]:
+                    memory: int | None) -> tuple[Analysis, AtPath | None]:
     """One blob in a process of its own (`isolate.run_alone`), set up as a pool worker is."""
     _init_worker(sigset, rules_dir, memory)
     return _attributed(artifact, sigset)
@@ -281,9 +322,10 @@ class Analyser:
         self.out: dict[str, Analysis] = {}
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
-        self.futures: list[Future[list[tuple[str, Analysis, Attributions | None]]]] = []
-        # SHA-256 -> (path chain, attributions there) of the blobs analysed here, not cached
-        self.attributions: dict[str, tuple[tuple[str, ...], Attributions]] = {}
+        self.futures: list[Future[list[tuple[str, Analysis, AtPath | None]]]] = []
+        # SHA-256 -> (path chain, what the analysis gives there) of the blobs analysed here,
+        # not cached
+        self.at_path: dict[str, tuple[tuple[str, ...], AtPath]] = {}
         self.cache = _open_cache(options, sigset)
         self.jobs = _jobs(options)
         self.rules_dir = ((options.cache_dir or default_dir()) if options.use_cache
@@ -341,13 +383,12 @@ class Analyser:
         for batch in _batches(work):
             self.futures.append(pool.submit(_run_batch, batch))
 
-    def _done(self, sha: str, analysis: Analysis,
-              attributions: Attributions | None = None) -> None:
+    def _done(self, sha: str, analysis: Analysis, at_path: AtPath | None = None) -> None:
         self.out[sha] = analysis
-        if attributions is not None:
-            self.attributions[sha] = (self.first[sha].chain, attributions)
-        else:  # a retried blob's earlier attributions went with its earlier analysis
-            self.attributions.pop(sha, None)
+        if at_path is not None:
+            self.at_path[sha] = (self.first[sha].chain, at_path)
+        else:  # a retried blob's earlier ones went with its earlier analysis
+            self.at_path.pop(sha, None)
         # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
         if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
@@ -376,8 +417,8 @@ class Analyser:
     def _collect(self) -> None:
         try:
             for future in as_completed(self.futures):
-                for sha, analysis, attributions in future.result():
-                    self._done(sha, analysis, attributions)
+                for sha, analysis, at_path in future.result():
+                    self._done(sha, analysis, at_path)
         except BrokenProcessPool:
             # A parser crashed a worker (hostile input can do that to native code): find the
             # blob by retrying the rest one per task, and report it instead of failing the scan.
@@ -385,9 +426,9 @@ class Analyser:
             for artifact in [a for sha, a in self.first.items() if sha not in self.out]:
                 try:
                     pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                    [(sha, analysis, attributions)] = pool.submit(
+                    [(sha, analysis, at_path)] = pool.submit(
                         _run_batch, [_light(artifact)]).result()
-                    self._done(sha, analysis, attributions)
+                    self._done(sha, analysis, at_path)
                 except BrokenProcessPool:
                     shutdown_pool()
                     self._alone(artifact)  # once more, to learn how it dies
@@ -415,12 +456,12 @@ class Analyser:
         for sha in starved[:RETRY_STARVED]:
             try:
                 pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                [(_, analysis, attributions)] = pool.submit(
+                [(_, analysis, at_path)] = pool.submit(
                     _run_batch, [_light(self.first[sha])]).result()
             except BrokenProcessPool:
                 shutdown_pool()
                 continue
-            self._done(sha, analysis, attributions)
+            self._done(sha, analysis, at_path)
             if any(map(budget.is_memory_problem, analysis.problems)):
                 shutdown_pool()
 
@@ -433,7 +474,7 @@ class Analyser:
                            self.rules_dir, budget.asked() or budget.active())
         if isinstance(result, Problem):
             self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (result,))
-            self.attributions.pop(artifact.sha256, None)
+            self.at_path.pop(artifact.sha256, None)
         else:
             self._done(artifact.sha256, *result)
 
