@@ -325,15 +325,27 @@ def prepare(src: Path, todo: list[Entry], out: SafeRoot,
     return _Taker(program, src, runs, out)
 
 
-def _empty(base: Path) -> None:
-    """Remove what unsquashfs wrote; its directories may still have the image's modes (000)."""
+def _reopen(base: Path, strays: bool = False) -> None:
+    """Give every directory under `base` the SafeRoot's mode back (unsquashfs leaves the
+    image's, 000 perhaps); with `strays`, remove what is neither a directory nor a regular
+    file."""
     stack = [base]
     while stack:
         directory = stack.pop()
         with contextlib.suppress(OSError):
             os.chmod(directory, _DIR_MODE)
             with os.scandir(directory) as listed:
-                stack.extend(Path(e.path) for e in listed if e.is_dir(follow_symlinks=False))
+                for entry in listed:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif strays and not entry.is_file(follow_symlinks=False):
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+
+
+def _empty(base: Path) -> None:
+    """Remove what unsquashfs wrote; its directories may still have the image's modes (000)."""
+    _reopen(base)
     remove_tree(base)
     base.mkdir(parents=True, exist_ok=True)
     if any(base.iterdir()):  # never walk into leftovers: they would pass for members
@@ -430,18 +442,7 @@ def _undo(base: Path, files: dict[str, int]) -> None:
     for path in files:
         with contextlib.suppress(OSError):
             (base / path).unlink()
-    stack = [base]
-    while stack:
-        directory = stack.pop()
-        with contextlib.suppress(OSError):
-            os.chmod(directory, _DIR_MODE)
-            with os.scandir(directory) as listed:
-                for entry in listed:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif not entry.is_file(follow_symlinks=False):
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
+    _reopen(base, strays=True)
 
 
 def discard(take: Take | None, base: Path) -> None:
