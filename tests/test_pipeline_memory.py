@@ -161,8 +161,8 @@ def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
 
     real_done = blobs.Analyser._done
 
-    def unresolved(self, sha, analysis, attributions=None):  # as before: none from the workers
-        real_done(self, sha, analysis, None)
+    def unresolved(self, sha, analysis, at_path=None, entry=None):  # none from the workers
+        real_done(self, sha, analysis, None, entry)
 
     monkeypatch.setattr(blobs.Analyser, "_done", unresolved)
     calls.clear()
@@ -184,3 +184,36 @@ def test_a_loaded_scan_keeps_each_short_string_once(image: Path, sigset) -> None
     assert len({id(k) for k in kinds}) == len(set(kinds))
     assert len({id(k) for k in keys}) == len(set(keys))
     assert not codec._words  # nothing kept past the load
+
+
+def test_workers_encode_the_cache_entries(image: Path, tmp_path: Path, sigset,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each blob's cache entry is encoded in the worker that analysed it (the main process only
+    stores it), and is the entry the main process would have written: read back, it is the
+    analysis."""
+    tree, _ = extract(image, tmp_path / "x")
+    nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
+    here: list[str] = []
+    real = blobs.encode
+
+    def counted(analysis, base):  # forked workers count in their own copy of the list
+        here.append(base)
+        return real(analysis, base)
+
+    monkeypatch.setattr(blobs, "encode", counted)
+    options = AnalysisOptions(jobs=2, cache_dir=tmp_path / "cache")
+    analyser = blobs.Analyser(sigset, options)
+    first = {}
+    for node in nodes:
+        first.setdefault(node.sha256, node)
+        analyser.submit(node)
+    by_sha = analyser.finish()
+    assert analyser.pool is not None and len(by_sha) > 30
+    assert here == []
+    cache = blobs._open_cache(options, sigset)
+    assert cache is not None
+    stored = cache.get_many((sha, blobs.context(node)) for sha, node in first.items())
+    assert len(stored) == len(by_sha)
+    for (sha, _), entry in stored.items():
+        assert entry == real(by_sha[sha], first[sha].path)
+        assert blobs.decode(entry, first[sha].path) == by_sha[sha]

@@ -204,27 +204,33 @@ def parts_view(artifact: Artifact, analysis: Analysis) -> BlobView:
     return BlobView(artifact.path, analysis.facts, *text_sample_of(artifact, textual))
 
 
-def _attributed(artifact: Artifact, sigset: SignatureSet) -> tuple[Analysis, AtPath | None]:
-    """The blob's analysis, and what it gives at this artifact's path (`AtPath`). None: not
-    worked out here (the main process does it)."""
+Done = tuple[Analysis, AtPath | None, bytes | None]
+
+
+def _attributed(artifact: Artifact, sigset: SignatureSet, entry: bool = False) -> Done:
+    """The blob's analysis, what it gives at this artifact's path (`AtPath`), and with `entry`
+    its cache entry (`encode`: a worker's work, not the main process's). None: not worked out
+    here (the main process does it)."""
     analysis = analyse(artifact, sigset)
     try:
         attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
         # a container's members speak for it (its own view is never read)
         leaf = not artifact.children and artifact.local is not None
         signals = blob_signals(parts_view(artifact, analysis)) if leaf else ()
+        encoded = encode(analysis, artifact.path) if entry else None
     except MemoryError:  # at this process's ceiling: left to the main process, as before
-        return analysis, None
-    return analysis, AtPath(attributions, signals)
+        return analysis, None, None
+    return analysis, AtPath(attributions, signals), encoded
 
 
-def _run_batch(batch: list[Artifact]) -> list[tuple[str, Analysis, AtPath | None]]:
+def _run_batch(batch: list[Artifact], entry: bool = False
+               ) -> list[tuple[str, Analysis, AtPath | None, bytes | None]]:
     assert _worker_sigset is not None
-    return [(a.sha256, *_attributed(a, _worker_sigset)) for a in batch]
+    return [(a.sha256, *_attributed(a, _worker_sigset, entry)) for a in batch]
 
 
 def _analysed_alone(artifact: Artifact, sigset: SignatureSet, rules_dir: Path | None,
-                    memory: int | None) -> tuple[Analysis, AtPath | None]:
+                    memory: int | None) -> Done:
     """One blob in a process of its own (`isolate.run_alone`), set up as a pool worker is."""
     _init_worker(sigset, rules_dir, memory)
     return _attributed(artifact, sigset)
@@ -322,7 +328,7 @@ class Analyser:
         self.out: dict[str, Analysis] = {}
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
-        self.futures: list[Future[list[tuple[str, Analysis, AtPath | None]]]] = []
+        self.futures: list[Future[list[tuple[str, Analysis, AtPath | None, bytes | None]]]] = []
         # SHA-256 -> (path chain, what the analysis gives there) of the blobs analysed here,
         # not cached
         self.at_path: dict[str, tuple[tuple[str, ...], AtPath]] = {}
@@ -381,9 +387,10 @@ class Analyser:
             return
         pool = self.pool or self._pool_up()
         for batch in _batches(work):
-            self.futures.append(pool.submit(_run_batch, batch))
+            self.futures.append(pool.submit(_run_batch, batch, self.cache is not None))
 
-    def _done(self, sha: str, analysis: Analysis, at_path: AtPath | None = None) -> None:
+    def _done(self, sha: str, analysis: Analysis, at_path: AtPath | None = None,
+              entry: bytes | None = None) -> None:
         self.out[sha] = analysis
         if at_path is not None:
             self.at_path[sha] = (self.first[sha].chain, at_path)
@@ -392,7 +399,8 @@ class Analyser:
         # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
         if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
-            self.cache.put((sha, context(artifact)), encode(analysis, artifact.path))
+            self.cache.put((sha, context(artifact)),
+                           entry if entry is not None else encode(analysis, artifact.path))
         if self.progress:
             self.progress("analyse", len(self.out), len(self.first))
 
@@ -417,8 +425,8 @@ class Analyser:
     def _collect(self) -> None:
         try:
             for future in as_completed(self.futures):
-                for sha, analysis, at_path in future.result():
-                    self._done(sha, analysis, at_path)
+                for sha, analysis, at_path, entry in future.result():
+                    self._done(sha, analysis, at_path, entry)
         except BrokenProcessPool:
             # A parser crashed a worker (hostile input can do that to native code): find the
             # blob by retrying the rest one per task, and report it instead of failing the scan.
@@ -426,9 +434,9 @@ class Analyser:
             for artifact in [a for sha, a in self.first.items() if sha not in self.out]:
                 try:
                     pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                    [(sha, analysis, at_path)] = pool.submit(
+                    [(sha, analysis, at_path, entry)] = pool.submit(
                         _run_batch, [_light(artifact)]).result()
-                    self._done(sha, analysis, at_path)
+                    self._done(sha, analysis, at_path, entry)
                 except BrokenProcessPool:
                     shutdown_pool()
                     self._alone(artifact)  # once more, to learn how it dies
@@ -456,12 +464,12 @@ class Analyser:
         for sha in starved[:RETRY_STARVED]:
             try:
                 pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-                [(_, analysis, at_path)] = pool.submit(
+                [(_, analysis, at_path, entry)] = pool.submit(
                     _run_batch, [_light(self.first[sha])]).result()
             except BrokenProcessPool:
                 shutdown_pool()
                 continue
-            self._done(sha, analysis, at_path)
+            self._done(sha, analysis, at_path, entry)
             if any(map(budget.is_memory_problem, analysis.problems)):
                 shutdown_pool()
 
