@@ -156,7 +156,6 @@ def test_streamed_render_is_the_plain_dump(tmp_path: Path, indent: int | None) -
         assert cyclonedx.render(result, indent) == expected + "\n"
 
 
-
 @pytest.mark.parametrize("indent", [2, None])
 def test_the_fast_encoder_writes_what_the_standard_library_writes(indent: int | None) -> None:
     # _dump uses orjson (C) where json.dumps would be pure Python; the text must not change:

@@ -51,7 +51,6 @@ from provenance.parts import (
     supported_board,
 )
 from provenance.parts.inference import Signal, blob_signals, combine
-from provenance.parts.sample import wanted
 from provenance.pipeline import budget, codec, cost
 from provenance.pipeline.blobs import (
     Analyser,
@@ -59,6 +58,8 @@ from provenance.pipeline.blobs import (
     AnalysisOptions,
     AtPath,
     Progress,
+    parts_view,
+    sample_kind,
     text_sample_of,
 )
 from provenance.pipeline.cache import open_cache
@@ -273,8 +274,7 @@ class _Views:
             analysis = by_sha.get(node.sha256)
             if analysis is None or node.children or node.local is None:
                 continue
-            textual = wanted(node.path, analysis.facts, [h.rule for h in analysis.hits],
-                             node.size)
+            textual = sample_kind(node, analysis)
             self.nodes.append((node, analysis, textual))
             if textual is not None:
                 self.uses[node.sha256] = self.uses.get(node.sha256, 0) + 1
@@ -302,12 +302,9 @@ class _Views:
     @staticmethod
     def _view(node: Artifact, analysis: Analysis, textual: bool | None,
               samples: dict[str, tuple[str, bool]]) -> BlobView:
-        if textual is None:  # its facts and name are all inference reads of it
-            return BlobView(node.path, analysis.facts)
-        sample = samples.get(node.sha256)
-        if sample is None:
-            sample = samples[node.sha256] = text_sample_of(node, textual)
-        return BlobView(node.path, analysis.facts, *sample)
+        if textual is not None and node.sha256 not in samples:
+            samples[node.sha256] = text_sample_of(node, textual)
+        return parts_view(node, analysis, textual, samples.get(node.sha256))
 
 
 class _WorkDir:

@@ -194,17 +194,24 @@ def text_sample_of(artifact: Artifact, textual: bool) -> tuple[str, bool]:
     return text_sample(data, textual)
 
 
-def parts_view(artifact: Artifact, analysis: Analysis) -> BlobView:
-    """What parts inference reads of a leaf blob: its facts and name, and a text sample of the
-    few that can select a part (`parts.sample.wanted`)."""
-    textual = wanted(artifact.path, analysis.facts, [h.rule for h in analysis.hits],
-                     artifact.size)
-    if textual is None:
+def sample_kind(artifact: Artifact, analysis: Analysis) -> bool | None:
+    """Whether parts inference reads a text sample of a blob: True a text file, False a
+    binary's strings, None none (`parts.sample.wanted`)."""
+    return wanted(artifact.path, analysis.facts, [h.rule for h in analysis.hits], artifact.size)
+
+
+def parts_view(artifact: Artifact, analysis: Analysis, textual: bool | None,
+               sample: tuple[str, bool] | None = None) -> BlobView:
+    """What parts inference reads of a leaf blob: its facts and name, and the text sample
+    `textual` asks for (`sample`, read here when not given)."""
+    if textual is None:  # its facts and name are all inference reads of it
         return BlobView(artifact.path, analysis.facts)
-    return BlobView(artifact.path, analysis.facts, *text_sample_of(artifact, textual))
+    return BlobView(artifact.path, analysis.facts,
+                    *(sample if sample is not None else text_sample_of(artifact, textual)))
 
 
 Done = tuple[Analysis, AtPath | None, bytes | None]
+Result = tuple[str, Analysis, AtPath | None, bytes | None]  # a worker's, for one blob
 
 
 def _attributed(artifact: Artifact, sigset: SignatureSet, entry: bool = False) -> Done:
@@ -216,15 +223,15 @@ def _attributed(artifact: Artifact, sigset: SignatureSet, entry: bool = False) -
         attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
         # a container's members speak for it (its own view is never read)
         leaf = not artifact.children and artifact.local is not None
-        signals = blob_signals(parts_view(artifact, analysis)) if leaf else ()
+        signals = (blob_signals(parts_view(artifact, analysis, sample_kind(artifact, analysis)))
+                   if leaf else ())
         encoded = encode(analysis, artifact.path) if entry else None
     except MemoryError:  # at this process's ceiling: left to the main process, as before
         return analysis, None, None
     return analysis, AtPath(attributions, signals), encoded
 
 
-def _run_batch(batch: list[Artifact], entry: bool = False
-               ) -> list[tuple[str, Analysis, AtPath | None, bytes | None]]:
+def _run_batch(batch: list[Artifact], entry: bool = False) -> list[Result]:
     assert _worker_sigset is not None
     return [(a.sha256, *_attributed(a, _worker_sigset, entry)) for a in batch]
 
@@ -328,7 +335,7 @@ class Analyser:
         self.out: dict[str, Analysis] = {}
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
-        self.futures: list[Future[list[tuple[str, Analysis, AtPath | None, bytes | None]]]] = []
+        self.futures: list[Future[list[Result]]] = []
         # SHA-256 -> (path chain, what the analysis gives there) of the blobs analysed here,
         # not cached
         self.at_path: dict[str, tuple[tuple[str, ...], AtPath]] = {}

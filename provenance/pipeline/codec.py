@@ -200,9 +200,10 @@ def _encoder(tp: Any) -> Encoder:
     if _as_is(tp):
         made = None
     elif origin is types.UnionType or origin is typing.Union:
+        # one class or None (not `_as_is`: it has an encoder); several classes: `_plain`
         others = [a for a in args if a is not type(None)]
-        inner = _encoder(others[0]) if len(others) == 1 else _plain
-        made = _plain if inner is None else (lambda v: None if v is None else inner(v))
+        inner = (_encoder(others[0]) if len(others) == 1 else None) or _plain
+        made = lambda v: None if v is None else inner(v)  # noqa: E731
     elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item = _encoder(args[0])
         made = list if item is None else (lambda v: [item(x) for x in v])
