@@ -274,7 +274,10 @@ class _Views:
             analysis = by_sha.get(node.sha256)
             if analysis is None or node.children or node.local is None:
                 continue
-            textual = sample_kind(node, analysis)
+            done = self.at_path.get(node.sha256)
+            # a worker found its signals: no sample is read here (`dtbs` reads facts only)
+            textual = (None if done is not None and done[0] == node.chain
+                       else sample_kind(node, analysis))
             self.nodes.append((node, analysis, textual))
             if textual is not None:
                 self.uses[node.sha256] = self.uses.get(node.sha256, 0) + 1
