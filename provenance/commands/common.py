@@ -9,6 +9,7 @@ id, exit 3 on an invalid signature set) and maps the outcome to an exit code wit
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from collections.abc import Iterable
@@ -171,6 +172,21 @@ def judging(signatures: list[Path] | None, policy: list[str] | None, as_of: str 
     waived = read_waivers(waivers)
     sigset = load_sigset(signatures, contributed_as_made_by)
     return Judging(sigset, check_policies(sigset, policy), day, waived, contributed_as_made_by)
+
+
+# Cyclic garbage collected every 50,000 net allocations (not 700), and whole-heap collections
+# rare: a scan keeps millions of long-lived objects (the tree, the analyses, a cached result),
+# and the default thresholds had the main process walk them all again and again: 0.8 s of a
+# 10 s scan of 7,140 files went to 7 full collections, 0.4 s of a 1.5 s warm one.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """For a command that scans: collect less often, and never again look at what the imports
+    made (`gc.freeze`, which also keeps forked workers from copying those pages when they
+    collect). The workers inherit both."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def analysis_options(jobs: int | None, cache_dir: Path | None, no_cache: bool

@@ -33,6 +33,7 @@ from provenance.commands.common import (
     exit_for,
     fail,
     judging,
+    tune_gc,
     vex_targets,
     write_json,
     write_output,
@@ -125,6 +126,7 @@ def run(sbom: Path, output: Path | None, artifacts: Path | None, judged: Judging
     from provenance.enrich import SbomError, enrich
     from provenance.model import Verdict
 
+    tune_gc()
     if artifacts is not None and not artifacts.is_dir():
         raise fail(f"--artifacts {artifacts}: not a directory", EXIT_USAGE)
     try:

@@ -35,6 +35,7 @@ from provenance.commands.common import (
     fail,
     fails,
     judging,
+    tune_gc,
 )
 
 
@@ -76,6 +77,7 @@ def fleet(
     from provenance.model import Verdict
     from provenance.pipeline import fleet as fleet_mod
 
+    tune_gc()
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     options = judged.scan_options(reproducible=reproducible,
                                   analysis=analysis_options(jobs, cache_dir, no_cache))

@@ -39,6 +39,7 @@ from provenance.commands.common import (
     fail,
     judging,
     reports,
+    tune_gc,
     vex_targets,
     write_output,
     write_vex,
@@ -225,6 +226,7 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
     """Run the pipeline with a progress display; its errors become exit codes 2 and 3."""
     from provenance import pipeline
 
+    tune_gc()
     progress = _DelayedProgress(Console(stderr=True, highlight=False, soft_wrap=True)
                                 if show else None)
     if show:
