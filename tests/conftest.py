@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -22,6 +23,17 @@ def _private_cache(tmp_path_factory, monkeypatch):
     before = set(_cache_handles())
     yield where
     _close_cache_handles(before)
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was():
+    """A scanning command tunes this process's garbage collector (`commands.common.tune_gc`):
+    undone after each test, so that what later tests make is collected as usual, and nothing
+    imported stays frozen at exit (nanobind reports LIEF's objects as leaked if they do)."""
+    before = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*before)
 
 
 def _cache_handles() -> dict:

@@ -297,18 +297,14 @@ def test_scan_enrich_and_fleet_agree_on_the_verdict_options():
 
 def test_scanning_commands_collect_garbage_rarely(clean_sample, tmp_path):
     """`scan` raises the collector's thresholds and freezes what the imports made (a scan of
-    7,140 files spent 0.8 s of its main process in full collections with the defaults)."""
+    7,140 files spent 0.8 s of its main process in full collections with the defaults). The
+    conftest undoes it after the test."""
     import gc
 
     from provenance.commands.common import GC_THRESHOLDS
 
-    before = gc.get_threshold()
-    try:
-        gc.set_threshold(700, 10, 10)
-        result = run("scan", str(clean_sample), "-q", "--no-cache", "-o", str(tmp_path / "r.json"))
-        assert result.exit_code == 0
-        assert gc.get_threshold() == GC_THRESHOLDS
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)
+    gc.set_threshold(700, 10, 10)
+    result = run("scan", str(clean_sample), "-q", "--no-cache", "-o", str(tmp_path / "r.json"))
+    assert result.exit_code == 0
+    assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_freeze_count() > 0

@@ -50,6 +50,7 @@ from provenance.report.terminal import printable
 if TYPE_CHECKING:
     from provenance.model import ScanResult
     from provenance.pipeline import ScanOptions
+    from provenance.pipeline.memo import Memo
 
 _DEFAULT_LIMITS = Limits()
 
@@ -201,10 +202,13 @@ def scan(
     out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
+    memo = _memo(path, judged, options)
+    if memo is not None and quiet and facts is None and not vex:
+        _recall(memo, formats, outputs, require_complete, fail_on)
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
     result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
     writing = time.monotonic()
-    _write(result, formats, outputs, facts)
+    _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)
     if not quiet:
         from dataclasses import replace
@@ -220,6 +224,28 @@ def scan(
         raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
                    EXIT_NO_VERDICT)
     raise exit_for(result.verdict, fail_on)
+
+
+def _memo(path: Path, judged: Judging, options: ScanOptions) -> Memo | None:
+    from provenance import pipeline
+
+    return pipeline.memo(path, judged.sigset, options)
+
+
+def _recall(memo: Memo, formats: list[str], outputs: list[Path], require_complete: bool,
+            fail_on: FailOn) -> None:
+    """Write the remembered reports of this very scan and exit as it did; return when they
+    are not all remembered (the scan then runs, and remembers them)."""
+    recalled = memo.recall(formats)
+    if recalled is None:
+        return
+    outcome, texts = recalled
+    for text, dest in zip(texts, outputs, strict=True):
+        write_output(text, dest)
+    if require_complete and outcome.coverage.value != "complete":
+        raise fail(f"coverage is partial: {outcome.problems} problem(s), see the report",
+                   EXIT_NO_VERDICT)
+    raise exit_for(outcome.verdict, fail_on)
 
 
 def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> ScanResult:
@@ -243,12 +269,17 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
 
 
 def _write(result: ScanResult, formats: list[str], outputs: list[Path],
-           facts: Path | None) -> None:
+           facts: Path | None, memo: Memo | None = None) -> None:
     from provenance.pipeline.facts_dump import facts_json
+    from provenance.pipeline.memo import Outcome
     from provenance.report import stream
 
     for fmt, dest in zip(formats, outputs, strict=True):
-        write_output(stream(fmt, result), dest)
+        pieces = stream(fmt, result)
+        write_output(pieces if memo is None else memo.record(fmt, pieces, Outcome.of(result)),
+                     dest)
+    if memo is not None:
+        memo.flush()
     if facts is not None:
         try:
             facts.write_text(facts_json(result), encoding="utf-8")

@@ -63,6 +63,7 @@ from provenance.pipeline.blobs import (
     text_sample_of,
 )
 from provenance.pipeline.cache import open_cache
+from provenance.pipeline.memo import Memo
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
 from provenance.signatureset import SignatureSet
@@ -184,13 +185,45 @@ def _component_type(artifact: Artifact, facts: Facts | None, is_root: bool) -> s
 
 def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
     """(input SHA-256, context) naming one whole scan: same bytes, name and options."""
-    sha, _, _ = hash_file(path)
+    sha = _input_digest(path)
     context = json.dumps({
         "name": path.name, "policies": options.policies, "as_of": as_of.isoformat(),
         "limits": asdict(options.limits), "waivers": [repr(w) for w in options.waivers],
         "contributed_as_made_by": options.contributed_as_made_by,
     }, sort_keys=True)
     return sha, "scan:" + hashlib.sha256(context.encode()).hexdigest()
+
+
+_digests: dict[tuple[Path, int, int, int, int], str] = {}
+
+
+def _input_digest(path: Path) -> str:
+    """The input's SHA-256, hashed once per process while the file is unchanged (`memo`, then
+    `scan` on a miss: a 1 GiB image is not hashed twice)."""
+    st = path.stat()
+    stamp = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    digest = _digests.get(stamp)
+    if digest is None:
+        digest = hash_file(path)[0]
+        _digests.clear()  # one input at a time: never a table of every image of a fleet
+        _digests[stamp] = digest
+    return digest
+
+
+def memo(path: Path, sigset: SignatureSet, options: ScanOptions) -> Memo | None:
+    """Where the reports of this scan are remembered (`pipeline.memo`): only a reproducible scan
+    of a file the result cache would keep, else None. None too when the input cannot be read:
+    `scan` says why."""
+    if not options.reproducible:
+        return None
+    path = path.resolve()
+    if not (options.analysis.use_cache and path.is_file() and options.keep_extracted is None):
+        return None
+    try:
+        key = _scan_key(path, options, options.as_of or date.today())
+    except OSError:
+        return None
+    return Memo(open_cache(options.analysis.cache_dir, sigset.digest), key)
 
 
 def scan(
