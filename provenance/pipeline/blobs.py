@@ -161,6 +161,10 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
     global _worker_sigset
     _worker_sigset = sigset
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
+    # stopped by SIGTERM (`stop_pool`), a worker just ends: the command's handler, inherited,
+    # would raise SystemExit wherever it is, and inside LIEF's import that aborts the process
+    # with a C++ `terminate` and a traceback on the terminal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if memory is not None:  # the scan's ceiling (a forked worker has it already)
         budget.apply(memory)
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
