@@ -151,23 +151,3 @@ def test_results_cross_processes_as_constructor_calls() -> None:
     problem = pickle.loads(pickle.dumps(values[3]))
     assert problem.stage is Stage.EXTRACT and problem.kind is ProblemKind.LIMIT
 
-
-def _modules_loaded(*names: str) -> list[bool]:
-    import sys
-
-    return [name in sys.modules for name in names]
-
-
-def test_workers_import_lief_as_they_start(sigset) -> None:
-    """Each worker imports LIEF when it starts (0.3 to 0.5 s), while the main process lists the
-    input: not at its first binary, when every core is busy. Starting the pool does not wait
-    for it."""
-    blobs.shutdown_pool()
-    try:
-        analyser = pipeline.Analyser(sigset, AnalysisOptions(jobs=2, use_cache=False), None)
-        analyser.start(blobs.SERIAL_MAX_BYTES + 1)
-        assert analyser.pool is not None
-        assert analyser.pool.submit(_modules_loaded, "lief").result() == [True]
-        analyser.abandon()
-    finally:
-        blobs.shutdown_pool()

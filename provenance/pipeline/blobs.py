@@ -22,7 +22,6 @@ from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.extract.limits import cores
 from provenance.identify import identify
-from provenance.identify.base import lief_quiet
 from provenance.model import (
     Artifact,
     Attribution,
@@ -168,9 +167,6 @@ def _init_worker(sigset: SignatureSet, rules_dir: Path | None, memory: int | Non
     if memory is not None:  # the scan's ceiling (a forked worker has it already)
         budget.apply(memory)
     compile_rules(sigset, rules_dir)  # inherited after fork, else loaded from disk once
-    # LIEF's import (0.3 to 0.5 s) made now, while the main process lists the input and this
-    # core would idle, and not at the worker's first binary, when every core is busy
-    lief_quiet()
 
 
 Attributions = tuple[Attribution, ...]
@@ -376,8 +372,7 @@ class Analyser:
     def _pool_up(self) -> Executor:
         compile_rules(self.sigset, self.rules_dir)  # in the parent: forked workers inherit
         self.pool = _get_pool(self.jobs, self.sigset, self.rules_dir)
-        # a fork pool forks its processes in the first submit (not waited for: they import)
-        self.pool.submit(int)
+        self.pool.submit(int).result()  # a fork pool starts its processes on the first task
         return self.pool
 
     def _from_cache(self, work: list[Artifact]) -> list[Artifact]:
