@@ -33,11 +33,9 @@ obfuscate = deobfuscate  # XOR is its own inverse (the test fixture uses this na
 
 def _header(head: bytes) -> tuple[int, int] | None:
     """(header length, file count) from the de-obfuscated fixed header, if sane."""
-    if len(head) < TABLE:
+    if len(head) < TABLE or deobfuscate(head[:4]) != MAGIC:  # the magic alone first: cheap
         return None
     plain = deobfuscate(head[:16])
-    if plain[:4] != MAGIC:
-        return None
     hlen, count = struct.unpack("<II", plain[8:16])
     if not 0 < count <= MAX_FILES or not TABLE + count * ENTRY <= hlen <= MAX_HEADER + 4096:
         return None

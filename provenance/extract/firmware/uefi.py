@@ -43,6 +43,7 @@ CAPSULE_GUIDS = {
     uuid.UUID("4a3ca68b-7723-48fb-803d-578cc1fec44d"),  # EDK2 / vendor tools
     uuid.UUID("539182b9-abb5-4391-b69a-e3a943f72fcc"),  # (seen in vendor update capsules)
 }
+_CAPSULE_GUID_BYTES = frozenset(g.bytes_le for g in CAPSULE_GUIDS)
 FMP_GUID = uuid.UUID("6dcbd5ed-e82d-4c44-bda1-7194199ad92a")
 
 
@@ -205,11 +206,12 @@ FV = Format("uefi-fv", "UEFI firmware volume: FFS files and sections (LZMA decom
 def capsule_header(head: bytes) -> tuple[uuid.UUID, int, int] | None:
     if len(head) < 28:
         return None
-    guid = uuid.UUID(bytes_le=head[:16])
-    hsize, _, isize = struct.unpack("<III", head[16:28])
-    if guid not in CAPSULE_GUIDS or hsize < 28 or isize < hsize:
+    if head[:16] not in _CAPSULE_GUID_BYTES:  # bytes first: a UUID object per file costs 20 µs
         return None
-    return guid, hsize, isize
+    hsize, _, isize = struct.unpack("<III", head[16:28])
+    if hsize < 28 or isize < hsize:
+        return None
+    return uuid.UUID(bytes_le=head[:16]), hsize, isize
 
 
 def detect_capsule(head: bytes, name: str) -> bool:
