@@ -101,3 +101,28 @@ def test_a_bound_on_kept_facts_is_not_a_coverage_gap(tmp_path, sigset):
         analysis=AnalysisOptions(jobs=1, use_cache=False)))
     assert any(p.kind == "limit" for p in result.problems)  # still reported
     assert result.coverage.value == "complete"
+
+
+def test_the_input_is_hashed_once(restricted_sample, sigset, options, monkeypatch, tmp_path):
+    """The whole-scan cache key and the root artifact need the same SHA-256: the input is read
+    for it once (a 1 GiB image, 0.7 s), and again only once it has changed."""
+    from provenance.extract import saferoot
+
+    copy = tmp_path / restricted_sample.name
+    copy.write_bytes(restricted_sample.read_bytes())
+    reads = []
+    real = saferoot.hash_file
+
+    def counted(path):  # type: ignore[no-untyped-def]
+        if path == copy:
+            reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(saferoot, "hash_file", counted)
+    cold = pipeline.scan(copy, sigset, options)
+    assert reads == [copy]
+    with copy.open("ab") as f:
+        f.write(b"\0" * 512)  # another input now, under the same name
+    changed = pipeline.scan(copy, sigset, options)
+    assert reads == [copy, copy]
+    assert changed.root.sha256 != cold.root.sha256

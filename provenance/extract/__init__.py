@@ -37,7 +37,7 @@ from provenance.extract import (
 )
 from provenance.extract.base import Format, FormatProblem
 from provenance.extract.limits import Budget, LimitExceeded, Limits, memory_message
-from provenance.extract.saferoot import SafeRoot, excerpt, hash_file
+from provenance.extract.saferoot import SafeRoot, excerpt, hash_file, hash_input
 from provenance.model import CHAIN_SEP, Artifact, Problem, ProblemKind, Stage, chain_str
 
 # Order matters: the first format whose detector accepts the head wins. Exact magic numbers
@@ -73,7 +73,7 @@ EXTRACTORS: tuple[Format, ...] = (
     *firmware.FORMATS,
 )
 
-__all__ = ["EXTRACTORS", "Limits", "detect", "extract", "hash_file"]
+__all__ = ["EXTRACTORS", "Limits", "detect", "extract", "hash_file", "hash_input"]
 
 
 def detect(head: bytes, name: str, path: Path | None = None) -> Format | None:
@@ -128,7 +128,7 @@ class _Walk:
                                          ProblemKind.UNSAFE))
             return Artifact(chain, _EMPTY, 0, "special", depth, opaque="not a regular file")
         try:
-            sha, size, head = hash_file(local)
+            sha, size, head = hash_input(local) if depth == 0 else hash_file(local)
         except OSError as exc:
             return self.unreadable(chain, depth, f"cannot read: {exc.strerror}")
         fmt = detect(head, chain[-1], local)

@@ -35,6 +35,25 @@ HEAD_SIZE = 4096
 Finished = Callable[[str, Path, str, int, bytes], None]
 
 
+_last_input: tuple[tuple[int, ...], tuple[str, int, bytes]] | None = None
+
+
+def hash_input(path: Path) -> tuple[str, int, bytes]:
+    """`hash_file` of a scan's input, remembered while the file is unchanged (same device,
+    inode, size, modification and change times): the pipeline hashes it for the whole-scan
+    cache key, then extraction for the root artifact, and a 1 GiB image is read once, not
+    twice. One input is remembered, the last."""
+    global _last_input
+    st = path.stat()
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    last = _last_input
+    if last is not None and last[0] == stamp:
+        return last[1]
+    found = hash_file(path)
+    _last_input = (stamp, found)
+    return found
+
+
 def hash_file(path: Path) -> tuple[str, int, bytes]:
     """SHA-256, size and the first HEAD_SIZE bytes, streaming."""
     h = hashlib.sha256()

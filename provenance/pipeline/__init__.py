@@ -26,7 +26,7 @@ from provenance import __version__
 from provenance.attribute import resolve, upstream
 from provenance.attribute.bundle import bundled
 from provenance.attribute.maker import manufacturer
-from provenance.extract import Limits, extract, hash_file
+from provenance.extract import Limits, extract, hash_input
 from provenance.model import (
     Artifact,
     Attribution,
@@ -185,29 +185,13 @@ def _component_type(artifact: Artifact, facts: Facts | None, is_root: bool) -> s
 
 def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
     """(input SHA-256, context) naming one whole scan: same bytes, name and options."""
-    sha = _input_digest(path)
+    sha, _, _ = hash_input(path)  # remembered: extraction hashes it again for the root
     context = json.dumps({
         "name": path.name, "policies": options.policies, "as_of": as_of.isoformat(),
         "limits": asdict(options.limits), "waivers": [repr(w) for w in options.waivers],
         "contributed_as_made_by": options.contributed_as_made_by,
     }, sort_keys=True)
     return sha, "scan:" + hashlib.sha256(context.encode()).hexdigest()
-
-
-_digests: dict[tuple[Path, int, int, int, int], str] = {}
-
-
-def _input_digest(path: Path) -> str:
-    """The input's SHA-256, hashed once per process while the file is unchanged (`memo`, then
-    `scan` on a miss: a 1 GiB image is not hashed twice)."""
-    st = path.stat()
-    stamp = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    digest = _digests.get(stamp)
-    if digest is None:
-        digest = hash_file(path)[0]
-        _digests.clear()  # one input at a time: never a table of every image of a fleet
-        _digests[stamp] = digest
-    return digest
 
 
 def memo(path: Path, sigset: SignatureSet, options: ScanOptions) -> Memo | None:
