@@ -42,7 +42,8 @@ def hash_input(path: Path) -> tuple[str, int, bytes]:
     """`hash_file` of a scan's input, remembered while the file is unchanged (same device,
     inode, size, modification and change times): the pipeline hashes it for the whole-scan
     cache key, then extraction for the root artifact, and a 1 GiB image is read once, not
-    twice. One input is remembered, the last."""
+    twice. One input is remembered, until `forget_input` (the end of its scan): a file put
+    in its place later, whose times a coarse file system might not tell apart, is read."""
     global _last_input
     st = path.stat()
     stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -52,6 +53,11 @@ def hash_input(path: Path) -> tuple[str, int, bytes]:
     found = hash_file(path)
     _last_input = (stamp, found)
     return found
+
+
+def forget_input() -> None:
+    global _last_input
+    _last_input = None
 
 
 def hash_file(path: Path) -> tuple[str, int, bytes]:

@@ -27,6 +27,7 @@ from provenance.attribute import resolve, upstream
 from provenance.attribute.bundle import bundled
 from provenance.attribute.maker import manufacturer
 from provenance.extract import Limits, extract, hash_input
+from provenance.extract.saferoot import forget_input
 from provenance.model import (
     Artifact,
     Attribution,
@@ -216,6 +217,15 @@ def scan(
     """Scan one input. An unchanged file scanned with the same signatures, tool and options is
     answered from the result cache without unpacking it again: the ScanResult kept there is
     the one a scan would return, facts included."""
+    try:
+        return _scan_or_recall(path, sigset, options, progress)
+    finally:
+        forget_input()  # the input's hash is remembered for its own scan, never the next one
+
+
+def _scan_or_recall(
+    path: Path, sigset: SignatureSet, options: ScanOptions, progress: Progress | None
+) -> ScanResult:
     unknown = [p for p in options.policies if p not in sigset.policies]
     if unknown:
         known = ", ".join(sorted(sigset.policies))
