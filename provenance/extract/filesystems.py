@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from provenance.extract import accel, cramfs_layout, jffs2_layout
+from provenance.extract import accel, cramfs_layout, jffs2_layout, squashfs_tables
 from provenance.extract.base import Format, FormatProblem, Unsupported
 from provenance.extract.fswalk import FILE, MKDIR, Entry, Reader, apply, entries, walk
 from provenance.extract.saferoot import SafeRoot
@@ -134,8 +134,39 @@ class _File(NamedTuple):
 def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> None:
     """List the image, have unsquashfs write the files the listing allows (accel.py), then
     apply the listing: the same decisions, problems and counts as `walk`."""
+    try:  # the tables read in one pass (squashfs_tables.py), else dissect's nodes
+        tables = squashfs_tables.Tables(fs)
+        closed, todo = _listing(tables.root, dataclasses.replace(
+            reader, children=lambda n: squashfs_tables.children(tables, n),
+            link=lambda n: squashfs_tables.link(tables, n)), out)
+    except squashfs_tables.Unlike:
+        closed, todo = _listing(fs.get("/"), reader, out)
 
-    closed: set[str] = set()  # directories whose mode denies their owner something (accel.plan)
+    def revive(f: _File) -> Any:
+        return fs.inode(f.block, f.offset, f.name, f.type, f.number)
+
+    def inode(f: _File) -> tuple[int, int, int]:
+        if f.inode is None:
+            raise ValueError("unreadable inode")
+        return f.inode
+
+    # (the read-ahead `fork` opens by block and offset, which a _File has too)
+    files = dataclasses.replace(reader, open=lambda f: revive(f).open(),
+                                size=lambda f: revive(f).size)
+    take = accel.prepare(src, todo, out, inode, frozenset(closed))
+    try:
+        apply(todo, files, out, take)
+    finally:
+        accel.discard(take, out.base)
+
+
+def _listing(top: Any, reader: Reader, out: SafeRoot) -> tuple[set[str], list[Entry]]:
+    """The walk's entries under `top`, each file kept as a _File, and the directories whose
+    mode denies their owner something (accel.plan's `closed`). A node is dissect's or
+    squashfs_tables' (the same attributes)."""
+    closed: set[str] = set()
+    if top.mode & 0o700 != 0o700:
+        closed.add("")
 
     def light(entry: Entry) -> Entry:
         op, path, node = entry
@@ -154,26 +185,7 @@ def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> 
         return op, path, _File(node.block, node.offset, node.name, node._type,
                                node._inode_number, inode)
 
-    def revive(f: _File) -> Any:
-        return fs.inode(f.block, f.offset, f.name, f.type, f.number)
-
-    def inode(f: _File) -> tuple[int, int, int]:
-        if f.inode is None:
-            raise ValueError("unreadable inode")
-        return f.inode
-
-    top = fs.get("/")
-    if top.mode & 0o700 != 0o700:
-        closed.add("")
-    todo = [light(e) for e in entries(top, reader, out)]
-    # (the read-ahead `fork` opens by block and offset, which a _File has too)
-    files = dataclasses.replace(reader, open=lambda f: revive(f).open(),
-                                size=lambda f: revive(f).size)
-    take = accel.prepare(src, todo, out, inode, frozenset(closed))
-    try:
-        apply(todo, files, out, take)
-    finally:
-        accel.discard(take, out.base)
+    return closed, [light(e) for e in entries(top, reader, out)]
 
 
 SQUASHFS = Format(
