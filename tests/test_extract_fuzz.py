@@ -33,6 +33,26 @@ LIMITS = Limits(max_files=200, max_total_bytes=8 << 20, max_member_bytes=4 << 20
                 seconds_per_format=10)
 EXPECTED = (FormatProblem, LimitExceeded, EOFError, OSError, lzma.LZMAError, zlib.error)
 
+def _squashfs_tables(src: Path, out: SafeRoot) -> None:
+    """The unsquashfs accelerator's one-pass listing (squashfs_tables.py) of the image, alone:
+    `Unlike` is how it declines (dissect then lists the image); dissect's own errors, opening
+    the image, are the library's."""
+    import dataclasses
+
+    from provenance.extract import squashfs_tables
+
+    with open(src, "rb") as f:
+        fs = filesystems._squashfs(f, [])
+        reader = filesystems._inode_reader(lambda n: n.inode_number)
+        try:
+            tables = squashfs_tables.Tables(fs)
+            filesystems._listing(tables.root, dataclasses.replace(
+                reader, children=lambda n: squashfs_tables.children(tables, n),
+                link=lambda n: squashfs_tables.link(tables, n)), out)
+        except squashfs_tables.Unlike:
+            pass
+
+
 PARSERS: dict[str, tuple[Callable[[Path, SafeRoot], None], str, str, bytes]] = {
     # name: (extract, fixture format, fixture case, magic)
     "cpio-newc": (cpio.extract, "cpio", "newc", b"070701"),
@@ -46,6 +66,7 @@ PARSERS: dict[str, tuple[Callable[[Path, SafeRoot], None], str, str, bytes]] = {
     "cramfs-be": (filesystems.CRAMFS.extract, "cramfs", "cramfs-big-endian",
                   cramfs_layout.MAGIC_BE),
     "jffs2-be": (filesystems.JFFS2.extract, "jffs2", "jffs2-be", b"\x19\x85\xe0\x01"),
+    "squashfs-tables": (_squashfs_tables, "squashfs", "gzip", b"hsqs"),
 }
 # errors raised inside these libraries are theirs (the walker records them as corrupt); ours,
 # in the MSI table reader and the CramFS rewrite around them, are not allowed
