@@ -33,12 +33,11 @@ LIMITS = Limits(max_files=200, max_total_bytes=8 << 20, max_member_bytes=4 << 20
                 seconds_per_format=10)
 EXPECTED = (FormatProblem, LimitExceeded, EOFError, OSError, lzma.LZMAError, zlib.error)
 
+
 def _squashfs_tables(src: Path, out: SafeRoot) -> None:
     """The unsquashfs accelerator's one-pass listing (squashfs_tables.py) of the image, alone:
     `Unlike` is how it declines (dissect then lists the image); dissect's own errors, opening
     the image, are the library's."""
-    import dataclasses
-
     from provenance.extract import squashfs_tables
 
     with open(src, "rb") as f:
@@ -46,9 +45,7 @@ def _squashfs_tables(src: Path, out: SafeRoot) -> None:
         reader = filesystems._inode_reader(lambda n: n.inode_number)
         try:
             tables = squashfs_tables.Tables(fs)
-            filesystems._listing(tables.root, dataclasses.replace(
-                reader, children=lambda n: squashfs_tables.children(tables, n),
-                link=lambda n: squashfs_tables.link(tables, n)), out)
+            filesystems._listing(tables.root, filesystems._tables_reader(tables, reader), out)
         except squashfs_tables.Unlike:
             pass
 

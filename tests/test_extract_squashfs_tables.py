@@ -4,7 +4,6 @@ damaged image it either still does, or gives up (`Unlike`) and dissect lists it.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,8 @@ def _listings(image: Path, work: Path) -> tuple[Any, Any]:
         slow = filesystems._listing(fs.get("/"), reader, out)
         try:
             tables = squashfs_tables.Tables(fs)
-            fast = filesystems._listing(tables.root, dataclasses.replace(
-                reader, children=lambda n: squashfs_tables.children(tables, n),
-                link=lambda n: squashfs_tables.link(tables, n)), out)
+            fast = filesystems._listing(tables.root, filesystems._tables_reader(tables, reader),
+                                        out)
         except squashfs_tables.Unlike as exc:
             fast = exc
     return slow, fast

@@ -136,9 +136,7 @@ def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> 
     apply the listing: the same decisions, problems and counts as `walk`."""
     try:  # the tables read in one pass (squashfs_tables.py), else dissect's nodes
         tables = squashfs_tables.Tables(fs)
-        closed, todo = _listing(tables.root, dataclasses.replace(
-            reader, children=lambda n: squashfs_tables.children(tables, n),
-            link=lambda n: squashfs_tables.link(tables, n)), out)
+        closed, todo = _listing(tables.root, _tables_reader(tables, reader), out)
     except squashfs_tables.Unlike:
         closed, todo = _listing(fs.get("/"), reader, out)
 
@@ -158,6 +156,13 @@ def _squashfs_accelerated(src: Path, fs: Any, reader: Reader, out: SafeRoot) -> 
         apply(todo, files, out, take)
     finally:
         accel.discard(take, out.base)
+
+
+def _tables_reader(tables: squashfs_tables.Tables, reader: Reader) -> Reader:
+    """`reader` with children and links from the one-pass tables (their nodes have the rest
+    of dissect's attributes)."""
+    return dataclasses.replace(reader, children=lambda n: squashfs_tables.children(tables, n),
+                               link=lambda n: squashfs_tables.link(tables, n))
 
 
 def _listing(top: Any, reader: Reader, out: SafeRoot) -> tuple[set[str], list[Entry]]:
