@@ -1,14 +1,16 @@
 """The result cache: bytes per (input, context, signature set, tool build), in SQLite.
 
 A re-scan of an unchanged image should cost little more than hashing it (DESIGN §8). It holds
-two kinds of entry, both encoded by `pipeline.codec` (this module only stores bytes):
+three kinds of entry (this module only stores bytes):
 
 - one blob's Analysis (`pipeline.blobs`), whose `context` is what identification reads besides
   the bytes: the blob's kind, its file name (name-based readers such as `package.json`) and
   whether it was unpacked into children. Two blobs with the same bytes and context always get
   the same Analysis;
 - one whole scan's ScanResult (`pipeline.scan`), whose context, `scan:<digest>`, names the
-  input's file name and the options that change the result.
+  input's file name and the options that change the result (both encoded by `pipeline.codec`);
+- each report a `--reproducible` scan wrote, compressed, under that scan's key with
+  `:report:<format>` added to its context (`pipeline.memo`).
 
 Entries are keyed by (sha256, context, signature-set digest, tool key). The tool key is the
 version plus a digest of the package's own source and of the parser libraries' versions (LIEF,
