@@ -50,7 +50,7 @@ from provenance.report.terminal import printable
 if TYPE_CHECKING:
     from provenance.model import ScanResult
     from provenance.pipeline import ScanOptions
-    from provenance.pipeline.memo import Memo
+    from provenance.pipeline.memo import Memo, Outcome
 
 _DEFAULT_LIMITS = Limits()
 
@@ -202,7 +202,9 @@ def scan(
     out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
-    memo = _memo(path, judged, options)
+    from provenance import pipeline
+
+    memo = pipeline.memo(path, judged.sigset, options)
     if memo is not None and quiet and facts is None and not vex:
         _recall(memo, formats, outputs, require_complete, fail_on)
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
@@ -220,16 +222,9 @@ def scan(
         # the summary line adds what the reports cost to write (no report can hold that)
         result = replace(result, cost=with_report(result.cost, time.monotonic() - writing))
         out.print(summary(result, saved[0] if saved else None))
-    if require_complete and result.coverage.value != "complete":
-        raise fail(f"coverage is partial: {len(result.problems)} problem(s), see the report",
-                   EXIT_NO_VERDICT)
-    raise exit_for(result.verdict, fail_on)
+    from provenance.pipeline.memo import Outcome
 
-
-def _memo(path: Path, judged: Judging, options: ScanOptions) -> Memo | None:
-    from provenance import pipeline
-
-    return pipeline.memo(path, judged.sigset, options)
+    raise _exit(Outcome.of(result), require_complete, fail_on)
 
 
 def _recall(memo: Memo, formats: list[str], outputs: list[Path], require_complete: bool,
@@ -242,10 +237,15 @@ def _recall(memo: Memo, formats: list[str], outputs: list[Path], require_complet
     outcome, texts = recalled
     for text, dest in zip(texts, outputs, strict=True):
         write_output(text, dest)
+    raise _exit(outcome, require_complete, fail_on)
+
+
+def _exit(outcome: Outcome, require_complete: bool, fail_on: FailOn) -> typer.Exit:
+    """How a scan ends: exit 3 for partial coverage under --require-complete, else by verdict."""
     if require_complete and outcome.coverage.value != "complete":
-        raise fail(f"coverage is partial: {outcome.problems} problem(s), see the report",
-                   EXIT_NO_VERDICT)
-    raise exit_for(outcome.verdict, fail_on)
+        return fail(f"coverage is partial: {outcome.problems} problem(s), see the report",
+                    EXIT_NO_VERDICT)
+    return exit_for(outcome.verdict, fail_on)
 
 
 def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> ScanResult:

@@ -73,7 +73,7 @@ EXTRACTORS: tuple[Format, ...] = (
     *firmware.FORMATS,
 )
 
-__all__ = ["EXTRACTORS", "Limits", "detect", "extract", "hash_file", "hash_input"]
+__all__ = ["EXTRACTORS", "Limits", "detect", "extract", "hash_file"]
 
 
 def detect(head: bytes, name: str, path: Path | None = None) -> Format | None:

@@ -26,8 +26,8 @@ from provenance import __version__
 from provenance.attribute import resolve, upstream
 from provenance.attribute.bundle import bundled
 from provenance.attribute.maker import manufacturer
-from provenance.extract import Limits, extract, hash_input
-from provenance.extract.saferoot import forget_input
+from provenance.extract import Limits, extract
+from provenance.extract.saferoot import forget_input, hash_input
 from provenance.model import (
     Artifact,
     Attribution,
@@ -195,14 +195,17 @@ def _scan_key(path: Path, options: ScanOptions, as_of: date) -> tuple[str, str]:
     return sha, "scan:" + hashlib.sha256(context.encode()).hexdigest()
 
 
+def _kept_whole(path: Path, options: ScanOptions) -> bool:
+    """Whether the result cache keeps this scan whole: a file, the cache on, no tree to keep."""
+    return options.analysis.use_cache and path.is_file() and options.keep_extracted is None
+
+
 def memo(path: Path, sigset: SignatureSet, options: ScanOptions) -> Memo | None:
     """Where the reports of this scan are remembered (`pipeline.memo`): only a reproducible scan
     of a file the result cache would keep, else None. None too when the input cannot be read:
     `scan` says why."""
-    if not options.reproducible:
-        return None
     path = path.resolve()
-    if not (options.analysis.use_cache and path.is_file() and options.keep_extracted is None):
+    if not (options.reproducible and _kept_whole(path, options)):
         return None
     try:
         key = _scan_key(path, options, options.as_of or date.today())
@@ -235,8 +238,7 @@ def _scan_or_recall(
     path = path.resolve()  # the user named this input: follow a link to it, not inside it
     started = time.monotonic()
     as_of = options.as_of or date.today()
-    cacheable = options.analysis.use_cache and path.is_file() and options.keep_extracted is None
-    if not cacheable:
+    if not _kept_whole(path, options):
         return _scan(path, sigset, options, as_of, started, progress)
     try:
         key = _scan_key(path, options, as_of)

@@ -57,18 +57,16 @@ class Memo:
         written), or None unless every one is remembered and readable."""
         keys = [self._key(fmt) for fmt in formats]
         found = self.cache.get_many(keys)
-        blobs = [found.get(key) for key in keys]
-        outcomes = set()
-        for blob in blobs:
-            if blob is None:
-                return None
-            try:
-                outcomes.add(_outcome(blob))
-            except (ValueError, KeyError, TypeError, zlib.error):
-                return None  # damaged, or another version's: rendered again, and replaced
+        if any(key not in found for key in keys):
+            return None
+        blobs = [found[key] for key in keys]
+        try:
+            outcomes = {_outcome(blob) for blob in blobs}
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None  # damaged, or another version's: rendered again, and replaced
         if len(outcomes) != 1:
             return None
-        return outcomes.pop(), [_text(blob) for blob in blobs if blob is not None]
+        return outcomes.pop(), [_text(blob) for blob in blobs]
 
     def record(self, fmt: str, pieces: Iterable[str], outcome: Outcome) -> Iterator[str]:
         """`pieces` as they come, kept for `fmt` once the last has been taken (a report whose
@@ -90,25 +88,22 @@ class Memo:
 def _outcome(blob: bytes) -> Outcome:
     """The header line of an entry, once the whole entry is known to decompress (a damaged one
     must fail here, not half-way through writing a report)."""
-    line, newline, _ = b"".join(_pieces(blob, 4096, limit=1)).partition(b"\n")
+    pieces = _pieces(blob, PIECE)
+    line, newline, _ = next(pieces).partition(b"\n")
     if not newline:
         raise ValueError("no header")
-    for _ in _pieces(blob, PIECE):
+    for _ in pieces:
         pass
     head = json.loads(line)
     return Outcome(Verdict(head["verdict"]), Coverage(head["coverage"]), int(head["problems"]))
 
 
-def _pieces(blob: bytes, size: int, limit: int | None = None) -> Iterator[bytes]:
-    """The decompressed entry, `size` bytes at a time (the first `limit` pieces only)."""
+def _pieces(blob: bytes, size: int) -> Iterator[bytes]:
+    """The decompressed entry, `size` bytes at a time."""
     unpack = zlib.decompressobj()
     data = unpack.decompress(blob, size)
-    count = 0
     while data:
         yield data
-        count += 1
-        if limit is not None and count >= limit:
-            return
         data = unpack.decompress(unpack.unconsumed_tail, size) if unpack.unconsumed_tail else b""
     yield unpack.flush()
     if not unpack.eof:
