@@ -115,9 +115,10 @@ class Node:
         self.header = _Header(kind, base[1], base[5], raw)
         self._end = pos + length  # where a symlink's target begins
         self._dir: tuple[int, int, int] | None = None
-        bits = _TYPES[type or kind] if (type or kind) < len(_TYPES) else None
+        said = type or kind  # dissect: the directory entry's type, else the inode's
+        bits = _TYPES[said] if said < len(_TYPES) else None
         if bits is None:
-            raise Unlike(f"entry type {type or kind}")
+            raise Unlike(f"entry type {said}")
         self.mode = base[1] | bits
         self.inode_number = inode_number or base[5]
         if bits == stat.S_IFDIR:
