@@ -228,8 +228,8 @@ def _dataclass_encoder(cls: type) -> Callable[[Any], Any]:
     exec(f"def plain(v):\n    return [{', '.join(values)}]\n", scope)  # our own source
     plain: Callable[[Any], Any] = scope["plain"]
     _encoders[cls] = plain  # before the fields' encoders: a tree type refers to itself
-    for i, name in enumerate(names):
-        scope[f"e{i}"] = _encoder(hints[name])
+    for i, (_, encoder) in enumerate(_field_encoders(cls)):
+        scope[f"e{i}"] = encoder
     return plain
 
 
