@@ -12,7 +12,7 @@ import zlib
 import pytest
 from typer.testing import CliRunner
 
-from provenance import pipeline
+from provenance import pipeline, signatureset
 from provenance.cli import app
 from provenance.pipeline import codec
 from provenance.report import cyclonedx, sarif
@@ -40,6 +40,8 @@ def test_a_warm_quiet_reproducible_scan_writes_back_the_cold_reports(
     code, cold = scan(restricted_sample, tmp_path, "-q", "--reproducible", name="cold")
     assert code == 1  # restricted
     nothing_decoded_or_rendered(monkeypatch)
+    # found by the signature set's digest: the set itself is neither parsed nor checked
+    monkeypatch.setattr(signatureset, "load", lambda *_a: pytest.fail("the set was loaded"))
     code, warm = scan(restricted_sample, tmp_path, "-q", "--reproducible")
     assert code == 1 and warm == cold
     # the exit code follows --fail-on from the remembered verdict
@@ -114,3 +116,39 @@ def test_require_complete_from_the_memo(tmp_path):
     second = scan(partial, tmp_path, "-q", "--reproducible", "--require-complete")
     assert first[0] == second[0] == 3
     assert first[1] == second[1]
+
+
+def test_the_digest_is_the_loaded_sets(tmp_path):
+    """`signatureset.digest` reads the files `load` reads, and no others."""
+    extra = tmp_path / "extra"
+    (extra / "vendors").mkdir(parents=True)
+    builtin = signatureset.builtin_dir()
+    (extra / "vendors" / "acme.yml").write_text(
+        (builtin / "vendors" / "hikvision.yml").read_text().replace("id: hikvision", "id: acme"))
+    assert signatureset.digest() == signatureset.load().digest
+    assert signatureset.digest((extra,)) == signatureset.load((extra,)).digest
+    (extra / "vendors" / "acme.samples.yml").write_text("not part of the set\n")
+    (extra / "notes.txt").write_text("nor this\n")
+    assert signatureset.digest((extra,)) == signatureset.load((extra,)).digest
+    (extra / "vendors" / "acme.yml").write_text(
+        (extra / "vendors" / "acme.yml").read_text() + "\n# edited\n")
+    assert signatureset.digest((extra,)) != signatureset.digest()
+    with pytest.raises(signatureset.SignatureError):
+        signatureset.digest((tmp_path / "missing",))
+
+
+def test_an_unknown_policy_or_a_changed_set_is_judged_as_usual(restricted_sample, tmp_path):
+    """Nothing was remembered for options no scan ran with: the usual errors and scans."""
+    scan(restricted_sample, tmp_path, "-q", "--reproducible", name="cold")
+    result = CliRunner().invoke(app, [
+        "scan", str(restricted_sample), "--jobs", "1", "--cache-dir", str(tmp_path / "cache"),
+        "-q", "--reproducible", "-o", str(tmp_path / "x.cdx.json"), "--policy", "no-such"])
+    assert result.exit_code == 2 and "unknown policy no-such" in result.output
+    broken = tmp_path / "broken"
+    (broken / "vendors").mkdir(parents=True)
+    (broken / "vendors" / "bad.yml").write_text("- not a mapping\n")
+    result = CliRunner().invoke(app, [
+        "scan", str(restricted_sample), "--jobs", "1", "--cache-dir", str(tmp_path / "cache"),
+        "-q", "--reproducible", "-o", str(tmp_path / "x.cdx.json"), "--signatures",
+        str(broken)])
+    assert result.exit_code == 3 and "invalid signature set" in result.output

@@ -147,10 +147,9 @@ def read_waivers(waivers: Path | None) -> tuple[Waiver, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Judging:
-    """What decides a verdict, checked: the signature set, the lists, the date, the waivers."""
+class Verdicts:
+    """What decides a verdict besides the signature set: the lists, the date, the waivers."""
 
-    sigset: SignatureSet
     policies: tuple[str, ...]
     as_of: date | None
     waivers: tuple[Waiver, ...]
@@ -164,6 +163,24 @@ class Judging:
                            contributed_as_made_by=self.contributed_as_made_by, **more)
 
 
+@dataclass(frozen=True, slots=True)
+class Judging(Verdicts):
+    """The verdict options, checked against the signature set they were read with."""
+
+    sigset: SignatureSet
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked(Verdicts):
+    """The verdict options before the signature set is read: its digest (from the files'
+    bytes, `signatureset.digest`), the policy ids not yet checked against it. Enough to find
+    what a scan with these very options and signature files remembered (`scan -q
+    --reproducible`): a scan is remembered only once it ran, so only with a valid set and known
+    policies; anything else is judged as usual."""
+
+    digest: str
+
+
 def judging(signatures: list[Path] | None, policy: list[str] | None, as_of: str | None,
             waivers: Path | None = None, contributed_as_made_by: bool = False) -> Judging:
     """Check the verdict options in one order for every command: the date and the waiver file
@@ -171,7 +188,24 @@ def judging(signatures: list[Path] | None, policy: list[str] | None, as_of: str 
     day = parse_as_of(as_of)
     waived = read_waivers(waivers)
     sigset = load_sigset(signatures, contributed_as_made_by)
-    return Judging(sigset, check_policies(sigset, policy), day, waived, contributed_as_made_by)
+    return Judging(check_policies(sigset, policy), day, waived, contributed_as_made_by, sigset)
+
+
+def unchecked(signatures: list[Path] | None, policy: list[str] | None, as_of: str | None,
+              waivers: Path | None = None, contributed_as_made_by: bool = False
+              ) -> Unchecked | None:
+    """`judging` without reading the signature set (exit 2 on a bad date or waiver file, in the
+    same order); None when the set's files cannot be read (`judging` says why)."""
+    from provenance import signatureset
+
+    day = parse_as_of(as_of)
+    waived = read_waivers(waivers)
+    try:
+        digest = signatureset.digest(tuple(signatures or ()))
+    except signatureset.SignatureError:
+        return None
+    return Unchecked(tuple(policy) if policy else DEFAULT_POLICIES, day, waived,
+                     contributed_as_made_by, digest)
 
 
 # Cyclic garbage collected every 50,000 net allocations (not 700), and whole-heap collections

@@ -19,7 +19,6 @@ from provenance.commands.common import (
     write_output,
 )
 from provenance.report import FORMATS
-from provenance.report.load import ReportError, from_cyclonedx
 
 
 def render(
@@ -31,6 +30,8 @@ def render(
         "--output", "-o", help="Write here instead of standard output.")] = None,
 ) -> None:
     """Re-render REPORT.json (html, sarif, table, markdown, cyclonedx-xml...) without rescanning."""
+    from provenance.report.load import ReportError, from_cyclonedx  # the pipeline's model
+
     if format not in FORMATS:
         raise fail(f"unknown format {format} (known: {', '.join(FORMATS)})", EXIT_USAGE)
     try:

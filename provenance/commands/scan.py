@@ -40,6 +40,7 @@ from provenance.commands.common import (
     judging,
     reports,
     tune_gc,
+    unchecked,
     vex_targets,
     write_output,
     write_vex,
@@ -174,6 +175,7 @@ def scan(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Scan PATH and report who made each component and what a policy flags."""
+    from provenance import pipeline
     from provenance.commands import enrich
     from provenance.identify.sbom_read import MAX_SBOM, looks_like_sbom
     from provenance.report import FORMATS
@@ -186,27 +188,30 @@ def scan(
     sbom = path.is_file() and looks_like_sbom(path) and path.stat().st_size <= MAX_SBOM
     if sbom and sum(1 for f in formats if f == "cyclonedx-json") > 1:
         raise fail("an SBOM input is enriched into one CycloneDX JSON report", EXIT_USAGE)
+    limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
+                    seconds_per_format=seconds_per_format, max_seconds=max_seconds,
+                    max_memory=max_memory)
+    more = {"limits": limits, "reproducible": reproducible, "keep_extracted": keep_extracted,
+            "analysis": analysis_options(jobs, cache_dir, no_cache)}
+    if quiet and reproducible and facts is None and not vex and not sbom:
+        # all it needs is what this very scan wrote before: found by the signature set's
+        # digest, before the set is read and checked (a tenth of a second)
+        early = unchecked(signatures, policy, as_of, waivers, contributed_as_made_by)
+        if early is not None:
+            _recall(pipeline.memo(path, early.digest, early.scan_options(**more)), formats,
+                    outputs, require_complete, fail_on)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         cdx = [dest for fmt, dest in pairs if fmt == "cyclonedx-json"]
         enrich.run(path, cdx[0] if cdx else None, None, judged, fail_on, quiet,
                    rendered=[(fmt, dest) for fmt, dest in pairs if fmt != "cyclonedx-json"],
                    vex=vex)
-    limits = Limits(max_depth, max_files, max_total_bytes, max_member_bytes, max_ratio,
-                    seconds_per_format=seconds_per_format, max_seconds=max_seconds,
-                    max_memory=max_memory)
-    options = judged.scan_options(
-        limits=limits, reproducible=reproducible, keep_extracted=keep_extracted,
-        analysis=analysis_options(jobs, cache_dir, no_cache))
+    options = judged.scan_options(**more)
     to_stderr = any(str(o) == "-" for o in outputs)
     out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
-    from provenance import pipeline
-
-    memo = pipeline.memo(path, judged.sigset, options)
-    if memo is not None and quiet and facts is None and not vex:
-        _recall(memo, formats, outputs, require_complete, fail_on)
+    memo = pipeline.memo(path, judged.sigset.digest, options)
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
     result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
     writing = time.monotonic()
@@ -227,10 +232,12 @@ def scan(
     raise _exit(Outcome.of(result), require_complete, fail_on)
 
 
-def _recall(memo: Memo, formats: list[str], outputs: list[Path], require_complete: bool,
+def _recall(memo: Memo | None, formats: list[str], outputs: list[Path], require_complete: bool,
             fail_on: FailOn) -> None:
     """Write the remembered reports of this very scan and exit as it did; return when they
     are not all remembered (the scan then runs, and remembers them)."""
+    if memo is None:
+        return
     recalled = memo.recall(formats)
     if recalled is None:
         return

@@ -200,10 +200,10 @@ def _kept_whole(path: Path, options: ScanOptions) -> bool:
     return options.analysis.use_cache and path.is_file() and options.keep_extracted is None
 
 
-def memo(path: Path, sigset: SignatureSet, options: ScanOptions) -> Memo | None:
-    """Where the reports of this scan are remembered (`pipeline.memo`): only a reproducible scan
-    of a file the result cache would keep, else None. None too when the input cannot be read:
-    `scan` says why."""
+def memo(path: Path, digest: str, options: ScanOptions) -> Memo | None:
+    """Where the reports of this scan with the signature set of this `digest` are remembered
+    (`pipeline.memo`): only a reproducible scan of a file the result cache would keep, else
+    None. None too when the input cannot be read: `scan` says why."""
     path = path.resolve()
     if not (options.reproducible and _kept_whole(path, options)):
         return None
@@ -211,7 +211,7 @@ def memo(path: Path, sigset: SignatureSet, options: ScanOptions) -> Memo | None:
         key = _scan_key(path, options, options.as_of or date.today())
     except OSError:
         return None
-    return Memo(open_cache(options.analysis.cache_dir, sigset.digest), key)
+    return Memo(open_cache(options.analysis.cache_dir, digest), key)
 
 
 def scan(
