@@ -487,3 +487,41 @@ def test_enrich_and_identify_share_one_reader_and_one_mapping() -> None:
 
     assert read.read_sbom is sbom_read.read_sbom and sbom.detect is sbom_read.detect
     assert enrich.component_facts is sbom.component_facts
+
+
+def _statements_everywhere(data: bytes) -> list[tuple[int, int]]:
+    """The reference: the statement regex tried at every offset, left to right."""
+    from provenance.identify import copyright
+
+    spans, end = [], -1
+    for start in range(len(data)):
+        if start < end:
+            continue
+        match = copyright.STATEMENT.match(data, start)
+        if match is not None:
+            spans.append(match.span())
+            end = match.end()
+    return spans
+
+
+def test_copyright_candidates_are_every_statement() -> None:
+    """The anchored search finds what trying every offset finds: marks before a year in
+    Latin-1 and UTF-8, words with and without marks, and no statement in accented text (its
+    UTF-8 0xA9 bytes) or at a mark without a year."""
+    import random
+
+    from provenance.identify import copyright
+
+    text = ("Copyright (c) 2019 Acme Inc.\n(C) 2020 Beta Corp\n\u00a9 2021 Gamma Ltd\n"
+            "caf\u00e9 \u00e9t\u00e9 2019 d\u00e9j\u00e0\n(c) no year here\nCOPYRIGHT Delta\n"
+            "copyright \u00a9 Epsilon\n").encode()
+    samples = [text, text.replace("\u00a9".encode(), b"\xa9"), b"\xa9 1999 Zeta\x00\xa9\xa9"]
+    rnd = random.Random(17)
+    pieces = [b"(c)", b"(C)", b"\xc2\xa9", b"\xa9", b" 2019", b"20", b"opyright", b"C",
+              b"OPYRIGHT", b" Acme", b"\t", b"\x00", b"\xc3"]
+    samples += [b"".join(rnd.choice(pieces) for _ in range(60)) for _ in range(300)]
+    for data in samples:
+        assert [m.span() for m in copyright._candidates(data)] == _statements_everywhere(data)
+    holders = [m.group(1) for m in copyright._candidates(samples[0])]
+    assert holders == [b"2019 Acme Inc.", b"2020 Beta Corp", b"2021 Gamma Ltd", b"Delta",
+                       b"Epsilon"]

@@ -14,7 +14,10 @@ from provenance.identify.base import Sink, at, clean
 
 MAX_STATEMENTS = 50
 
-_MARK = rb"(?:\((?:c|C)\)|\xc2\xa9|\xa9)"
+# (c), the UTF-8 copyright sign, or its Latin-1 byte, which must not end a UTF-8 letter ("é"
+# is C3 A9: "été 2019" in a French catalogue is no statement)
+LATIN1_MARK = rb"\xa9(?<![\x80-\xc1\xc3-\xf4]\xa9)"  # literal first: searched as fast as a byte
+_MARK = rb"(?:\((?:c|C)\)|\xc2\xa9|" + LATIN1_MARK + rb")"
 STATEMENT = re.compile(
     rb"(?:(?:Copyright|COPYRIGHT|copyright)(?:[ \t]*" + _MARK + rb")?|"
     + _MARK + rb"(?=[ \t]*(?:19|20)\d\d))"
@@ -61,32 +64,42 @@ def normalise(text: str) -> tuple[str, str, bool]:
     return holder, span, marked
 
 
-# Literal anchors found with bytes.find (memchr speed); the regex then runs only where they are.
+# The words are found with bytes.find (memchr speed); the regex then runs only where they are.
 # A regex alternation scanned over megabytes of binary is ~30x slower.
-ANCHORS = ((b"opyright", 1), (b"OPYRIGHT", 1), (b"(c)", 0), (b"(C)", 0), (b"\xc2\xa9", 0),
-           (b"\xa9", 0))
-MAX_ANCHORS = 4000
+WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
+# A mark starts a statement of its own only before a year ("(c) 2019 Acme", "\xa9 2021"), so
+# each mark is searched with its year (a literal-prefix search each): a bare 0xA9 byte is
+# everywhere in binaries, and ends the UTF-8 of accented letters (a French catalogue has
+# thousands), and each of those was a failed match of the statement before.
+MARK_YEARS = tuple(re.compile(mark + rb"(?=[ \t]*(?:19|20)\d\d)")
+                   for mark in (rb"\(c\)", rb"\(C\)", rb"\xc2\xa9", LATIN1_MARK))
+MAX_ANCHORS = 4000  # of each word and each mark, per blob
 
 
 def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
     starts: set[int] = set()
-    for anchor, back in ANCHORS:
-        pos = data.find(anchor)
+    for word, back in WORDS:
+        pos = data.find(word)
         count = 0
         while pos >= 0 and count < MAX_ANCHORS:
             starts.add(max(0, pos - back))
             count += 1
-            pos = data.find(anchor, pos + 1)
-    found: list[re.Match[bytes]] = []
+            pos = data.find(word, pos + 1)
+    for mark in MARK_YEARS:
+        for count, found in enumerate(mark.finditer(data)):
+            if count >= MAX_ANCHORS:
+                break
+            starts.add(found.start())
+    statements: list[re.Match[bytes]] = []
     end = -1
     for start in sorted(starts):
         if start < end:
             continue  # inside a statement already taken
         match = STATEMENT.match(data, start)
         if match is not None:
-            found.append(match)
+            statements.append(match)
             end = match.end()
-    return found
+    return statements
 
 
 def scan(data: bytes | Any, sink: Sink) -> int:
