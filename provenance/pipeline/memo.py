@@ -5,9 +5,11 @@ whole-scan cache key alone (the input's bytes and name, the options that change 
 signature set, the tool build: `pipeline._scan_key`) and of its format. Each one written is kept,
 compressed, under that key and its format, with the outcome the exit code needs. A warm
 `scan --quiet --reproducible` of an unchanged input then writes them back as they were written,
-without decoding the cached ScanResult or rendering it again: the input's hash, one look-up and
-the writes (7,140 files: 1.2 s became 0.6 to 0.8 s, half of it starting the interpreter and
-importing, most of the rest reading the signature set).
+without decoding the cached ScanResult or rendering it again, and without reading the signature
+set: the command finds them by the set's digest (`signatureset.digest`, a hash of its files) and
+options it has not yet checked, since a scan is remembered only once it ran with valid ones. What
+is left is the input's hash, one look-up and the writes (7,140 files: 1.2 s became 0.5 to 0.7 s,
+most of it starting the interpreter and importing).
 
 The command asks for it only when it needs nothing but the reports and the exit code: no summary
 (`--quiet`), no `--facts`, no `--vex-out`. Everything else decodes the ScanResult as before. An
