@@ -525,3 +525,21 @@ def test_copyright_candidates_are_every_statement() -> None:
     holders = [m.group(1) for m in copyright._candidates(samples[0])]
     assert holders == [b"2019 Acme Inc.", b"2020 Beta Corp", b"2021 Gamma Ltd", b"Delta",
                        b"Epsilon"]
+
+
+def test_an_unknown_elf_class_is_kept_quietly(tmp_path: Path) -> None:
+    """LIEF warns of an enum value it does not know (e_ident's class here): the number is the
+    fact, and no Python warning reaches the terminal."""
+    import warnings
+
+    from elfgen import ElfSpec, build
+
+    data = bytearray(build(ElfSpec(soname="libx.so", exports=["x_init"])))
+    data[4] = 97  # EI_CLASS
+    path = tmp_path / "libx.so"
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        facts, _ = run(path)
+    assert facts.format == "elf" and fact(facts, "elf.class") == "97"
+    assert not caught

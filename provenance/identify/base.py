@@ -6,8 +6,10 @@ read before a failure is kept, and every loop over file content is bounded by th
 
 from __future__ import annotations
 
+import functools
 import mmap
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,6 +100,24 @@ def lief_quiet() -> None:
     import lief
 
     lief.logging.disable()
+
+
+Reader = Callable[[Path, str], tuple[Facts, tuple[Problem, ...]]]
+
+
+def lief_reader(read: Reader) -> Reader:
+    """A reader that parses with LIEF: imported lazily, its logging silenced, and its warning
+    on an enum value it does not know (a hostile header's class or type: the number is kept as
+    the fact) kept off the terminal."""
+
+    @functools.wraps(read)
+    def quiet(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
+        lief_quiet()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return read(path, where)
+
+    return quiet
 
 
 def enum_name(value: object) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.identify import dtb, gobuild, modinfo
-from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_reader
 from provenance.model import Facts, Problem, ProblemKind
 
 MAX_RODATA = 4 << 20  # bytes of read-only data scanned for compatible strings
@@ -44,8 +44,8 @@ def _config() -> Any:
     return config
 
 
+@lief_reader
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    lief_quiet()
     import lief
 
     sink = Sink(where)

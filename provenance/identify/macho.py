@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.identify import certs
-from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_reader
 from provenance.model import Facts, Problem, ProblemKind
 
 MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
@@ -102,8 +102,8 @@ def code_names(symbols: Any) -> dict[str, dict[str, None]]:
     return out
 
 
+@lief_reader
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    lief_quiet()
     import lief
 
     sink = Sink(where)

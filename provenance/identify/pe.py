@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.identify import certs, dotnet
-from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_quiet, mapped
+from provenance.identify.base import MAX_SYMBOLS, Identifier, Sink, enum_name, lief_reader, mapped
 from provenance.model import Facts, Problem, ProblemKind
 
 VERSION_KEYS = (
@@ -96,8 +96,8 @@ def _authenticode(binary: Any, sink: Sink) -> str | None:
     return supplier
 
 
+@lief_reader
 def read(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-    lief_quiet()
     import lief
 
     sink = Sink(where)
