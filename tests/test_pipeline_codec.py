@@ -99,3 +99,24 @@ def _shape(value: object) -> object:
 def test_components_are_rebuilt_as_components(scanned):
     back = codec.load_scan(codec.dump_scan(scanned))
     assert all(isinstance(c, Component) for c in back.components())
+
+
+def test_what_orjson_refuses_is_written_by_the_standard_encoder():
+    """A lone surrogate (an undecodable member name) and an integer past 64 bits go through
+    the standard encoder; the pieces are the same JSON either way."""
+    import json
+
+    for value in (["a\udcff", 1], [1 << 70, "x"], [{"k": [1.5, None, "é"]}]):
+        assert json.loads(codec._dumps(value)) == value
+    assert codec._dumps([1, "é"]) == '[1,"é"]'
+
+
+def test_a_nan_written_as_null_reads_as_damaged(scanned):
+    """orjson writes NaN as null: a float field holding null is a damaged entry (the input is
+    scanned again), never a confidence of None."""
+    attribution = next(a for c in scanned.components() for a in c.attributions)
+    evidence = dataclasses.replace(attribution.evidence[0], confidence=float("nan"))
+    broken = dataclasses.replace(attribution, evidence=(evidence,))
+    root = dataclasses.replace(scanned.root, attributions=(broken,))
+    with pytest.raises((TypeError, ValueError)):
+        codec.load_scan(codec.dump_scan(dataclasses.replace(scanned, root=root)))
