@@ -27,7 +27,8 @@ generated ones where those run out), real shared libraries copied from /usr/lib 
 (never committed), a few large blobs and duplicated libraries, packed as xz SquashFS, ext4
 (`mke2fs -d`) and cpio.gz. Each scan is the `provenance scan` command in its own process,
 measured from outside: wall time, CPU from the child's rusage (`wait4`, pool workers included),
-cores busy = CPU / wall, peak PSS of the process tree (psutil, sampled) and peak RSS.
+cores busy = CPU / wall, peak PSS of the process tree (psutil, sampled) and peak RSS, and the
+CPU time the hypervisor stole from the machine meanwhile (`/proc/stat`; a VM's noise).
 
     python tests/bench_scan.py --profile rootfs                  # ~8,000 files, 3 formats
     python tests/bench_scan.py --profile rootfs --formats squashfs
@@ -680,11 +681,13 @@ def run_scan(image: Path, report: Path, cache: Path | None, jobs: int | None,
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     env = _scan_env()
+    stolen = _steal()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = _TreeSampler(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    stolen = _steal() - stolen
     pss, rss = sampler.done()
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.stderr is not None
@@ -693,8 +696,19 @@ def run_scan(image: Path, report: Path, cache: Path | None, jobs: int | None,
         raise RuntimeError(f"scan failed ({proc.returncode}): {err[-2000:]}")
     cpu = usage.ru_utime + usage.ru_stime
     return {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "cpu": cpu,
-            "cores": cpu / wall,
+            "cores": cpu / wall, "steal": stolen,
             "pss": pss, "rss_tree": rss, "maxrss": usage.ru_maxrss * 1024}
+
+
+def _steal() -> float:
+    """CPU seconds the hypervisor took from this machine so far, all cores (`/proc/stat`): on a
+    VM, a run that lost some is slower for reasons that are not its own. 0 where unknown."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _rules(work: Path) -> Path:
@@ -732,11 +746,13 @@ def rootfs_floor(fmt: str, image: Path, work: Path) -> dict[str, float]:
     else:
         out.mkdir()
         unpack = ["sh", "-c", f"gzip -dc '{image}' | (cd '{out}' && cpio -idm --quiet)"]
+    stolen = _steal()
     t_unpack, c_unpack = _timed(unpack, stderr=subprocess.DEVNULL)
     t_yara, c_yara = _timed(["yara", "-C", "-p", "2", "-r", str(rules), str(out)])
+    stolen = _steal() - stolen
     shutil.rmtree(out, ignore_errors=True)
     return {"unpack": t_unpack, "yara": t_yara, "total": t_unpack + t_yara,
-            "cpu": c_unpack + c_yara}
+            "cpu": c_unpack + c_yara, "steal": stolen}
 
 
 def _scan_row(label: str, r: dict[str, Any], files: int) -> str:
@@ -744,7 +760,7 @@ def _scan_row(label: str, r: dict[str, Any], files: int) -> str:
             f"CPU {r['user']:6.1f}u+{r['sys']:5.1f}s = {r['cores']:.2f} cores busy "
             f"({r['cores'] / (os.cpu_count() or 1):4.0%})  "
             f"peak PSS {r['pss'] / MiB:5.0f} MiB (RSS sum {r['rss_tree'] / MiB:5.0f}, "
-            f"largest {r['maxrss'] / MiB:4.0f})")
+            f"largest {r['maxrss'] / MiB:4.0f}), steal {r['steal']:.2f}s")
 
 
 def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | None,
@@ -768,7 +784,8 @@ def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | 
             row["floor"] = fl = rootfs_floor(fmt, image, work)
             print(f"  {'floor (C tools)':<26} {fl['total']:7.2f}s  {n / fl['total']:8.0f} files/s"
                   f"  unpack {fl['unpack']:.2f}s + yara -r -p 2 {fl['yara']:.2f}s  "
-                  f"CPU {fl['cpu']:.1f}s = {fl['cpu'] / fl['total']:.2f} cores busy", flush=True)
+                  f"CPU {fl['cpu']:.1f}s = {fl['cpu'] / fl['total']:.2f} cores busy, steal "
+                  f"{fl['steal']:.2f}s", flush=True)
         row["cold"] = cold = run_scan(image, work / f"report-{fmt}.cdx.json", cache, jobs, extra)
         print(_scan_row("provenance cold", cold, n), flush=True)
         if warm:
