@@ -295,7 +295,7 @@ class _Views:
     path (`blobs.AtPath`): no view is made of those."""
 
     def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis],
-                 at_path: dict[str, tuple[tuple[str, ...], AtPath]] | None = None) -> None:
+                 at_path: dict[tuple[str, ...], AtPath] | None = None) -> None:
         self.at_path = at_path or {}
         self.nodes: list[tuple[Artifact, Analysis, bool | None]] = []
         self.uses: dict[str, int] = {}
@@ -303,10 +303,8 @@ class _Views:
             analysis = by_sha.get(node.sha256)
             if analysis is None or node.children or node.local is None:
                 continue
-            done = self.at_path.get(node.sha256)
             # a worker found its signals: no sample is read here (`dtbs` reads facts only)
-            textual = (None if done is not None and done[0] == node.chain
-                       else sample_kind(node, analysis))
+            textual = None if node.chain in self.at_path else sample_kind(node, analysis)
             self.nodes.append((node, analysis, textual))
             if textual is not None:
                 self.uses[node.sha256] = self.uses.get(node.sha256, 0) + 1
@@ -317,9 +315,9 @@ class _Views:
         left = dict(self.uses)
         for entry in self.nodes:
             node = entry[0]
-            done = self.at_path.get(node.sha256)
-            if done is not None and done[0] == node.chain:
-                yield from done[1].signals
+            done = self.at_path.get(node.chain)
+            if done is not None:
+                yield from done.signals
             else:
                 yield from blob_signals(self._view(*entry, samples))
             if node.sha256 in left:
@@ -401,12 +399,12 @@ def _scan(
             if tree.opaque and tree.kind in ("unreadable", "special"):
                 raise InputError(f"{path}: {tree.opaque}")
             clock.lap("extract")
-            by_sha = analyser.finish()
+            nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
+            by_sha = analyser.finish(nodes)
             at_path = analyser.at_path
         except BaseException:
             analyser.abandon()
             raise
-        nodes = [a for a in tree.walk() if a.local is not None and a.kind != "directory"]
         if progress:
             progress("parts", 0, 1)
         views = _Views(nodes, by_sha, at_path)  # read while the extracted tree is still there
@@ -433,8 +431,8 @@ def _scan(
         facts = analysis.facts if analysis else None
         # resolved where it was analysed when that was at this path; else (a cached analysis,
         # the same content at another path) here
-        done = at_path.get(artifact.sha256) if analysis else None
-        attributions = (done[1].attributions if done is not None and done[0] == artifact.chain
+        done = at_path.get(artifact.chain) if analysis else None
+        attributions = (done.attributions if done is not None
                         else resolve(facts, analysis.hits, sigset, artifact.path) if analysis
                         else ())
         if artifact.path in boards:  # a distribution's /boot/dtbs: boards it supports

@@ -2,7 +2,9 @@
 
 `analyse` is the unit of work (one blob, by SHA-256); `analyse_all` runs it for a whole tree.
 Where a blob is analysed, what depends on its path too is worked out there for that first path,
-its attributions and its parts signals (`AtPath`; the main process reuses them for that path).
+its attributions and its parts signals (`AtPath`). The main process works them out for the other
+paths of the same content as each analysis comes back, while the workers are still busy with the
+rest (`Analyser.finish`), not after them all.
 Rendering, policy and tree building happen elsewhere.
 """
 
@@ -218,21 +220,27 @@ Done = tuple[Analysis, AtPath | None, bytes | None]
 Result = tuple[str, Analysis, AtPath | None, bytes | None]  # a worker's, for one blob
 
 
+def at_path_of(artifact: Artifact, analysis: Analysis, sigset: SignatureSet) -> AtPath:
+    """What the blob's analysis gives at this artifact's path."""
+    attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
+    # a container's members speak for it (its own view is never read)
+    leaf = not artifact.children and artifact.local is not None
+    signals = (blob_signals(parts_view(artifact, analysis, sample_kind(artifact, analysis)))
+               if leaf else ())
+    return AtPath(attributions, signals)
+
+
 def _attributed(artifact: Artifact, sigset: SignatureSet, entry: bool = False) -> Done:
     """The blob's analysis, what it gives at this artifact's path (`AtPath`), and with `entry`
     its cache entry (`encode`: a worker's work, not the main process's). None: not worked out
     here (the main process does it)."""
     analysis = analyse(artifact, sigset)
     try:
-        attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
-        # a container's members speak for it (its own view is never read)
-        leaf = not artifact.children and artifact.local is not None
-        signals = (blob_signals(parts_view(artifact, analysis, sample_kind(artifact, analysis)))
-                   if leaf else ())
+        here = at_path_of(artifact, analysis, sigset)
         encoded = encode(analysis, artifact.path) if entry else None
     except MemoryError:  # at this process's ceiling: left to the main process, as before
         return analysis, None, None
-    return analysis, AtPath(attributions, signals), encoded
+    return analysis, here, encoded
 
 
 def _run_batch(batch: list[Artifact], entry: bool = False) -> list[Result]:
@@ -340,9 +348,10 @@ class Analyser:
         self.pending: list[Artifact] = []
         self.pending_bytes = 0
         self.futures: list[Future[list[Result]]] = []
-        # SHA-256 -> (path chain, what the analysis gives there) of the blobs analysed here,
-        # not cached
-        self.at_path: dict[str, tuple[tuple[str, ...], AtPath]] = {}
+        # path chain -> what the analysis of the blob there gives at it (`at_path_of`)
+        self.at_path: dict[tuple[str, ...], AtPath] = {}
+        # SHA-256 -> the other paths of that content, worked out when its analysis is in
+        self.others: dict[str, list[Artifact]] = {}
         self.cache = _open_cache(options, sigset)
         self.jobs = _jobs(options)
         self.rules_dir = ((options.cache_dir or default_dir()) if options.use_cache
@@ -404,9 +413,10 @@ class Analyser:
               entry: bytes | None = None) -> None:
         self.out[sha] = analysis
         if at_path is not None:
-            self.at_path[sha] = (self.first[sha].chain, at_path)
+            self.at_path[self.first[sha].chain] = at_path
         else:  # a retried blob's earlier ones went with its earlier analysis
-            self.at_path.pop(sha, None)
+            self.at_path.pop(self.first[sha].chain, None)
+        self._elsewhere(sha)
         # a blob given up at the memory ceiling is not what the blob is: a larger one reads it
         if self.cache is not None and not any(map(budget.is_memory_problem, analysis.problems)):
             artifact = self.first[sha]
@@ -415,7 +425,26 @@ class Analyser:
         if self.progress:
             self.progress("analyse", len(self.out), len(self.first))
 
-    def finish(self) -> dict[str, Analysis]:
+    def _elsewhere(self, sha: str) -> None:
+        """`at_path_of` the other paths of a blob whose analysis is in (none given up at the
+        memory ceiling: the tree builder reads those as before)."""
+        analysis = self.out[sha]
+        if any(map(budget.is_memory_problem, analysis.problems)):
+            return
+        for artifact in self.others.pop(sha, ()):
+            self.at_path[artifact.chain] = at_path_of(artifact, analysis, self.sigset)
+
+    def finish(self, nodes: Sequence[Artifact] = ()) -> dict[str, Analysis]:
+        """Every analysis, by SHA-256 in submission order; and `at_path` for every path of
+        `nodes` (the tree's blobs), the other paths of a content worked out as its analysis
+        comes in (0.44 s of the 7,140-file benchmark's main process, which it otherwise spent
+        alone at the end, while the workers sat idle)."""
+        for node in nodes:
+            first = self.first.get(node.sha256)
+            if first is None or first.chain != node.chain:
+                self.others.setdefault(node.sha256, []).append(node)
+        for sha in [sha for sha in self.others if sha in self.out]:  # answered already
+            self._elsewhere(sha)
         if self.pool is None and not self._worth_a_pool():  # small, or one worker: no pool
             for artifact in self._from_cache(self.pending):
                 self._done(artifact.sha256, *_attributed(artifact, self.sigset))
@@ -424,6 +453,7 @@ class Analyser:
             self._dispatch()
             self._collect()
         self._retry_starved()
+        self.others = {}  # a blob left without an analysis: the tree builder says so
         if self.cache is not None:
             self.cache.flush()
         # in submission order, as a serial scan would build it
@@ -493,7 +523,7 @@ class Analyser:
                            self.rules_dir, budget.asked() or budget.active())
         if isinstance(result, Problem):
             self.out[artifact.sha256] = Analysis(Facts(artifact.kind), (), (result,))
-            self.at_path.pop(artifact.sha256, None)
+            self.at_path.pop(artifact.chain, None)
         else:
             self._done(artifact.sha256, *result)
 
