@@ -323,9 +323,9 @@ def measure(image: Path, cache_dir: Path | None, jobs: int | None) -> dict[str, 
         finally:
             marks["analyse_all"] = time.perf_counter()
 
-    def timed_finish(self: object) -> object:
+    def timed_finish(self: object, *args: object) -> object:
         try:
-            return finish(self)  # type: ignore[arg-type]
+            return finish(self, *args)  # type: ignore[arg-type]
         finally:
             marks["analyse_all_end"] = time.perf_counter()
 
@@ -394,7 +394,8 @@ def run_child(meta: dict[str, object], cache_dir: Path | None, jobs: int | None)
         cmd += ["--cache-dir", str(cache_dir)]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    # this tree's provenance, as `run_scan` imports it (not whichever one is installed)
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=_scan_env())
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
