@@ -291,8 +291,9 @@ class _Views:
     Lazy: a view, and its sample, is made when inference reaches it and dropped after, so the
     samples of 100,000 configs (90 MB of text) never all exist at once. A sample is read once
     per distinct blob: one whose content is at several paths is kept until its last path.
-    `signals` takes the signals a worker found beside the analysis where that was at the same
-    path (`blobs.AtPath`): no view is made of those."""
+    `signals` takes the signals the analyser found at a blob's path (`blobs.AtPath`, by path
+    chain: a worker at the path it analysed, the main process at the others as the analysis
+    came in): no view is made of those."""
 
     def __init__(self, nodes: list[Artifact], by_sha: dict[str, Analysis],
                  at_path: dict[tuple[str, ...], AtPath] | None = None) -> None:
@@ -303,7 +304,7 @@ class _Views:
             analysis = by_sha.get(node.sha256)
             if analysis is None or node.children or node.local is None:
                 continue
-            # a worker found its signals: no sample is read here (`dtbs` reads facts only)
+            # the analyser found its signals: no sample is read here (`dtbs` reads facts only)
             textual = None if node.chain in self.at_path else sample_kind(node, analysis)
             self.nodes.append((node, analysis, textual))
             if textual is not None:

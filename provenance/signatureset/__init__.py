@@ -423,10 +423,10 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
     policies: dict[str, Policy] = {}
     calibration: dict[str, float] = {}
     ceilings: dict[str, tuple[float, str]] = {}
-    digest = hashlib.sha256()
+    hashed = hashlib.sha256()
     for top in dirs:
         for path in _files(top):
-            _digested(digest, top, path)
+            _digested(hashed, top, path)
             rel = path.relative_to(top).parts
             if rel == ("calibration.yml",):
                 calibration.update(load_calibration(path))
@@ -461,7 +461,7 @@ def load(extra: tuple[Path, ...] = ()) -> SignatureSet:
         vendors=vendors,
         rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
         policies=policies,
-        digest="sha256:" + digest.hexdigest(),
+        digest="sha256:" + hashed.hexdigest(),
         directories=dirs,
         calibration=calibration,
         ceilings=ceilings,
