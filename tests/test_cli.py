@@ -308,3 +308,31 @@ def test_scanning_commands_collect_garbage_rarely(clean_sample, tmp_path):
     assert result.exit_code == 0
     assert gc.get_threshold() == GC_THRESHOLDS
     assert gc.get_freeze_count() > 0
+
+
+def test_sigterm_is_a_clean_exit_only_while_the_work_runs(clean_sample, tmp_path, monkeypatch):
+    """SIGTERM becomes SystemExit during the scan (its temporary tree is removed on the way
+    out), and the handler before is back after it: a process running commands in-process must
+    not pass it on to the children it forks later (a multiprocessing.Pool's teardown hung on
+    it)."""
+    import signal
+
+    import pytest
+
+    from provenance import pipeline
+
+    seen = []
+    real = pipeline.scan
+
+    def scan(*args, **kwargs):
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "scan", scan)
+    before = signal.getsignal(signal.SIGTERM)
+    result = run("scan", str(clean_sample), "-q", "--no-cache", "-o", str(tmp_path / "r.json"))
+    assert result.exit_code == 0
+    assert callable(seen[0]) and seen[0] is not before
+    with pytest.raises(SystemExit):
+        seen[0](signal.SIGTERM, None)
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -12,7 +12,8 @@ from __future__ import annotations
 import gc
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -247,9 +248,19 @@ def _sigterm(_signo: int, _frame: object) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
 
-def exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit, so temporary extraction trees are removed on the way out."""
-    signal.signal(signal.SIGTERM, _sigterm)
+@contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit while the work runs, so temporary extraction trees are
+    removed on the way out; the handler before is put back after. A process that runs commands
+    in-process (the tests, a caller's program) must not keep it: the children it forks later
+    inherit it, and a multiprocessing.Pool, which stops its workers with SIGTERM, then hung
+    in its teardown now and then (a worker left waiting on the pool's queue lock; reproduced
+    within 400 pools, never without the handler)."""
+    before = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def write_output(text: str | Iterable[str], dest: Path | None) -> None:

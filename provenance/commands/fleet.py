@@ -81,9 +81,10 @@ def fleet(
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     options = judged.scan_options(reproducible=reproducible,
                                   analysis=analysis_options(jobs, cache_dir, no_cache))
-    exit_on_sigterm()
     try:
-        rows = fleet_mod.scan_many(str(inputs), out_dir, judged.sigset, options, dask, dask_timeout)
+        with exit_on_sigterm():
+            rows = fleet_mod.scan_many(str(inputs), out_dir, judged.sigset, options, dask,
+                                       dask_timeout)
     except pipeline.UsageError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except OSError as exc:

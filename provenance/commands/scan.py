@@ -264,9 +264,9 @@ def _scan(path: Path, judged: Judging, options: ScanOptions, show: bool) -> Scan
                                 if show else None)
     if show:
         options = replace(options, on_unpack=progress.unpacking)
-    exit_on_sigterm()
     try:
-        return pipeline.scan(path, judged.sigset, options, progress)
+        with exit_on_sigterm():
+            return pipeline.scan(path, judged.sigset, options, progress)
     except pipeline.UsageError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     except pipeline.InputError as exc:

@@ -183,13 +183,13 @@ def eval_(
         raise fail(escape(exc), EXIT_NO_VERDICT) from None
     options = pipeline.ScanOptions(
         policies=policies, analysis=analysis_options(jobs, cache_dir, no_cache))
-    exit_on_sigterm()
     show = sys.stderr.isatty()
     rows = []
-    for n, expected in enumerate(labelled, 1):
-        if show:
-            typer.echo(f"[{n}/{len(labelled)}] {escape(expected.id)}", err=True)
-        rows.append(evaluate.Row(expected, _score_one(expected, sigset, options)))
+    with exit_on_sigterm():
+        for n, expected in enumerate(labelled, 1):
+            if show:
+                typer.echo(f"[{n}/{len(labelled)}] {escape(expected.id)}", err=True)
+            rows.append(evaluate.Row(expected, _score_one(expected, sigset, options)))
     result = evaluate.evaluate(rows, evaluate.family_matcher(
         {v.id: v.parent for v in sigset.vendors.values()}))
     names = [(str(m), str(folder)) for m, folder in pairs]
