@@ -3,6 +3,7 @@ without decoding the cached ScanResult or rendering it, and exits as the cold sc
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import sqlite3
@@ -42,8 +43,10 @@ def test_a_warm_quiet_reproducible_scan_writes_back_the_cold_reports(
     nothing_decoded_or_rendered(monkeypatch)
     # found by the signature set's digest: the set itself is neither parsed nor checked
     monkeypatch.setattr(signatureset, "load", lambda *_a: pytest.fail("the set was loaded"))
+    gc.unfreeze()
     code, warm = scan(restricted_sample, tmp_path, "-q", "--reproducible")
     assert code == 1 and warm == cold
+    assert gc.get_freeze_count() > 0  # the imports frozen first: the exit does not walk them
     # the exit code follows --fail-on from the remembered verdict
     code, again = scan(restricted_sample, tmp_path, "-q", "--reproducible", "--fail-on", "never")
     assert code == 0 and again == cold
