@@ -155,3 +155,14 @@ def test_an_unknown_policy_or_a_changed_set_is_judged_as_usual(restricted_sample
         "-q", "--reproducible", "-o", str(tmp_path / "x.cdx.json"), "--signatures",
         str(broken)])
     assert result.exit_code == 3 and "invalid signature set" in result.output
+
+
+def test_a_scan_leaves_no_write_ahead_log(restricted_sample, tmp_path):
+    """The command closes the cache once it has written everything: SQLite folds the log into
+    the database then, instead of the next scan's start paying for it."""
+    scan(restricted_sample, tmp_path, "-q", "--reproducible", name="cold")
+    cache = tmp_path / "cache"
+    assert (cache / "results-v1.sqlite").stat().st_size > 0
+    assert not (cache / "results-v1.sqlite-wal").exists()
+    code, warm = scan(restricted_sample, tmp_path, "-q", "--reproducible")  # and still reads it
+    assert code == 1 and warm[0] is not None

@@ -220,6 +220,7 @@ def scan(
     writing = time.monotonic()
     _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)
+    pipeline.close_caches()
     if not quiet:
         from dataclasses import replace
 
