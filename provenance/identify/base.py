@@ -95,24 +95,19 @@ def mapped(path: Path, limit: int = MAX_SCAN) -> Iterator[bytes | mmap.mmap]:
             yield mm if size <= limit else mm[:limit]
 
 
-def lief_quiet() -> None:
-    """Import LIEF lazily (it costs ~280 ms) and silence its logging on hostile input."""
-    import lief
-
-    lief.logging.disable()
-
-
 Reader = Callable[[Path, str], tuple[Facts, tuple[Problem, ...]]]
 
 
 def lief_reader(read: Reader) -> Reader:
-    """A reader that parses with LIEF: imported lazily, its logging silenced, and its warning
-    on an enum value it does not know (a hostile header's class or type: the number is kept as
-    the fact) kept off the terminal."""
+    """A reader that parses with LIEF: imported lazily (it costs ~280 ms), its logging on
+    hostile input silenced, and its warning on an enum value it does not know (a hostile
+    header's class or type: the number is kept as the fact) kept off the terminal."""
 
     @functools.wraps(read)
     def quiet(path: Path, where: str) -> tuple[Facts, tuple[Problem, ...]]:
-        lief_quiet()
+        import lief
+
+        lief.logging.disable()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return read(path, where)

@@ -15,12 +15,14 @@ from provenance.identify.base import Sink, at, clean
 MAX_STATEMENTS = 50
 
 # (c), the UTF-8 copyright sign, or its Latin-1 byte, which must not end a UTF-8 letter ("é"
-# is C3 A9: "été 2019" in a French catalogue is no statement)
-LATIN1_MARK = rb"\xa9(?<![\x80-\xc1\xc3-\xf4]\xa9)"  # literal first: searched as fast as a byte
-_MARK = rb"(?:\((?:c|C)\)|\xc2\xa9|" + LATIN1_MARK + rb")"
+# is C3 A9: "été 2019" in a French catalogue is no statement); each begins with a literal, so
+# that alone it is searched as fast as a byte
+MARKS = (rb"\(c\)", rb"\(C\)", rb"\xc2\xa9", rb"\xa9(?<![\x80-\xc1\xc3-\xf4]\xa9)")
+_MARK = rb"(?:" + b"|".join(MARKS) + rb")"
+_YEAR_NEXT = rb"(?=[ \t]*(?:19|20)\d\d)"  # what a mark without the word needs after it
 STATEMENT = re.compile(
     rb"(?:(?:Copyright|COPYRIGHT|copyright)(?:[ \t]*" + _MARK + rb")?|"
-    + _MARK + rb"(?=[ \t]*(?:19|20)\d\d))"
+    + _MARK + _YEAR_NEXT + rb")"
     rb"[ \t:]*([\x20-\x7e\xc2-\xf4\x80-\xbf]{2,200})"
 )
 YEARS = re.compile(
@@ -71,8 +73,7 @@ WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
 # each mark is searched with its year (a literal-prefix search each): a bare 0xA9 byte is
 # everywhere in binaries, and ends the UTF-8 of accented letters (a French catalogue has
 # thousands), and each of those was a failed match of the statement before.
-MARK_YEARS = tuple(re.compile(mark + rb"(?=[ \t]*(?:19|20)\d\d)")
-                   for mark in (rb"\(c\)", rb"\(C\)", rb"\xc2\xa9", LATIN1_MARK))
+MARK_YEARS = tuple(re.compile(mark + _YEAR_NEXT) for mark in MARKS)
 MAX_ANCHORS = 4000  # of each word and each mark, per blob
 
 
