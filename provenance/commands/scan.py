@@ -178,6 +178,7 @@ def scan(
     from provenance import pipeline
     from provenance.commands import enrich
     from provenance.identify.sbom_read import MAX_SBOM, looks_like_sbom
+    from provenance.pipeline.cache import close_caches
     from provenance.report import FORMATS
 
     # what the imports made is never looked at again, which also spares the interpreter's exit
@@ -220,7 +221,7 @@ def scan(
     writing = time.monotonic()
     _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)
-    pipeline.close_caches()
+    close_caches()
     if not quiet:
         from dataclasses import replace
 

@@ -63,14 +63,14 @@ from provenance.pipeline.blobs import (
     sample_kind,
     text_sample_of,
 )
-from provenance.pipeline.cache import close_caches, open_cache
+from provenance.pipeline.cache import open_cache
 from provenance.pipeline.memo import Memo
 from provenance.policy import DEFAULT_POLICIES, evaluate, rollup
 from provenance.policy.waivers import Waiver, apply_waivers
 from provenance.signatureset import SignatureSet
 
-__all__ = ["AnalysisOptions", "InputError", "Progress", "ScanOptions", "UsageError",
-           "close_caches", "contained", "distributed", "scan"]
+__all__ = ["AnalysisOptions", "InputError", "Progress", "ScanOptions", "UsageError", "contained",
+           "distributed", "scan"]
 
 
 class UsageError(Exception):
