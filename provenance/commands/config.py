@@ -31,6 +31,7 @@ import typer
 import yaml
 from typer import _click as click  # the click typer runs on (vendored since typer 0.24)
 from typer._click.core import ParameterSource
+from typer._click.globals import get_current_context
 from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from provenance.commands.common import EXIT_USAGE, fail
@@ -81,12 +82,15 @@ def _start(ctx: click.Context) -> Path:
     return Path.cwd()
 
 
-def find_config(start: Path) -> Path | None:
+def find_config(start: Path, looked: list[Path] | None = None) -> Path | None:
     """The config file in `start` or the nearest directory above it; two in one directory are
-    ambiguous (exit 2)."""
+    ambiguous (exit 2). `looked` gets every name looked for on the way, the found one too."""
     for directory in (start, *start.parents):
+        candidates = [directory / n for n in FILE_NAMES]
+        if looked is not None:
+            looked.extend(candidates)
         try:
-            found = [directory / n for n in FILE_NAMES if (directory / n).is_file()]
+            found = [c for c in candidates if c.is_file()]
         except OSError:  # an unreadable directory on the way up holds no config for us
             continue
         if len(found) > 1:
@@ -94,6 +98,14 @@ def find_config(start: Path) -> Path | None:
         if found:
             return found[0]
     return None
+
+
+def looked_for() -> list[Path]:
+    """Every config file name the running command looked for, present or not (what a
+    remembered scan depends on: `provenance.direct`)."""
+    looked: list[Path] = []
+    find_config(_start(get_current_context()), looked)
+    return looked
 
 
 def load_config(path: Path) -> dict[str, Any]:

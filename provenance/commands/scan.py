@@ -49,6 +49,7 @@ from provenance.extract.limits import Limits, parse_size
 from provenance.report.terminal import printable
 
 if TYPE_CHECKING:
+    from provenance.direct import Watch
     from provenance.model import ScanResult
     from provenance.pipeline import ScanOptions
     from provenance.pipeline.memo import Memo, Outcome
@@ -197,13 +198,18 @@ def scan(
                     max_memory=max_memory)
     more = {"limits": limits, "reproducible": reproducible, "keep_extracted": keep_extracted,
             "analysis": analysis_options(jobs, cache_dir, no_cache)}
+    watch = None
     if quiet and reproducible and facts is None and not vex and not sbom:
+        # what `provenance.direct` checks before the next run of this command line; noted
+        # before anything is read
+        watch = _watch(path, signatures, waivers)
         # all it needs is what this very scan wrote before: found by the signature set's
         # digest, before the set is read and checked (a tenth of a second)
         early = unchecked(signatures, policy, as_of, waivers, contributed_as_made_by)
         if early is not None:
-            _recall(pipeline.memo(path, early.digest, early.scan_options(**more)), formats,
-                    outputs, require_complete, fail_on)
+            scan_options = early.scan_options(**more)
+            _recall(pipeline.memo(path, early.digest, scan_options), formats, outputs,
+                    require_complete, fail_on, watch, scan_options.as_of is None)
     judged = judging(signatures, policy, as_of, waivers, contributed_as_made_by)
     if sbom:  # an SBOM is enriched, not unpacked: `scan` on it does what `enrich` does
         cdx = [dest for fmt, dest in pairs if fmt == "cyclonedx-json"]
@@ -221,6 +227,11 @@ def scan(
     writing = time.monotonic()
     _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)
+    if memo is not None and watch is not None:
+        from provenance.pipeline.memo import Outcome
+
+        _remember(watch, memo, Outcome.of(result), formats, outputs, options.as_of is None,
+                  require_complete, fail_on)
     close_caches()
     if not quiet:
         from dataclasses import replace
@@ -238,7 +249,7 @@ def scan(
 
 
 def _recall(memo: Memo | None, formats: list[str], outputs: list[Path], require_complete: bool,
-            fail_on: FailOn) -> None:
+            fail_on: FailOn, watch: Watch | None, dated: bool) -> None:
     """Write the remembered reports of this very scan and exit as it did; return when they
     are not all remembered (the scan then runs, and remembers them)."""
     if memo is None:
@@ -249,7 +260,37 @@ def _recall(memo: Memo | None, formats: list[str], outputs: list[Path], require_
     outcome, texts = recalled
     for text, dest in zip(texts, outputs, strict=True):
         write_output(text, dest)
+    if watch is not None:
+        _remember(watch, memo, outcome, formats, outputs, dated, require_complete, fail_on)
     raise _exit(outcome, require_complete, fail_on)
+
+
+def _watch(path: Path, signatures: list[Path] | None, waivers: Path | None) -> Watch | None:
+    """What `provenance.direct` must find unchanged to answer this command line again: the
+    input, the signature directories, the config files looked for, the waivers."""
+    from provenance import direct
+    from provenance.commands.config import looked_for
+    from provenance.signatureset import builtin_dir
+
+    if not direct.wanted():
+        return None
+    deps = [("real", str(path)), ("file", str(path))]
+    deps += [("tree", str(top)) for top in (builtin_dir(), *(signatures or ()))]
+    deps += [("file", str(found)) for found in looked_for()]
+    deps += [("file", str(waivers))] if waivers is not None else []
+    return direct.watch(deps)
+
+
+def _remember(watch: Watch, memo: Memo, outcome: Outcome, formats: list[str],
+              outputs: list[Path], dated: bool, require_complete: bool, fail_on: FailOn) -> None:
+    """Leave `provenance.direct` the reports just written, when the exit needs no message."""
+    if require_complete and outcome.coverage.value != "complete":
+        return  # exit 3 with a message: the CLI says it
+    memo.flush()
+    blobs = memo.entries(formats)
+    if blobs is not None:
+        watch.record(memo.cache.path.parent, dated, [str(dest) for dest in outputs], blobs,
+                     exit_for(outcome.verdict, fail_on).exit_code)
 
 
 def _exit(outcome: Outcome, require_complete: bool, fail_on: FailOn) -> typer.Exit:

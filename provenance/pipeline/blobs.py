@@ -21,6 +21,7 @@ from pathlib import Path
 
 from provenance.attribute import resolve
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
+from provenance.caching import default_dir
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.extract.limits import cores
 from provenance.identify import identify
@@ -38,7 +39,7 @@ from provenance.parts import BlobView
 from provenance.parts.inference import Signal, blob_signals
 from provenance.parts.sample import SCAN_LIMIT, TEXT_HEAD, text_sample, wanted
 from provenance.pipeline import budget, codec
-from provenance.pipeline.cache import ResultCache, default_dir, open_cache
+from provenance.pipeline.cache import ResultCache, open_cache
 from provenance.pipeline.isolate import run_alone
 from provenance.signatureset import SignatureSet
 

@@ -24,14 +24,13 @@ transactions. Any database error disables or rebuilds the cache; it is never fat
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from provenance import __version__
+from provenance.caching import default_dir, tool_key
 
 DB_NAME = "results-v1.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -45,35 +44,6 @@ CREATE TABLE IF NOT EXISTS analysis (
     PRIMARY KEY (sha256, context, signatures, tool)
 ) WITHOUT ROWID
 """
-
-
-def default_dir() -> Path:
-    """`$XDG_CACHE_HOME/provenance`, else `~/.cache/provenance`."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "provenance"
-
-
-_tool_key: str | None = None
-
-
-def tool_key() -> str:
-    """The version plus a digest of the package source and of the parser libraries' versions:
-    a code change or a LIEF/YARA upgrade invalidates the cache."""
-    global _tool_key
-    if _tool_key is None:
-        from importlib import metadata
-
-        top = Path(__file__).resolve().parent.parent  # the whole `provenance` package
-        h = hashlib.sha256()
-        for dist in ("lief", "yara-python", "dissect.squashfs"):
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                h.update(f"{dist}=={metadata.version(dist)}\0".encode())
-        for path in sorted(top.rglob("*.py")):
-            h.update(path.relative_to(top).as_posix().encode() + b"\0")
-            with contextlib.suppress(OSError):
-                h.update(path.read_bytes())
-        _tool_key = f"{__version__}+{h.hexdigest()[:16]}"
-    return _tool_key
 
 
 # -- the store ------------------------------------------------------------------------------------

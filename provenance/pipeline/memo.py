@@ -18,17 +18,14 @@ entry that cannot be read is a miss; the scan goes on as without it.
 
 from __future__ import annotations
 
-import codecs
-import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from provenance import packed
 from provenance.model import Coverage, ScanResult, Verdict
 from provenance.pipeline.cache import Key, ResultCache
-
-PIECE = 1 << 20  # bytes decompressed and written at a time: an 80 MB report never exists whole
 
 
 class Outcome(NamedTuple):
@@ -54,74 +51,41 @@ class Memo:
         sha, context = self.key
         return sha, f"{context}:report:{fmt}"
 
-    def recall(self, formats: list[str]) -> tuple[Outcome, list[Iterator[str]]] | None:
-        """The outcome and the text of each format (in pieces, decompressed as they are
-        written), or None unless every one is remembered and readable."""
+    def entries(self, formats: list[str]) -> list[bytes] | None:
+        """The packed entry of each format (`provenance.packed`), or None unless every one is
+        remembered."""
         keys = [self._key(fmt) for fmt in formats]
         found = self.cache.get_many(keys)
         if any(key not in found for key in keys):
             return None
-        blobs = [found[key] for key in keys]
+        return [found[key] for key in keys]
+
+    def recall(self, formats: list[str]) -> tuple[Outcome, list[Iterator[str]]] | None:
+        """The outcome and the text of each format (in pieces, decompressed as they are
+        written), or None unless every one is remembered and readable."""
+        blobs = self.entries(formats)
+        if blobs is None:
+            return None
         try:
-            outcomes = {_outcome(blob) for blob in blobs}
+            outcomes = {_outcome(packed.head(blob)) for blob in blobs}
         except (ValueError, KeyError, TypeError, zlib.error):
             return None  # damaged, or another version's: rendered again, and replaced
         if len(outcomes) != 1:
             return None
-        return outcomes.pop(), [_text(blob) for blob in blobs]
+        return outcomes.pop(), [packed.text(blob) for blob in blobs]
 
     def record(self, fmt: str, pieces: Iterable[str], outcome: Outcome) -> Iterator[str]:
         """`pieces` as they come, kept for `fmt` once the last has been taken (a report whose
         writing failed half-way is not kept)."""
-        packer = zlib.compressobj(1)
-        head = json.dumps({"verdict": outcome.verdict.value, "coverage": outcome.coverage.value,
-                           "problems": outcome.problems})
-        out = [packer.compress(head.encode() + b"\n")]
-        for piece in pieces:
-            out.append(packer.compress(piece.encode("utf-8")))
-            yield piece
-        out.append(packer.flush())
-        self.cache.put(self._key(fmt), b"".join(out))
+        done: list[bytes] = []
+        yield from packed.pack({"verdict": outcome.verdict.value,
+                                "coverage": outcome.coverage.value,
+                                "problems": outcome.problems}, pieces, done)
+        self.cache.put(self._key(fmt), done[0])
 
     def flush(self) -> None:
         self.cache.flush()
 
 
-def _outcome(blob: bytes) -> Outcome:
-    """The header line of an entry, once the whole entry is known to decompress (a damaged one
-    must fail here, not half-way through writing a report)."""
-    pieces = _pieces(blob, PIECE)
-    line, newline, _ = next(pieces).partition(b"\n")
-    if not newline:
-        raise ValueError("no header")
-    for _ in pieces:
-        pass
-    head = json.loads(line)
+def _outcome(head: dict) -> Outcome:
     return Outcome(Verdict(head["verdict"]), Coverage(head["coverage"]), int(head["problems"]))
-
-
-def _pieces(blob: bytes, size: int) -> Iterator[bytes]:
-    """The decompressed entry, `size` bytes at a time."""
-    unpack = zlib.decompressobj()
-    data = unpack.decompress(blob, size)
-    while data:
-        yield data
-        data = unpack.decompress(unpack.unconsumed_tail, size) if unpack.unconsumed_tail else b""
-    yield unpack.flush()
-    if not unpack.eof:
-        raise zlib.error("truncated entry")
-
-
-def _text(blob: bytes) -> Iterator[str]:
-    """The report after the header line, in pieces of up to PIECE bytes of UTF-8."""
-    decode = codecs.getincrementaldecoder("utf-8")()
-    header = True
-    for data in _pieces(blob, PIECE):
-        if header:
-            data = data.partition(b"\n")[2]
-            header = False
-        if data:
-            yield decode.decode(data)
-    rest = decode.decode(b"", final=True)
-    if rest:
-        yield rest
