@@ -246,3 +246,24 @@ def test_every_other_command_goes_straight_to_the_cli(tmp_path):
                           env=env, capture_output=True)
     assert done.returncode == 0 and b"scan" in done.stdout
     assert b"provenance.direct" not in done.stderr
+
+
+def test_a_fault_in_direct_mode_is_a_miss_the_cli_answers(image, tmp_path, fresh_ok,
+                                                          monkeypatch):
+    line = argv(image, tmp_path)
+    monkeypatch.setenv("PROVENANCE_DEBUG", "1")  # part of the command line's key
+    launch(line)
+    monkeypatch.delenv("PROVENANCE_DEBUG")
+    launch(line)
+    written = reports(tmp_path)
+    assert len(entries(tmp_path)) == 2
+
+    def broken(*_args):
+        raise RuntimeError("a bug in the cache")
+
+    monkeypatch.setattr(direct, "fingerprint", broken)
+    assert launch(line) == (1, "miss")
+    assert reports(tmp_path) == written
+    monkeypatch.setenv("PROVENANCE_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        direct.answer(line)
