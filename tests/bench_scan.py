@@ -760,8 +760,13 @@ def _scan_row(label: str, r: dict[str, Any], files: int) -> str:
     return (f"  {label:<26} {r['wall']:7.2f}s  {files / r['wall']:8.0f} files/s  "
             f"CPU {r['user']:6.1f}u+{r['sys']:5.1f}s = {r['cores']:.2f} cores busy "
             f"({r['cores'] / (os.cpu_count() or 1):4.0%})  "
-            f"peak PSS {r['pss'] / MiB:5.0f} MiB (RSS sum {r['rss_tree'] / MiB:5.0f}, "
+            f"peak PSS {_mib(r['pss'])} (RSS sum {_mib(r['rss_tree'])}, "
             f"largest {r['maxrss'] / MiB:4.0f}), steal {r['steal']:.2f}s")
+
+
+def _mib(sampled: int) -> str:
+    # a run shorter than the sampling period has no sample: say so, not "0 MiB"
+    return f"{sampled / MiB:5.0f} MiB" if sampled else "  n/a    "
 
 
 def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | None,
