@@ -70,10 +70,10 @@ def dying(sha256: str, how: str) -> Any:
     """blobs.analyse, except that the blob `sha256` kills its process."""
     real = blobs.analyse
 
-    def analyse(artifact: Any, sigset: Any) -> Any:
+    def analyse(artifact: Any, sigset: Any, *more: Any) -> Any:
         if artifact.sha256 == sha256:
             die(how)
-        return real(artifact, sigset)
+        return real(artifact, sigset, *more)
 
     return analyse
 

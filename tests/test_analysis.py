@@ -227,3 +227,41 @@ def test_a_blob_of_one_repeated_byte_is_read_in_chunks_and_not_scanned(tmp_path:
     result = pipeline.scan(erased, sigset, pipeline.ScanOptions(
         analysis=AnalysisOptions(use_cache=False)))
     assert not result.root.children  # not carved as a flash dump either
+
+
+def test_a_small_blob_is_opened_once_for_its_analysis_and_parts_sample(
+        tmp_path: Path, sigset, monkeypatch) -> None:
+    """Its bytes are read once: identification's head, the content scanners (copyright, MAC
+    addresses), YARA and the parts text sample all take them from that read, and give what
+    they give when each opens the file itself."""
+    import builtins
+
+    from provenance.model import Artifact
+    from provenance.parts.inference import blob_signals
+
+    config = tmp_path / "70-modem.rules"
+    config.write_bytes(b"# Copyright (c) 2019 HiSilicon Technologies Co., Ltd.\n"
+                       b"# mac=00:e0:fc:12:34:56\n"
+                       b'ATTRS{idVendor}=="12d1", ATTRS{idProduct}=="1506"\n')
+    artifact = Artifact(("fw.bin", "etc/udev/rules.d/70-modem.rules"), "0" * 64,
+                        config.stat().st_size, "file", 1, config)
+    alone = blobs.analyse(artifact, sigset)  # each part opens the file itself
+    kind = blobs.sample_kind(artifact, alone)
+    assert kind is True  # a text file: parts inference reads its sample
+    view = blobs.parts_view(artifact, alone, kind)
+    assert alone.facts.first("copyright.holder") and alone.facts.first("net.mac")
+
+    opened: list[str] = []
+    real = builtins.open
+
+    def counted(file, *args, **kwargs):
+        if str(file) == str(config):
+            opened.append(str(file))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counted)
+    analysis, here, _ = blobs._attributed(artifact, sigset)
+    assert len(opened) == 1
+    assert analysis == alone
+    assert here is not None and here.signals == blob_signals(view)
+    assert here.signals  # the sample was read: the modem's USB ids are a parts signal

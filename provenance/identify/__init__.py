@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from provenance.extract.base import by_order
 from provenance.identify import certs, copyright, macaddr
-from provenance.identify.base import MAX_FACTS, Identifier, Sink, mapped
+from provenance.identify.base import MAX_FACTS, MAX_SCAN, Identifier, Sink, mapped
 from provenance.model import Artifact, Facts, Problem, ProblemKind, Stage
 
 
@@ -49,8 +50,11 @@ PACKED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"]\x00\x00", b
 __all__ = ["CONTENT_SCAN", "IDENTIFIERS", "facts_to_dict", "identify"]
 
 
-def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...]]:
-    """Facts about one blob. `head` is its first bytes (at least 4 KiB when it has them)."""
+def identify(artifact: Artifact, head: bytes, content: bytes | None = None
+             ) -> tuple[Facts, tuple[Problem, ...]]:
+    """Facts about one blob. `head` is its first bytes (at least 4 KiB when it has them);
+    `content`, when the caller read the whole blob, is what the content scanners read instead
+    of opening it again."""
     local: Path | None = artifact.local
     if local is None:
         return Facts(format=artifact.kind), ()
@@ -72,7 +76,8 @@ def identify(artifact: Artifact, head: bytes) -> tuple[Facts, tuple[Problem, ...
         if facts.format not in SCANNED_FORMATS and is_text(head):
             sink.add("content.type", "text", "#head")
         try:
-            with mapped(local) as data:
+            with (nullcontext(content[:MAX_SCAN]) if content is not None
+                  else mapped(local)) as data:
                 copyright.scan(data, sink)
                 certs.scan(data, sink)
                 if facts.format not in SCANNED_FORMATS:  # configs and environments, not code

@@ -80,6 +80,19 @@ def decode(value: bytes, base: str) -> Analysis:
 IN_MEMORY = 1 << 20
 
 
+def read_small(artifact: Artifact) -> bytes | None:
+    """The whole content of a blob small enough to be scanned from memory, read once for its
+    analysis and its parts text sample; None for a larger one, or one that cannot be read
+    (`analyse` says why)."""
+    assert artifact.local is not None
+    if artifact.size > IN_MEMORY:
+        return None
+    try:
+        return _read_head(artifact.local, artifact.size)[1]
+    except OSError:
+        return None
+
+
 def _read_head(path: Path, size: int) -> tuple[bytes, bytes | None]:
     """(head, whole content when the blob is small enough to be scanned from memory)."""
     with open(path, "rb") as f:
@@ -90,18 +103,21 @@ def _read_head(path: Path, size: int) -> tuple[bytes, bytes | None]:
     return data[:HEAD_SIZE], data if len(data) <= IN_MEMORY else None
 
 
-def analyse(artifact: Artifact, sigset: SignatureSet) -> Analysis:
-    """Identify and scan one blob: the expensive work, done once per distinct SHA-256."""
+def analyse(artifact: Artifact, sigset: SignatureSet, content: bytes | None = None
+            ) -> Analysis:
+    """Identify and scan one blob: the expensive work, done once per distinct SHA-256.
+    `content`: the blob's bytes, when the caller read them (`read_small`)."""
     assert artifact.local is not None
     problems: list[Problem] = []
     try:
-        head, data = _read_head(artifact.local, artifact.size)
+        head, data = ((content[:HEAD_SIZE], content) if content is not None
+                      else _read_head(artifact.local, artifact.size))
     except OSError as exc:
         problem = Problem(artifact.path, Stage.IDENTIFY, f"cannot read: {exc.strerror}",
                           ProblemKind.ERROR)
         return Analysis(Facts(artifact.kind), (), (problem,))
     try:
-        facts, found = identify(artifact, head)
+        facts, found = identify(artifact, head, data)
     except MemoryError:  # unwound: what the reader held is freed, the worker goes on
         return Analysis(Facts(artifact.kind), (), (budget.memory_problem(artifact.path,
                                                                          Stage.IDENTIFY),))
@@ -188,9 +204,13 @@ class AtPath:
     signals: tuple[Signal, ...]
 
 
-def text_sample_of(artifact: Artifact, textual: bool) -> tuple[str, bool]:
-    """The parts text sample of a blob's file (`parts.sample.text_sample`)."""
+def text_sample_of(artifact: Artifact, textual: bool, content: bytes | None = None
+                   ) -> tuple[str, bool]:
+    """The parts text sample of a blob's file (`parts.sample.text_sample`), from `content`
+    when the caller read the whole blob."""
     assert artifact.local is not None
+    if content is not None:
+        return text_sample(content[:TEXT_HEAD if textual else SCAN_LIMIT], textual)
     try:
         with open(artifact.local, "rb") as f:
             # read(n) allocates n bytes before it reads: ask for no more than is there (a
@@ -208,25 +228,29 @@ def sample_kind(artifact: Artifact, analysis: Analysis) -> bool | None:
 
 
 def parts_view(artifact: Artifact, analysis: Analysis, textual: bool | None,
-               sample: tuple[str, bool] | None = None) -> BlobView:
+               sample: tuple[str, bool] | None = None, content: bytes | None = None
+               ) -> BlobView:
     """What parts inference reads of a leaf blob: its facts and name, and the text sample
-    `textual` asks for (`sample`, read here when not given)."""
+    `textual` asks for (`sample`, else taken from `content` or read here)."""
     if textual is None:  # its facts and name are all inference reads of it
         return BlobView(artifact.path, analysis.facts)
-    return BlobView(artifact.path, analysis.facts,
-                    *(sample if sample is not None else text_sample_of(artifact, textual)))
+    return BlobView(artifact.path, analysis.facts, *(
+        sample if sample is not None else text_sample_of(artifact, textual, content)))
 
 
 Done = tuple[Analysis, AtPath | None, bytes | None]
 Result = tuple[str, Analysis, AtPath | None, bytes | None]  # a worker's, for one blob
 
 
-def at_path_of(artifact: Artifact, analysis: Analysis, sigset: SignatureSet) -> AtPath:
-    """What the blob's analysis gives at this artifact's path."""
+def at_path_of(artifact: Artifact, analysis: Analysis, sigset: SignatureSet,
+               content: bytes | None = None) -> AtPath:
+    """What the blob's analysis gives at this artifact's path (`content`: its bytes, when
+    the caller read them)."""
     attributions = resolve(analysis.facts, analysis.hits, sigset, artifact.path)
     # a container's members speak for it (its own view is never read)
     leaf = not artifact.children and artifact.local is not None
-    signals = (blob_signals(parts_view(artifact, analysis, sample_kind(artifact, analysis)))
+    signals = (blob_signals(parts_view(artifact, analysis, sample_kind(artifact, analysis),
+                                       content=content))
                if leaf else ())
     return AtPath(attributions, signals)
 
@@ -235,9 +259,10 @@ def _attributed(artifact: Artifact, sigset: SignatureSet, entry: bool = False) -
     """The blob's analysis, what it gives at this artifact's path (`AtPath`), and with `entry`
     its cache entry (`encode`: a worker's work, not the main process's). None: not worked out
     here (the main process does it)."""
-    analysis = analyse(artifact, sigset)
+    content = read_small(artifact)  # read once for the analysis and the parts sample
+    analysis = analyse(artifact, sigset, content)
     try:
-        here = at_path_of(artifact, analysis, sigset)
+        here = at_path_of(artifact, analysis, sigset, content)
         encoded = encode(analysis, artifact.path) if entry else None
     except MemoryError:  # at this process's ceiling: left to the main process, as before
         return analysis, None, None
