@@ -267,3 +267,42 @@ def test_a_fault_in_direct_mode_is_a_miss_the_cli_answers(image, tmp_path, fresh
     monkeypatch.setenv("PROVENANCE_DEBUG", "1")
     with pytest.raises(RuntimeError):
         direct.answer(line)
+
+
+def test_an_unchanged_input_is_not_read_again_and_a_rewritten_one_always_is(
+        image, tmp_path, fresh_ok, monkeypatch):
+    """The input's stamp (device, inode, size, times) stands for its bytes; a write keeping
+    the size and putting the modification time back still changes the change time."""
+    import hashlib
+
+    line = argv(image, tmp_path)
+    assert launch(line) == (1, "miss")
+    read: list[str] = []
+    real = hashlib.file_digest
+
+    def counted(f, *args):
+        read.append(os.readlink(f"/proc/self/fd/{f.fileno()}"))
+        return real(f, *args)
+
+    monkeypatch.setattr(hashlib, "file_digest", counted)
+    assert launch(line) == (1, "hit")
+    assert str(image) not in read  # the 5 KB sample stands in for a 500 MB image
+    before = image.stat()
+    data = bytearray(image.read_bytes())
+    data[-1] ^= 0xFF  # the gzip trailer's last byte: same size, other bytes
+    image.write_bytes(bytes(data))
+    os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert image.stat().st_size == before.st_size
+    assert image.stat().st_mtime_ns == before.st_mtime_ns
+    assert launch(line)[1] == "miss"
+    assert str(image) in read
+
+
+def test_a_change_time_on_a_whole_second_gives_no_stamp():
+    def stat(ctime_ns: int) -> os.stat_result:
+        # mode, inode, device, links, uid, gid, size, three times in s (int, float), then ns
+        return os.stat_result((0o100644, 7, 8, 1, 0, 0, 10, 0, 0, 3, 0.0, 0.0, 3.0,
+                               0, 2_000_000_000, ctime_ns))
+
+    fine, coarse = stat(3_000_000_004), stat(3_000_000_000)
+    assert direct._stamp(fine) and direct._stamp(coarse) == ""
