@@ -11,7 +11,8 @@ very command wrote the entry (`Watch.record`, called by `commands.scan`). It hol
   path led; every file and name under the signature directories; each config file the walk up
   from the input looked for, present or not; the waiver file;
 - the tool build (`caching.tool_key`) and, when no --as-of was given, the date;
-- the reports it wrote, packed (`provenance.packed`), where it wrote them, and its exit code.
+- the reports it wrote, packed (`provenance.packed`), where it wrote them, and its exit code;
+  the whole behind a CRC-32.
 
 When all of it still holds, the reports are written again and the command exits as it did,
 without importing the CLI or the pipeline. A file whose stamp (device, inode, size, modification
@@ -48,7 +49,7 @@ from typing import Any
 from provenance import packed
 from provenance.caching import default_dir, tool_key
 
-ENTRY_VERSION = 2
+ENTRY_VERSION = 3
 DIRECTORY = "direct"
 KEEP_SECONDS = 7 * 24 * 3600  # an entry not used for a week is removed when another is written
 RACY_SECONDS = 1.0  # a file changed later than this before the start makes no entry
@@ -205,10 +206,6 @@ def recall(entry: Path) -> int | None:
         for kind, path, held, stamp in head["deps"]:
             if fingerprint(kind, path, (held, stamp) if stamp else None)[0] != held:
                 return None
-        # the reports are the bytes written (a damaged entry must fail here, not half-way
-        # through writing a report): a checksum, not a first decompression, tells
-        if [zlib.crc32(blob) for blob in blobs] != head["crcs"]:
-            return None
     except (ValueError, KeyError, TypeError, IndexError, RecursionError, zlib.error, OSError):
         return None
     try:
@@ -234,8 +231,13 @@ def _write(pieces: Iterator[str], dest: str) -> None:
 
 
 def _unpacked(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
-    """The header and the packed reports of an entry; ValueError unless it is well formed."""
-    line, newline, rest = data.partition(b"\n")
+    """The header and the packed reports of an entry; ValueError unless it is well formed and
+    its checksum holds (a damaged entry must fail here, not half-way through writing a report
+    or with another exit code: a CRC of the whole, not a first decompression, tells)."""
+    check, newline, body = data.partition(b"\n")
+    if not newline or check != b"%08x" % zlib.crc32(body):
+        raise ValueError("damaged entry")
+    line, newline, rest = body.partition(b"\n")
     head = json.loads(line) if newline else None
     if not isinstance(head, dict) or head.get("version") != ENTRY_VERSION:
         raise ValueError("not an entry of this version")
@@ -305,18 +307,17 @@ class Watch:
                 held.append([kind, path, value, stamp])
             head = {"version": ENTRY_VERSION, "tool": tool_key(),
                     "today": self.today.isoformat() if dated else None, "deps": held,
-                    "outputs": outputs, "sizes": [len(b) for b in blobs],
-                    "crcs": [zlib.crc32(b) for b in blobs], "code": code}
+                    "outputs": outputs, "sizes": [len(b) for b in blobs], "code": code}
             directory = cache_dir / DIRECTORY
             directory.mkdir(parents=True, exist_ok=True)
             _prune(directory)
             import tempfile  # here: a recall never needs it
             fd, temporary = tempfile.mkstemp(dir=directory, prefix=".new-")
             try:
+                body = b"".join([json.dumps(head).encode(), b"\n", *blobs])
                 with os.fdopen(fd, "wb") as f:
-                    f.write(json.dumps(head).encode() + b"\n")
-                    for blob in blobs:
-                        f.write(blob)
+                    f.write(b"%08x\n" % zlib.crc32(body))
+                    f.write(body)
                 os.replace(temporary, directory / self.pending.key)
             except BaseException:
                 os.unlink(temporary)

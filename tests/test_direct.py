@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -160,7 +161,7 @@ def test_another_build_or_another_day_is_a_miss(image, tmp_path, fresh_ok, monke
     assert launch(dated)[1] == "hit"
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "header", "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "header", "code", "forged", "empty"])
 def test_a_damaged_entry_is_a_miss_and_the_scan_writes_the_reports(
         image, tmp_path, fresh_ok, damage):
     line = argv(image, tmp_path)
@@ -168,15 +169,25 @@ def test_a_damaged_entry_is_a_miss_and_the_scan_writes_the_reports(
     written = reports(tmp_path)
     (entry,) = entries(tmp_path)
     data = entry.read_bytes()
-    head, _, rest = data.partition(b"\n")
+    _, _, body = data.partition(b"\n")
+    head, _, rest = body.partition(b"\n")
     if damage == "truncate":
         data = data[:-10]
     elif damage == "flip":
-        data = head + b"\n" + rest[:100] + bytes([rest[100] ^ 1]) + rest[101:]
-    elif damage == "header":
+        data = data[:-100] + bytes([data[-100] ^ 1]) + data[-99:]
+    elif damage == "header":  # well formed, checksum right, a dep of the wrong shape
         fields = json.loads(head)
         fields["deps"] = [["file", 3, 4]]
-        data = json.dumps(fields).encode() + b"\n" + rest
+        body = json.dumps(fields).encode() + b"\n" + rest
+        data = b"%08x\n" % zlib.crc32(body) + body
+    elif damage == "code":  # one bit: exit 1 would read as 0
+        assert b'"code": 1' in data
+        data = data.replace(b'"code": 1', b'"code": 0')
+    elif damage == "forged":  # another version's
+        fields = json.loads(head)
+        fields["version"] = 1
+        body = json.dumps(fields).encode() + b"\n" + rest
+        data = b"%08x\n" % zlib.crc32(body) + body
     else:
         data = b""
     entry.write_bytes(data)
