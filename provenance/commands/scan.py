@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from provenance import packed
 from provenance.commands.common import (
     EXIT_NO_VERDICT,
     EXIT_USAGE,
@@ -180,6 +181,7 @@ def scan(
     from provenance.commands import enrich
     from provenance.identify.sbom_read import MAX_SBOM, looks_like_sbom
     from provenance.pipeline.cache import close_caches
+    from provenance.pipeline.memo import Outcome
     from provenance.report import FORMATS
 
     # what the imports made is never looked at again, which also spares the interpreter's exit
@@ -228,10 +230,9 @@ def scan(
     _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)
     if memo is not None and watch is not None:
-        from provenance.pipeline.memo import Outcome
-
-        _remember(watch, memo, Outcome.of(result), formats, outputs, options.as_of is None,
-                  require_complete, fail_on)
+        memo.flush()
+        _remember(watch, memo, memo.entries(formats), Outcome.of(result), outputs,
+                  options.as_of is None, require_complete, fail_on)
     close_caches()
     if not quiet:
         from dataclasses import replace
@@ -243,8 +244,6 @@ def scan(
         # the summary line adds what the reports cost to write (no report can hold that)
         result = replace(result, cost=with_report(result.cost, time.monotonic() - writing))
         out.print(summary(result, saved[0] if saved else None))
-    from provenance.pipeline.memo import Outcome
-
     raise _exit(Outcome.of(result), require_complete, fail_on)
 
 
@@ -257,11 +256,11 @@ def _recall(memo: Memo | None, formats: list[str], outputs: list[Path], require_
     recalled = memo.recall(formats)
     if recalled is None:
         return
-    outcome, texts = recalled
-    for text, dest in zip(texts, outputs, strict=True):
-        write_output(text, dest)
+    outcome, blobs = recalled
+    for blob, dest in zip(blobs, outputs, strict=True):
+        write_output(packed.text(blob), dest)
     if watch is not None:
-        _remember(watch, memo, outcome, formats, outputs, dated, require_complete, fail_on)
+        _remember(watch, memo, blobs, outcome, outputs, dated, require_complete, fail_on)
     raise _exit(outcome, require_complete, fail_on)
 
 
@@ -281,21 +280,23 @@ def _watch(path: Path, signatures: list[Path] | None, waivers: Path | None) -> W
     return direct.watch(deps)
 
 
-def _remember(watch: Watch, memo: Memo, outcome: Outcome, formats: list[str],
+def _remember(watch: Watch, memo: Memo, blobs: list[bytes] | None, outcome: Outcome,
               outputs: list[Path], dated: bool, require_complete: bool, fail_on: FailOn) -> None:
-    """Leave `provenance.direct` the reports just written, when the exit needs no message."""
-    if require_complete and outcome.coverage.value != "complete":
-        return  # exit 3 with a message: the CLI says it
-    memo.flush()
-    blobs = memo.entries(formats)
-    if blobs is not None:
+    """Leave `provenance.direct` the reports just written (`blobs`: their packed entries),
+    when the exit needs no message."""
+    if blobs is not None and not _partial(outcome, require_complete):
         watch.record(memo.cache.path.parent, dated, [str(dest) for dest in outputs], blobs,
                      exit_for(outcome.verdict, fail_on).exit_code)
 
 
+def _partial(outcome: Outcome, require_complete: bool) -> bool:
+    """Whether the scan ends in exit 3 for partial coverage (--require-complete)."""
+    return require_complete and outcome.coverage.value != "complete"
+
+
 def _exit(outcome: Outcome, require_complete: bool, fail_on: FailOn) -> typer.Exit:
     """How a scan ends: exit 3 for partial coverage under --require-complete, else by verdict."""
-    if require_complete and outcome.coverage.value != "complete":
+    if _partial(outcome, require_complete):
         return fail(f"coverage is partial: {outcome.problems} problem(s), see the report",
                     EXIT_NO_VERDICT)
     return exit_for(outcome.verdict, fail_on)

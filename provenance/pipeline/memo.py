@@ -60,9 +60,10 @@ class Memo:
             return None
         return [found[key] for key in keys]
 
-    def recall(self, formats: list[str]) -> tuple[Outcome, list[Iterator[str]]] | None:
-        """The outcome and the text of each format (in pieces, decompressed as they are
-        written), or None unless every one is remembered and readable."""
+    def recall(self, formats: list[str]) -> tuple[Outcome, list[bytes]] | None:
+        """The outcome and the packed entry of each format, every one known to decompress
+        (`packed.text` gives the report in pieces), or None unless every one is remembered and
+        readable."""
         blobs = self.entries(formats)
         if blobs is None:
             return None
@@ -72,7 +73,7 @@ class Memo:
             return None  # damaged, or another version's: rendered again, and replaced
         if len(outcomes) != 1:
             return None
-        return outcomes.pop(), [packed.text(blob) for blob in blobs]
+        return outcomes.pop(), blobs
 
     def record(self, fmt: str, pieces: Iterable[str], outcome: Outcome) -> Iterator[str]:
         """`pieces` as they come, kept for `fmt` once the last has been taken (a report whose
