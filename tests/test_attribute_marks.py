@@ -417,3 +417,24 @@ def test_a_library_that_only_refers_to_the_vendors_namespace(tmp_path, sigset):
     attrs = attributions(sigset, elf(tmp_path, "com.nubiafans.tool.so",  # another namespace
                                      soname="com.nubiafans.tool.so"))
     assert made_by(attrs, "nubia") == 0
+
+
+def test_a_source_binding_counts_whole_words_of_the_prefix(tmp_path, sigset):
+    # BSD <sys/tree.h> splay-tree macros end in Dahua's generic `PLAY_` prefix: a changelog
+    # naming a dozen of them binds no Dahua SDK
+    macros = ["SPLAY_" + m for m in ("ENTRY", "HEAD", "INIT", "FIND", "NEXT", "MIN", "MAX",
+                                    "EMPTY", "ROOT", "LEFT", "RIGHT", "INSERT", "REMOVE")]
+    path = tmp_path / "changelog"
+    path.write_text("".join(f"  * Add {m} (PLAY_OpenStream is not called here)\n"
+                            for m in macros))
+    assert not {r for v, r in attributions(sigset, path) if v == "dahua"} - {
+        Relationship.MENTIONS}
+
+
+def test_a_source_binding_of_a_generic_prefix_needs_its_anchor(tmp_path, sigset):
+    calls = [f"PLAY_Step{i}" for i in range(12)]  # some other player library's API
+    path = tmp_path / "player.c"
+    path.write_text("".join(f"    {c}(port);\n" for c in calls))
+    assert ("dahua", Relationship.REQUIRES) not in attributions(sigset, path)
+    path.write_text("".join(f"    {c}(port);\n" for c in [*calls, "PLAY_OpenStream"]))
+    assert ("dahua", Relationship.REQUIRES) in attributions(sigset, path)

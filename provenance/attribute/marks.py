@@ -429,13 +429,15 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: 
         def family(names: Iterable[str], p: str = prefix) -> list[str]:
             return [n for n in names if _bare(n).startswith(p)]
         own, used = family(exports), family(imports)
-        if not compiled:  # a binding in source: the functions it calls, by name
+        if not compiled:  # a binding in source: the functions it calls, by name, each a
+            # word of its own (`SPLAY_ENTRY`, a BSD tree macro, is not Dahua's `PLAY_`)
             used = sorted({m.group(0) for _, c in contexts
-                           for m in re.finditer(re.escape(prefix) + r"\w+", c)})
-        anchored = not anchor or any(_bare(n) == anchor for n in own)
-        if len(own) >= API_MIN and anchored:
+                           for m in re.finditer(r"(?<!\w)" + re.escape(prefix) + r"\w+", c)})
+        def anchored(names: list[str], a: str = anchor) -> bool:  # a generic prefix's anchor
+            return not a or any(_bare(n) == a for n in names)
+        if len(own) >= API_MIN and anchored(own):
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
-        elif len(used) >= BINDING_MIN:
+        elif len(used) >= BINDING_MIN and anchored(used):
             kind, rel, names, verb = ("marks:api:binding", Relationship.REQUIRES, used,
                                       "binds the vendor SDK: uses")
         elif used and compiled:
