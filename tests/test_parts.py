@@ -22,7 +22,7 @@ from parts_fixtures import (
     zte_ont,
 )
 
-from provenance.model import Facts
+from provenance.model import Fact, Facts
 from provenance.parts import (
     BlobView,
     CatalogError,
@@ -34,6 +34,7 @@ from provenance.parts import (
     text_sample,
 )
 from provenance.parts.catalog import builtin_dir, documents, parse
+from provenance.parts.sample import wanted
 
 needs_dtc = pytest.mark.skipif(not HAVE_DTC, reason="dtc is not installed")
 
@@ -438,3 +439,13 @@ def test_the_readme_section_states_the_weights_the_code_uses():
     assert stated == sorted(w for k, w in WEIGHTS.items() if k != "driver")
     assert f"more than {MAX_USB_IDS} USB ids" in section
     assert f"more than {MAX_CHOICES} models of one class" in section
+
+
+def test_a_compressed_document_is_documentation_too():
+    # Debian keeps changelogs gzipped: the text is the member of a .gz under /usr/share/doc
+    text = Facts(format="data", items=(Fact("content.type", "text", "x"),))
+    for doc in ("fw.bin!/usr/share/doc/hostapd/changelog.gz!/changelog",
+                "fw.bin!/usr/share/man/man8/insmod.8.gz!/insmod.8",
+                "fw.bin!/usr/share/doc/hostapd/examples.tar!/examples/rcS"):
+        assert wanted(doc, text, [], 100) is None, doc
+    assert wanted("fw.bin!/etc/init.d/rcS.gz!/rcS", text, [], 100) is True

@@ -127,9 +127,10 @@ def wanted(location: str, facts: Facts, rule_hits: Sequence[str], size: int) -> 
     sample: its facts and name are all parts inference reads of it)."""
     if RULE in rule_hits:
         return False
-    inner = location.rsplit("!/", 1)[-1]
+    # the whole chain: `usr/share/doc/x/changelog.gz!/changelog` is documentation too (1,126
+    # of the rootfs benchmark's 3,728 text samples were such changelogs, 40 KB each)
     if facts.first("content.type") == "text" and size <= TEXT_MAX \
-            and not any(d in inner for d in DOC_DIRS):
+            and not any(d in location for d in DOC_DIRS):
         return True
     return None
 
