@@ -43,9 +43,9 @@ alike; DEFAULTS here are what a kind gets before it is measured.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from provenance.attribute.vendor_index import index_for
 from provenance.attribute.yara_scan import Hit
@@ -337,16 +337,20 @@ class _Symbols:
             return cls()
         exports = tuple(f.value for f in facts.items if f.key in EXPORT_KEYS)
         imports = tuple(f.value for f in facts.items if f.key in IMPORT_KEYS)
+        bare_exports = [_bare(n) for n in exports]  # each name once: a library has thousands
+        bare_imports = [_bare(n) for n in imports]
         heads: dict[str, list[str]] = {}
-        for name in exports:
-            bare = _bare(name)
+        for name, bare in zip(exports, bare_exports, strict=True):
             if "_" in bare:
                 heads.setdefault(bare.split("_", 1)[0].lower(), []).append(name)
         return cls(exports, imports, tuple(f for f in facts.items if f.key == "java.class"),
-                   heads, tuple(n for n in exports if _bare(n).startswith(api_prefixes)),
-                   tuple(n for n in imports if _bare(n).startswith(api_prefixes)),
+                   heads,
+                   tuple(n for n, b in zip(exports, bare_exports, strict=True)
+                         if b.startswith(api_prefixes)),
+                   tuple(n for n, b in zip(imports, bare_imports, strict=True)
+                         if b.startswith(api_prefixes)),
                    tuple(n for n in exports if n.startswith("Java_")),
-                   frozenset(_bare(n) for n in exports + imports),
+                   frozenset(bare_exports + bare_imports),
                    tuple(re.split(r"[/\\]", f.value)[-1] for f in facts.items
                          if f.key in MODULE_KEYS))
 
@@ -356,7 +360,8 @@ STDCALL = re.compile(r"@\d{1,3}$")  # 32-bit Windows `_name@16`: the bytes of ar
 
 def _bare(symbol: str) -> str:
     """The C name in `dll!name`, `__imp_name`, Mach-O's `_name` or stdcall's `_name@16`."""
-    return STDCALL.sub("", symbol.split("!", 1)[-1].lstrip("_"))
+    name = symbol.split("!", 1)[-1].lstrip("_")
+    return STDCALL.sub("", name) if "@" in name else name
 
 
 EXPORT_KEYS = frozenset(("elf.export", "pe.export", "macho.export"))
@@ -595,9 +600,27 @@ def _counted(kind: str, mark: Mark, contexts: list[tuple[int, str]], location: s
                                        DEFAULTS[bucket]))]
 
 
-def _api_prefixes(marks: dict[str, Mark]) -> tuple[str, ...]:
-    return tuple(v.partition("|")[0] for m in marks.values() if m.kind == "api"
-                 for v in m.values)
+class _Tables(NamedTuple):
+    """What every blob's weighing reads of the marks themselves, made once per signature set."""
+
+    api_prefixes: tuple[str, ...]
+    build_marks: dict[str, tuple[str, ...]]  # vendor -> its build marks
+    ordered: list[tuple[str, Mark]]  # by rule name
+
+
+_tables: dict[str, _Tables] = {}
+
+
+def _tables_of(sigset: SignatureSet) -> _Tables:
+    tables = _tables.get(sigset.digest)
+    if tables is None:
+        marks = marks_of(sigset)
+        tables = _tables[sigset.digest] = _Tables(
+            tuple(v.partition("|")[0] for m in marks.values() if m.kind == "api"
+                  for v in m.values),
+            {m.vendor: m.values for m in marks.values() if m.kind == "build"},
+            sorted(marks.items()))
+    return tables
 
 
 def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureSet,
@@ -611,9 +634,8 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
             for m in hit.matches:
                 seen.setdefault(m.data.decode("utf-8", "replace"), m.offset)
             contexts[hit.rule] = sorted(((o, c) for c, o in seen.items()))
-    build_marks = defaultdict(tuple, {m.vendor: m.values for m in marks.values()
-                                      if m.kind == "build"})
-    syms = _Symbols.of(facts, _api_prefixes(marks))
+    tables = _tables_of(sigset)
+    syms = _Symbols.of(facts, tables.api_prefixes)
     declared = facts is not None and any(f.key in DEFINED_KEYS or f.key in REFERENCED_KEYS
                                          for f in facts.items)
     if not contexts and not (syms.exports or syms.imports or syms.classes or syms.modules
@@ -621,7 +643,7 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
         return []  # most blobs: no mark and no symbol to weigh
     compiled = facts is not None and facts.format in COMPILED
     out: list[Found] = []
-    for name, mark in sorted(marks.items()):
+    for name, mark in tables.ordered:
         found = contexts.get(name)
         if mark.kind == "api":
             if not (found or syms.api_exports or syms.api_imports):
@@ -634,8 +656,8 @@ def mark_evidence(hits: tuple[Hit, ...], facts: Facts | None, sigset: SignatureS
         elif mark.kind == "names":
             pairs = _named_exports(mark, syms, location) if syms.heads else []
             if found:
-                pairs += _names(mark, found, build_marks[mark.vendor], location, sigset, facts,
-                                syms)
+                pairs += _names(mark, found, tables.build_marks.get(mark.vendor, ()), location,
+                                sigset, facts, syms)
         elif mark.kind == "module":
             if not (found or declared):
                 continue
