@@ -309,6 +309,29 @@ def test_an_unchanged_input_is_not_read_again_and_a_rewritten_one_always_is(
     assert str(image) in read
 
 
+def test_the_cold_scan_records_the_digest_it_took_without_reading_the_input_again(
+        image, tmp_path, fresh_ok, monkeypatch):
+    """The scan hashed its input; with the input's stamp the one it had at the start, the
+    entry takes that digest (a 443 MiB image was read a third time for it, 0.35 s)."""
+    import hashlib
+
+    read: list[str] = []
+    real = hashlib.file_digest
+
+    def counted(f, *args):
+        read.append(os.readlink(f"/proc/self/fd/{f.fileno()}"))
+        return real(f, *args)
+
+    monkeypatch.setattr(hashlib, "file_digest", counted)
+    line = argv(image, tmp_path)
+    assert launch(line) == (1, "miss")
+    assert str(image) not in read and len(entries(tmp_path)) == 1
+    head = json.loads(entries(tmp_path)[0].read_bytes().split(b"\n")[1])
+    held = {path: value for kind, path, value, _ in head["deps"] if kind == "file"}
+    assert held[str(image)] == "sha256:" + hashlib.sha256(image.read_bytes()).hexdigest()
+    assert launch(line) == (1, "hit")
+
+
 def test_a_change_time_on_a_whole_second_gives_no_stamp():
     def stat(ctime_ns: int) -> os.stat_result:
         # mode, inode, device, links, uid, gid, size, three times in s (int, float), then ns

@@ -231,8 +231,10 @@ def scan(
     write_vex(vex, result, judged.waivers)
     if memo is not None and watch is not None:
         memo.flush()
+        # the input's digest, taken during the scan: direct mode need not read it again
         _remember(watch, memo, memo.entries(formats), Outcome.of(result), outputs,
-                  options.as_of is None, require_complete, fail_on)
+                  options.as_of is None, require_complete, fail_on,
+                  {str(path): "sha256:" + result.root.sha256})
     close_caches()
     if not quiet:
         from dataclasses import replace
@@ -281,12 +283,13 @@ def _watch(path: Path, signatures: list[Path] | None, waivers: Path | None) -> W
 
 
 def _remember(watch: Watch, memo: Memo, blobs: list[bytes] | None, outcome: Outcome,
-              outputs: list[Path], dated: bool, require_complete: bool, fail_on: FailOn) -> None:
+              outputs: list[Path], dated: bool, require_complete: bool, fail_on: FailOn,
+              known: dict[str, str] | None = None) -> None:
     """Leave `provenance.direct` the reports just written (`blobs`: their packed entries),
-    when the exit needs no message."""
+    when the exit needs no message (`known`: digests of files, `Watch.record`)."""
     if blobs is not None and not _partial(outcome, require_complete):
         watch.record(memo.cache.path.parent, dated, [str(dest) for dest in outputs], blobs,
-                     exit_for(outcome.verdict, fail_on).exit_code)
+                     exit_for(outcome.verdict, fail_on).exit_code, known)
 
 
 def _partial(outcome: Outcome, require_complete: bool) -> bool:
