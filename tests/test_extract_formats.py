@@ -187,3 +187,28 @@ def test_innosetup_keeps_every_file_that_shares_a_destination(tmp_path: Path) ->
     files, _ = members(tree)
     assert not problems
     assert files == {"app/bin/tool.dll": sha(x64), "app/bin/tool.dll$0": sha(x86)}
+
+
+def test_gzip_reads_as_the_standard_library_reads_it(tmp_path: Path) -> None:
+    """ISA-L inflates gzip (extract/compressed.py): members and framing as gzip.py reads them.
+    Two members (`cat a.gz b.gz`, as a log rotated twice is), then flash padding; then a
+    stream whose deflate blocks are damaged is a problem and the scan goes on."""
+    import gzip
+    import os
+    import random
+
+    data = random.Random(7).randbytes(300_000) + b"config=1\n" * 50_000
+    two = gzip.compress(data[:200_000], mtime=0) + gzip.compress(data[200_000:], mtime=0)
+    src = tmp_path / "rootfs.bin.gz"
+    src.write_bytes(two + b"\x00" * 4096)
+    tree, problems = extract(src, tmp_path / "a")
+    assert not problems and tree.kind == "gzip"
+    [member] = tree.children
+    assert member.local is not None
+    assert member.local.read_bytes() == gzip.decompress(two) == data
+    damaged = bytearray(gzip.compress(data, mtime=0))
+    damaged[40:80] = bytes(b ^ 0x55 for b in damaged[40:80])
+    src.write_bytes(bytes(damaged))
+    tree, problems = extract(src, tmp_path / "b")
+    assert [p for p in problems if "cannot unpack as gzip" in p.message], problems
+    assert os.fspath(tmp_path) not in " ".join(p.message for p in problems)

@@ -1,6 +1,11 @@
 """Single-stream compression: one member, named after the input.
 
-gzip, bzip2, xz and lzma-alone come from the standard library. zstd uses `zstandard` (the
+gzip is inflated by ISA-L (`isal`, python-isal: Intel's Intelligent Storage Acceleration
+Library, wheels for every major platform; its reader is a port of the standard library's
+gzip.py, so framing, multi-member streams and errors are handled alike, only an error's wording
+can differ): 2.7 times as fast as zlib here, and a root filesystem holds thousands of gzipped
+documents (the rootfs benchmark's 264 MiB cpio.gz: 0.38 s against 1.03 s). bzip2, xz and
+lzma-alone come from the standard library. zstd uses `zstandard` (the
 reference binding, manylinux wheels, streaming reader with a bounded window) and lz4 frames use
 `lz4` (the reference binding, wheels). Both stream: the SafeRoot stops a bomb at its limits
 without ever holding the output in memory.
@@ -9,11 +14,12 @@ without ever holding the output in memory.
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+from isal import igzip
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
@@ -161,7 +167,7 @@ def _open_lz4(src: Path) -> BinaryIO:
 
 
 def _open_gzip(src: Path) -> BinaryIO:
-    return gzip.GzipFile(src, "rb")  # type: ignore[return-value]
+    return igzip.IGzipFile(src, "rb")  # type: ignore[return-value]
 
 
 def _open_bzip2(src: Path) -> BinaryIO:
@@ -177,7 +183,7 @@ def _open_lzma(src: Path) -> BinaryIO:
     return stream  # type: ignore[return-value]
 
 
-GZIP = _make("gzip", _magic(b"\x1f\x8b"), _open_gzip, "gzip stream (stdlib)")
+GZIP = _make("gzip", _magic(b"\x1f\x8b"), _open_gzip, "gzip stream (isal)")
 BZIP2 = _make("bzip2", _magic(b"BZh"), _open_bzip2, "bzip2 stream (stdlib)")
 XZ = _make("xz", _magic(b"\xfd7zXZ\x00"), _open_xz, "xz stream (stdlib)")
 LZMA = _make(
