@@ -212,3 +212,29 @@ def test_gzip_reads_as_the_standard_library_reads_it(tmp_path: Path) -> None:
     tree, problems = extract(src, tmp_path / "b")
     assert [p for p in problems if "cannot unpack as gzip" in p.message], problems
     assert os.fspath(tmp_path) not in " ".join(p.message for p in problems)
+
+
+def test_a_tar_gz_damaged_midway_keeps_the_members_before_the_damage(tmp_path: Path) -> None:
+    """ISA-L's inflate error is a broken tar stream like zlib's: the member before the damage
+    is kept whole, and the problem says the archive is truncated or corrupt."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for i, size in enumerate((2_000, 300_000)):
+            info = tarfile.TarInfo(f"etc/file{i}")
+            info.size = size
+            tf.addfile(info, io.BytesIO(bytes([65 + i]) * size))
+    cut = 4096 + 100_000  # inside file1's data
+    # a second gzip member whose first deflate block has the reserved type (BTYPE 11): the
+    # inflate itself fails there, not only a checksum
+    broken = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\x07" + b"\x00" * 64
+    src = tmp_path / "fw.tar.gz"
+    src.write_bytes(gzip.compress(raw.getvalue()[:cut], mtime=0) + broken)
+    tree, problems = extract(src, tmp_path / "x")
+    assert tree.kind == "tar"
+    kept = {c.path.rsplit("/", 1)[-1]: c for c in tree.walk() if c.kind != "directory"}
+    assert kept["file0"].size == 2_000
+    assert any(p.message.startswith("archive truncated or corrupt") for p in problems), problems

@@ -8,11 +8,12 @@ compressor is taken from its magic, not from the header, and the cpio is read by
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import struct
 from pathlib import Path
 from typing import BinaryIO
+
+from isal import igzip
 
 from provenance.extract.base import Format, FormatProblem, Unsupported
 from provenance.extract.cpio import read_stream
@@ -51,7 +52,7 @@ def _open_payload(f: BinaryIO) -> BinaryIO:
     magic = f.read(6)
     f.seek(-len(magic), 1)
     if magic.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+        return igzip.IGzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
     if magic.startswith(b"\xfd7zXZ"):
         return lzma.LZMAFile(f)  # type: ignore[return-value]
     if magic.startswith(b"BZh"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import tarfile
 import zlib
@@ -11,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from isal import igzip, isal_zlib
 
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
@@ -89,7 +90,7 @@ def _decompressed(raw: BinaryIO) -> BinaryIO:
     magic = raw.read(6)
     raw.seek(0)
     if magic.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if magic.startswith(b"BZh"):
         return bz2.BZ2File(raw)  # type: ignore[return-value]
     if magic.startswith(b"\xfd7zXZ\x00"):
@@ -109,7 +110,9 @@ def _advance(tf: tarfile.TarFile, check_time: Callable[[], None]) -> None:
 
 
 # What a broken or truncated tar stream raises while it is read
-BROKEN = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error)
+# (isal's stubs declare its error an instance, not a class)
+INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+BROKEN = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error, INFLATE_ERROR)
 
 
 @contextmanager
