@@ -527,6 +527,21 @@ def test_copyright_candidates_are_every_statement() -> None:
                        b"Epsilon"]
 
 
+def test_each_copyright_mark_has_its_own_bound() -> None:
+    """Two passes find the four marks; each mark still keeps its own first MAX_ANCHORS: a
+    statement after thousands of another mark's is found."""
+    from provenance.identify import copyright
+
+    many = copyright.MAX_ANCHORS + 10
+    for crowd, late in ((b"(c) 2019 A\n", b"(C) 2020 Late Corp\n"),
+                        (b"\xa9 2019 A\n", "\u00a9 2020 Late Corp\n".encode()),
+                        ("\u00a9 2019 A\n".encode(), b"(c) 2020 Late Corp\n")):
+        data = crowd * many + late
+        spans = [m.span() for m in copyright._candidates(data)]
+        assert spans[-1] == (len(crowd) * many, len(data) - 1), crowd
+        assert len(spans) == copyright.MAX_ANCHORS + 1
+
+
 def test_an_unknown_elf_class_is_kept_quietly(tmp_path: Path) -> None:
     """LIEF warns of an enum value it does not know (e_ident's class here): the number is the
     fact, and no Python warning reaches the terminal."""

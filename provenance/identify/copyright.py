@@ -8,6 +8,7 @@ and MAX_STATEMENTS distinct statements per blob.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from provenance.identify.base import Sink, at, clean
@@ -70,10 +71,14 @@ def normalise(text: str) -> tuple[str, str, bool]:
 # A regex alternation scanned over megabytes of binary is ~30x slower.
 WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
 # A mark starts a statement of its own only before a year ("(c) 2019 Acme", "\xa9 2021"), so
-# each mark is searched with its year (a literal-prefix search each): a bare 0xA9 byte is
+# each mark is searched with its year (a literal-prefix search): a bare 0xA9 byte is
 # everywhere in binaries, and ends the UTF-8 of accented letters (a French catalogue has
-# thousands), and each of those was a failed match of the statement before.
-MARK_YEARS = tuple(re.compile(mark + _YEAR_NEXT) for mark in MARKS)
+# thousands), and each of those was a failed match of the statement before. Two passes find
+# the four marks: "(c)" and "(C)" in one, and the Latin-1 sign in the other, which finds the
+# UTF-8 sign too (its second byte; its first, 0xC2, is no letter's lead byte the look-behind
+# refuses). Four passes took 0.26 s of the rootfs benchmark's text, two take 0.15 s.
+PAREN_C = re.compile(rb"\([cC]\)" + _YEAR_NEXT)
+LATIN1_SIGN = re.compile(MARKS[3] + _YEAR_NEXT)
 MAX_ANCHORS = 4000  # of each word and each mark, per blob
 
 
@@ -86,11 +91,7 @@ def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
             starts.add(max(0, pos - back))
             count += 1
             pos = data.find(word, pos + 1)
-    for mark in MARK_YEARS:
-        for count, found in enumerate(mark.finditer(data)):
-            if count >= MAX_ANCHORS:
-                break
-            starts.add(found.start())
+    starts.update(_marks(data))
     statements: list[re.Match[bytes]] = []
     end = -1
     for start in sorted(starts):
@@ -101,6 +102,29 @@ def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
             statements.append(match)
             end = match.end()
     return statements
+
+
+def _marks(data: bytes | Any) -> Iterator[int]:
+    """Where each mark followed by a year starts, the first MAX_ANCHORS of each mark."""
+    counts = [0, 0]  # "(c)", "(C)"
+    for found in PAREN_C.finditer(data):
+        upper = data[found.start() + 1] == ord("C")
+        if counts[upper] < MAX_ANCHORS:
+            counts[upper] += 1
+            yield found.start()
+        elif counts[not upper] >= MAX_ANCHORS:
+            break
+    latin1 = utf8 = 0
+    for found in LATIN1_SIGN.finditer(data):
+        at = found.start()
+        if latin1 < MAX_ANCHORS:
+            latin1 += 1
+            yield at
+        if at and data[at - 1] == 0xC2 and utf8 < MAX_ANCHORS:  # "\xc2\xa9": the UTF-8 sign
+            utf8 += 1
+            yield at - 1
+        if latin1 >= MAX_ANCHORS and utf8 >= MAX_ANCHORS:
+            break
 
 
 def scan(data: bytes | Any, sink: Sink) -> int:
