@@ -558,3 +558,20 @@ def test_an_unknown_elf_class_is_kept_quietly(tmp_path: Path) -> None:
         facts, _ = run(path)
     assert facts.format == "elf" and fact(facts, "elf.class") == "97"
     assert not caught
+
+
+def test_add_all_records_what_add_records() -> None:
+    """The plain-name shortcut of `Sink.add_all` (ELF symbols) gives `add`'s facts exactly."""
+    from provenance.identify.base import MAX_FACTS, MAX_VALUE, Sink
+
+    values = ["HI_MPI_SYS_Init", "_ZN5Dahua5Infra4TimeEv", "with space", " lead", "tab\there",
+              "new\nline", "nbsp\u00a0x", "ideo\u3000x", "x" * (MAX_VALUE + 5), "", "\x00",
+              "caf\u00e9", "\u200bzero-width", "last"]
+    one, many = Sink("fw.bin!/lib/libx.so"), Sink("fw.bin!/lib/libx.so")
+    for value in values:
+        one.add("elf.export", value, "#dynsym")
+    many.add_all("elf.export", values, "#dynsym")
+    assert many.facts == one.facts and len(one.facts) == len(values) - 2
+    full = Sink("x")
+    full.add_all("elf.import", (f"f{i}" for i in range(MAX_FACTS + 10)))
+    assert len(full.facts) == MAX_FACTS

@@ -10,7 +10,7 @@ import functools
 import mmap
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,20 @@ class Sink:
             # interned: a blob's facts share a few locations, and pickling to the main process
             # keeps one copy each (a quarter of the analysis results' memory)
             self.facts.append(Fact(key, text, sys.intern(self.where + at)))
+
+    def add_all(self, key: str, values: Iterable[str], at: str = "") -> None:
+        """`add` of each value, the location made once: a library has thousands of symbols,
+        and a plain name (printable, no space, short) is its own `clean` rendering."""
+        where = sys.intern(self.where + at)
+        room = MAX_FACTS - len(self.facts)
+        for value in values:
+            if room <= 0:
+                return
+            text = (value if value.isprintable() and " " not in value
+                    and len(value) <= MAX_VALUE else clean(value))
+            if text:
+                self.facts.append(Fact(key, text, where))
+                room -= 1
 
     def problem(self, message: str, kind: ProblemKind = ProblemKind.CORRUPT) -> None:
         if len(self.problems) < 100:

@@ -19,16 +19,16 @@ def detect(head: bytes, name: str) -> bool:
 
 
 def _symbols(sink: Sink, key: str, symbols: Any, where: str) -> None:
-    seen: set[str] = set()
+    seen: dict[str, None] = {}  # in order
     for symbol in symbols:
         if len(seen) >= MAX_SYMBOLS:
             sink.problem(f"{key}: more than {MAX_SYMBOLS} names, the rest not kept",
                          ProblemKind.LIMIT)
             break
         name = symbol.name
-        if name and name not in seen:
-            seen.add(name)
-            sink.add(key, name, where)
+        if name:
+            seen[name] = None
+    sink.add_all(key, seen, where)
 
 
 @functools.cache
