@@ -189,13 +189,24 @@ def test_innosetup_keeps_every_file_that_shares_a_destination(tmp_path: Path) ->
     assert files == {"app/bin/tool.dll": sha(x64), "app/bin/tool.dll$0": sha(x86)}
 
 
-def test_gzip_reads_as_the_standard_library_reads_it(tmp_path: Path) -> None:
-    """ISA-L inflates gzip (extract/compressed.py): members and framing as gzip.py reads them.
-    Two members (`cat a.gz b.gz`, as a log rotated twice is), then flash padding; then a
-    stream whose deflate blocks are damaged is a problem and the scan goes on."""
+@pytest.mark.parametrize("threaded", [False, True], ids=["inline", "threaded"])
+def test_gzip_reads_as_the_standard_library_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool) -> None:
+    """ISA-L inflates gzip (extract/compressed.py), in this thread or, for a large stream, in
+    one of its own: members and framing as gzip.py reads them. Two members (`cat a.gz b.gz`,
+    as a log rotated twice is), then flash padding; then a stream whose deflate blocks are
+    damaged is a problem and the scan goes on; a member over the size limit is refused, and
+    the inflating thread ends with it."""
     import gzip
     import os
     import random
+    import threading
+
+    from provenance.extract import compressed
+
+    if threaded:
+        monkeypatch.setattr(compressed, "THREADED_MIN", 0)
+    threads = threading.active_count()
 
     data = random.Random(7).randbytes(300_000) + b"config=1\n" * 50_000
     two = gzip.compress(data[:200_000], mtime=0) + gzip.compress(data[200_000:], mtime=0)
@@ -212,6 +223,10 @@ def test_gzip_reads_as_the_standard_library_reads_it(tmp_path: Path) -> None:
     tree, problems = extract(src, tmp_path / "b")
     assert [p for p in problems if "cannot unpack as gzip" in p.message], problems
     assert os.fspath(tmp_path) not in " ".join(p.message for p in problems)
+    src.write_bytes(gzip.compress(bytes(3 << 20), mtime=0))
+    tree, problems = extract(src, tmp_path / "c", Limits(max_member_bytes=1 << 20))
+    assert not tree.children and "over the size limit" in problems[0].message
+    assert threading.active_count() == threads
 
 
 def test_a_tar_gz_damaged_midway_keeps_the_members_before_the_damage(tmp_path: Path) -> None:
