@@ -424,6 +424,11 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
         f"{location}@0x{contexts[0][0]:x}", DEFAULTS["marks:java:client"]))]
 
 
+def _anchored(names: list[str], anchor: str) -> bool:
+    """Whether a generic prefix's family holds its anchor function (no anchor: always)."""
+    return not anchor or any(_bare(n) == anchor for n in names)
+
+
 def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: bool,
          location: str) -> list[tuple[Relationship, Evidence]]:
     out: list[tuple[Relationship, Evidence]] = []
@@ -438,11 +443,9 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: 
             # word of its own (`SPLAY_ENTRY`, a BSD tree macro, is not Dahua's `PLAY_`)
             used = sorted({m.group(0) for _, c in contexts
                            for m in re.finditer(r"(?<!\w)" + re.escape(prefix) + r"\w+", c)})
-        def anchored(names: list[str], a: str = anchor) -> bool:  # a generic prefix's anchor
-            return not a or any(_bare(n) == a for n in names)
-        if len(own) >= API_MIN and anchored(own):
+        if len(own) >= API_MIN and _anchored(own, anchor):
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
-        elif len(used) >= BINDING_MIN and anchored(used):
+        elif len(used) >= BINDING_MIN and _anchored(used, anchor):
             kind, rel, names, verb = ("marks:api:binding", Relationship.REQUIRES, used,
                                       "binds the vendor SDK: uses")
         elif used and compiled:
