@@ -339,3 +339,19 @@ def test_a_change_time_on_a_whole_second_gives_no_stamp():
 
     fine, coarse = stat(3_000_000_004), stat(3_000_000_000)
     assert direct._stamp(fine) and direct._stamp(coarse) == ""
+
+
+def test_the_parser_versions_are_the_ones_importlib_metadata_reads(tmp_path, monkeypatch):
+    """The tool build's key reads installed versions from `.dist-info` names, without
+    importlib.metadata (its import was a third of a direct answer); the same versions, the
+    first on sys.path as importlib.metadata takes it, and a name compared as PEP 503 says."""
+    from importlib import metadata
+
+    from provenance import caching
+
+    assert caching.installed(caching.PARSERS) == {
+        dist: metadata.version(dist) for dist in caching.PARSERS}
+    for where, version in (("a", "9.9"), ("b", "1.0")):
+        (tmp_path / where / f"Yara_Python-{version}.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "a"), str(tmp_path / "b")])
+    assert caching.installed(("yara-python", "lief")) == {"yara-python": "9.9"}
