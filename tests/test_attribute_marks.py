@@ -429,12 +429,14 @@ def test_a_source_binding_counts_whole_words_of_the_prefix(tmp_path, sigset):
                             for m in macros))
     assert not {r for v, r in attributions(sigset, path) if v == "dahua"} - {
         Relationship.MENTIONS}
-
-
-def test_a_source_binding_of_a_generic_prefix_needs_its_anchor(tmp_path, sigset):
-    calls = [f"PLAY_Step{i}" for i in range(12)]  # some other player library's API
-    path = tmp_path / "player.c"
-    path.write_text("".join(f"    {c}(port);\n" for c in calls))
+    # another player SDK whose functions end in the prefix (`H264_PLAY_OpenFile`, a DVR
+    # maker's H264Play.dll) is not Dahua's either; Dahua's own names are a binding
+    calls = ["OpenFile", "Play", "Stop", "Pause", "Fast", "Slow", "CloseFile", "GetPictureSize",
+             "SetPlayPos", "GetPlayPos", "OneByOne", "RefreshPlay"]
+    path = tmp_path / "player.cs"
+    path.write_text("".join(f"    public static extern bool H264_PLAY_{c}(int port);\n"
+                            for c in calls))
     assert ("dahua", Relationship.REQUIRES) not in attributions(sigset, path)
-    path.write_text("".join(f"    {c}(port);\n" for c in [*calls, "PLAY_OpenStream"]))
+    path.write_text("".join(f"    public static extern bool PLAY_{c}(int port);\n"
+                            for c in calls))
     assert ("dahua", Relationship.REQUIRES) in attributions(sigset, path)

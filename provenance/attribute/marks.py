@@ -424,11 +424,6 @@ def _java(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols,
         f"{location}@0x{contexts[0][0]:x}", DEFAULTS["marks:java:client"]))]
 
 
-def _anchored(names: list[str], anchor: str) -> bool:
-    """Whether a generic prefix's family holds its anchor function (no anchor: always)."""
-    return not anchor or any(_bare(n) == anchor for n in names)
-
-
 def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: bool,
          location: str) -> list[tuple[Relationship, Evidence]]:
     out: list[tuple[Relationship, Evidence]] = []
@@ -443,9 +438,10 @@ def _api(mark: Mark, contexts: list[tuple[int, str]], syms: _Symbols, compiled: 
             # word of its own (`SPLAY_ENTRY`, a BSD tree macro, is not Dahua's `PLAY_`)
             used = sorted({m.group(0) for _, c in contexts
                            for m in re.finditer(r"(?<!\w)" + re.escape(prefix) + r"\w+", c)})
-        if len(own) >= API_MIN and _anchored(own, anchor):
+        anchored = not anchor or any(_bare(n) == anchor for n in own)
+        if len(own) >= API_MIN and anchored:
             kind, rel, names, verb = "marks:api:exported", Relationship.MADE_BY, own, "exports"
-        elif len(used) >= BINDING_MIN and _anchored(used, anchor):
+        elif len(used) >= BINDING_MIN:
             kind, rel, names, verb = ("marks:api:binding", Relationship.REQUIRES, used,
                                       "binds the vendor SDK: uses")
         elif used and compiled:
