@@ -128,7 +128,8 @@ def test_scan_cache_entry_is_made_a_component_at_a_time_unchanged(
 
 
 def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
-        image: Path, sigset, monkeypatch: pytest.MonkeyPatch) -> None:
+        image: Path, sigset, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
     """A blob's attributions and parts signals are found where it is analysed, at its first
     path; those of the same content at other paths (libmpi.so at three, its evidence located
     at each; the load script at three) as soon as its analysis is in, never again when the
@@ -147,13 +148,17 @@ def test_attributions_resolved_in_the_workers_are_the_main_process_ones(
         viewed.append(view.location)
         return real_signals(view)
 
-    def at(artifact, analysis, sigset):  # forked workers count in their own copy
+    def at(artifact, analysis, sigset, content=None):  # forked workers count in their own copy
         elsewhere.append(artifact.path)
-        return real_at(artifact, analysis, sigset)
+        return real_at(artifact, analysis, sigset, content)
 
     monkeypatch.setattr(pipeline, "resolve", counted)
     monkeypatch.setattr(pipeline, "blob_signals", signals)
     monkeypatch.setattr(blobs, "at_path_of", at)
+    # workers forked now run the wrappers, whichever test ran before in this process; and the
+    # next test gets workers forked without them
+    blobs.shutdown_pool()
+    request.addfinalizer(blobs.shutdown_pool)
     shared = _result(image, sigset, 2)
     assert calls == [] and viewed == [] and shared.parts  # nothing left for the tree builder
     assert sum("libmpi" in p for p in elsewhere) == 2  # its other paths, in this process
