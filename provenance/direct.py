@@ -40,7 +40,7 @@ import stat
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -210,7 +210,7 @@ def recall(entry: Path) -> int | None:
         return None
     try:
         for blob, dest in zip(blobs, head["outputs"], strict=True):
-            _write(packed.text(blob), dest)
+            write_report(packed.text(blob), dest)
     except OSError:
         return None  # the CLI writes them again, and says what failed
     with contextlib.suppress(OSError):
@@ -218,8 +218,9 @@ def recall(entry: Path) -> int | None:
     return int(head["code"])
 
 
-def _write(pieces: Iterator[str], dest: str) -> None:
-    """As `commands.common.write_output` writes a report."""
+def write_report(pieces: Iterable[str], dest: str) -> None:
+    """A report's pieces to `dest`, or to stdout for "-", as they come; OSError when a write
+    fails (`commands.common.write_output` writes through this too)."""
     if dest == "-":
         for piece in pieces:
             sys.stdout.write(piece)

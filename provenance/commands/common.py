@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import signal
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -267,15 +266,14 @@ def write_output(text: str | Iterable[str], dest: Path | None) -> None:
     """Write a report to `dest`, or to stdout for None or "-"; a failed write is exit code 3.
     `text` may come in pieces (`report.stream`), written as they are made: a 100,000-file
     report is never one string in memory."""
+    from provenance.direct import write_report  # light: no pipeline behind it
+
     pieces = (text,) if isinstance(text, str) else text
     if dest is None or str(dest) == "-":
-        for piece in pieces:
-            sys.stdout.write(piece)
+        write_report(pieces, "-")
         return
     try:
-        with open(dest, "w", encoding="utf-8") as f:
-            for piece in pieces:
-                f.write(piece)
+        write_report(pieces, str(dest))
     except OSError as exc:
         raise fail(f"cannot write {dest}: {exc.strerror}", EXIT_NO_VERDICT) from None
 
