@@ -18,8 +18,8 @@ MAX_STATEMENTS = 50
 # (c), the UTF-8 copyright sign, or its Latin-1 byte, which must not end a UTF-8 letter ("é"
 # is C3 A9: "été 2019" in a French catalogue is no statement); each begins with a literal, so
 # that alone it is searched as fast as a byte
-MARKS = (rb"\(c\)", rb"\(C\)", rb"\xc2\xa9", rb"\xa9(?<![\x80-\xc1\xc3-\xf4]\xa9)")
-_MARK = rb"(?:" + b"|".join(MARKS) + rb")"
+LATIN1_MARK = rb"\xa9(?<![\x80-\xc1\xc3-\xf4]\xa9)"
+_MARK = rb"(?:\([cC]\)|\xc2\xa9|" + LATIN1_MARK + rb")"
 _YEAR_NEXT = rb"(?=[ \t]*(?:19|20)\d\d)"  # what a mark without the word needs after it
 STATEMENT = re.compile(
     rb"(?:(?:Copyright|COPYRIGHT|copyright)(?:[ \t]*" + _MARK + rb")?|"
@@ -78,7 +78,7 @@ WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
 # UTF-8 sign too (its second byte; its first, 0xC2, is no letter's lead byte the look-behind
 # refuses). Four passes took 0.26 s of the rootfs benchmark's text, two take 0.15 s.
 PAREN_C = re.compile(rb"\([cC]\)" + _YEAR_NEXT)
-LATIN1_SIGN = re.compile(MARKS[3] + _YEAR_NEXT)
+LATIN1_SIGN = re.compile(LATIN1_MARK + _YEAR_NEXT)
 MAX_ANCHORS = 4000  # of each word and each mark, per blob
 
 
