@@ -158,10 +158,10 @@ def test_cli_option_and_its_cache_key(tmp_path):
 def test_scan_key_includes_the_option(tmp_path):
     path = tmp_path / "x.bin"
     path.write_bytes(b"x")
-    plain = pipeline._scan_key(path, pipeline.ScanOptions(), date(2026, 1, 1))
-    made_by = pipeline._scan_key(path, pipeline.ScanOptions(contributed_as_made_by=True),
-                                 date(2026, 1, 1))
-    assert plain[0] == made_by[0] and plain[1] != made_by[1]
+    plain = pipeline._scan_context(path, pipeline.ScanOptions(), date(2026, 1, 1))
+    made_by = pipeline._scan_context(path, pipeline.ScanOptions(contributed_as_made_by=True),
+                                     date(2026, 1, 1))
+    assert plain != made_by
 
 
 def test_distribution_kernel_package_rolls_up_contributed(sigset, tmp_path):

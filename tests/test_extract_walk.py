@@ -150,3 +150,77 @@ def _zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def _tar_of(path, files: dict[str, bytes]) -> None:
+    import tarfile
+
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_the_input_is_unpacked_while_its_digest_is_taken(tmp_path):
+    """The input's SHA-256 may arrive after the walk has started (`extract.Digest`: a worker
+    takes it): the members are unpacked and handed on meanwhile, and the input is handed on
+    last, with its own digest, never the placeholder."""
+    import hashlib
+    from concurrent.futures import Future
+
+    src = tmp_path / "in.tar"
+    _tar_of(src, {"a.txt": b"alpha\n", "b.txt": b"beta\n"})
+    taking: Future[tuple[str, int, bytes]] = Future()
+    handed = []
+
+    def on_node(artifact):
+        handed.append((artifact.chain[-1], artifact.sha256, taking.done()))
+        if not taking.done():  # the digest comes in while the walk is under way
+            data = src.read_bytes()
+            taking.set_result((hashlib.sha256(data).hexdigest(), len(data), data[:4096]))
+
+    root, problems = extract(src, tmp_path / "work", on_node=on_node,
+                             digest=lambda path: taking)
+    assert problems == ()
+    expected = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert root.sha256 == expected and root.size == src.stat().st_size
+    assert handed[0][0] == "a.txt" and handed[0][2] is False  # unpacked before the digest came
+    assert handed[-1] == ("in.tar", expected, True)
+
+
+def test_a_digest_lost_with_its_worker_is_taken_here(tmp_path):
+    """The process taking the input's digest died (a broken pool): it is taken here; a read
+    error is the input's, and the input is unreadable."""
+    import hashlib
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    src = tmp_path / "in.tar"
+    _tar_of(src, {"a.txt": b"alpha\n"})
+
+    def failing(exc: BaseException):
+        taking: Future[tuple[str, int, bytes]] = Future()
+        taking.set_exception(exc)
+        return lambda path: _Pending(taking)  # failed once the walk asks for it
+
+    root, _ = extract(src, tmp_path / "w1", digest=failing(BrokenProcessPool("gone")))
+    assert root.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert [c.chain[-1] for c in root.children] == ["a.txt"]
+    root, problems = extract(src, tmp_path / "w2",
+                             digest=failing(OSError(5, "Input/output error")))
+    assert root.kind == "unreadable"
+    assert [p.message for p in problems] == ["cannot read: Input/output error"]
+
+
+class _Pending:
+    """A future that says it is not done yet, whatever it holds: the walk unpacks first."""
+
+    def __init__(self, future):
+        self.future = future
+
+    def done(self) -> bool:
+        return False
+
+    def result(self):
+        return self.future.result()

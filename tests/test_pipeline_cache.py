@@ -128,3 +128,55 @@ def test_the_input_is_hashed_once(restricted_sample, sigset, options, monkeypatc
     assert changed.root.sha256 != cold.root.sha256
     pipeline.scan(copy, sigset, options)  # unchanged, answered from the cache: read for its key
     assert reads == [copy, copy, copy]
+
+
+def test_a_first_scan_hashes_its_input_beside_the_walk(sigset, tmp_path, monkeypatch):
+    """No scan of an input of this size, name and options is kept: the scan starts at once,
+    and a worker hashes the input while the walk unpacks it (the main process never reads it
+    whole). Once kept, the next scan reads it for its key and is answered from the cache."""
+    import hashlib
+    import io
+    import os
+    import tarfile
+    from datetime import date
+
+    import provenance.extract as extract_module
+    from provenance.extract import saferoot
+    from provenance.pipeline.blobs import shutdown_pool
+    from provenance.pipeline.cache import open_cache
+
+    src = tmp_path / "big.tar"
+    with tarfile.open(src, "w") as tar:  # over SERIAL_MAX_BYTES: the pool is started
+        for i, data in enumerate([os.urandom(3 << 20), os.urandom(3 << 20), b"text\n"]):
+            info = tarfile.TarInfo(f"m{i}.bin")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    options = pipeline.ScanOptions(reproducible=True, analysis=AnalysisOptions(
+        jobs=2, cache_dir=tmp_path / "cache"))
+    cache = open_cache(tmp_path / "cache", sigset.digest)
+    when = date(2026, 1, 1)
+    assert pipeline._scan_key(src, options, when, cache) is None
+    reads = []
+    real = saferoot.hash_input
+
+    def counted(path):  # type: ignore[no-untyped-def]
+        reads.append(path)
+        return real(path)
+
+    # what reads the input in this process (the workers' `hash_file` is left as it is)
+    for module in (pipeline, extract_module):
+        monkeypatch.setattr(module, "hash_input", counted)
+    try:
+        cold = pipeline.scan(src, sigset, replace(options, as_of=when))
+        assert reads == []  # taken in a worker
+        assert cold.root.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+        assert cold.root.size == src.stat().st_size
+        assert pipeline._scan_key(src, options, when, cache) == (
+            cold.root.sha256, pipeline._scan_context(src, options, when))
+        reads.clear()
+        monkeypatch.setattr(pipeline, "extract", lambda *a, **k: pytest.fail("not answered"))
+        warm = pipeline.scan(src, sigset, replace(options, as_of=when))
+        assert reads == [src]  # read here for the key, answered from the cache
+        assert cyclonedx.render(warm) == cyclonedx.render(cold)
+    finally:
+        shutdown_pool()

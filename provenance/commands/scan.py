@@ -223,9 +223,9 @@ def scan(
     out = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:  # a CI log: no wrapping at 80 columns, paths stay whole
         out = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
-    memo = pipeline.memo(path, judged.sigset.digest, options)
     # progress goes to stderr, and only to a terminal: never into a log or a redirected file
     result = _scan(path, judged, options, show=not quiet and sys.stderr.isatty())
+    memo = pipeline.memo(path, judged.sigset.digest, options, result.root.sha256)
     writing = time.monotonic()
     _write(result, formats, outputs, facts, memo)
     write_vex(vex, result, judged.waivers)

@@ -45,14 +45,28 @@ def hash_input(path: Path) -> tuple[str, int, bytes]:
     twice. One input is remembered, until `forget_input` (the end of its scan): a file put
     in its place later, whose times a coarse file system might not tell apart, is read."""
     global _last_input
-    st = path.stat()
-    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    last = _last_input
-    if last is not None and last[0] == stamp:
-        return last[1]
-    found = hash_file(path)
-    _last_input = (stamp, found)
+    found = remembered_input(path)
+    if found is None:
+        st = path.stat()
+        found = hash_file(path)
+        _last_input = (_stamp(st), found)
     return found
+
+
+def remembered_input(path: Path) -> tuple[str, int, bytes] | None:
+    """What `hash_input` remembers of this unchanged file, if it does."""
+    last = _last_input
+    if last is None:
+        return None
+    try:
+        stamp = _stamp(path.stat())
+    except OSError:
+        return None
+    return last[1] if last[0] == stamp else None
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def forget_input() -> None:

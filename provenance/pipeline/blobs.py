@@ -22,8 +22,10 @@ from pathlib import Path
 from provenance.attribute import resolve
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
 from provenance.caching import default_dir
+from provenance.extract import digest_here
 from provenance.extract.base import HEAD_SIZE, uniform_byte
 from provenance.extract.limits import cores
+from provenance.extract.saferoot import hash_file, remembered_input
 from provenance.identify import identify
 from provenance.model import (
     Artifact,
@@ -399,6 +401,14 @@ class Analyser:
         """Fork the workers now, before the walk, if an input of `size` bytes will need them."""
         if self.jobs > 1 and size > SERIAL_MAX_BYTES and self.pool is None:
             self._pool_up()
+
+    def digest(self, path: Path) -> Future[tuple[str, int, bytes]]:
+        """The input's digest (`extract.Digest`): taken by a worker when the pool is up and
+        the scan's key did not need it first, so the walk does not wait for it; the workers
+        have nothing else to do while the walk finds the first blobs."""
+        if self.pool is None or remembered_input(path) is not None:
+            return digest_here(path)
+        return self.pool.submit(hash_file, path)
 
     def _worth_a_pool(self) -> bool:
         return self.jobs > 1 and (len(self.pending) > SERIAL_MAX_FILES

@@ -1,14 +1,17 @@
 """The result cache: bytes per (input, context, signature set, tool build), in SQLite.
 
 A re-scan of an unchanged image should cost little more than hashing it (DESIGN §8). It holds
-three kinds of entry (this module only stores bytes):
+these kinds of entry (this module only stores bytes):
 
 - one blob's Analysis (`pipeline.blobs`), whose `context` is what identification reads besides
   the bytes: the blob's kind, its file name (name-based readers such as `package.json`) and
   whether it was unpacked into children. Two blobs with the same bytes and context always get
   the same Analysis;
 - one whole scan's ScanResult (`pipeline.scan`), whose context, `scan:<digest>`, names the
-  input's file name and the options that change the result (both encoded by `pipeline.codec`);
+  input's file name and the options that change the result (both encoded by `pipeline.codec`),
+  and beside it an empty entry under `size:<the input's size>` and the same context: a scan
+  of an input of that size is kept, so a first scan of an input need not hash it before it
+  starts;
 - each report a `--reproducible` scan wrote, compressed, under that scan's key with
   `:report:<format>` added to its context (`pipeline.memo`).
 
