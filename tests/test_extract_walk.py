@@ -224,3 +224,53 @@ class _Pending:
 
     def result(self):
         return self.future.result()
+
+
+class _Recorded(io.BytesIO):
+    """A stream that notes the size of each read asked of it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, n: int | None = -1, /) -> bytes:
+        self.asked.append(-1 if n is None else n)
+        return super().read(n)
+
+
+def test_a_stream_is_read_in_reads_sized_by_what_it_says_it_holds():
+    """A member read in CHUNK reads asked for 1 MiB of memory per read (22 us for a 2 KB
+    file): reads are sized by the declared size, plus a byte to see the end. A stream that
+    holds more than it says is still read whole, a CHUNK at a time past its size; one that
+    holds less ends where it ends."""
+    from provenance.extract.saferoot import CHUNK, chunks
+
+    small = _Recorded(b"x" * 2048)
+    assert b"".join(chunks(small, 2048)) == b"x" * 2048
+    assert small.asked == [2049, 1]
+    liar = _Recorded(b"y" * (3 * CHUNK + 10))
+    assert b"".join(chunks(liar, 100)) == b"y" * (3 * CHUNK + 10)
+    assert liar.asked == [101, CHUNK, CHUNK, CHUNK, CHUNK]
+    short = _Recorded(b"z" * 10)
+    assert b"".join(chunks(short, 5000)) == b"z" * 10 and short.asked == [5001, 4991]
+    unknown = _Recorded(b"w" * (CHUNK + 1))
+    assert b"".join(chunks(unknown)) == b"w" * (CHUNK + 1)
+    assert unknown.asked == [CHUNK, CHUNK, CHUNK]
+    large = _Recorded(b"v" * (2 * CHUNK))
+    assert b"".join(chunks(large, 2 * CHUNK)) == b"v" * (2 * CHUNK)
+    assert large.asked == [CHUNK, CHUNK, 1]
+
+
+def test_a_small_blob_read_whole_is_what_it_held_when_hashed(tmp_path):
+    """The analysis reads a small blob whole, at the size it had when hashed; one that grew
+    since is scanned from disk, as a large one is."""
+    from provenance.pipeline.blobs import _read_head
+
+    path = tmp_path / "blob"
+    path.write_bytes(b"a" * 5000)
+    head, whole = _read_head(path, 5000)
+    assert head == b"a" * 4096 and whole == b"a" * 5000
+    head, whole = _read_head(path, 4000)  # it held 4000 bytes when hashed
+    assert head == b"a" * 4096 and whole is None
+    path.write_bytes(b"")
+    assert _read_head(path, 0) == (b"", b"")

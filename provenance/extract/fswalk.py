@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from provenance.extract.limits import LimitExceeded, cores
-from provenance.extract.saferoot import CHUNK, SafeRoot
+from provenance.extract.saferoot import SafeRoot, chunks
 from provenance.model import ProblemKind
 
 MAX_PATH_DEPTH = 256
@@ -74,7 +74,7 @@ def _copy(out: SafeRoot, path: str, stream: BinaryIO, size: int | None) -> None:
     if writer is None:
         return
     with writer:
-        while chunk := stream.read(CHUNK):
+        for chunk in chunks(stream, size):
             if not writer.write(chunk):
                 return
     if size is not None and writer.size < size:

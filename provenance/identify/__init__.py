@@ -60,8 +60,9 @@ def identify(artifact: Artifact, head: bytes, content: bytes | None = None
         return Facts(format=artifact.kind), ()
     facts: Facts = Facts(format=artifact.kind)
     problems: tuple[Problem, ...] = ()
+    name = artifact.name  # a property, asked of each of some 30 identifiers
     for ident in IDENTIFIERS:
-        if ident.detect(head, artifact.name):
+        if ident.detect(head, name):
             try:
                 facts, problems = ident.read(local, artifact.path)
             except MemoryError:  # the process's ceiling: the caller gives the blob up

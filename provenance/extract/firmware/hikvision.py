@@ -29,11 +29,12 @@ def deobfuscate(data: bytes) -> bytes:
 
 
 obfuscate = deobfuscate  # XOR is its own inverse (the test fixture uses this name)
+_OBFUSCATED_MAGIC = obfuscate(MAGIC)
 
 
 def _header(head: bytes) -> tuple[int, int] | None:
     """(header length, file count) from the de-obfuscated fixed header, if sane."""
-    if len(head) < TABLE or deobfuscate(head[:4]) != MAGIC:  # the magic alone first: cheap
+    if len(head) < TABLE or head[:4] != _OBFUSCATED_MAGIC:  # every blob is asked: bytes first
         return None
     plain = deobfuscate(head[:16])
     hlen, count = struct.unpack("<II", plain[8:16])
