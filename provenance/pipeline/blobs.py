@@ -18,6 +18,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from provenance.attribute import resolve
 from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
@@ -99,15 +100,24 @@ def _read_head(path: Path, size: int) -> tuple[bytes, bytes | None]:
     """(head, whole content when the blob is small enough to be scanned from memory)."""
     with open(path, "rb", buffering=0) as f:
         if size > IN_MEMORY:
-            return f.read(HEAD_SIZE), None
+            return _read_upto(f, HEAD_SIZE), None
         # what it held when hashed, and a byte more to see whether it grew (a read asks for
         # as much memory as it may return: reading a 2 KB file took 22 us for IN_MEMORY, 5
         # for its size)
-        data = f.read(size + 1)
+        data = _read_upto(f, size + 1)
         if len(data) <= size:
             return data[:HEAD_SIZE], data
         # it grew since it was hashed: scanned from disk, as it always was
-        return (data + f.read(max(0, HEAD_SIZE - len(data))))[:HEAD_SIZE], None
+        return (data + _read_upto(f, max(0, HEAD_SIZE - len(data))))[:HEAD_SIZE], None
+
+
+def _read_upto(f: BinaryIO, n: int) -> bytes:
+    """Up to `n` bytes, fewer only at the end (an unbuffered read may be cut short, on a
+    network or FUSE file system)."""
+    data = f.read(n)
+    while 0 < len(data) < n and (more := f.read(n - len(data))):
+        data += more
+    return data
 
 
 def analyse(artifact: Artifact, sigset: SignatureSet, content: bytes | None = None
