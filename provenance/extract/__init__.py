@@ -117,6 +117,8 @@ def _taken(taking: Future[tuple[str, int, bytes]], path: Path) -> tuple[str, int
         raise
     except Exception:  # the process that took it is gone (a broken or stopped pool): here
         return hash_input(path)
+
+
 ENTROPY_OPAQUE = 7.5  # bits per byte: above this an unknown input is likely encrypted/compressed
 ENTROPY_MIN_SIZE = 64 << 10
 
