@@ -14,10 +14,11 @@ import contextlib
 import dataclasses
 import functools
 import io
+import os
 import stat
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from provenance.extract import accel, cramfs_layout, jffs2_layout, squashfs_tables
 from provenance.extract.base import Format, FormatProblem, Unsupported
@@ -283,12 +284,66 @@ def _ext_detect(head: bytes, name: str) -> bool:
     return len(head) >= 0x43A and head[0x438:0x43A] == b"\x53\xef"
 
 
+class _Runs(io.RawIOBase):
+    """A file's bytes read straight from the image by its data runs (`os.pread`): dissect's
+    RunlistStream reads them through two layers of Python buffering (the 7,140 files of the
+    rootfs benchmark: 0.47 s that way, 0.31 s this one, in the walk's own process)."""
+
+    def __init__(self, fd: int, pieces: list[tuple[int | None, int]]) -> None:
+        super().__init__()
+        self.fd = fd
+        self.pieces = pieces[::-1]  # (byte offset, or None for zeros; length), last first
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1, /) -> bytes:
+        want = (1 << 62) if n is None or n < 0 else n
+        out = []
+        while want > 0 and self.pieces:
+            offset, length = self.pieces.pop()
+            take = min(length, want)
+            data = bytes(take) if offset is None else os.pread(self.fd, take, offset)
+            if len(data) < take:  # the image ends early: what there is, and no more
+                self.pieces.clear()
+            elif take < length:
+                self.pieces.append((None if offset is None else offset + take, length - take))
+            out.append(data)
+            want -= len(data)
+        return b"".join(out)
+
+
+def _runs_of(node: Any, fd: int, image_size: int, block_size: int) -> BinaryIO:
+    """`node.open()`, read by `_Runs` when its data runs lie inside the image and cover its size
+    (an ordinary file); anything else (inline data, a run past the image's end, runs shorter
+    than the file) is left to dissect, which has its own answer for each."""
+    from dissect.extfs.c_ext import c_ext
+
+    size = node.size
+    if node.inode.i_flags & c_ext.EXT4_INLINE_DATA_FL or size <= 0:
+        return node.open()
+    pieces: list[tuple[int | None, int]] = []
+    left = size
+    for block, count in node.dataruns():
+        if left <= 0:
+            break
+        length = min(count * block_size, left)
+        if block is not None and (block < 0 or block * block_size + length > image_size):
+            return node.open()
+        pieces.append((None if block is None else block * block_size, length))
+        left -= length
+    if left > 0:
+        return node.open()
+    return cast(BinaryIO, _Runs(fd, pieces))
+
+
 def _ext_extract(src: Path, out: SafeRoot) -> None:
     from dissect.extfs import ExtFS
 
     with open(src, "rb") as f:
         fs = ExtFS(f)
         sb = fs.sb
+        fd, image_size, block_size = f.fileno(), os.fstat(f.fileno()).st_size, fs.block_size
 
         def in_use() -> int:
             # inodes below s_first_ino are reserved (root, journal, resize...) and always used
@@ -300,7 +355,7 @@ def _ext_extract(src: Path, out: SafeRoot) -> None:
             kind=lambda n: _posix_kind(n.filetype),
             key=lambda n: n.inum,
             link=lambda n: n.link,
-            open=lambda n: n.open(),
+            open=lambda n: _runs_of(n, fd, image_size, block_size),
             size=lambda n: n.size,
             in_use=in_use,
             node_key=lambda n: n.inum,
