@@ -104,18 +104,12 @@ def test_members_are_finished_while_their_container_is_still_unpacking(tmp_path,
     """Each member is classified from the digest and head taken as it was written, and a plain
     one goes to analysis at once: when the first is handed over, the last is not written yet,
     and no member is read back to be hashed (only the input is)."""
-    import tarfile
-
     import provenance.extract as extract_module
 
     src = tmp_path / "in.tar"
     blobs = {f"m{i:02d}.txt": f"member {i}\n".encode() * (i + 1) for i in range(12)}
     blobs["inner.zip"] = _zip({"z.txt": b"zipped\n"})
-    with tarfile.open(src, "w") as tar:
-        for name, data in blobs.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    _tar_of(src, blobs)
     from provenance.extract import saferoot
 
     hashed = []

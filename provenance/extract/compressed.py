@@ -166,6 +166,20 @@ def _open_lz4(src: Path) -> BinaryIO:
     return lz4.frame.open(src, "rb")
 
 
+def decompressing(f: BinaryIO) -> BinaryIO | None:
+    """`f`, from where it stands, decompressed by its magic when it is gzip, bzip2 or xz (the
+    payloads of tarballs and rpms); None for anything else. `f` is left where it stood."""
+    magic = f.read(6)
+    f.seek(-len(magic), 1)
+    if magic.startswith(b"\x1f\x8b"):
+        return igzip.IGzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(f)  # type: ignore[return-value]
+    if magic.startswith(b"\xfd7zXZ"):
+        return lzma.LZMAFile(f)  # type: ignore[return-value]
+    return None
+
+
 # From this size on, a stream is inflated by a thread of its own (isal's igzip_threaded: two
 # 1 MiB blocks ahead, the GIL released) while this one hashes and writes what came before: the
 # rootfs benchmark's 264 MiB cpio, inflated, hashed and written, took 0.68 s, now 0.46 s.

@@ -7,15 +7,13 @@ compressor is taken from its magic, not from the header, and the cpio is read by
 
 from __future__ import annotations
 
-import bz2
 import lzma
 import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from isal import igzip
-
 from provenance.extract.base import Format, FormatProblem, Unsupported
+from provenance.extract.compressed import decompressing
 from provenance.extract.cpio import read_stream
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
@@ -49,14 +47,11 @@ def _skip_header(f: BinaryIO, align: bool) -> None:
 
 
 def _open_payload(f: BinaryIO) -> BinaryIO:
+    stream = decompressing(f)
+    if stream is not None:
+        return stream
     magic = f.read(6)
     f.seek(-len(magic), 1)
-    if magic.startswith(b"\x1f\x8b"):
-        return igzip.IGzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
-    if magic.startswith(b"\xfd7zXZ"):
-        return lzma.LZMAFile(f)  # type: ignore[return-value]
-    if magic.startswith(b"BZh"):
-        return bz2.BZ2File(f)  # type: ignore[return-value]
     if magic.startswith(b"\x28\xb5\x2f\xfd"):
         import zstandard
 

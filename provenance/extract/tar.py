@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bz2
 import lzma
 import tarfile
 import zlib
@@ -11,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from isal import igzip, isal_zlib
+from isal import isal_zlib
 
 from provenance.extract.base import Format
+from provenance.extract.compressed import decompressing
 from provenance.extract.saferoot import SafeRoot
 from provenance.model import ProblemKind
 
@@ -87,15 +87,8 @@ def _decompressed(raw: BinaryIO) -> BinaryIO:
     """The tar stream inside `raw`. Decompressed here, not by tarfile: tarfile's own stream
     keeps each decoded burst whole and re-copies it on every 10 KiB read, which is quadratic on
     a highly compressed member (a 96 MiB run of zeros in a .tar.xz never finished)."""
-    magic = raw.read(6)
-    raw.seek(0)
-    if magic.startswith(b"\x1f\x8b"):
-        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if magic.startswith(b"BZh"):
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if magic.startswith(b"\xfd7zXZ\x00"):
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
-    return raw
+    stream = decompressing(raw)
+    return raw if stream is None else stream
 
 
 def _advance(tf: tarfile.TarFile, check_time: Callable[[], None]) -> None:
