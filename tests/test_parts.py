@@ -179,6 +179,26 @@ def test_a_dial_script_for_several_makers_modems_selects_none():
     assert part.kinds == ("at-dialect",)
 
 
+@pytest.mark.parametrize("line, maker", [
+    ("AT^NDISDUP=1,1", "huawei"),  # each way of writing a command, found whatever else
+    ("at^ndisdup=1,1", "huawei"),  # the text holds (a plus sign, a caret)
+    ("AT\\^NDISDUP=1,1", "huawei"),
+    ("AT+ZECMCALL=1", "zte"),
+    ("at+zecmcall=1", "zte"),
+])
+@pytest.mark.parametrize("around", ["", "x=$((x+1)) # 2^10\n"])
+def test_every_form_of_an_at_command_is_read(line, maker, around):
+    text = f"#!/bin/sh\n{around}echo -e '{line}\\r' > /dev/ttyUSB2\n"
+    part = only(infer([BlobView("fw!/usr/bin/dial.sh", Facts(format="data"), text, True)]),
+                PartClass.CELLULAR_MODEM, maker)
+    assert part.kinds == ("at-dialect",)
+
+
+def test_carets_and_plus_signs_without_a_command_are_no_dialect():
+    text = "x=$((x+1)); y=2^10; regex='^AT+'; echo AT + ^\n"
+    assert infer([BlobView("fw!/usr/bin/calc.sh", Facts(format="data"), text, True)]) == ()
+
+
 def test_a_lone_generic_driver_is_nothing(tmp_path):
     put(tmp_path, "lib/modules/hi3881.ko", b"\x7fELF" + b"\0" * 60)
     put(tmp_path, "lib/modules/hi_gpon.ko", b"\x7fELF" + b"\0" * 60)

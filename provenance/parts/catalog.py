@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,12 @@ class Catalog:
     usb: tuple[UsbId, ...] = ()
     usb_vendors: tuple[UsbVendor, ...] = ()
     at: tuple[AtCommand, ...] = ()
+    # the vendor ids of every USB entry: a text naming none of them selects no module
+    usb_makers: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        makers = {v.id for v in self.usb_vendors} | {u.id[:4] for u in self.usb}
+        object.__setattr__(self, "usb_makers", frozenset(makers))
 
     def usb_id(self, value: str) -> UsbId | None:
         return next((u for u in self.usb if u.id == value), None)
@@ -161,7 +167,8 @@ class Catalog:
         return next((m.id for m in self.makers if prefix in m.dt_prefixes), None)
 
     def merged(self, other: Catalog) -> Catalog:
-        return Catalog(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Catalog)))
+        return Catalog(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Catalog)
+                         if f.init))
 
 
 TOP_KEYS = {"maker", "name", "sources", "dt_prefixes", "chips", "sdk", "modules", "prompts",

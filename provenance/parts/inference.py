@@ -117,9 +117,10 @@ def _blob_signals(blob: BlobView, cat: Catalog) -> list[Signal]:
         blob = replace(blob, text=blob.text[:MAX_TEXT])
     out = _device_tree(blob, cat) + _names(blob, cat)
     if blob.text:
-        out += _u_boot(blob, cat) + _sdk(blob, cat)
+        lower = blob.text.lower()  # once: a copy of up to MAX_TEXT characters
+        out += _u_boot(blob, cat) + _sdk(blob, cat, lower)
         if blob.textual:  # what a product's own scripts and configs select
-            out += _init_modules(blob, cat) + _usb(blob, cat) + _at(blob, cat)
+            out += _init_modules(blob, cat) + _usb(blob, cat, lower) + _at(blob, cat)
     return out
 
 
@@ -281,10 +282,10 @@ def _u_boot(blob: BlobView, cat: Catalog) -> list[Signal]:
     return out
 
 
-def _sdk(blob: BlobView, cat: Catalog) -> list[Signal]:
-    """SDK version strings that name the chip they were built for."""
+def _sdk(blob: BlobView, cat: Catalog, lower: str) -> list[Signal]:
+    """SDK version strings that name the chip they were built for (`lower`: the text in lower
+    case)."""
     text = blob.text
-    lower = text.lower()
     out: list[Signal] = []
     for sdk in cat.sdk:
         if sdk.anchor not in lower:
@@ -369,12 +370,11 @@ def _usb_ids(text: str) -> tuple[dict[str, int], set[str]]:
     return ids, vendors
 
 
-def _usb(blob: BlobView, cat: Catalog) -> list[Signal]:
-    """A udev rule, usb_modeswitch entry or modem config naming one module's USB id."""
+def _usb(blob: BlobView, cat: Catalog, lower: str) -> list[Signal]:
+    """A udev rule, usb_modeswitch entry or modem config naming one module's USB id (`lower`:
+    the text in lower case)."""
     text = blob.text
-    lower = text.lower()
-    makers = {v.id for v in cat.usb_vendors} | {u.id[:4] for u in cat.usb}
-    if not any(v in lower for v in makers):
+    if not any(v in lower for v in cat.usb_makers):
         return []  # no modem maker's vendor id anywhere: nothing this file could select
     ids, vendors = _usb_ids(text)
     known = {i: at for i, at in ids.items()
@@ -402,7 +402,9 @@ def _usb(blob: BlobView, cat: Catalog) -> list[Signal]:
 def _at(blob: BlobView, cat: Catalog) -> list[Signal]:
     """A dial script speaking one maker's AT dialect (`AT^NDISDUP`, `AT^SYSCFGEX`)."""
     text = blob.text
-    if not any(p in text for p in ("AT^", "AT+", "AT\\^", "at^", "at+")):
+    # each command begins with a caret or a plus sign, rare in text: look for those first
+    caret = "^" in text and any(p in text for p in ("AT^", "AT\\^", "at^"))
+    if not (caret or ("+" in text and ("AT+" in text or "at+" in text))):
         return []
     upper = text.upper().replace("\\^", "^")  # chat scripts escape the caret
     hits = []
