@@ -74,13 +74,13 @@ def test_blocks_are_aligned_on_the_file_whatever_the_chunks(tmp_path: Path) -> N
 def test_a_member_of_zeros_is_recognised_and_never_scanned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scanned: list[str] = []
-    real = blobs.scan_file
+    real = blobs.scanned_file
 
-    def scan_file(sigset: signatureset.SignatureSet, path: Path) -> object:
+    def scanned_file(sigset: signatureset.SignatureSet, path: Path) -> object:
         scanned.append(path.name)
         return real(sigset, path)
 
-    monkeypatch.setattr(blobs, "scan_file", scan_file)
+    monkeypatch.setattr(blobs, "scanned_file", scanned_file)
     options = ScanOptions(analysis=AnalysisOptions(jobs=1, use_cache=False))
     result = scan(_tar_gz(tmp_path / "fw.tar.gz"), signatureset.load(()), options)
     by_name = {c.chain[-1]: c for c in result.components()}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.identify import anchors
 from provenance.model import pickled_by_fields
 from provenance.parts.catalog import builtin as parts_catalog
 from provenance.parts.sample import yara_source as parts_yara_source
@@ -42,16 +44,14 @@ _saved: set[Path] = set()  # compiled-rule files known to be on disk
 def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
     """Compiled rules for this signature set, once per process.
 
-    With `cache_dir`, the compiled form is also kept on disk by signature digest and libyara
-    version, so each pool worker loads it instead of compiling.
+    With `cache_dir`, the compiled form is also kept on disk by signature digest, the rules
+    generated here and libyara version, so each pool worker loads it instead of compiling.
     """
     import yara
 
     saved = None
     if cache_dir is not None and sigset.rules:
-        name = sigset.digest.removeprefix("sha256:")[:32]
-        saved = cache_dir / f"rules-{name}-yara{yara.__version__}.yarc"
-
+        saved = cache_dir / _saved_name(sigset)
     cached = _compiled.get(sigset.digest)
     if sigset.digest in _compiled:
         if saved is not None and saved not in _saved:
@@ -69,11 +69,12 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
             return compiled
         except (yara.Error, OSError):
             pass  # absent, or from another build: compile and save again
-    try:  # one compile: the rule files, and the marks generated from the vendor files
+    try:  # one compile: the rule files, and the rules generated from the vendor files, the
+        # parts catalog and the content scanners' anchors
         sources = {rule.id: rule.path.read_text(encoding="utf-8") for rule in sigset.rules}
         if generated:
             sources["marks"] = generated
-        sources["parts"] = parts_yara_source(parts_catalog().anchors())
+        sources.update(_internal())
         compiled = compile_yara(sources)
     except (yara.Error, OSError) as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc
@@ -81,6 +82,30 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
         _save(compiled, saved)
     _compiled[sigset.digest] = compiled
     return compiled
+
+
+def _internal() -> dict[str, str]:
+    """The rules every scan adds: which binaries get a parts text sample, and which passes of
+    the content scanners can find anything (`identify.anchors`)."""
+    return {"parts": parts_yara_source(parts_catalog().anchors()),
+            "anchors": anchors.yara_source()}
+
+
+def _saved_name(sigset: SignatureSet) -> str:
+    """The file of the compiled rules: the rules generated here change with the code, not the
+    signature digest (a file compiled without the anchors would skip no pass, for ever)."""
+    import yara
+
+    name = _names.get(sigset.digest)
+    if name is None:  # generating the marks takes 30 ms: once per process (workers inherit)
+        made = "\0".join([yara_source(sigset), *_internal().values()])
+        made = hashlib.sha256(made.encode()).hexdigest()
+        digest = sigset.digest.removeprefix("sha256:")[:32]
+        name = _names[sigset.digest] = f"rules-{digest}-{made[:12]}-yara{yara.__version__}.yarc"
+    return name
+
+
+_names: dict[str, str] = {}
 
 
 def _save(compiled: Any, saved: Path) -> None:
@@ -153,6 +178,8 @@ def _mark_matches(match: Any, data: bytes) -> tuple[StringMatch, ...]:
 def _hits(matches: list[Any], data: bytes | None = None) -> tuple[Hit, ...]:
     out = []
     for match in matches:
+        if match.rule.startswith(anchors.PREFIX):  # read by `scanned`, no evidence
+            continue
         if match.rule.startswith(MARKS_PREFIX) and data is not None:
             out.append(Hit(match.rule, _mark_matches(match, data)))
             continue
@@ -166,10 +193,14 @@ def _hits(matches: list[Any], data: bytes | None = None) -> tuple[Hit, ...]:
     return tuple(sorted(out, key=lambda h: h.rule))
 
 
-def scan_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> tuple[Hit, ...]:
+# a blob's hits, and the content scanners' anchors it holds (`identify.anchors`; None: unknown)
+Scanned = tuple[tuple[Hit, ...], frozenset[str] | None]
+
+
+def scanned_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> Scanned:
     rules = compile_rules(sigset)
     if rules is None:
-        return ()
+        return (), None
     import mmap
 
     with open(path, "rb") as f:
@@ -181,14 +212,24 @@ def scan_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> tuple[Hit,
         except UnicodeEncodeError:
             name = f"/proc/self/fd/{f.fileno()}"
         matches = rules.match(filepath=name, timeout=timeout)
+        present = anchors.present(m.rule for m in matches)
         if not any(m.rule.startswith(MARKS_PREFIX) for m in matches) or not path.stat().st_size:
-            return _hits(matches)
+            return _hits(matches), present
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _hits(matches, data)  # type: ignore[arg-type]  # mmap slices like bytes
+            return _hits(matches, data), present  # type: ignore[arg-type]  # slices like bytes
+
+
+def scanned_bytes(sigset: SignatureSet, data: bytes, timeout: int = 60) -> Scanned:
+    rules = compile_rules(sigset)
+    if rules is None:
+        return (), None
+    matches = rules.match(data=data, timeout=timeout)
+    return _hits(matches, data), anchors.present(m.rule for m in matches)
+
+
+def scan_file(sigset: SignatureSet, path: Path, timeout: int = 60) -> tuple[Hit, ...]:
+    return scanned_file(sigset, path, timeout)[0]
 
 
 def scan_bytes(sigset: SignatureSet, data: bytes, timeout: int = 60) -> tuple[Hit, ...]:
-    rules = compile_rules(sigset)
-    if rules is None:
-        return ()
-    return _hits(rules.match(data=data, timeout=timeout), data)
+    return scanned_bytes(sigset, data, timeout)[0]

@@ -50,11 +50,12 @@ PACKED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"]\x00\x00", b
 __all__ = ["CONTENT_SCAN", "IDENTIFIERS", "facts_to_dict", "identify"]
 
 
-def identify(artifact: Artifact, head: bytes, content: bytes | None = None
-             ) -> tuple[Facts, tuple[Problem, ...]]:
+def identify(artifact: Artifact, head: bytes, content: bytes | None = None,
+             present: frozenset[str] | None = None) -> tuple[Facts, tuple[Problem, ...]]:
     """Facts about one blob. `head` is its first bytes (at least 4 KiB when it has them);
     `content`, when the caller read the whole blob, is what the content scanners read instead
-    of opening it again."""
+    of opening it again; `present`, the anchors the blob holds (`identify.anchors`), when the
+    YARA scan said."""
     local: Path | None = artifact.local
     if local is None:
         return Facts(format=artifact.kind), ()
@@ -79,8 +80,8 @@ def identify(artifact: Artifact, head: bytes, content: bytes | None = None
         try:
             with (nullcontext(content[:MAX_SCAN]) if content is not None
                   else mapped(local)) as data:
-                copyright.scan(data, sink)
-                certs.scan(data, sink)
+                copyright.scan(data, sink, present)
+                certs.scan(data, sink, present)
                 if facts.format not in SCANNED_FORMATS:  # configs and environments, not code
                     macaddr.scan(data, sink)
         except Exception as exc:  # OSError on mmap, or a scanner bug: keep what was read

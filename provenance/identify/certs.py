@@ -21,6 +21,8 @@ PEM = re.compile(
     rb"-----END (?:TRUSTED |X509 )?CERTIFICATE-----"
 )
 DER = re.compile(rb"\x30\x82(..)\x30\x82", re.DOTALL)
+# literals without which a pass finds nothing, as YARA strings (`identify.anchors`)
+ANCHORS = {"pem": ('"-----BEGIN "',), "der": ("{ 30 82 ?? ?? 30 82 }",)}
 NAME_KEYS = {"O": "2.5.4.10", "CN": "2.5.4.3", "C": "2.5.4.6", "OU": "2.5.4.11"}
 
 
@@ -84,11 +86,13 @@ def pkcs7_certs(der: bytes) -> list[Any]:
         return []
 
 
-def scan(data: bytes | Any, sink: Sink) -> int:
-    """Embedded certificates in `data` as `cert.*` facts at their offsets; returns how many."""
+def scan(data: bytes | Any, sink: Sink, present: frozenset[str] | None = None) -> int:
+    """Embedded certificates in `data` as `cert.*` facts at their offsets; returns how many.
+    `present`: the anchors `data` holds (`identify.anchors`), when known."""
     found = 0
     seen: set[bytes] = set()
-    for match in PEM.finditer(data):
+    pems = PEM.finditer(data) if present is None or "pem" in present else ()
+    for match in pems:
         if found >= MAX_CERTS:
             return found
         try:
@@ -105,7 +109,8 @@ def scan(data: bytes | Any, sink: Sink) -> int:
             found += 1
     attempts = 0
     pos = 0
-    while found < MAX_CERTS and attempts < MAX_ATTEMPTS:
+    ders = present is None or "der" in present
+    while ders and found < MAX_CERTS and attempts < MAX_ATTEMPTS:
         der_match = DER.search(data, pos)
         if der_match is None:
             break

@@ -68,8 +68,9 @@ def normalise(text: str) -> tuple[str, str, bool]:
 
 
 # The words are found with bytes.find (memchr speed); the regex then runs only where they are.
-# A regex alternation scanned over megabytes of binary is ~30x slower.
-WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
+# A regex alternation scanned over megabytes of binary is ~30x slower. Each has its anchor
+# (`identify.anchors`): a blob without it is not searched for it.
+WORDS = ((b"opyright", 1, "copyright"), (b"OPYRIGHT", 1, "copyright-upper"))
 # A mark starts a statement of its own only before a year ("(c) 2019 Acme", "\xa9 2021"), so
 # each mark is searched with its year (a literal-prefix search): a bare 0xA9 byte is
 # everywhere in binaries, and ends the UTF-8 of accented letters (a French catalogue has
@@ -80,18 +81,26 @@ WORDS = ((b"opyright", 1), (b"OPYRIGHT", 1))
 PAREN_C = re.compile(rb"\([cC]\)" + _YEAR_NEXT)
 LATIN1_SIGN = re.compile(LATIN1_MARK + _YEAR_NEXT)
 MAX_ANCHORS = 4000  # of each word and each mark, per blob
+# literals without which a pass finds nothing, as YARA strings (`identify.anchors`); the
+# Latin-1 sign has none: one byte, in most binaries
+ANCHORS = {"copyright": ('"opyright"',), "copyright-upper": ('"OPYRIGHT"',),
+           "paren-c": ('"(c)"', '"(C)"')}
 
 
-def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
+def _candidates(data: bytes | Any, present: frozenset[str] | None = None
+                ) -> list[re.Match[bytes]]:
+    """The statements in `data`; `present`: the anchors it holds, when known."""
     starts: set[int] = set()
-    for word, back in WORDS:
+    for word, back, anchor in WORDS:
+        if present is not None and anchor not in present:
+            continue
         pos = data.find(word)
         count = 0
         while pos >= 0 and count < MAX_ANCHORS:
             starts.add(max(0, pos - back))
             count += 1
             pos = data.find(word, pos + 1)
-    starts.update(_marks(data))
+    starts.update(_marks(data, present))
     statements: list[re.Match[bytes]] = []
     end = -1
     for start in sorted(starts):
@@ -104,10 +113,11 @@ def _candidates(data: bytes | Any) -> list[re.Match[bytes]]:
     return statements
 
 
-def _marks(data: bytes | Any) -> Iterator[int]:
+def _marks(data: bytes | Any, present: frozenset[str] | None = None) -> Iterator[int]:
     """Where each mark followed by a year starts, the first MAX_ANCHORS of each mark."""
     counts = [0, 0]  # "(c)", "(C)"
-    for found in PAREN_C.finditer(data):
+    parens = PAREN_C.finditer(data) if present is None or "paren-c" in present else ()
+    for found in parens:
         upper = data[found.start() + 1] == ord("C")
         if counts[upper] < MAX_ANCHORS:
             counts[upper] += 1
@@ -127,10 +137,11 @@ def _marks(data: bytes | Any) -> Iterator[int]:
             break
 
 
-def scan(data: bytes | Any, sink: Sink) -> int:
-    """`copyright.*` facts for the statements in `data`; returns how many were kept."""
+def scan(data: bytes | Any, sink: Sink, present: frozenset[str] | None = None) -> int:
+    """`copyright.*` facts for the statements in `data`; returns how many were kept.
+    `present`: the anchors `data` holds (`identify.anchors`), when known."""
     seen: set[str] = set()
-    for match in _candidates(data):
+    for match in _candidates(data, present):
         if len(seen) >= MAX_STATEMENTS:
             break
         raw = bytes(match.group(0)).decode("utf-8", "replace")

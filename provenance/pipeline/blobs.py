@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provenance.attribute import resolve
-from provenance.attribute.yara_scan import Hit, compile_rules, scan_bytes, scan_file
+from provenance.attribute.yara_scan import Hit, compile_rules, scanned_bytes, scanned_file
 from provenance.caching import default_dir
 from provenance.extract import digest_here
 from provenance.extract.base import HEAD_SIZE, uniform_byte
@@ -123,9 +123,11 @@ def _read_upto(f: BinaryIO, n: int) -> bytes:
 def analyse(artifact: Artifact, sigset: SignatureSet, content: bytes | None = None
             ) -> Analysis:
     """Identify and scan one blob: the expensive work, done once per distinct SHA-256.
-    `content`: the blob's bytes, when the caller read them (`read_small`)."""
+    `content`: the blob's bytes, when the caller read them (`read_small`).
+
+    YARA goes first: it reads every byte anyway, and says which of the content scanners'
+    passes can find anything (`identify.anchors`)."""
     assert artifact.local is not None
-    problems: list[Problem] = []
     try:
         head, data = ((content[:HEAD_SIZE], content) if content is not None
                       else _read_head(artifact.local, artifact.size))
@@ -133,28 +135,31 @@ def analyse(artifact: Artifact, sigset: SignatureSet, content: bytes | None = No
         problem = Problem(artifact.path, Stage.IDENTIFY, f"cannot read: {exc.strerror}",
                           ProblemKind.ERROR)
         return Analysis(Facts(artifact.kind), (), (problem,))
+    hits: tuple[Hit, ...] = ()
+    present: frozenset[str] | None = None
+    scan_problems: tuple[Problem, ...] = ()
+    # an unpacked blob's members are scanned; the whole would only repeat them. Erased flash
+    # or padding: nothing to find, and no need to map it.
+    byte = (uniform_byte(artifact.local) if not artifact.unpacked and artifact.size >= UNIFORM_MIN
+            else None)
+    if not artifact.unpacked and byte is None:
+        try:
+            hits, present = (scanned_file(sigset, artifact.local) if data is None
+                             else scanned_bytes(sigset, data))
+        except Exception as exc:  # yara.TimeoutError and friends: record, go on
+            scan_problems = (budget.memory_problem(artifact.path, Stage.ATTRIBUTE, "not scanned")
+                             if budget.out_of_memory(exc) else
+                             Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
+                                     ProblemKind.ERROR),)
     try:
-        facts, found = identify(artifact, head, data)
+        facts, found = identify(artifact, head, data, present)
     except MemoryError:  # unwound: what the reader held is freed, the worker goes on
         return Analysis(Facts(artifact.kind), (), (budget.memory_problem(artifact.path,
                                                                          Stage.IDENTIFY),))
-    problems.extend(found)
-    hits: tuple[Hit, ...] = ()
-    if artifact.unpacked:  # its members are scanned; the whole would only repeat them
-        return Analysis(facts, hits, tuple(problems))
-    byte = uniform_byte(artifact.local) if artifact.size >= UNIFORM_MIN else None
-    if byte is not None:  # erased flash or padding: nothing to find, and no need to map it
+    if byte is not None:
         fact = Fact("content.uniform", f"{byte:02x}", f"{artifact.path}#content")
-        return Analysis(replace(facts, items=(*facts.items, fact)), hits, tuple(problems))
-    try:
-        hits = (scan_file(sigset, artifact.local) if data is None
-                else scan_bytes(sigset, data))
-    except Exception as exc:  # yara.TimeoutError and friends: record, go on
-        problems.append(budget.memory_problem(artifact.path, Stage.ATTRIBUTE, "not scanned")
-                        if budget.out_of_memory(exc) else
-                        Problem(artifact.path, Stage.ATTRIBUTE, f"YARA scan failed: {exc}",
-                                ProblemKind.ERROR))
-    return Analysis(facts, hits, tuple(problems))
+        facts = replace(facts, items=(*facts.items, fact))
+    return Analysis(facts, hits, found + scan_problems)
 
 
 # -- many blobs -----------------------------------------------------------------------------------
