@@ -228,3 +228,48 @@ def test_a_message_catalogue_is_not_carved_for_a_chance_magic(tmp_path: Path, or
     other.write_bytes(b"\xc7\x5f\x67\x2e" + catalogue[4:])
     fmt = detect(other.read_bytes()[:4096], other.name, other)
     assert fmt is not None and fmt.name == "flash"
+
+
+def test_yara_names_exactly_the_magics_a_blob_holds() -> None:
+    """The carver searches only the magics one YARA pass saw: each magic alone, all of them,
+    none, and random bytes (which hold the two-byte ones by chance), against `bytes.find`."""
+    import os
+
+    from provenance.extract.firmware import carve
+
+    magics = [m for m, _, _, _ in carve.SIGNATURES]
+    blobs = [os.urandom(1 << 20), b"\0" * 4096, b"x" * 100 + b"".join(magics) + b"y" * 100,
+             *(b"\xee" * 1000 + m + b"\xee" * 1000 for m in magics)]
+    for data in blobs:
+        expected = [i for i, m in enumerate(magics) if m in data]
+        assert carve._magics_in(data) == expected
+
+
+@pytest.mark.parametrize("window", [1 << 30, 4096])
+def test_carving_without_yara_carves_the_same(dump: tuple[Path, dict[int, str]],
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               window: int) -> None:
+    """YARA unavailable or failing: every magic is searched, with the same regions."""
+    from provenance.extract.firmware import carve
+    from provenance.extract.firmware._io import Blob
+    from provenance.extract.limits import Budget, Limits
+    from provenance.extract.saferoot import SafeRoot
+
+    path, _ = dump
+    monkeypatch.setattr(carve, "WINDOW", window)
+
+    def carved(tag: str) -> list[tuple[int, int, str]]:
+        root = SafeRoot(path.parent / f"y{tag}{window}", Budget(Limits()), "fw.bin", 0)
+        with Blob(path) as blob:
+            return carve.regions(blob, root)
+
+    with_yara = carved("a")
+    asked: list[int] = []
+
+    def broken() -> None:
+        asked.append(1)
+        raise RuntimeError("no YARA here")
+
+    monkeypatch.setattr(carve, "_magic_rules", broken)
+    assert carved("b") == with_yara and asked
+    assert len(with_yara) == 3

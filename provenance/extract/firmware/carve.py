@@ -1,7 +1,8 @@
 """Carving of raw flash dumps: find known formats at any offset, keep the gaps as unknown regions.
 
-Candidates come from `mmap.find` per magic, window by window (bounded per magic and in total);
-each is validated and measured by its own header before it is carved, and a carved region hides
+Candidates come from `mmap.find` per magic, window by window (bounded per magic and in total),
+for the magics one YARA pass (`_magics_in`) saw anywhere in the blob; each is validated and
+measured by its own header before it is carved, and a carved region hides
 the candidates inside it (the walker unpacks those recursively). Gaps that are not padding
 (0x00/0xFF) become `0x<start>-0x<end>_entropy<H>.unknown` members; above 7.5 bits/byte they
 also get a Problem of kind "encrypted-or-compressed" since we cannot say what they hold.
@@ -15,6 +16,7 @@ import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from provenance.extract.base import Format, uniform_byte
 from provenance.extract.firmware import android, fdt, trx, uefi, uimage
@@ -233,10 +235,40 @@ _TEXT_BYTES = bytes([*range(32, 127), 9, 10, 13])
 WINDOW = 4 << 20
 
 
-def _window_hits(blob: Blob, lo: int, hi: int, found: list[int]) -> list[tuple[int, int]]:
-    """(position, signature index) of every magic starting in [lo, hi), bounded per magic."""
+def _magic_rules() -> Any:
+    """One YARA rule per signature (rule `m<index>`), compiled once per process."""
+    if not _compiled:
+        import yara
+
+        source = "\n".join(f"rule m{i} {{ strings: $m = {{ {magic.hex(' ')} }} condition: $m }}"
+                           for i, (magic, _, _, _) in enumerate(SIGNATURES))
+        _compiled.append(yara.compile(source=source))
+    return _compiled[0]
+
+
+_compiled: list[Any] = []
+
+
+def _magics_in(data: bytes | mmap.mmap) -> list[int] | None:
+    """The indices of the signatures whose magic occurs anywhere in `data`, from one YARA pass
+    in fast mode (a string's first instance only: a million matches of a two-byte magic in
+    random data cost one object). Each `mmap.find` pass over a magic that is not there reads
+    the whole blob: 18 of them took 0.19 s of a 16 MiB random blob, which holds 4 of the
+    magics; YARA's pass takes 0.02 s. None: YARA failed, every magic is searched."""
+    try:
+        matches = _magic_rules().match(data=data, fast=True, timeout=60)
+    except Exception:  # yara.Error, a timeout, memory: the passes decide, as before
+        return None
+    return sorted(int(m.rule[1:]) for m in matches)
+
+
+def _window_hits(blob: Blob, lo: int, hi: int, found: list[int],
+                 present: list[int] | None = None) -> list[tuple[int, int]]:
+    """(position, signature index) of every magic starting in [lo, hi), bounded per magic;
+    `present`: the only signatures whose magic the blob holds, when known."""
     hits: list[tuple[int, int]] = []
-    for i, (magic, _, _, _) in enumerate(SIGNATURES):
+    for i in range(len(SIGNATURES)) if present is None else present:
+        magic = SIGNATURES[i][0]
         stop = min(blob.size, hi + len(magic) - 1)
         pos = blob.mm.find(magic, lo, stop)
         while pos >= 0 and found[i] < MAX_HITS_PER_MAGIC:
@@ -250,11 +282,12 @@ def _window_hits(blob: Blob, lo: int, hi: int, found: list[int]) -> list[tuple[i
 def regions(blob: Blob, out: SafeRoot) -> list[tuple[int, int, str]]:
     """Carved (start, end, extension), sorted and non-overlapping."""
     found = [0] * len(SIGNATURES)
+    present = _magics_in(blob.mm)
     carved: list[tuple[int, int, str]] = []
     cursor = checked = lo = 0
     while lo < blob.size and checked < MAX_CANDIDATES and len(carved) < MAX_MEMBERS:
         hi = min(blob.size, lo + WINDOW)
-        for pos, i in _window_hits(blob, lo, hi, found):
+        for pos, i in _window_hits(blob, lo, hi, found, present):
             _, ext, delta, measure = SIGNATURES[i]
             start = pos - delta
             if start < cursor:
