@@ -52,7 +52,8 @@ def _make(
         with opener(src) as stream:
             out.write(_member_name(src), stream)
 
-    return Format(name, doc, detect, extract, through_members=True)
+    return Format(name, f"{doc}; a cpio inside gives its members", detect, extract,
+                  through_members=True)
 
 
 def _holds_cpio(src: Path, opener: Callable[[Path], BinaryIO]) -> bool:
