@@ -238,11 +238,11 @@ WINDOW = 4 << 20
 def _magic_rules() -> Any:
     """One YARA rule per signature (rule `m<index>`), compiled once per process."""
     if not _compiled:
-        import yara
+        from provenance.signatureset.compile import compile_yara
 
         source = "\n".join(f"rule m{i} {{ strings: $m = {{ {magic.hex(' ')} }} condition: $m }}"
                            for i, (magic, _, _, _) in enumerate(SIGNATURES))
-        _compiled.append(yara.compile(source=source))
+        _compiled.append(compile_yara({"magics": source}))
     return _compiled[0]
 
 
