@@ -112,7 +112,8 @@ def test_cache_entries_written_before_the_enums_decode_to_members() -> None:
         Problem(base + "#dynamic", Stage.IDENTIFY, "ELF header unreadable", ProblemKind.CORRUPT),
         Problem("", Stage.ATTRIBUTE, "YARA scan failed: timeout", ProblemKind.ERROR))
     assert all(type(p.kind) is ProblemKind and type(p.stage) is Stage for p in value.problems)
-    assert encode(Analysis(Facts("elf"), (), value.problems), base) == blob  # same bytes
+    again = encode(Analysis(Facts("elf"), (), value.problems), base)
+    assert zlib.decompress(again) == zlib.decompress(blob)  # the same entry, byte for byte
 
 
 def test_reports_keep_the_strings_and_refuse_an_unknown_kind() -> None:

@@ -1,6 +1,8 @@
 """Compact, lossless JSON for what the result cache keeps: one blob's analysis, one whole scan.
 
-Both are zlib-compressed JSON holding dataclasses as lists in field order, not objects. The codec
+Both are zlib-compressed JSON holding dataclasses as lists in field order, not objects (written
+by ISA-L's deflate, `isal_zlib`: 4 times zlib's speed at level 1, and smaller; a standard zlib
+stream, read back by `zlib`). The codec
 knows only `model` and the YARA hit types, never the report stage: a cached scan is the native
 `ScanResult`, facts included, so whatever a report or `--facts` needs comes back from the cache.
 
@@ -24,6 +26,7 @@ from enum import Enum
 from typing import Any
 
 import orjson
+from isal import isal_zlib
 
 from provenance.attribute.yara_scan import Hit, StringMatch
 from provenance.model import Component, Fact, Facts, Problem, ProblemKind, ScanResult, Stage
@@ -57,7 +60,7 @@ def dump_blob(facts: Facts, hits: tuple[Hit, ...], problems: tuple[Problem, ...]
         "p": [[_loc_out(p.location, base), p.stage, p.message, p.kind] for p in problems],
     }
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return zlib.compress(text.encode("utf-8", TEXT_ERRORS), 1)
+    return isal_zlib.compress(text.encode("utf-8", TEXT_ERRORS), 1)
 
 
 def load_blob(blob: bytes, base: str
@@ -83,7 +86,7 @@ def dump_scan(result: ScanResult) -> bytes:
     The text is `json.dumps(_plain(result))`, made and compressed one component at a time: the
     plain lists of a 100,000-file tree, its text and their UTF-8 bytes never all exist at once
     (together they were twice the tree itself)."""
-    packer = zlib.compressobj(1)
+    packer = isal_zlib.compressobj(1)
     out: list[bytes] = []
     held: list[str] = []
     size = 0
