@@ -62,8 +62,9 @@ def _holds_cpio(src: Path, opener: Callable[[Path], BinaryIO]) -> bool:
     Its members are then read straight from the stream, as a tar.gz is read as tar: they are
     the compressed file's members, with no archive written whole in between. Writing and
     hashing that archive first (the rootfs benchmark's 264 MiB cpio) kept the pool idle for
-    the first 0.6 s of the scan, and one member over a limit would have hidden all the others.
-    A stream that cannot be read here is left to the plain path, which says why."""
+    the first 0.6 s of the scan, and one member over a limit got the whole archive refused
+    before it was read again as a stream. A stream that cannot be read here is left to the
+    plain path, which says why."""
     from provenance.extract import cpio
 
     try:
