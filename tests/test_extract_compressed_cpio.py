@@ -11,19 +11,12 @@ import random
 from pathlib import Path
 
 import pytest
+from test_extract_hostile import _newc
 
 from provenance.extract import compressed, extract
 
 MEMBERS = {"etc/passwd": b"root:x:0:0::/root:/bin/sh\n", "lib/libfoo.so": b"\x7fELF" + b"\1" * 5000,
            "init": b"#!/bin/sh\nexec /sbin/init\n"}
-
-
-def _newc(name: str, data: bytes, mode: int = 0o100644) -> bytes:
-    raw = name.encode() + b"\0"
-    fields = [0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(raw), 0]
-    head = b"070701" + b"".join(f"{v:08X}".encode() for v in fields) + raw
-    head += b"\0" * (-len(head) % 4)
-    return head + data + b"\0" * (-len(data) % 4)
 
 
 def _cpio(members: dict[str, bytes]) -> bytes:
