@@ -98,7 +98,9 @@ def test_without_the_anchor_rules_every_pass_runs(tmp_path: Path,
                         local=blob)
     with_anchors = analyse(artifact, sigset)
     monkeypatch.setattr(yara_scan, "_compiled", {})
-    monkeypatch.setattr(yara_scan, "_internal", lambda: {})
+    real = yara_scan._generated
+    monkeypatch.setattr(yara_scan, "_generated",
+                        lambda s: {k: v for k, v in real(s).items() if k != "anchors"})
     rules = yara_scan.compile_rules(sigset)
     assert not any(r.identifier.startswith(anchors.PREFIX) for r in rules)
     without = analyse(artifact, sigset)

@@ -57,8 +57,8 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
         if saved is not None and saved not in _saved:
             _save(cached, saved)
         return cached
-    generated = yara_source(sigset)
-    if not sigset.rules and not generated:
+    generated = _generated(sigset)
+    if not sigset.rules and "marks" not in generated:
         _compiled[sigset.digest] = None
         return None
     if saved is not None:
@@ -69,13 +69,9 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
             return compiled
         except (yara.Error, OSError):
             pass  # absent, or from another build: compile and save again
-    try:  # one compile: the rule files, and the rules generated from the vendor files, the
-        # parts catalog and the content scanners' anchors
+    try:  # one compile: the rule files, and the rules generated here
         sources = {rule.id: rule.path.read_text(encoding="utf-8") for rule in sigset.rules}
-        if generated:
-            sources["marks"] = generated
-        sources.update(_internal())
-        compiled = compile_yara(sources)
+        compiled = compile_yara({**sources, **generated})
     except (yara.Error, OSError) as exc:
         raise SignatureError(f"YARA rules do not compile: {exc}") from exc
     if saved is not None:
@@ -84,11 +80,22 @@ def compile_rules(sigset: SignatureSet, cache_dir: Path | None = None) -> Any:
     return compiled
 
 
-def _internal() -> dict[str, str]:
-    """The rules every scan adds: which binaries get a parts text sample, and which passes of
-    the content scanners can find anything (`identify.anchors`)."""
-    return {"parts": parts_yara_source(parts_catalog().anchors()),
-            "anchors": anchors.yara_source()}
+def _generated(sigset: SignatureSet) -> dict[str, str]:
+    """The rules made here, by namespace: the marks of the vendor files (when there are any),
+    which binaries get a parts text sample, and which passes of the content scanners can find
+    anything (`identify.anchors`). Made once per process: the marks take 30 ms."""
+    made = _made.get(sigset.digest)
+    if made is None:
+        marks = yara_source(sigset)
+        made = _made[sigset.digest] = {
+            **({"marks": marks} if marks else {}),
+            "parts": parts_yara_source(parts_catalog().anchors()),
+            "anchors": anchors.yara_source(),
+        }
+    return made
+
+
+_made: dict[str, dict[str, str]] = {}
 
 
 def _saved_name(sigset: SignatureSet) -> str:
@@ -96,16 +103,9 @@ def _saved_name(sigset: SignatureSet) -> str:
     signature digest (a file compiled without the anchors would skip no pass, for ever)."""
     import yara
 
-    name = _names.get(sigset.digest)
-    if name is None:  # generating the marks takes 30 ms: once per process (workers inherit)
-        made = "\0".join([yara_source(sigset), *_internal().values()])
-        made = hashlib.sha256(made.encode()).hexdigest()
-        digest = sigset.digest.removeprefix("sha256:")[:32]
-        name = _names[sigset.digest] = f"rules-{digest}-{made[:12]}-yara{yara.__version__}.yarc"
-    return name
-
-
-_names: dict[str, str] = {}
+    made = hashlib.sha256("\0".join(_generated(sigset).values()).encode()).hexdigest()
+    digest = sigset.digest.removeprefix("sha256:")[:32]
+    return f"rules-{digest}-{made[:12]}-yara{yara.__version__}.yarc"
 
 
 def _save(compiled: Any, saved: Path) -> None:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from isal import igzip, igzip_threaded
 
+from provenance.extract import cpio
 from provenance.extract.base import Format
 from provenance.extract.saferoot import SafeRoot
 
@@ -76,8 +77,6 @@ def _holds_cpio(src: Path, opener: Callable[[Path], BinaryIO]) -> bool:
 
 
 def _stream_cpio(src: Path, opener: Callable[[Path], BinaryIO], out: SafeRoot) -> None:
-    from provenance.extract import cpio
-
     with opener(src) as stream:
         try:
             cpio.read_stream(stream, out)

@@ -138,11 +138,10 @@ def analyse(artifact: Artifact, sigset: SignatureSet, content: bytes | None = No
     hits: tuple[Hit, ...] = ()
     present: frozenset[str] | None = None
     scan_problems: tuple[Problem, ...] = ()
-    # an unpacked blob's members are scanned; the whole would only repeat them. Erased flash
-    # or padding: nothing to find, and no need to map it.
-    byte = (uniform_byte(artifact.local) if not artifact.unpacked and artifact.size >= UNIFORM_MIN
-            else None)
-    if not artifact.unpacked and byte is None:
+    scanned = not artifact.unpacked  # its members are scanned; the whole would only repeat them
+    # erased flash or padding: nothing to find, and no need to map it
+    byte = uniform_byte(artifact.local) if scanned and artifact.size >= UNIFORM_MIN else None
+    if scanned and byte is None:
         try:
             hits, present = (scanned_file(sigset, artifact.local) if data is None
                              else scanned_bytes(sigset, data))

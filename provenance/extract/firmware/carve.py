@@ -10,6 +10,7 @@ also get a Problem of kind "encrypted-or-compressed" since we cannot say what th
 
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 import re
@@ -235,18 +236,14 @@ _TEXT_BYTES = bytes([*range(32, 127), 9, 10, 13])
 WINDOW = 4 << 20
 
 
+@functools.cache
 def _magic_rules() -> Any:
     """One YARA rule per signature (rule `m<index>`), compiled once per process."""
-    if not _compiled:
-        from provenance.signatureset.compile import compile_yara
+    from provenance.signatureset.compile import compile_yara
 
-        source = "\n".join(f"rule m{i} {{ strings: $m = {{ {magic.hex(' ')} }} condition: $m }}"
-                           for i, (magic, _, _, _) in enumerate(SIGNATURES))
-        _compiled.append(compile_yara({"magics": source}))
-    return _compiled[0]
-
-
-_compiled: list[Any] = []
+    source = "\n".join(f"rule m{i} {{ strings: $m = {{ {magic.hex(' ')} }} condition: $m }}"
+                       for i, (magic, _, _, _) in enumerate(SIGNATURES))
+    return compile_yara({"magics": source})
 
 
 def _magics_in(data: bytes | mmap.mmap) -> list[int] | None:
