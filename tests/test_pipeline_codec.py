@@ -125,3 +125,27 @@ def test_a_nan_written_as_null_reads_as_damaged(scanned):
     root = dataclasses.replace(scanned.root, attributions=(broken,))
     with pytest.raises((TypeError, ValueError)):
         codec.load_scan(codec.dump_scan(dataclasses.replace(scanned, root=root)))
+
+
+@pytest.mark.parametrize("odd", ["plain", "caf\u00e9", "name\udcff"])
+def test_a_blob_round_trips_rebased(odd):
+    """One blob's entry (written by orjson, or by the standard encoder for a lone surrogate):
+    locations at the blob's chain come back at the chain it is loaded for, others as they were."""
+    from provenance.attribute.yara_scan import Hit, StringMatch
+    from provenance.model import Problem, ProblemKind, Stage
+
+    def analysis(base: str) -> tuple[Facts, tuple[Hit, ...], tuple[Problem, ...]]:
+        facts = Facts("elf", "x86_64", (
+            Fact("elf.export", odd, base + "#dynsym"),
+            Fact("elf.soname", "libx.so", base + "#DT_SONAME"),
+            Fact("copyright.holder", odd, "elsewhere!/a#x"),
+            Fact("elf.comment", "GCC", base),
+        ), name=odd, version="1.0")
+        hits = (Hit("vendor_x", (StringMatch("$a", 16, b"\x00\xffHuawei"),)),)
+        problems = (Problem(base + "@0x10", Stage.IDENTIFY, f"odd {odd}", ProblemKind.CORRUPT),
+                    Problem("", Stage.IDENTIFY, "scan-wide", ProblemKind.LIMIT))
+        return facts, hits, problems
+
+    entry = codec.dump_blob(*analysis("fw.bin!/usr/lib/libx.so"), "fw.bin!/usr/lib/libx.so")
+    assert codec.load_blob(entry, "other.img!/lib/libx.so") == analysis("other.img!/lib/libx.so")
+    assert codec.load_blob(entry, "fw.bin!/usr/lib/libx.so") == analysis("fw.bin!/usr/lib/libx.so")
