@@ -335,24 +335,34 @@ class _Symbols:
     def of(cls, facts: Facts | None, api_prefixes: tuple[str, ...]) -> _Symbols:
         if facts is None:
             return cls()
-        exports = tuple(f.value for f in facts.items if f.key in EXPORT_KEYS)
-        imports = tuple(f.value for f in facts.items if f.key in IMPORT_KEYS)
-        bare_exports = [_bare(n) for n in exports]  # each name once: a library has thousands
-        bare_imports = [_bare(n) for n in imports]
+        exports: list[str] = []
+        imports: list[str] = []
+        classes: list[Fact] = []
+        modules: list[str] = []
+        for f in facts.items:  # one pass: a library has thousands of symbol facts
+            if f.key in EXPORT_KEYS:
+                exports.append(f.value)
+            elif f.key in IMPORT_KEYS:
+                imports.append(f.value)
+            elif f.key == "java.class":
+                classes.append(f)
+            elif f.key in MODULE_KEYS:
+                modules.append(re.split(r"[/\\]", f.value)[-1])
+        if not (exports or imports or classes or modules):
+            return cls()  # most blobs
+        bare_exports = list(map(_bare, exports))  # each name once: a library has thousands
+        bare_imports = list(map(_bare, imports))
         heads: dict[str, list[str]] = {}
         for name, bare in zip(exports, bare_exports, strict=True):
             if "_" in bare:
                 heads.setdefault(bare.split("_", 1)[0].lower(), []).append(name)
-        return cls(exports, imports, tuple(f for f in facts.items if f.key == "java.class"),
-                   heads,
+        return cls(tuple(exports), tuple(imports), tuple(classes), heads,
                    tuple(n for n, b in zip(exports, bare_exports, strict=True)
                          if b.startswith(api_prefixes)),
                    tuple(n for n, b in zip(imports, bare_imports, strict=True)
                          if b.startswith(api_prefixes)),
                    tuple(n for n in exports if n.startswith("Java_")),
-                   frozenset(bare_exports + bare_imports),
-                   tuple(re.split(r"[/\\]", f.value)[-1] for f in facts.items
-                         if f.key in MODULE_KEYS))
+                   frozenset(bare_exports + bare_imports), tuple(modules))
 
 
 STDCALL = re.compile(r"@\d{1,3}$")  # 32-bit Windows `_name@16`: the bytes of arguments
