@@ -125,7 +125,9 @@ def _marks(data: bytes | Any, present: frozenset[str] | None = None) -> Iterator
         elif counts[not upper] >= MAX_ANCHORS:
             break
     latin1 = utf8 = 0
-    for found in LATIN1_SIGN.finditer(data):
+    # memchr first: most texts hold no 0xA9 at all, and the regex's scan is 10x slower
+    signs = LATIN1_SIGN.finditer(data) if data.find(b"\xa9") >= 0 else ()
+    for found in signs:
         at = found.start()
         if latin1 < MAX_ANCHORS:
             latin1 += 1
