@@ -134,28 +134,34 @@ class NameTooLong(UnsafePath):
 def clean_member_name(name: str) -> str:
     """Normalise an archive member name, or raise UnsafePath if it would leave the root (or
     NameTooLong past the name limits)."""
-    shown = repr(excerpt(name))
     if "\x00" in name:
         raise UnsafePath("member name contains a NUL byte")
     unified = name.replace("\\", "/")
     if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
-        raise UnsafePath(f"absolute member path {shown}")
+        raise UnsafePath(f"absolute member path {_shown(name)}")
     parts = [p for p in unified.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise UnsafePath(f"path traversal in member {shown}")
+        raise UnsafePath(f"path traversal in member {_shown(name)}")
     if not parts:
-        raise UnsafePath(f"empty member name {shown}")
+        raise UnsafePath(f"empty member name {_shown(name)}")
     size = len(unified.encode("utf-8", "surrogateescape"))
     if size > MAX_NAME_BYTES:
         raise NameTooLong(f"member name of {size} bytes is over the {MAX_NAME_BYTES}-byte limit")
     if len(parts) > MAX_NAME_DEPTH:
         raise NameTooLong(f"member path {len(parts)} directories deep is over the "
                           f"{MAX_NAME_DEPTH}-level limit")
-    longest = max(len(p.encode("utf-8", "surrogateescape")) for p in parts)
+    # a name no longer than a component may be has no component too long (most names)
+    longest = (size if size <= MAX_COMPONENT_BYTES
+               else max(len(p.encode("utf-8", "surrogateescape")) for p in parts))
     if longest > MAX_COMPONENT_BYTES:
         raise NameTooLong(f"a name component of {longest} bytes is over the "
                           f"{MAX_COMPONENT_BYTES}-byte limit")
     return "/".join(parts)
+
+
+def _shown(name: str) -> str:
+    """A refused name as a problem quotes it (made only for a refusal: most names pass)."""
+    return repr(excerpt(name))
 
 
 class SafeRoot:
