@@ -75,7 +75,8 @@ def test_a_broken_stream_is_reported_as_before(tmp_path: Path) -> None:
     good = gzip.compress(_cpio(MEMBERS))
     src = tmp_path / "broken.cpio.gz"
     src.write_bytes(good[:10] + b"\xff" * 64)  # the header, then no deflate stream
-    assert not compressed._holds_cpio(src, compressed._open_gzip)
+    with compressed._open_gzip(src) as stream:
+        assert compressed._head(stream) is None  # so the plain path reads it, and says why
     _, problems = extract(src, tmp_path / "x")
     assert problems and all(p.stage == "extract" for p in problems)
 
@@ -89,3 +90,18 @@ def test_a_member_over_a_limit_hides_none_of_the_others(tmp_path: Path) -> None:
     root, problems = extract(src, tmp_path / "x", Limits(max_member_bytes=1 << 20))
     assert {a.chain[-1] for a in root.walk() if a.kind == "file"} == set(MEMBERS)
     assert [p.kind for p in problems] == ["limit"] and "zeros.bin" in problems[0].location
+
+
+@pytest.mark.parametrize("sizes", [[1, 2, 3, 100], [6, 6], [4, -1], [-1], [0, 3, 0, 50], [200]])
+def test_a_rewound_stream_reads_as_the_stream_from_its_start(sizes: list[int]) -> None:
+    """Each read gives what the stream itself would: exactly n bytes until the end (cpio
+    headers are read to exact lengths), everything for -1, the first bytes included once."""
+    import io
+
+    data = bytes(range(256)) * 3
+    stream = io.BytesIO(data)
+    rewound = compressed._Rewound(stream.read(6), stream)
+    plain = io.BytesIO(data)
+    for n in [*sizes, -1]:
+        assert rewound.read(n) == plain.read(n)
+    assert rewound.read(10) == b""

@@ -24,7 +24,7 @@ from isal import igzip, igzip_threaded
 
 from provenance.extract import cpio
 from provenance.extract.base import Format
-from provenance.extract.saferoot import SafeRoot
+from provenance.extract.saferoot import Readable, SafeRoot
 
 _SUFFIXES = (
     ".gz", ".bz2", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".tgz", ".tbz2", ".txz", ".tzst",
@@ -47,41 +47,60 @@ def _make(
     name: str, detect: Callable[[bytes, str], bool], opener: Callable[[Path], BinaryIO], doc: str
 ) -> Format:
     def extract(src: Path, out: SafeRoot) -> None:
-        if _holds_cpio(src, opener):
-            _stream_cpio(src, opener, out)
-            return
         with opener(src) as stream:
+            head = _head(stream)
+            if head is not None:
+                if cpio.detect(head, ""):
+                    _stream_cpio(_Rewound(head, stream), out)
+                else:
+                    out.write(_member_name(src), _Rewound(head, stream))
+                return
+        with opener(src) as stream:  # unreadable from its start: the copy says why
             out.write(_member_name(src), stream)
 
     return Format(name, f"{doc}; a cpio inside gives its members", detect, extract,
                   through_members=True)
 
 
-def _holds_cpio(src: Path, opener: Callable[[Path], BinaryIO]) -> bool:
-    """Whether the stream holds a cpio archive (an initramfs: `.cpio.gz`, `.cpio.xz`).
+def _head(stream: BinaryIO) -> bytes | None:
+    """The first bytes of the stream, enough to tell a cpio archive (an initramfs: `.cpio.gz`,
+    `.cpio.xz`); None when they cannot be read.
 
-    Its members are then read straight from the stream, as a tar.gz is read as tar: they are
+    A cpio's members are read straight from the stream, as a tar.gz is read as tar: they are
     the compressed file's members, with no archive written whole in between. Writing and
     hashing that archive first (the rootfs benchmark's 264 MiB cpio) kept the pool idle for
     the first 0.6 s of the scan, and one member over a limit got the whole archive refused
-    before it was read again as a stream. A stream that cannot be read here is left to the
-    plain path, which says why."""
-    from provenance.extract import cpio
-
+    before it was read again as a stream. The stream is opened once: a root filesystem holds
+    a thousand gzipped documents, and each was inflated twice."""
     try:
-        with opener(src) as stream:
-            head = stream.read(6)
+        return stream.read(6)
     except Exception:  # a broken stream is not known to hold anything
-        return False
-    return cpio.detect(head, "")
+        return None
 
 
-def _stream_cpio(src: Path, opener: Callable[[Path], BinaryIO], out: SafeRoot) -> None:
-    with opener(src) as stream:
-        try:
-            cpio.read_stream(stream, out)
-        except cpio.CpioError as exc:
-            out.problem(f"cpio stream: {exc}", exc.kind)
+class _Rewound:
+    """A stream read again from its start after its first bytes were taken (`_head`). A read
+    gives as many bytes as the stream's would: cpio headers are read to exact lengths."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._head:
+            return self._stream.read(n)
+        if n < 0:
+            data, self._head = self._head + self._stream.read(), b""
+            return data
+        data, self._head = self._head[:n], self._head[n:]
+        return data + self._stream.read(n - len(data)) if len(data) < n else data
+
+
+def _stream_cpio(stream: Readable, out: SafeRoot) -> None:
+    try:
+        cpio.read_stream(stream, out)
+    except cpio.CpioError as exc:
+        out.problem(f"cpio stream: {exc}", exc.kind)
 
 
 def _magic(magic: bytes) -> Callable[[bytes, str], bool]:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import BinaryIO
 
 from provenance.extract.base import Format, FormatProblem
-from provenance.extract.saferoot import SafeRoot
+from provenance.extract.saferoot import Readable, SafeRoot
 from provenance.model import ProblemKind
 
 _TRAILER = "TRAILER!!!"
@@ -29,14 +28,14 @@ def detect(head: bytes, name: str) -> bool:
     return head[:2] in (b"\xc7\x71", b"\x71\xc7")  # binary magic 070707, either byte order
 
 
-def _read(stream: BinaryIO, n: int) -> bytes:
+def _read(stream: Readable, n: int) -> bytes:
     data = stream.read(n)
     if len(data) != n:
         raise CpioError("truncated archive")
     return data
 
 
-def _skip(stream: BinaryIO, n: int) -> None:
+def _skip(stream: Readable, n: int) -> None:
     while n > 0:
         chunk = stream.read(min(n, 1 << 20))
         if not chunk:
@@ -47,7 +46,7 @@ def _skip(stream: BinaryIO, n: int) -> None:
 class _Limited:
     """A window of exactly `size` bytes on the stream, for SafeRoot.write."""
 
-    def __init__(self, stream: BinaryIO, size: int) -> None:
+    def __init__(self, stream: Readable, size: int) -> None:
         self.stream = stream
         self.left = size
 
@@ -70,7 +69,7 @@ def _number(field: bytes, base: int) -> int:
     return int(field, base)
 
 
-def _header(stream: BinaryIO) -> tuple[str | int, int, int, int] | None:
+def _header(stream: Readable) -> tuple[str | int, int, int, int] | None:
     """(name, mode, file size, alignment) of the next member, None at a clean end. The name is
     its size instead when it is too long to read: the member is refused, the archive goes on."""
     magic = stream.read(6)
@@ -115,7 +114,7 @@ def _header(stream: BinaryIO) -> tuple[str | int, int, int, int] | None:
     return name, mode, filesize, align
 
 
-def read_stream(stream: BinaryIO, out: SafeRoot) -> None:
+def read_stream(stream: Readable, out: SafeRoot) -> None:
     """Extract every member of a cpio stream through `out`. Raises CpioError when corrupt."""
     while (header := _header(stream)) is not None:
         name, mode, size, align = header
