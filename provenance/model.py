@@ -63,6 +63,14 @@ class Relationship(StrEnum):
     SUPPORTS = "supports"
     MENTIONS = "mentions"
 
+    @property
+    def rank(self) -> int:
+        """0 for the strongest: the order above (sorting reports, choosing the maker)."""
+        return _RELATIONSHIP_RANK[self]
+
+
+_RELATIONSHIP_RANK = {rel: i for i, rel in enumerate(Relationship)}
+
 
 class Verdict(StrEnum):
     """A component's or the whole input's verdict; also the level of a finding."""
@@ -257,14 +265,14 @@ class Component:
     @property
     def top(self) -> Attribution | None:
         """The attribution that decides the maker: strongest relationship, then confidence."""
-        order = list(Relationship)
-        strong = order.index(Relationship.OEM)  # made-by, signed-by, contains, oem
+        if not self.attributions:  # most components
+            return None
+        strong = Relationship.OEM.rank  # made-by, signed-by, contains, oem
 
         def rank(a: Attribution) -> tuple[bool, float, int]:
-            return (order.index(a.relationship) > strong, -a.confidence,
-                    order.index(a.relationship))
+            return a.relationship.rank > strong, -a.confidence, a.relationship.rank
 
-        return min(self.attributions, key=rank, default=None)
+        return min(self.attributions, key=rank)
 
     def walk(self) -> tuple[Component, ...]:
         out: list[Component] = []

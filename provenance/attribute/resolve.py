@@ -376,9 +376,8 @@ def _attributions(grouped: dict[tuple[str, Relationship], list[Evidence]],
 
 
 def _ranked(attributions: Iterable[Attribution]) -> tuple[Attribution, ...]:
-    order = list(Relationship)
-    return tuple(sorted(attributions, key=lambda a: (order.index(a.relationship),
-                                                     -a.confidence, a.vendor)))
+    return tuple(sorted(attributions, key=lambda a: (a.relationship.rank, -a.confidence,
+                                                     a.vendor)))
 
 
 def merge(*groups: tuple[Attribution, ...]) -> tuple[Attribution, ...]:

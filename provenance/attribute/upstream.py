@@ -182,9 +182,8 @@ def reclassify(
         out[key] = a
     if not changed:
         return attributions
-    order = list(Relationship)
-    return tuple(sorted(out.values(),
-                        key=lambda a: (order.index(a.relationship), -a.confidence, a.vendor)))
+    return tuple(sorted(out.values(), key=lambda a: (a.relationship.rank, -a.confidence,
+                                                     a.vendor)))
 
 
 def in_distribution(
