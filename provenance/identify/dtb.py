@@ -10,7 +10,6 @@ import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from provenance.identify.base import Identifier, Sink, at, clean
 from provenance.model import Facts, Problem, ProblemKind
@@ -127,7 +126,7 @@ def parse(data: bytes, sink: Sink, base: int = 0, nested: int = 0) -> None:
         sink.problem("device tree: more than 200000 tokens", ProblemKind.LIMIT)
 
 
-def compatible_strings(data: bytes | Any, sink: Sink, base: int, where: str,
+def compatible_strings(data: bytes, sink: Sink, base: int, where: str,
                        limit: int = 200) -> None:
     """`vendor,chip` strings in read-only data (driver match tables), as dt.compatible facts."""
     vendors = {f.value for f in sink.facts if f.key == "dt.vendor_prefix"}
