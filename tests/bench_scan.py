@@ -34,6 +34,7 @@ CPU time the hypervisor stole from the machine meanwhile (`/proc/stat`; a VM's n
     python tests/bench_scan.py --profile rootfs --formats squashfs
     python tests/bench_scan.py --profile rootfs --files 100000 --formats squashfs --no-floor \
         --no-warm                                                # memory at 100,000 files
+    python tests/bench_scan.py --profile rootfs --rounds 5       # 5 floor and cold pairs each
 
 Also needs e2fsprogs (mke2fs, debugfs) and cpio for the ext4 and cpio.gz images.
 """
@@ -47,6 +48,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -770,7 +772,7 @@ def _mib(sampled: int) -> str:
 
 
 def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | None,
-                 warm: bool, with_floor: bool) -> dict[str, Any]:
+                 warm: bool, with_floor: bool, rounds: int = 1) -> dict[str, Any]:
     t = time.perf_counter()
     meta = make_rootfs(work, files, formats)
     n = int(meta["files"])
@@ -807,6 +809,9 @@ def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | 
             row["warm_cli"] = other = run_scan(image, work / f"report-{fmt}-warm.cdx.json",
                                                cache, jobs, extra)
             print(_scan_row("provenance warm, other -o", other, n), flush=True)
+        if with_floor and rounds > 1:
+            row["rounds"] = _rounds(fmt, image, work, cache, jobs, extra, rounds,
+                                    (row["floor"]["total"], cold["wall"]), n)
         if with_floor:
             fl = row["floor"]
             print(f"  ratio cold/floor {cold['wall'] / fl['total']:.2f}x"
@@ -815,6 +820,28 @@ def bench_rootfs(work: Path, files: int | None, formats: list[str], jobs: int | 
                   f"average now {os.getloadavg()[0]:.2f}", flush=True)
         results[fmt] = row
     return {"meta": meta, "results": results}
+
+
+def _rounds(fmt: str, image: Path, work: Path, cache: Path, jobs: int | None,
+            extra: tuple[str, ...], rounds: int, first: tuple[float, float], files: int
+            ) -> list[tuple[float, float]]:
+    """More floor and cold-scan pairs, each cold scan right after its floor on an empty cache:
+    the machine's speed drifts by 10 to 30 % within minutes here, and the ratio of a pair made
+    side by side is steadier than either time. Prints each pair and the median ratio."""
+    pairs = [first]
+    for _ in range(rounds - 1):
+        floor_s = rootfs_floor(fmt, image, work)["total"]
+        shutil.rmtree(cache, ignore_errors=True)
+        cold_s = run_scan(image, work / f"report-{fmt}-round.cdx.json", cache, jobs, extra)["wall"]
+        pairs.append((floor_s, cold_s))
+    ratios = sorted(c / f for f, c in pairs)
+    print("  rounds (floor, cold, ratio): " + "; ".join(
+        f"{f:.2f}s {c:.2f}s {c / f:.2f}x" for f, c in pairs), flush=True)
+    print(f"  median of {rounds} rounds: ratio {statistics.median(ratios):.2f}x "
+          f"({ratios[0]:.2f}x to {ratios[-1]:.2f}x), cold "
+          f"{statistics.median(c for _, c in pairs):.2f}s, "
+          f"{files / statistics.median(c for _, c in pairs):.0f} files/s", flush=True)
+    return pairs
 
 
 def main() -> None:
@@ -833,6 +860,9 @@ def main() -> None:
                     help="rootfs profile: images to scan (squashfs, ext4, cpio)")
     ap.add_argument("--files", type=int, default=None,
                     help="rootfs profile: this many tiny files instead (the memory case)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="rootfs profile: this many floor and cold-scan pairs per image, and "
+                    "their median ratio")
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -847,7 +877,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} at start")
     if args.profile == "rootfs":
         bench_rootfs(args.work, args.files, args.formats.split(","), args.jobs, args.warm,
-                     args.floor)
+                     args.floor, max(1, args.rounds))
         return
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.size]
     results = [bench(s, args.work, args.jobs, args.warm, args.floor) for s in sizes]
