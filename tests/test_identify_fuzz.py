@@ -116,35 +116,6 @@ def test_dtb_and_go(data: bytes) -> None:
     gobuild.parse(data, Sink("x"), "#.go.buildinfo")
 
 
-# driver match tables: names, commas and NULs, with runs long enough to pass the length bounds
-_TABLES = st.lists(st.one_of(st.sampled_from([b"\0", b",", b"a", b"z9", b"-", b"_.+", b"A", b" "]),
-                             st.integers(1, 60).map(lambda n: b"ab"[: n % 2 + 1] * n)),
-                   max_size=80).map(b"".join)
-
-
-@SETTINGS
-@given(data=st.one_of(_TABLES, mutated(SEEDS["dtb"]), st.binary(max_size=512)))
-def test_compatible_strings_are_the_regex_matches(data: bytes) -> None:
-    """Found from the commas out, and by the regex alone where commas are dense: the strings
-    COMPATIBLE finds, at the same offsets, in the same order."""
-    expected = [(m.start(1), m.group(1)) for m in dtb.COMPATIBLE.finditer(data)]
-    assert list(dtb._compatibles(data)) == expected
-    padded = data + b"," * len(data)  # past _COMMAS_MAX: the regex path
-    assert list(dtb._compatibles(padded)) == [
-        (m.start(1), m.group(1)) for m in dtb.COMPATIBLE.finditer(padded)]
-
-
-def test_compatible_strings_at_the_length_bounds() -> None:
-    """Names of 1 to 27 bytes and chips of 1 to 51, alone and in a row: the regex's bounds."""
-    for name in range(1, 28):
-        for chip in range(1, 52):
-            one = b"\0" + b"v" * name + b"," + b"c" * chip + b"\0"
-            for data in (one, one * 2 + b"x,y" + one):
-                expected = [(m.start(1), m.group(1)) for m in dtb.COMPATIBLE.finditer(data)]
-                assert list(dtb._compatibles(data)) == expected
-                assert bool(expected) == (2 <= name <= 25 and 2 <= chip <= 49)
-
-
 @SETTINGS
 @given(data=st.one_of(mutated(SEEDS["pem"]), mutated(SEEDS["der"]), st.binary(max_size=512)))
 def test_cert_scan(data: bytes) -> None:
