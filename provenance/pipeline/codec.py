@@ -52,13 +52,9 @@ def dump_blob(facts: Facts, hits: tuple[Hit, ...], problems: tuple[Problem, ...]
               base: str) -> bytes:
     """One blob's facts, hits and problems -> compressed JSON, locations relative to `base`."""
     f = facts
-    # a blob's facts are mostly at its own chain (a library has thousands of symbols): the
-    # test inlined, not a call per fact
-    n = len(base)
     data = {
         "f": [f.format, f.arch, f.name, f.version, f.purl, f.supplier,
-              [[x.key, x.value, [x.location[n:]] if n and x.location.startswith(base)
-                else x.location] for x in f.items]],
+              [[x.key, x.value, _loc_out(x.location, base)] for x in f.items]],
         "h": [[h.rule, [[m.identifier, m.offset, base64.b64encode(m.data).decode()]
                         for m in h.matches]] for h in hits],
         "p": [[_loc_out(p.location, base), p.stage, p.message, p.kind] for p in problems],
