@@ -49,14 +49,13 @@ def _make(
     def extract(src: Path, out: SafeRoot) -> None:
         with opener(src) as stream:
             head = _head(stream)
-            if head is not None:
-                if cpio.detect(head, ""):
-                    _stream_cpio(_Rewound(head, stream), out)
-                else:
-                    out.write(_member_name(src), _Rewound(head, stream))
-                return
-        with opener(src) as stream:  # unreadable from its start: the copy says why
-            out.write(_member_name(src), stream)
+            if head is not None and cpio.detect(head, ""):
+                _stream_cpio(_Rewound(head, stream), out)
+            elif head is not None:
+                out.write(_member_name(src), _Rewound(head, stream))
+        if head is None:  # unreadable from its start: the copy from a new stream says why
+            with opener(src) as stream:
+                out.write(_member_name(src), stream)
 
     return Format(name, f"{doc}; a cpio inside gives its members", detect, extract,
                   through_members=True)
