@@ -28,7 +28,9 @@ generated ones where those run out), real shared libraries copied from /usr/lib 
 (`mke2fs -d`) and cpio.gz. Each scan is the `provenance scan` command in its own process,
 measured from outside: wall time, CPU from the child's rusage (`wait4`, pool workers included),
 cores busy = CPU / wall, peak PSS of the process tree (psutil, sampled) and peak RSS, and the
-CPU time the hypervisor stole from the machine meanwhile (`/proc/stat`; a VM's noise).
+CPU time the hypervisor stole from the machine meanwhile (`/proc/stat`; a VM's noise). The CPU is
+split between the scan's main process and the workers and C tools it started, and set against
+the CPU budget of the 1.5x target (1.5 x the floor's wall time x cores).
 
     python tests/bench_scan.py --profile rootfs                  # ~8,000 files, 3 formats
     python tests/bench_scan.py --profile rootfs --formats squashfs
