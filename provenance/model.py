@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -226,6 +226,13 @@ class Attribution:
             raise ValueError("an attribution needs evidence")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence out of range: {self.confidence}")
+
+
+def ranked(attributions: Iterable[Attribution]) -> tuple[Attribution, ...]:
+    """Strongest relationship first, then the most confident, then by vendor: the order every
+    list of attributions is kept in."""
+    return tuple(sorted(attributions, key=lambda a: (a.relationship.rank, -a.confidence,
+                                                     a.vendor)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,3 +31,14 @@ def test_top_prefers_a_maker_relationship_then_confidence_then_strength() -> Non
     assert _component(supports, mentions).top == mentions  # weaker kinds: confidence decides
     tied = _a("e", Relationship.CONTAINS, 0.5)
     assert _component(tied, made).top == made  # equal confidence: the stronger kind
+
+
+def test_ranked_orders_by_strength_then_confidence_then_vendor() -> None:
+    """The one order attribution lists are kept in (resolve and the upstream reclassification
+    both use it)."""
+    from provenance.model import ranked
+
+    made, oem = _a("b", Relationship.MADE_BY, 0.5), _a("a", Relationship.OEM, 0.9)
+    low, high = _a("z", Relationship.MENTIONS, 0.2), _a("y", Relationship.MENTIONS, 0.8)
+    tie = _a("x", Relationship.MENTIONS, 0.8)
+    assert ranked([low, tie, oem, high, made]) == (made, oem, tie, high, low)

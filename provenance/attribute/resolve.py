@@ -19,7 +19,7 @@ from provenance.attribute.marks import mark_evidence
 from provenance.attribute.upstream import contributed
 from provenance.attribute.vendor_index import VendorIndex, index_for, norm
 from provenance.attribute.yara_scan import Hit
-from provenance.model import Attribution, Evidence, Fact, Facts, Relationship
+from provenance.model import Attribution, Evidence, Fact, Facts, Relationship, ranked
 from provenance.signatureset import Rule, SignatureSet
 
 WEAK_CAP = 0.4
@@ -375,11 +375,6 @@ def _attributions(grouped: dict[tuple[str, Relationship], list[Evidence]],
             for (vendor, rel), evs in grouped.items()]
 
 
-def _ranked(attributions: Iterable[Attribution]) -> tuple[Attribution, ...]:
-    return tuple(sorted(attributions, key=lambda a: (a.relationship.rank, -a.confidence,
-                                                     a.vendor)))
-
-
 def merge(*groups: tuple[Attribution, ...]) -> tuple[Attribution, ...]:
     """One attribution per (vendor, relationship) from several resolutions of one component
     (what an SBOM declares about it, and what its own file shows)."""
@@ -391,7 +386,7 @@ def merge(*groups: tuple[Attribution, ...]) -> tuple[Attribution, ...]:
             grouped[key].extend(e for e in a.evidence if e not in grouped[key])
             old = detail.get(key, (None, None))
             detail[key] = (old[0] or a.component, old[1] or a.version)
-    return _ranked(_attributions(grouped, detail))
+    return ranked(_attributions(grouped, detail))
 
 
 # -- an SBOM found inside an input: what its components are, the document holds ---------------
@@ -494,4 +489,4 @@ def resolve(
     # look-alikes; its own device-tree prefix or name adds nothing): keep one, clear answer
     attributions = [a for a in attributions
                     if not (a.relationship in _SUBSUMED_BY_MADE_BY and a.vendor in made)]
-    return contributed(_ranked(attributions), facts, sigset)
+    return contributed(ranked(attributions), facts, sigset)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from provenance.model import Attribution, Evidence, Facts, Relationship
+from provenance.model import Attribution, Evidence, Facts, Relationship, ranked
 from provenance.signatureset import SignatureSet
 
 # the licence strings the kernel itself counts as GPL-compatible (include/linux/license.h)
@@ -182,8 +182,7 @@ def reclassify(
         out[key] = a
     if not changed:
         return attributions
-    return tuple(sorted(out.values(), key=lambda a: (a.relationship.rank, -a.confidence,
-                                                     a.vendor)))
+    return ranked(out.values())
 
 
 def in_distribution(
