@@ -871,12 +871,12 @@ def _rounds(fmt: str, image: Path, work: Path, cache: Path, jobs: int | None,
         cold_s = run_scan(image, work / f"report-{fmt}-round.cdx.json", cache, jobs, extra)["wall"]
         pairs.append((floor_s, cold_s))
     ratios = sorted(c / f for f, c in pairs)
+    cold = statistics.median(c for _, c in pairs)
     print("  rounds (floor, cold, ratio): " + "; ".join(
         f"{f:.2f}s {c:.2f}s {c / f:.2f}x" for f, c in pairs), flush=True)
     print(f"  median of {rounds} rounds: ratio {statistics.median(ratios):.2f}x "
-          f"({ratios[0]:.2f}x to {ratios[-1]:.2f}x), cold "
-          f"{statistics.median(c for _, c in pairs):.2f}s, "
-          f"{files / statistics.median(c for _, c in pairs):.0f} files/s", flush=True)
+          f"({ratios[0]:.2f}x to {ratios[-1]:.2f}x), cold {cold:.2f}s, "
+          f"{files / cold:.0f} files/s", flush=True)
     return pairs
 
 

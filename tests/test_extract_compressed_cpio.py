@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import random
 from pathlib import Path
@@ -96,8 +97,6 @@ def test_a_member_over_a_limit_hides_none_of_the_others(tmp_path: Path) -> None:
 def test_a_rewound_stream_reads_as_the_stream_from_its_start(sizes: list[int]) -> None:
     """Each read gives what the stream itself would: exactly n bytes until the end (cpio
     headers are read to exact lengths), everything for -1, the first bytes included once."""
-    import io
-
     data = bytes(range(256)) * 3
     stream = io.BytesIO(data)
     rewound = compressed._Rewound(stream.read(6), stream)
